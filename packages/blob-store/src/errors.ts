@@ -1,0 +1,54 @@
+/**
+ * Stable error codes of `@coffer/blob-store`. The server maps them to S3 errors from one table; see README.md
+ * ("Errors") for the intended mapping of each code.
+ */
+export type BlobErrorCode =
+  | 'BLOB_NO_SUCH_BUCKET'
+  | 'BLOB_BUCKET_EXISTS'
+  | 'BLOB_BUCKET_NOT_EMPTY'
+  | 'BLOB_NO_SUCH_KEY'
+  | 'BLOB_PRECONDITION_FAILED'
+  | 'BLOB_TOO_LARGE'
+  | 'BLOB_SSEC_REQUIRED'
+  | 'BLOB_SSEC_NOT_APPLICABLE'
+  | 'BLOB_LOCKED'
+  | 'BLOB_CORRUPT'
+  | 'BLOB_ABORTED'
+  | 'BLOB_IO'
+  | 'BLOB_CLOSED';
+
+/**
+ * The one error class this package throws for its own failures. Errors that come from the caller's body stream
+ * (for example a signature check in a decoding transform) and from `@coffer/crypto` (`CryptoError`) pass through
+ * unchanged, so that the caller can map them itself.
+ */
+export class BlobStoreError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: BlobErrorCode;
+  /** Extra fields the server may put in the S3 error document. Never holds secrets. */
+  readonly details: Record<string, string>;
+
+  /**
+   * @param code stable error code
+   * @param message human-readable text (no secrets)
+   * @param opts optional `cause` and `details`
+   */
+  constructor(code: BlobErrorCode, message: string, opts: { cause?: unknown; details?: Record<string, string> } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'BlobStoreError';
+    this.code = code;
+    this.details = opts.details ?? {};
+  }
+}
+
+/** True when `err` is a {@link BlobStoreError}, optionally with the given code. */
+export function isBlobStoreError(err: unknown, code?: BlobErrorCode): err is BlobStoreError {
+  return err instanceof BlobStoreError && (code === undefined || err.code === code);
+}
+
+/** Wraps a file-system failure (ENOSPC, EIO, short write, …) as `BLOB_IO`, keeping the original as `cause`. */
+export function ioError(what: string, cause: unknown): BlobStoreError {
+  if (cause instanceof BlobStoreError) return cause;
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return new BlobStoreError('BLOB_IO', `${what} failed${code ? ` (${code})` : ''}`, { cause });
+}

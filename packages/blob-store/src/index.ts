@@ -1,0 +1,19 @@
+export { BlobStore, type Transaction } from './store.ts';
+export { BlobStoreError, isBlobStoreError, type BlobErrorCode } from './errors.ts';
+export { DEFAULT_OPTIONS, type BlobStoreOptions, type FileWriteFn } from './options.ts';
+export { OBJECT_STREAM_INFO } from './read.ts';
+export type {
+  BeforeCommitResult,
+  BodySummary,
+  BucketRecord,
+  CopyOptions,
+  ListQuery,
+  ListResult,
+  ObjectEncryption,
+  ObjectMetadata,
+  ObjectRecord,
+  OpenOptions,
+  PutOptions,
+  Segment,
+  WriteEncryption,
+} from './types.ts';

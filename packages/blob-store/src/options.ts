@@ -1,0 +1,89 @@
+import type { FileHandle } from 'node:fs/promises';
+
+import { CHUNK_SIZE, type MasterKeyRing } from '@coffer/crypto';
+
+/**
+ * The file write function the blob writer calls (same shape as `FileHandle.prototype.write`).
+ * Test-only seam: see {@link BlobStoreOptions.testing}.
+ */
+export type FileWriteFn = (
+  fh: FileHandle,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+) => Promise<{ bytesWritten: number }>;
+
+/** Options of {@link BlobStore.open}. */
+export interface BlobStoreOptions {
+  /** The data directory. `meta/` (LevelDB), `blobs/` and `tmp/` are created inside it. */
+  dir: string;
+  /** Master key ring: SSE-S3 data keys are wrapped under `keyRing.key(keyRing.activeId)`. */
+  keyRing: Pick<MasterKeyRing, 'activeId' | 'key'>;
+  /** Plaintext chunk size for new objects (default 65536). Stored per object, so it may change between runs. */
+  chunkSize?: number;
+  /**
+   * Durable writes (default true): every LevelDB batch is written with `sync: true`, and blob files and their
+   * directories are fsync'd before the commit. `false` is for tests and benchmarks only: a crash may then lose
+   * acknowledged writes.
+   */
+  sync?: boolean;
+  /** Blob writes are coalesced into writes of at least this many bytes (default 1 MiB). */
+  writeBufferSize?: number;
+  /** highWaterMark of blob file read streams (default 1 MiB). */
+  readBufferSize?: number;
+  /**
+   * TEST ONLY: fault injection. `write` replaces `FileHandle.write` in the blob writer, so that tests can simulate a
+   * short write on a full disk. Never set it in production.
+   */
+  testing?: { write?: FileWriteFn };
+}
+
+/** Defaults of the optional {@link BlobStoreOptions} fields. */
+export const DEFAULT_OPTIONS = Object.freeze({
+  chunkSize: CHUNK_SIZE,
+  sync: true,
+  writeBufferSize: 1024 * 1024,
+  readBufferSize: 1024 * 1024,
+});
+
+/** The options after defaults and checks. */
+export interface ResolvedOptions {
+  dir: string;
+  keyRing: Pick<MasterKeyRing, 'activeId' | 'key'>;
+  chunkSize: number;
+  sync: boolean;
+  writeBufferSize: number;
+  readBufferSize: number;
+  write: FileWriteFn | undefined;
+}
+
+function positiveInt(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`options.${name} must be an integer`);
+  if (value < min || value > max) throw new RangeError(`options.${name} must be between ${min} and ${max}`);
+  return value;
+}
+
+/** Applies defaults and validates; throws TypeError/RangeError naming the option. */
+export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
+  if (typeof opts.dir !== 'string' || opts.dir === '') throw new TypeError('options.dir must be a non-empty string');
+  const ring = opts.keyRing as unknown;
+  if (ring === null || typeof ring !== 'object' || typeof (ring as { key?: unknown }).key !== 'function'
+    || typeof (ring as { activeId?: unknown }).activeId !== 'string') {
+    throw new TypeError('options.keyRing must be a MasterKeyRing');
+  }
+  if (opts.sync !== undefined && typeof opts.sync !== 'boolean') throw new TypeError('options.sync must be a boolean');
+  const write = opts.testing?.write;
+  if (write !== undefined && typeof write !== 'function') throw new TypeError('options.testing.write must be a function');
+  return {
+    dir: opts.dir,
+    keyRing: opts.keyRing,
+    // The chunk size only needs to fit the chunk format (u64 indexes); keep it to sane sizes.
+    chunkSize: positiveInt('chunkSize', opts.chunkSize ?? DEFAULT_OPTIONS.chunkSize, 16, 16 * 1024 * 1024),
+    sync: opts.sync ?? DEFAULT_OPTIONS.sync,
+    writeBufferSize: positiveInt('writeBufferSize', opts.writeBufferSize ?? DEFAULT_OPTIONS.writeBufferSize, 1, 64 * 1024 * 1024),
+    readBufferSize: positiveInt('readBufferSize', opts.readBufferSize ?? DEFAULT_OPTIONS.readBufferSize, 1, 64 * 1024 * 1024),
+    write,
+  };
+}

@@ -1,0 +1,919 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { addAbortSignal, type Readable } from 'node:stream';
+
+import { Level, type BatchOperation } from 'level';
+
+import {
+  CryptoError,
+  deriveStreamKey,
+  generateDataKey,
+  ssecEtag,
+  unwrapDataKey,
+  wrapDataKey,
+  type SseCustomerKey,
+} from '@coffer/crypto';
+
+import { BlobStoreError, ioError } from './errors.ts';
+import { listKeys, type KeyIterator } from './list.ts';
+import { Mutex } from './mutex.ts';
+import { resolveOptions, type BlobStoreOptions, type ResolvedOptions } from './options.ts';
+import { DataLayout, isBlobId } from './paths.ts';
+import { OBJECT_STREAM_INFO, PlaintextReader, decryptSteps, planRead } from './read.ts';
+import { openMd5, sealMd5 } from './seal.ts';
+import type {
+  BucketRecord,
+  CopyOptions,
+  ListQuery,
+  ListResult,
+  ObjectEncryption,
+  ObjectMetadata,
+  ObjectRecord,
+  OpenOptions,
+  PutOptions,
+  Segment,
+  WriteEncryption,
+} from './types.ts';
+import { removeBlob, writeBlob } from './write.ts';
+
+/** Refcount record of a blob file (sublevel `r`, key = blob id). */
+interface RefRecord {
+  v: 1;
+  /** Number of records (objects, parts) that refer to the blob. */
+  n: number;
+}
+
+function sub<V>(db: Level<string, unknown>, name: string | string[]) {
+  return db.sublevel<string, V>(name, { keyEncoding: 'utf8', valueEncoding: 'json' });
+}
+type Sub<V> = ReturnType<typeof sub<V>>;
+type BatchOp = BatchOperation<Level<string, unknown>, string, unknown>;
+
+const SEP = '\x00';
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function checkBucketName(name: unknown): string {
+  if (typeof name !== 'string' || name === '' || name.includes(SEP)) throw new TypeError('bucket must be a non-empty string without NUL');
+  return name;
+}
+
+function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || key === '' || LONE_SURROGATE.test(key)) throw new TypeError('key must be a non-empty, well-formed Unicode string');
+  return key;
+}
+
+function checkNamespace(ns: unknown): string {
+  if (typeof ns !== 'string' || !NAMESPACE.test(ns)) throw new TypeError('ns must match /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/');
+  return ns;
+}
+
+function checkId(id: unknown): string {
+  if (typeof id !== 'string' || id === '') throw new TypeError('id must be a non-empty string');
+  return id;
+}
+
+function objectKey(bucket: string, key: string): string {
+  return bucket + SEP + key;
+}
+
+/** Copies the known metadata fields (and nothing else) of `m`. */
+function pickMetadata(m: ObjectMetadata): ObjectMetadata {
+  if (m === null || typeof m !== 'object') throw new TypeError('metadata must be an object');
+  const out: ObjectMetadata = { userMeta: { ...(m.userMeta ?? {}) } };
+  for (const f of ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl', 'expires'] as const) {
+    const v = m[f];
+    if (v !== undefined) {
+      if (typeof v !== 'string') throw new TypeError(`metadata.${f} must be a string`);
+      out[f] = v;
+    }
+  }
+  for (const [k, v] of Object.entries(out.userMeta)) {
+    if (typeof v !== 'string') throw new TypeError(`metadata.userMeta.${k} must be a string`);
+  }
+  return out;
+}
+
+function stripQuotes(etag: string): string {
+  const t = etag.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
+}
+
+/** Checks If-None-Match: * and If-Match against the current record (`undefined` = no object). */
+function checkPreconditions(prev: ObjectRecord | undefined, c: { ifNoneMatch?: boolean; ifMatch?: string }): void {
+  if (c.ifNoneMatch && prev !== undefined) {
+    throw new BlobStoreError('BLOB_PRECONDITION_FAILED', 'At least one of the pre-conditions you specified did not hold', {
+      details: { Condition: 'If-None-Match' },
+    });
+  }
+  if (c.ifMatch !== undefined) {
+    if (prev === undefined) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.');
+    const want = stripQuotes(c.ifMatch);
+    if (want !== '*' && want !== prev.etag) {
+      throw new BlobStoreError('BLOB_PRECONDITION_FAILED', 'At least one of the pre-conditions you specified did not hold', {
+        details: { Condition: 'If-Match' },
+      });
+    }
+  }
+}
+
+/**
+ * The work of one metadata commit. Methods that read see the database as of the transaction plus the
+ * transaction's own writes; writes are collected and applied by one LevelDB batch when the callback returns.
+ * Transactions run one at a time (the commit mutex), so a read-check-write inside one is atomic.
+ */
+export interface Transaction {
+  /** A bucket, or undefined. */
+  getBucket(name: string): Promise<BucketRecord | undefined>;
+  /** Creates or replaces a bucket record. */
+  putBucket(rec: BucketRecord): void;
+  /** Deletes a bucket record (no checks; see {@link BlobStore.deleteBucket}). */
+  deleteBucket(name: string): void;
+  /** True if the bucket holds at least one object. */
+  hasObjects(bucket: string): Promise<boolean>;
+  /** An object record, or undefined. */
+  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
+  /** Writes an object record: +1 reference on each of its blobs, -1 on each blob of the record it replaces. */
+  putObject(rec: ObjectRecord): Promise<void>;
+  /** Deletes an object record and drops its references; false if there was none. */
+  deleteObject(bucket: string, key: string): Promise<boolean>;
+  /** A generic record, or undefined. */
+  getRecord<T>(ns: string, id: string): Promise<T | undefined>;
+  /** Writes a generic record. */
+  putRecord(ns: string, id: string, value: object): void;
+  /** Deletes a generic record; false if there was none. */
+  deleteRecord(ns: string, id: string): Promise<boolean>;
+  /** True if the namespace holds a record whose id starts with `prefix`. */
+  hasRecords(ns: string, prefix: string): Promise<boolean>;
+  /** +1 reference on each blob (of a segment another record keeps, e.g. a multipart part). */
+  addRefs(blobIds: readonly string[]): void;
+  /** -1 reference on each blob; a blob at 0 is deleted after the commit. */
+  dropRefs(blobIds: readonly string[]): void;
+}
+
+/**
+ * Buckets, objects and their metadata in LevelDB (`DATA/meta`), object data as encrypted chunk files
+ * (`DATA/blobs/xx/yy/ID`), with atomic commits and plaintext-range reads. See README.md for the commit protocol.
+ */
+export class BlobStore {
+  readonly #opts: ResolvedOptions;
+  readonly #layout: DataLayout;
+  readonly #db: Level<string, unknown>;
+  readonly #buckets: Sub<BucketRecord>;
+  readonly #objects: Sub<ObjectRecord>;
+  readonly #refs: Sub<RefRecord>;
+  readonly #records = new Map<string, Sub<object>>();
+  readonly #mutex = new Mutex();
+  /** Blob files written but not (yet) referenced by a committed record; the sweeper leaves them alone. */
+  readonly #uncommitted = new Set<string>();
+  /** Open readers per blob id: a freed blob with readers is unlinked when the last one closes. */
+  readonly #leases = new Map<string, number>();
+  readonly #unlinkLater = new Set<string>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closed = false;
+
+  private constructor(opts: ResolvedOptions, db: Level<string, unknown>) {
+    this.#opts = opts;
+    this.#layout = new DataLayout(opts.dir);
+    this.#db = db;
+    this.#buckets = sub<BucketRecord>(db, 'b');
+    this.#objects = sub<ObjectRecord>(db, 'o');
+    this.#refs = sub<RefRecord>(db, 'r');
+  }
+
+  /**
+   * Opens (creating if needed) the data directory: `meta/`, `blobs/`, `tmp/`. Removes everything in `tmp/` and every
+   * blob file that no record references (left by a crash between write and commit).
+   * Throws `BLOB_LOCKED` if another process (or another BlobStore in this one) has the directory open.
+   */
+  static async open(options: BlobStoreOptions): Promise<BlobStore> {
+    const opts = resolveOptions(options);
+    const layout = new DataLayout(opts.dir);
+    try {
+      for (const d of [layout.meta, layout.blobs, layout.tmp]) await mkdir(d, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw ioError('creating the data directory', err);
+    }
+    const db = new Level<string, unknown>(layout.meta, { keyEncoding: 'utf8', valueEncoding: 'json' });
+    try {
+      await db.open();
+    } catch (err) {
+      const e = err as { code?: string; cause?: { code?: string } };
+      if (e.code === 'LEVEL_LOCKED' || e.cause?.code === 'LEVEL_LOCKED') {
+        throw new BlobStoreError('BLOB_LOCKED', `the data directory ${opts.dir} is in use by another process (LevelDB lock held)`, { cause: err });
+      }
+      throw ioError('opening the metadata database', err);
+    }
+    const store = new BlobStore(opts, db);
+    try {
+      await store.sweep();
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+    return store;
+  }
+
+  /** Waits for in-flight operations, then closes the database. Later calls fail with `BLOB_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    await this.#mutex.idle();
+    await this.#db.close();
+  }
+
+  /** The data directory. */
+  get dir(): string {
+    return this.#opts.dir;
+  }
+
+  // ---------------------------------------------------------------- buckets
+
+  /** Creates a bucket. `BLOB_BUCKET_EXISTS` (details.owner = the existing owner) if the name is taken. */
+  async createBucket(name: string, owner: string, opts: { location?: string } = {}): Promise<BucketRecord> {
+    checkBucketName(name);
+    if (typeof owner !== 'string' || owner === '') throw new TypeError('owner must be a non-empty string');
+    return this.transaction(async (tx) => {
+      const existing = await tx.getBucket(name);
+      if (existing) {
+        throw new BlobStoreError('BLOB_BUCKET_EXISTS', 'The requested bucket name is not available.', { details: { owner: existing.owner } });
+      }
+      const rec: BucketRecord = { v: 1, name, owner, created: new Date().toISOString(), location: opts.location || 'us-east-1' };
+      tx.putBucket(rec);
+      return rec;
+    });
+  }
+
+  /** A bucket, or undefined. */
+  async getBucket(name: string): Promise<BucketRecord | undefined> {
+    checkBucketName(name);
+    return this.#op(async () => (await this.#buckets.get(name)) as BucketRecord | undefined);
+  }
+
+  /** All buckets, sorted by name (UTF-8 byte order). */
+  async listBuckets(): Promise<BucketRecord[]> {
+    return this.#op(() => this.#buckets.values().all());
+  }
+
+  /** Changes a bucket's default encryption (`{ encryption: undefined }` removes it). `BLOB_NO_SUCH_BUCKET`. */
+  async updateBucket(name: string, patch: Partial<Pick<BucketRecord, 'encryption'>>): Promise<void> {
+    checkBucketName(name);
+    await this.transaction(async (tx) => {
+      const rec = await tx.getBucket(name);
+      if (!rec) throw noSuchBucket(name);
+      const next: BucketRecord = { ...rec };
+      if ('encryption' in patch) {
+        if (patch.encryption === undefined) delete next.encryption;
+        else next.encryption = { sseAlgorithm: patch.encryption.sseAlgorithm };
+      }
+      tx.putBucket(next);
+    });
+  }
+
+  /**
+   * Deletes an empty bucket. `BLOB_NO_SUCH_BUCKET`; `BLOB_BUCKET_NOT_EMPTY` if it holds an object, or if `inUse`
+   * (run inside the commit, e.g. "has multipart uploads") returns true.
+   */
+  async deleteBucket(name: string, opts: { inUse?: (tx: Transaction) => Promise<boolean> } = {}): Promise<void> {
+    checkBucketName(name);
+    await this.transaction(async (tx) => {
+      if (!(await tx.getBucket(name))) throw noSuchBucket(name);
+      if ((await tx.hasObjects(name)) || (opts.inUse && (await opts.inUse(tx)))) {
+        throw new BlobStoreError('BLOB_BUCKET_NOT_EMPTY', 'The bucket you tried to delete is not empty', { details: { BucketName: name } });
+      }
+      tx.deleteBucket(name);
+    });
+  }
+
+  // ---------------------------------------------------------------- objects
+
+  /**
+   * Stores an object: body → MD5/size → encryption → temp file → fsync → rename → `beforeCommit` → one LevelDB batch
+   * (object record + refcounts, with the preconditions checked under the commit mutex). The replaced object's blob
+   * files are deleted after the commit. On any failure or abort nothing becomes visible and no file is left.
+   *
+   * The body is read but not destroyed on failure (its owner decides; Node's HTTP server discards an unread request).
+   * Errors: `BLOB_NO_SUCH_BUCKET`, `BLOB_PRECONDITION_FAILED`, `BLOB_NO_SUCH_KEY` (If-Match on no object),
+   * `BLOB_TOO_LARGE`, `BLOB_ABORTED`, `BLOB_IO`; the body's own errors and `beforeCommit`'s pass through.
+   */
+  async putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectRecord> {
+    checkBucketName(bucket);
+    checkKey(key);
+    if (typeof opts?.owner !== 'string') throw new TypeError('opts.owner must be a string');
+    const metadata = pickMetadata(opts.metadata);
+    if (opts.maxSize !== undefined && !(Number.isSafeInteger(opts.maxSize) && opts.maxSize >= 0)) {
+      throw new RangeError('opts.maxSize must be a non-negative integer');
+    }
+    return this.#op(async () => {
+      // Cheap early checks so that a doomed upload is not stored first; the commit checks again.
+      if (!(await this.#buckets.get(bucket))) throw noSuchBucket(bucket);
+      checkPreconditions((await this.#objects.get(objectKey(bucket, key))) as ObjectRecord | undefined, opts);
+
+      const id = randomUUID();
+      const chunkSize = this.#opts.chunkSize;
+      const { dek, enc } = this.#newKey(id, chunkSize, opts.encryption);
+      const salt = randomBytes(16);
+      const seg = await this.#writeSegment(body, {
+        dek, salt, info: OBJECT_STREAM_INFO, chunkSize, maxSize: opts.maxSize, signal: opts.signal,
+      });
+      try {
+        const extra = (await opts.beforeCommit?.({ size: seg.plainSize, md5: seg.md5 })) ?? undefined;
+        if (opts.signal?.aborted) throw new BlobStoreError('BLOB_ABORTED', 'the write was aborted', { cause: opts.signal.reason });
+        let etag: string;
+        if (enc.scheme === 'SSE-C') {
+          etag = ssecEtag(dek, seg.md5);
+          enc.md5Sealed = sealMd5(dek, seg.md5);
+        } else {
+          etag = seg.md5.toString('hex');
+        }
+        const rec: ObjectRecord = {
+          v: 1, bucket, key, id, size: seg.plainSize, etag, lastModified: new Date().toISOString(), owner: opts.owner,
+          ...metadata,
+          ...(extra?.checksum ? { checksum: { algorithm: extra.checksum.algorithm, value: extra.checksum.value } } : {}),
+          enc,
+          segments: [seg.segment],
+        };
+        await this.#transaction(async (tx) => {
+          if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
+          checkPreconditions(await tx.getObject(bucket, key), opts);
+          await tx.putObject(rec);
+        });
+        return rec;
+      } finally {
+        // A no-op once committed.
+        await this.#discard(seg.segment);
+      }
+    });
+  }
+
+  /** The object record, or undefined. */
+  async getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+    checkBucketName(bucket);
+    checkKey(key);
+    return this.#op(async () => (await this.#objects.get(objectKey(bucket, key))) as ObjectRecord | undefined);
+  }
+
+  /**
+   * Checks the key for an object without reading data (HEAD, 0-byte objects): SSE-C needs `customer`
+   * (`BLOB_SSEC_REQUIRED`; a wrong key → CryptoError `CRYPTO_WRONG_KEY`); SSE-S3 refuses one (`BLOB_SSEC_NOT_APPLICABLE`).
+   */
+  verifyKey(rec: ObjectRecord, customer?: SseCustomerKey): void {
+    this.unwrapKey(rec, customer).fill(0);
+  }
+
+  /**
+   * Opens the plaintext of an object, or of the inclusive `range` within `0..size-1`. The data key is unwrapped and
+   * the first piece of plaintext read and authenticated before the promise resolves, so a wrong key
+   * (`CRYPTO_WRONG_KEY`) or a corrupt start (`CRYPTO_AUTH_FAILED`) rejects before any header is sent. A later
+   * corrupt chunk errors the stream (never passing unauthenticated bytes). `BLOB_NO_SUCH_KEY` if the object was
+   * deleted in the meantime; `BLOB_CORRUPT` if a blob file is missing.
+   */
+  async openObject(rec: ObjectRecord, opts: OpenOptions = {}): Promise<Readable> {
+    return this.#op(async () => {
+      const dek = this.unwrapKey(rec, opts.customer);
+      const steps = planRead(rec.segments, rec.size, opts.range);
+      const blobIds = steps.map((s) => s.segment.blobId);
+      this.#lease(blobIds);
+      const gen = decryptSteps(this.#layout, dek, steps, this.#opts.readBufferSize);
+      let first: IteratorResult<Buffer, void>;
+      try {
+        opts.signal?.throwIfAborted();
+        first = await gen.next();
+        opts.signal?.throwIfAborted();
+      } catch (err) {
+        await gen.return(undefined).catch(() => undefined);
+        this.#unlease(blobIds);
+        if (opts.signal?.aborted) throw new BlobStoreError('BLOB_ABORTED', 'the read was aborted', { cause: err });
+        if (err instanceof BlobStoreError && err.code === 'BLOB_CORRUPT') {
+          // A missing file of an object deleted or overwritten since `rec` was read is not corruption.
+          const now = (await this.#objects.get(objectKey(rec.bucket, rec.key))) as ObjectRecord | undefined;
+          if (now?.id !== rec.id) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { cause: err });
+        }
+        throw err;
+      }
+      const reader = new PlaintextReader(gen, first, this.#opts.readBufferSize);
+      reader.once('close', () => this.#unlease(blobIds));
+      if (opts.signal) addAbortSignal(opts.signal, reader);
+      return reader;
+    });
+  }
+
+  /** Deletes an object; false if there was none. Its blob files go after the commit. `BLOB_NO_SUCH_BUCKET`. */
+  async deleteObject(bucket: string, key: string): Promise<boolean> {
+    checkBucketName(bucket);
+    checkKey(key);
+    return this.transaction(async (tx) => {
+      if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
+      return tx.deleteObject(bucket, key);
+    });
+  }
+
+  /**
+   * Lists a bucket's objects in UTF-8 binary key order with prefix, delimiter (common prefixes), `after`
+   * (exclusive marker) and maxKeys. `BLOB_NO_SUCH_BUCKET`.
+   */
+  async listObjects(bucket: string, q: ListQuery): Promise<ListResult> {
+    checkBucketName(bucket);
+    if (!Number.isSafeInteger(q?.maxKeys) || q.maxKeys < 0) throw new RangeError('q.maxKeys must be a non-negative integer');
+    return this.#op(async () => {
+      if (!(await this.#buckets.get(bucket))) throw noSuchBucket(bucket);
+      const base = bucket + SEP;
+      return listKeys((lower) => {
+        const it = this.#objects.iterator({
+          ...(lower.gt !== undefined ? { gt: base + lower.gt } : { gte: base + (lower.gte ?? '') }),
+          lt: bucket + '\x01',
+        });
+        const adapter: KeyIterator = {
+          next: async () => {
+            const e = await it.next();
+            return e === undefined ? undefined : [e[0].slice(base.length), e[1]];
+          },
+          seek: (target) => it.seek(base + target),
+          close: () => it.close(),
+        };
+        return adapter;
+      }, q);
+    });
+  }
+
+  /**
+   * Copies an object without touching its data: the data key is unwrapped with the source's key and re-wrapped for
+   * the new object id under the destination's (master key or a customer key), and the destination shares the
+   * source's blob files (refcount +1 each, in the commit batch). This also rotates an SSE-C key or switches between
+   * SSE-S3 and SSE-C. The ETag follows the destination scheme (plaintext MD5 for SSE-S3, `ssecEtag` for SSE-C;
+   * multipart ETags are kept). `BLOB_NO_SUCH_KEY` if the source was deleted before the commit.
+   */
+  async copyObject(src: ObjectRecord, dstBucket: string, dstKey: string, opts: CopyOptions): Promise<ObjectRecord> {
+    checkBucketName(dstBucket);
+    checkKey(dstKey);
+    if (typeof opts?.owner !== 'string') throw new TypeError('opts.owner must be a string');
+    const metadata = pickMetadata(opts.metadata);
+    return this.#op(async () => {
+      const dek = this.unwrapKey(src, opts.sourceCustomer);
+      try {
+        let md5: Buffer | undefined;
+        if (src.enc.scheme === 'SSE-C') md5 = src.enc.md5Sealed ? openMd5(dek, src.enc.md5Sealed) : undefined;
+        else if (/^[0-9a-f]{32}$/.test(src.etag)) md5 = Buffer.from(src.etag, 'hex');
+        const id = randomUUID();
+        const enc = this.#wrapKey(dek, id, src.enc.chunkSize, opts.encryption);
+        let etag = src.etag;
+        if (md5) {
+          if (enc.scheme === 'SSE-C') {
+            etag = ssecEtag(dek, md5);
+            enc.md5Sealed = sealMd5(dek, md5);
+          } else {
+            etag = md5.toString('hex');
+          }
+        }
+        opts.signal?.throwIfAborted();
+        const rec: ObjectRecord = {
+          v: 1, bucket: dstBucket, key: dstKey, id, size: src.size, etag, lastModified: new Date().toISOString(),
+          owner: opts.owner, ...metadata,
+          ...(src.checksum ? { checksum: { ...src.checksum } } : {}),
+          enc,
+          segments: src.segments.map((s) => ({ ...s })),
+          ...(src.parts ? { parts: src.parts.map((p) => ({ ...p })) } : {}),
+        };
+        await this.#transaction(async (tx) => {
+          if (!(await tx.getBucket(dstBucket))) throw noSuchBucket(dstBucket);
+          checkPreconditions(await tx.getObject(dstBucket, dstKey), opts);
+          await tx.putObject(rec);
+        });
+        return rec;
+      } catch (err) {
+        if (opts.signal?.aborted && !(err instanceof BlobStoreError)) {
+          throw new BlobStoreError('BLOB_ABORTED', 'the copy was aborted', { cause: err });
+        }
+        throw err;
+      } finally {
+        dek.fill(0);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- generic records
+
+  /** Writes a record (JSON) in namespace `ns` (1–64 of `[A-Za-z0-9._-]`). */
+  async putRecord(ns: string, id: string, value: object): Promise<void> {
+    checkNamespace(ns);
+    checkId(id);
+    if (value === null || typeof value !== 'object') throw new TypeError('value must be an object');
+    await this.transaction(async (tx) => tx.putRecord(ns, id, value));
+  }
+
+  /** A record, or undefined. */
+  async getRecord<T>(ns: string, id: string): Promise<T | undefined> {
+    checkNamespace(ns);
+    checkId(id);
+    return this.#op(async () => (await this.#ns(ns).get(id)) as T | undefined);
+  }
+
+  /** All records of a namespace in id order (UTF-8 bytes), optionally only ids starting with `prefix`. */
+  async listRecords<T>(ns: string, opts: { prefix?: string } = {}): Promise<T[]> {
+    checkNamespace(ns);
+    return this.#op(async () => {
+      const prefix = opts.prefix ?? '';
+      if (prefix === '') return (await this.#ns(ns).values().all()) as T[];
+      const out: T[] = [];
+      for await (const [id, v] of this.#ns(ns).iterator({ gte: prefix })) {
+        if (!id.startsWith(prefix)) break;
+        out.push(v as T);
+      }
+      return out;
+    });
+  }
+
+  /** Deletes a record; false if there was none. */
+  async deleteRecord(ns: string, id: string): Promise<boolean> {
+    checkNamespace(ns);
+    checkId(id);
+    return this.transaction(async (tx) => tx.deleteRecord(ns, id));
+  }
+
+  // ---------------------------------------------------------------- lower level (multipart, tools)
+
+  /**
+   * A new data key for object `id`, wrapped per `encryption` (SSE-S3: the active master key, `kekId` = its id;
+   * SSE-C: the customer key, `kekId` = `ssec`, and its MD5 kept). The caller must wipe `dek` after use.
+   */
+  newDataKey(id: string, encryption: WriteEncryption, chunkSize = this.#opts.chunkSize): { dek: Buffer; enc: ObjectEncryption } {
+    return this.#newKey(id, chunkSize, encryption);
+  }
+
+  /**
+   * Unwraps an object's data key: SSE-C with `customer` (`BLOB_SSEC_REQUIRED` without one; CryptoError
+   * `CRYPTO_WRONG_KEY` for a wrong one), SSE-S3 with the master key `enc.wrap.kekId` (`BLOB_SSEC_NOT_APPLICABLE` if a
+   * customer key is given; `BLOB_CORRUPT` if it fails; CryptoError `CRYPTO_UNKNOWN_KEY` if the key id is unknown).
+   */
+  unwrapKey(rec: { id: string; enc: ObjectEncryption }, customer?: SseCustomerKey): Buffer {
+    const enc = rec.enc;
+    if (enc.scheme === 'SSE-C') {
+      if (!customer) {
+        throw new BlobStoreError('BLOB_SSEC_REQUIRED',
+          'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+      }
+      return unwrapDataKey(enc.wrap, { kek: customer.key, objectId: rec.id, chunkSize: enc.chunkSize });
+    }
+    if (customer) throw new BlobStoreError('BLOB_SSEC_NOT_APPLICABLE', 'The encryption parameters are not applicable to this object.');
+    const kek = this.#opts.keyRing.key(enc.wrap.kekId);
+    try {
+      return unwrapDataKey(enc.wrap, { kek, objectId: rec.id, chunkSize: enc.chunkSize });
+    } catch (err) {
+      if (err instanceof CryptoError && err.code === 'CRYPTO_WRONG_KEY') {
+        throw new BlobStoreError('BLOB_CORRUPT', 'the master key does not unwrap the data key of this object', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Writes one encrypted stream (an object body or a multipart part) under the stream key
+   * HKDF(dek, salt, info) into a new blob file: durable, but referenced by nothing until a {@link transaction} puts
+   * a record that uses it (or calls `addRefs`). Until then the sweeper leaves it alone; call
+   * {@link discardSegment} if it is not committed.
+   */
+  async writeSegment(
+    body: Readable,
+    p: { dek: Buffer; salt: Buffer; info: string; chunkSize?: number; maxSize?: number; signal?: AbortSignal },
+  ): Promise<{ segment: Segment; plainSize: number; md5: Buffer }> {
+    return this.#op(() => this.#writeSegment(body, p));
+  }
+
+  async #writeSegment(
+    body: Readable,
+    p: { dek: Buffer; salt: Buffer; info: string; chunkSize?: number; maxSize?: number; signal?: AbortSignal },
+  ): Promise<{ segment: Segment; plainSize: number; md5: Buffer }> {
+    const chunkSize = p.chunkSize ?? this.#opts.chunkSize;
+    const streamKey = deriveStreamKey(p.dek, p.salt, p.info);
+    let blobId: string | undefined;
+    try {
+      const blob = await writeBlob(this.#layout, this.#opts, body, {
+        streamKey, chunkSize, maxSize: p.maxSize, signal: p.signal,
+        onCreate: (id) => {
+          blobId = id;
+          this.#uncommitted.add(id);
+        },
+      });
+      const segment: Segment = {
+        blobId: blob.blobId, plainSize: blob.plainSize, encSize: blob.encSize, salt: p.salt.toString('base64'), chunkSize, info: p.info,
+      };
+      return { segment, plainSize: blob.plainSize, md5: blob.md5 };
+    } catch (err) {
+      if (blobId !== undefined) this.#uncommitted.delete(blobId);
+      throw err;
+    } finally {
+      streamKey.fill(0);
+    }
+  }
+
+  /** Removes the blob file of a segment from {@link writeSegment} unless a commit references it (then a no-op). */
+  async discardSegment(segment: Segment): Promise<void> {
+    await this.#discard(segment);
+  }
+
+  async #discard(segment: Segment): Promise<void> {
+    if (!this.#uncommitted.delete(segment.blobId)) return;
+    await removeBlob(this.#layout, segment.blobId);
+  }
+
+  /**
+   * Runs `fn` under the commit mutex and applies everything it wrote in one LevelDB batch (`sync` per the options).
+   * If `fn` throws, nothing is written. Blob files whose refcount reaches 0 are deleted after the commit.
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    return this.#op(() => this.#transaction(fn));
+  }
+
+  async #transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    return this.#mutex.run(async () => {
+      const tx = new Tx(this.#buckets, this.#objects, (ns) => this.#ns(ns));
+      const result = await fn(tx);
+      const { ops, freed, committed } = await tx.finish(this.#refs, this.#uncommitted);
+      if (ops.length > 0) {
+        try {
+          await this.#db.batch(ops, { sync: this.#opts.sync });
+        } catch (err) {
+          throw ioError('the metadata commit', err);
+        }
+      }
+      for (const id of committed) this.#uncommitted.delete(id);
+      for (const id of freed) this.#free(id);
+      return result;
+    });
+  }
+
+  /**
+   * Removes every file in `tmp/` and every blob file without a refcount entry, except those of writes in progress.
+   * Runs at open; safe to run at any time (`coffer gc`).
+   */
+  async sweep(): Promise<{ tmpFiles: number; blobFiles: number }> {
+    return this.#op(async () => {
+      let tmpFiles = 0;
+      let blobFiles = 0;
+      try {
+        for (const name of await readdir(this.#layout.tmp)) {
+          if (this.#uncommitted.has(name)) continue;
+          await rm(path.join(this.#layout.tmp, name), { recursive: true, force: true });
+          tmpFiles++;
+        }
+        for (const xx of await readdirSafe(this.#layout.blobs)) {
+          for (const yy of await readdirSafe(path.join(this.#layout.blobs, xx))) {
+            const dir = path.join(this.#layout.blobs, xx, yy);
+            const ids = (await readdirSafe(dir)).filter((n) => isBlobId(n) && n.startsWith(xx + yy));
+            if (ids.length === 0) continue;
+            // Under the mutex: no commit can reference a blob between this read and the check below.
+            const dead = await this.#mutex.run(async () => {
+              const refs = await this.#refs.getMany(ids);
+              return ids.filter((id, i) => refs[i] === undefined && !this.#uncommitted.has(id));
+            });
+            for (const id of dead) {
+              await rm(path.join(dir, id), { force: true });
+              blobFiles++;
+            }
+          }
+        }
+      } catch (err) {
+        throw ioError('sweeping the data directory', err);
+      }
+      return { tmpFiles, blobFiles };
+    });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #newKey(id: string, chunkSize: number, encryption: WriteEncryption): { dek: Buffer; enc: ObjectEncryption } {
+    const dek = generateDataKey();
+    return { dek, enc: this.#wrapKey(dek, id, chunkSize, encryption) };
+  }
+
+  #wrapKey(dek: Buffer, id: string, chunkSize: number, encryption: WriteEncryption): ObjectEncryption {
+    if (encryption?.scheme === 'SSE-C') {
+      const c = encryption.customer;
+      if (!c || !(c.key instanceof Uint8Array) || typeof c.keyMD5 !== 'string') throw new TypeError('encryption.customer must be an SseCustomerKey');
+      return {
+        scheme: 'SSE-C',
+        wrap: wrapDataKey(dek, { scheme: 'SSE-C', kek: c.key, kekId: 'ssec', objectId: id, chunkSize }),
+        keyMD5: c.keyMD5,
+        chunkSize,
+      };
+    }
+    if (encryption?.scheme !== 'SSE-S3') throw new TypeError("encryption.scheme must be 'SSE-S3' or 'SSE-C'");
+    const ring = this.#opts.keyRing;
+    const kekId = ring.activeId;
+    return { scheme: 'SSE-S3', wrap: wrapDataKey(dek, { scheme: 'SSE-S3', kek: ring.key(kekId), kekId, objectId: id, chunkSize }), chunkSize };
+  }
+
+  #ns(ns: string): Sub<object> {
+    let s = this.#records.get(ns);
+    if (!s) {
+      s = sub<object>(this.#db, ['x', ns]);
+      this.#records.set(ns, s);
+    }
+    return s;
+  }
+
+  #lease(ids: readonly string[]): void {
+    for (const id of ids) this.#leases.set(id, (this.#leases.get(id) ?? 0) + 1);
+  }
+
+  #unlease(ids: readonly string[]): void {
+    for (const id of ids) {
+      const n = (this.#leases.get(id) ?? 1) - 1;
+      if (n > 0) {
+        this.#leases.set(id, n);
+        continue;
+      }
+      this.#leases.delete(id);
+      if (this.#unlinkLater.delete(id)) void removeBlob(this.#layout, id);
+    }
+  }
+
+  #free(id: string): void {
+    if (this.#leases.has(id)) this.#unlinkLater.add(id);
+    else void removeBlob(this.#layout, id);
+  }
+
+  async #op<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new BlobStoreError('BLOB_CLOSED', 'the blob store is closed');
+    const p = fn();
+    this.#inflight.add(p);
+    try {
+      return await p;
+    } finally {
+      this.#inflight.delete(p);
+    }
+  }
+}
+
+function noSuchBucket(name: string): BlobStoreError {
+  return new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', { details: { BucketName: name } });
+}
+
+async function readdirSafe(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw err;
+  }
+}
+
+/** The {@link Transaction} implementation: an overlay of writes over the database, turned into one batch. */
+class Tx implements Transaction {
+  readonly #buckets: Sub<BucketRecord>;
+  readonly #objects: Sub<ObjectRecord>;
+  readonly #nsOf: (ns: string) => Sub<object>;
+  readonly #bucketW = new Map<string, BucketRecord | null>();
+  readonly #objectW = new Map<string, ObjectRecord | null>();
+  readonly #recordW = new Map<string, Map<string, object | null>>();
+  readonly #deltas = new Map<string, number>();
+  #done = false;
+
+  constructor(buckets: Sub<BucketRecord>, objects: Sub<ObjectRecord>, nsOf: (ns: string) => Sub<object>) {
+    this.#buckets = buckets;
+    this.#objects = objects;
+    this.#nsOf = nsOf;
+  }
+
+  #live(): void {
+    if (this.#done) throw new Error('transaction already committed');
+  }
+
+  async getBucket(name: string): Promise<BucketRecord | undefined> {
+    const w = this.#bucketW.get(name);
+    if (w !== undefined) return w ?? undefined;
+    return (await this.#buckets.get(name)) as BucketRecord | undefined;
+  }
+
+  putBucket(rec: BucketRecord): void {
+    this.#live();
+    this.#bucketW.set(checkBucketName(rec.name), rec);
+  }
+
+  deleteBucket(name: string): void {
+    this.#live();
+    this.#bucketW.set(name, null);
+  }
+
+  async hasObjects(bucket: string): Promise<boolean> {
+    const base = bucket + SEP;
+    for (const [k, v] of this.#objectW) if (v !== null && k.startsWith(base)) return true;
+    for await (const k of this.#objects.keys({ gte: base, lt: bucket + '\x01' })) {
+      if (this.#objectW.get(k) !== null) return true;
+    }
+    return false;
+  }
+
+  async getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+    const k = objectKey(bucket, key);
+    const w = this.#objectW.get(k);
+    if (w !== undefined) return w ?? undefined;
+    return (await this.#objects.get(k)) as ObjectRecord | undefined;
+  }
+
+  async putObject(rec: ObjectRecord): Promise<void> {
+    this.#live();
+    checkBucketName(rec.bucket);
+    checkKey(rec.key);
+    const prev = await this.getObject(rec.bucket, rec.key);
+    if (prev) this.dropRefs(prev.segments.map((s) => s.blobId));
+    this.addRefs(rec.segments.map((s) => s.blobId));
+    this.#objectW.set(objectKey(rec.bucket, rec.key), rec);
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<boolean> {
+    this.#live();
+    const prev = await this.getObject(bucket, key);
+    if (!prev) return false;
+    this.dropRefs(prev.segments.map((s) => s.blobId));
+    this.#objectW.set(objectKey(bucket, key), null);
+    return true;
+  }
+
+  async getRecord<T>(ns: string, id: string): Promise<T | undefined> {
+    const w = this.#recordW.get(checkNamespace(ns))?.get(id);
+    if (w !== undefined) return (w ?? undefined) as T | undefined;
+    return (await this.#nsOf(ns).get(id)) as T | undefined;
+  }
+
+  putRecord(ns: string, id: string, value: object): void {
+    this.#live();
+    this.#recordMap(ns).set(checkId(id), value);
+  }
+
+  async deleteRecord(ns: string, id: string): Promise<boolean> {
+    this.#live();
+    const existed = (await this.getRecord(ns, id)) !== undefined;
+    this.#recordMap(ns).set(checkId(id), null);
+    return existed;
+  }
+
+  async hasRecords(ns: string, prefix: string): Promise<boolean> {
+    const w = this.#recordW.get(checkNamespace(ns));
+    if (w) for (const [k, v] of w) if (v !== null && k.startsWith(prefix)) return true;
+    for await (const k of this.#nsOf(ns).keys({ gte: prefix })) {
+      if (!k.startsWith(prefix)) break;
+      if (w?.get(k) !== null) return true;
+    }
+    return false;
+  }
+
+  addRefs(blobIds: readonly string[]): void {
+    this.#live();
+    for (const id of blobIds) this.#deltas.set(id, (this.#deltas.get(id) ?? 0) + 1);
+  }
+
+  dropRefs(blobIds: readonly string[]): void {
+    this.#live();
+    for (const id of blobIds) this.#deltas.set(id, (this.#deltas.get(id) ?? 0) - 1);
+  }
+
+  #recordMap(ns: string): Map<string, object | null> {
+    checkNamespace(ns);
+    let m = this.#recordW.get(ns);
+    if (!m) {
+      m = new Map();
+      this.#recordW.set(ns, m);
+    }
+    return m;
+  }
+
+  /**
+   * The batch: records, then refcounts. A blob may rise from 0 only if it is a fresh upload (`uncommitted`);
+   * otherwise its last reference went away before this commit (`BLOB_NO_SUCH_KEY`: e.g. a copy source deleted).
+   */
+  async finish(refs: Sub<RefRecord>, uncommitted: ReadonlySet<string>): Promise<{ ops: BatchOp[]; freed: string[]; committed: string[] }> {
+    this.#done = true;
+    const ops: BatchOp[] = [];
+    for (const [k, v] of this.#bucketW) ops.push(v === null ? { type: 'del', sublevel: this.#buckets, key: k } : { type: 'put', sublevel: this.#buckets, key: k, value: v });
+    for (const [k, v] of this.#objectW) ops.push(v === null ? { type: 'del', sublevel: this.#objects, key: k } : { type: 'put', sublevel: this.#objects, key: k, value: v });
+    for (const [ns, m] of this.#recordW) {
+      const s = this.#nsOf(ns);
+      for (const [k, v] of m) ops.push(v === null ? { type: 'del', sublevel: s, key: k } : { type: 'put', sublevel: s, key: k, value: v });
+    }
+    const freed: string[] = [];
+    const committed: string[] = [];
+    const ids = [...this.#deltas.keys()].filter((id) => this.#deltas.get(id) !== 0);
+    const current = ids.length > 0 ? await refs.getMany(ids) : [];
+    ids.forEach((id, i) => {
+      const delta = this.#deltas.get(id)!;
+      const cur = (current[i] as RefRecord | undefined)?.n ?? 0;
+      if (cur === 0 && delta > 0 && !uncommitted.has(id)) {
+        throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { reason: 'source data was deleted' } });
+      }
+      const next = cur + delta;
+      if (next <= 0) {
+        if (cur > 0) {
+          ops.push({ type: 'del', sublevel: refs, key: id });
+          freed.push(id);
+        }
+      } else {
+        ops.push({ type: 'put', sublevel: refs, key: id, value: { v: 1, n: next } });
+        if (cur === 0) committed.push(id);
+      }
+    });
+    return { ops, freed, committed };
+  }
+}

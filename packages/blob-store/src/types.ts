@@ -1,0 +1,188 @@
+import type { Scheme, SseCustomerKey, WrappedKey } from '@coffer/crypto';
+
+/** A bucket as stored in LevelDB (sublevel `b`, key = bucket name). */
+export interface BucketRecord {
+  /** Record version. */
+  v: 1;
+  /** Bucket name (validated by the server). */
+  name: string;
+  /** User id of the owner. */
+  owner: string;
+  /** Creation time, ISO 8601. */
+  created: string;
+  /** LocationConstraint given at creation (`us-east-1` when none). */
+  location: string;
+  /** Bucket default encryption (PutBucketEncryption); absent = the implicit AES256 default. */
+  encryption?: { sseAlgorithm: 'AES256' };
+}
+
+/** The HTTP metadata of an object that S3 stores and returns. */
+export interface ObjectMetadata {
+  /** Content-Type. */
+  contentType?: string;
+  /** Content-Encoding. */
+  contentEncoding?: string;
+  /** Content-Disposition. */
+  contentDisposition?: string;
+  /** Content-Language. */
+  contentLanguage?: string;
+  /** Cache-Control. */
+  cacheControl?: string;
+  /** Expires (the header value as sent). */
+  expires?: string;
+  /** User metadata: lowercased name without `x-amz-meta-` → value. */
+  userMeta: Record<string, string>;
+}
+
+/**
+ * One encrypted stream in a blob file. A single-part object has one segment; a multipart object has one per part,
+ * in order. The plaintext of the object is the concatenation of its segments' plaintexts.
+ */
+export interface Segment {
+  /** Blob file id (32 hex); the file is `DATA/blobs/<id[0..2]>/<id[2..4]>/<id>`. */
+  blobId: string;
+  /** Plaintext bytes in this segment. */
+  plainSize: number;
+  /** Bytes of the blob file (`encryptedSize(plainSize, chunkSize)`). */
+  encSize: number;
+  /** Stream-key salt, base64 (16 random bytes). */
+  salt: string;
+  /** Plaintext chunk size of the stream. */
+  chunkSize: number;
+  /** HKDF info label of the stream key: `S3E1/obj` (default when absent) or `S3E1/part/<n>` for multipart parts. */
+  info?: string;
+}
+
+/** The encryption part of an {@link ObjectRecord}. */
+export interface ObjectEncryption {
+  /** SSE-S3 (master key ring) or SSE-C (customer key). */
+  scheme: Scheme;
+  /** The data key, wrapped under a master key (`kekId` = key id) or the customer key (`kekId` = `ssec`). */
+  wrap: WrappedKey;
+  /** SSE-C only: MD5 of the customer key, base64 (sent in the clear by clients; echoed on responses). */
+  keyMD5?: string;
+  /** Chunk size bound into the wrap's AAD (the chunk size the object was first written with). */
+  chunkSize: number;
+  /**
+   * SSE-C only: the plaintext MD5, AES-256-GCM sealed under a key derived from the data key
+   * (base64 of nonce ‖ ciphertext ‖ tag). The SSE-C ETag must not reveal the MD5, but a copy to SSE-S3 needs it.
+   */
+  md5Sealed?: string;
+}
+
+/** An object as stored in LevelDB (sublevel `o`, key = bucket + `\x00` + key). */
+export interface ObjectRecord extends ObjectMetadata {
+  /** Record version. */
+  v: 1;
+  /** Bucket name. */
+  bucket: string;
+  /** Object key. */
+  key: string;
+  /** Internal object id (UUID), bound into the data-key wrap so a record cannot be replayed onto another object. */
+  id: string;
+  /** Plaintext size in bytes. */
+  size: number;
+  /** ETag without quotes: MD5 hex (SSE-S3), `ssecEtag` (SSE-C), or a multipart ETag `…-N`. */
+  etag: string;
+  /** Last-Modified, ISO 8601. */
+  lastModified: string;
+  /** User id of the writer. */
+  owner: string;
+  /** A checksum the caller verified and asked to keep (from `beforeCommit`). */
+  checksum?: { algorithm: string; value: string };
+  /** How the object is encrypted. */
+  enc: ObjectEncryption;
+  /** The encrypted streams that make up the plaintext, in order. */
+  segments: Segment[];
+  /** Multipart objects: the parts as completed. */
+  parts?: { partNumber: number; size: number; etag: string }[];
+}
+
+/** How to encrypt a new object (or a copy). */
+export type WriteEncryption = { scheme: 'SSE-S3' } | { scheme: 'SSE-C'; customer: SseCustomerKey };
+
+/** What `beforeCommit` receives. */
+export interface BodySummary {
+  /** Plaintext bytes received. */
+  size: number;
+  /** MD5 of the plaintext (16 bytes). */
+  md5: Buffer;
+}
+
+/** What `beforeCommit` may return. */
+export interface BeforeCommitResult {
+  /** A verified checksum to store in the record. */
+  checksum?: { algorithm: string; value: string };
+}
+
+/** Options of {@link BlobStore.putObject}. */
+export interface PutOptions {
+  /** User id of the writer. */
+  owner: string;
+  /** HTTP and user metadata to store. */
+  metadata: ObjectMetadata;
+  /** SSE-S3 or SSE-C (with the customer key). */
+  encryption: WriteEncryption;
+  /** `If-None-Match: *`: fail with `BLOB_PRECONDITION_FAILED` at commit time if the key exists. */
+  ifNoneMatch?: boolean;
+  /** `If-Match: etag` (quotes optional, `*` = any): `BLOB_PRECONDITION_FAILED` unless the current ETag equals it; `BLOB_NO_SUCH_KEY` if there is no object. */
+  ifMatch?: string;
+  /** `BLOB_TOO_LARGE` as soon as the body passes this many bytes. */
+  maxSize?: number;
+  /** Called after the body ended and the data is durable, before the commit; throw to abort (Content-MD5, checksums). */
+  beforeCommit?: (w: BodySummary) => Promise<BeforeCommitResult | void> | BeforeCommitResult | void;
+  /** Aborts the write (`BLOB_ABORTED`); nothing becomes visible. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link BlobStore.openObject}. */
+export interface OpenOptions {
+  /** Inclusive plaintext byte range within `0..size-1`. Absent = the whole object. */
+  range?: { start: number; end: number };
+  /** The SSE-C key (required for SSE-C objects, refused for SSE-S3 objects). */
+  customer?: SseCustomerKey;
+  /** Destroys the returned stream (and rejects a pending open) when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link BlobStore.copyObject}. */
+export interface CopyOptions {
+  /** User id of the writer. */
+  owner: string;
+  /** Metadata of the destination (the server decides COPY vs REPLACE). */
+  metadata: ObjectMetadata;
+  /** The source's SSE-C key (required when the source is SSE-C). */
+  sourceCustomer?: SseCustomerKey;
+  /** Encryption of the destination. */
+  encryption: WriteEncryption;
+  /** As in {@link PutOptions.ifNoneMatch}, for the destination. */
+  ifNoneMatch?: boolean;
+  /** As in {@link PutOptions.ifMatch}, for the destination. */
+  ifMatch?: string;
+  /** Aborts the copy before its commit. */
+  signal?: AbortSignal;
+}
+
+/** Query of {@link BlobStore.listObjects}. */
+export interface ListQuery {
+  /** Only keys that start with this. */
+  prefix?: string;
+  /** Roll keys that contain this after the prefix up into common prefixes. */
+  delimiter?: string;
+  /** Start after this key or common prefix (exclusive): Marker, StartAfter or a continuation token's content. */
+  after?: string;
+  /** At most this many entries (objects + common prefixes); 0 gives an empty, untruncated page. */
+  maxKeys: number;
+}
+
+/** Result of {@link BlobStore.listObjects}. */
+export interface ListResult {
+  /** Objects in UTF-8 binary key order. */
+  objects: ObjectRecord[];
+  /** Common prefixes in order (each counts as one entry toward `maxKeys`). */
+  commonPrefixes: string[];
+  /** More entries follow. */
+  isTruncated: boolean;
+  /** When truncated: the last key or common prefix returned; pass it as `after` for the next page. */
+  nextMarker?: string;
+}

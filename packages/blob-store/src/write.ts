@@ -1,0 +1,119 @@
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+import { createEncryptStream, encryptedSize } from '@coffer/crypto';
+
+import { BlobFileWriter, HashTap } from './blob-writer.ts';
+import { BlobStoreError, ioError } from './errors.ts';
+import type { ResolvedOptions } from './options.ts';
+import { type DataLayout, newBlobId } from './paths.ts';
+
+/** A blob file written, fsync'd and renamed into `blobs/`, but not yet referenced by any record. */
+export interface WrittenBlob {
+  /** Blob id. */
+  blobId: string;
+  /** Plaintext bytes. */
+  plainSize: number;
+  /** File bytes. */
+  encSize: number;
+  /** Plaintext MD5. */
+  md5: Buffer;
+}
+
+/** fsync a directory, so that a rename or a new entry in it is durable. */
+export async function syncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** mkdir -p, then fsync the parents of whatever was created (when durable). */
+async function makeDir(dir: string, root: string, sync: boolean): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined || !sync) return;
+  // `first` is the top-most directory created: its parent and every created directory above `dir` need an fsync.
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    await syncDir(d);
+    if (d === path.dirname(first) || d === root || d === path.dirname(d)) break;
+  }
+}
+
+function mapWriteError(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (err instanceof BlobStoreError) return err;
+  if (signal?.aborted) return new BlobStoreError('BLOB_ABORTED', 'the write was aborted', { cause: err });
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ABORT_ERR' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return new BlobStoreError('BLOB_ABORTED', 'the body ended prematurely or the write was aborted', { cause: err });
+  }
+  // The body's own errors (a signature check in a decoding transform, …) and CryptoErrors pass through unchanged.
+  return err;
+}
+
+/**
+ * Streams `body` through MD5/size tap → encryption → coalescing file writer into `tmp/ID`, then fsync, close,
+ * rename to `blobs/xx/yy/ID` and fsync that directory. On any failure or abort the internal streams are destroyed,
+ * the file is removed, and the error is rethrown; the body is left to its owner (not destroyed). The result is not referenced yet: the caller commits it, or
+ * removes it with {@link removeBlob}.
+ */
+export async function writeBlob(
+  layout: DataLayout,
+  opts: ResolvedOptions,
+  body: Readable,
+  p: { streamKey: Buffer; chunkSize: number; maxSize?: number; signal?: AbortSignal; onCreate?: (blobId: string) => void },
+): Promise<WrittenBlob> {
+  const blobId = newBlobId();
+  const tmp = layout.tmpPath(blobId);
+  const final = layout.blobPath(blobId);
+  let fh: FileHandle | undefined;
+  let renamed = false;
+  p.onCreate?.(blobId);
+  try {
+    p.signal?.throwIfAborted();
+    try {
+      fh = await open(tmp, 'wx', 0o600);
+    } catch (err) {
+      throw ioError('creating a temp file', err);
+    }
+    const tap = new HashTap(p.maxSize);
+    const sink = new BlobFileWriter(fh, { bufferSize: opts.writeBufferSize, write: opts.write });
+    // The body is iterated, not piped, so that a failure here does not destroy the caller's stream.
+    await pipeline(body.iterator({ destroyOnReturn: false }), tap, createEncryptStream(p.streamKey, { chunkSize: p.chunkSize }), sink,
+      p.signal ? { signal: p.signal } : {});
+    const plainSize = tap.size;
+    const encSize = encryptedSize(plainSize, p.chunkSize);
+    if (sink.bytesWritten !== encSize) {
+      throw new BlobStoreError('BLOB_IO', `blob file has ${sink.bytesWritten} bytes, expected ${encSize}`);
+    }
+    try {
+      if (opts.sync) await fh.sync();
+      const h = fh;
+      fh = undefined;
+      await h.close();
+      const dir = layout.blobDir(blobId);
+      await makeDir(dir, layout.blobs, opts.sync);
+      await rename(tmp, final);
+      renamed = true;
+      if (opts.sync) await syncDir(dir);
+    } catch (err) {
+      throw ioError('storing the blob file', err);
+    }
+    p.signal?.throwIfAborted();
+    return { blobId, plainSize, encSize, md5: tap.digest() };
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await rm(tmp, { force: true }).catch(() => undefined);
+    if (renamed) await rm(final, { force: true }).catch(() => undefined);
+    throw mapWriteError(err, p.signal);
+  }
+}
+
+/** Removes a blob file that no committed record references. Errors are ignored: the sweep at open retries. */
+export async function removeBlob(layout: DataLayout, blobId: string): Promise<void> {
+  await rm(layout.blobPath(blobId), { force: true }).catch(() => undefined);
+}

@@ -1,0 +1,48 @@
+export { CryptoError, type CryptoErrorCode } from './errors.ts';
+export {
+  CHUNK_SIZE,
+  CIPHER,
+  FORMAT_MAGIC,
+  KEY_LENGTH,
+  MAX_CHUNK_SIZE,
+  NONCE_LENGTH,
+  TAG_LENGTH,
+  chunkAad,
+  chunkCount,
+  chunkNonce,
+  chunkPlainLength,
+  chunkSpan,
+  encryptedSize,
+  type ChunkSpan,
+} from './format.ts';
+export { decryptChunk, encryptChunk } from './chunk.ts';
+export {
+  createDecryptStream,
+  createEncryptStream,
+  type DecryptStreamOptions,
+  type EncryptStreamOptions,
+} from './streams.ts';
+export {
+  deriveStreamKey,
+  generateDataKey,
+  ssecEtag,
+  unwrapDataKey,
+  wrapDataKey,
+  type Scheme,
+  type UnwrapParams,
+  type WrapParams,
+  type WrappedKey,
+} from './keys.ts';
+export { KEYRING_FILE, MasterKeyRing, type MasterKeyRingOptions } from './keyring.ts';
+export {
+  COPY_SOURCE_SSEC_PREFIX,
+  SSEC_PREFIX,
+  SSE_HEADER,
+  SSE_MESSAGES,
+  parseServerSideEncryption,
+  parseSseCustomerHeaders,
+  sseCustomerConflict,
+  type HeadersLike,
+  type SseCustomerKey,
+  type SseCustomerParseOptions,
+} from './sse.ts';

@@ -1,0 +1,156 @@
+/**
+ * The Koa application: one error middleware first in the chain, then authentication, then @koa/router dispatching
+ * to the handler of the AWS operation the pure router names.
+ */
+import { randomBytes } from 'node:crypto';
+import Koa, { type Context, type Next } from 'koa';
+import Router from '@koa/router';
+import { verifyRequest } from '@coffer/sigv4';
+import { errorXml } from '@coffer/xml';
+import { S3Error, toS3Error } from './errors.ts';
+import type { AppState, Services } from './context.ts';
+import { route, type Endpoint, type Operation } from './router.ts';
+import * as bucket from './handlers/bucket.ts';
+import * as list from './handlers/list.ts';
+import { putObject } from './handlers/object-put.ts';
+import { getObject, headObject } from './handlers/object-get.ts';
+import { deleteObject, deleteObjects } from './handlers/object-delete.ts';
+import { copyObject } from './handlers/copy.ts';
+
+/** A handler of one AWS operation. */
+export type Handler = (ctx: Context, ep: Endpoint, services: Services) => Promise<void>;
+
+const notImplemented: Handler = async () => {
+  throw new S3Error('NotImplemented', { message: 'A header you provided implies functionality that is not implemented' });
+};
+
+/** Operation → handler: the only place the router's answer meets code. */
+const HANDLERS: Record<Operation, Handler> = {
+  ListBuckets: bucket.listBuckets,
+  CreateBucket: bucket.createBucket,
+  HeadBucket: bucket.headBucket,
+  DeleteBucket: bucket.deleteBucket,
+  GetBucketLocation: bucket.getBucketLocation,
+  GetBucketVersioning: bucket.getBucketVersioning,
+  GetBucketEncryption: bucket.getBucketEncryption,
+  PutBucketEncryption: bucket.putBucketEncryption,
+  DeleteBucketEncryption: bucket.deleteBucketEncryption,
+  ListObjects: list.listObjects,
+  ListObjectsV2: list.listObjectsV2,
+  ListObjectVersions: list.listObjectVersions,
+  DeleteObjects: deleteObjects,
+  PutObject: putObject,
+  CopyObject: copyObject,
+  GetObject: getObject,
+  HeadObject: headObject,
+  DeleteObject: deleteObject,
+  CreateMultipartUpload: notImplemented,
+  UploadPart: notImplemented,
+  UploadPartCopy: notImplemented,
+  CompleteMultipartUpload: notImplemented,
+  AbortMultipartUpload: notImplemented,
+  ListParts: notImplemented,
+  ListMultipartUploads: notImplemented,
+};
+
+/** Splits the raw request target into path and query, untouched (both are decoded later, once). */
+function rawTarget(ctx: Context): { path: string; query: string } {
+  const url = ctx.req.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+/**
+ * First in the chain: gives every response its `x-amz-request-id`, and turns anything thrown into the S3 error
+ * document (no body for HEAD). 5xx details stay in the log, never in the response.
+ */
+function errors(services: Services) {
+  return async (ctx: Context, next: Next) => {
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const state = ctx.state as AppState;
+    state.requestId = requestId;
+    const started = process.hrtime.bigint();
+    const stamp = () => {
+      ctx.set('x-amz-request-id', requestId);
+      ctx.set('x-amz-id-2', requestId);
+      ctx.set('Server', 'Coffer');
+    };
+    stamp();
+    try {
+      await next();
+    } catch (thrown) {
+      const err = toS3Error(thrown);
+      // A body nobody will read (the error came first) is drained, so the answer reaches the client.
+      if (!ctx.req.complete) {
+        ctx.req.unpipe();
+        ctx.req.resume();
+      }
+      if (err.status >= 500) services.logger.error({ requestId, err: thrown }, 'request failed');
+      if (ctx.headerSent) {
+        ctx.req.socket.destroy();
+        return;
+      }
+      for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
+      stamp();
+      for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
+      if (ctx.method === 'HEAD') {
+        ctx.body = null;
+        ctx.status = err.status;
+      } else {
+        ctx.status = err.status;
+        ctx.type = 'application/xml';
+        ctx.body = errorXml({ code: err.code, message: err.message, resource: rawTarget(ctx).path, requestId, extra: err.extra });
+      }
+    } finally {
+      services.logger.info({
+        requestId, method: ctx.method, path: rawTarget(ctx).path, op: state.endpoint?.op, status: ctx.status,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      }, 'request');
+    }
+  };
+}
+
+/** Verifies SigV4 (header or presigned) and resolves the caller. Every request is signed: anonymous is AccessDenied. */
+function authenticate(services: Services) {
+  return async (ctx: Context, next: Next) => {
+    const { path, query } = rawTarget(ctx);
+    const auth = await verifyRequest({ method: ctx.method, path, query, headers: ctx.req.headers }, {
+      getSecretKey: (accessKey) => services.users.secretKey(accessKey),
+      region: services.region,
+    });
+    const state = ctx.state as AppState;
+    state.auth = auth;
+    state.user = services.users.byAccessKey(auth.accessKeyId);
+    await next();
+  };
+}
+
+/** Routes with the pure router and runs the operation's handler. */
+function dispatch(services: Services) {
+  return async (ctx: Context) => {
+    const { path, query } = rawTarget(ctx);
+    const ep = route(ctx.method, path, query, ctx.req.headers);
+    (ctx.state as AppState).endpoint = ep;
+    await HANDLERS[ep.op](ctx, ep, services);
+  };
+}
+
+/** Builds the Koa application for a set of services. */
+export function createApp(services: Services): Koa {
+  const app = new Koa();
+  // Errors are answered by the error middleware; this only keeps Koa from printing them a second time.
+  app.on('error', (err: Error & { headerSent?: boolean }) => {
+    if (err.headerSent) services.logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'response aborted');
+  });
+  const router = new Router();
+  const handle = dispatch(services);
+  router.all('/', handle);
+  router.all('/:bucket', handle);
+  router.all('/:bucket/{*key}', handle);
+  app.use(errors(services));
+  app.use(authenticate(services));
+  app.use(router.routes());
+  // Paths the route patterns do not cover (odd keys) are still S3 requests: route them the same way.
+  app.use(async (ctx) => { if (!(ctx.state as AppState).endpoint) await handle(ctx); });
+  return app;
+}

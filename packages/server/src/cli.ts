@@ -1,0 +1,132 @@
+/**
+ * The `coffer` command: `serve`, `user add|list|remove`, `keys list`. The only place that reads environment
+ * variables and flags.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { BlobStore } from '@coffer/blob-store';
+import { CofferServer, SERVER_DEFAULTS, openKeyRing, type MasterKeySource } from './server.ts';
+import { UserRegistry } from './users.ts';
+
+/** Parses `HOST:PORT` (`[::1]:9000` for IPv6). */
+function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:9000');
+  return { host: m[1] ?? m[2], port };
+}
+
+/** The master key source from `--master-key-file` or `COFFER_MASTER_KEY` (base64 or hex, 32 bytes). */
+function masterKeySource(opts: { masterKeyFile?: string }): MasterKeySource {
+  if (opts.masterKeyFile) return { kind: 'file', path: opts.masterKeyFile };
+  const env = process.env.COFFER_MASTER_KEY;
+  if (env) {
+    const key = /^[0-9a-fA-F]{64}$/.test(env) ? Buffer.from(env, 'hex') : Buffer.from(env, 'base64');
+    if (key.length !== 32) throw new InvalidArgumentError('COFFER_MASTER_KEY must be 32 bytes, base64 or hex');
+    return { kind: 'key', key };
+  }
+  return { kind: 'data-dir' };
+}
+
+/** Opens a stopped data directory for an administrative command; a clear message while a server holds it. */
+async function withStore<T>(opts: { data: string; masterKeyFile?: string }, fn: (users: UserRegistry) => Promise<T>): Promise<T> {
+  const keyRing = await openKeyRing(opts.data, masterKeySource(opts));
+  let store: BlobStore;
+  try {
+    store = await BlobStore.open({ dir: opts.data, keyRing });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'BLOB_LOCKED') {
+      throw new Error(`the data directory ${opts.data} is in use by a running Coffer server: stop it first`);
+    }
+    throw err;
+  }
+  try {
+    return await fn(await UserRegistry.open(store, keyRing));
+  } finally {
+    await store.close();
+  }
+}
+
+const program = new Command('coffer').description('Coffer: an S3-compatible object store that encrypts every object at rest');
+
+program.command('serve')
+  .description('serve the S3 API')
+  .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
+  .option('--listen <host:port>', 'address to listen on', parseListen, { host: SERVER_DEFAULTS.host, port: SERVER_DEFAULTS.port })
+  .option('--region <region>', 'region the server answers as', SERVER_DEFAULTS.region)
+  .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
+  .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
+  .option('--tls-key <file>', 'PEM private key for --tls-cert')
+  .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
+  .action(async (opts) => {
+    const { default: pino } = await import('pino');
+    const logger = pino({ level: opts.logLevel }, pino.destination(2));
+    const accessKey = process.env.COFFER_ACCESS_KEY;
+    const secretKey = process.env.COFFER_SECRET_KEY;
+    if (!!accessKey !== !!secretKey) throw new InvalidArgumentError('set both COFFER_ACCESS_KEY and COFFER_SECRET_KEY, or neither');
+    if (!!opts.tlsCert !== !!opts.tlsKey) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+    const server = await CofferServer.start({
+      dataDir: opts.data,
+      host: opts.listen.host,
+      port: opts.listen.port,
+      region: opts.region,
+      masterKey: masterKeySource(opts),
+      root: accessKey && secretKey ? { accessKey, secretKey } : undefined,
+      onGeneratedRoot: (pair) => {
+        process.stdout.write(`Generated root credentials (shown only this once; keep them):\n  access key: ${pair.accessKey}\n  secret key: ${pair.secretKey}\n`);
+      },
+      tls: opts.tlsCert ? { cert: opts.tlsCert, key: opts.tlsKey } : undefined,
+      shutdownTimeoutMs: SERVER_DEFAULTS.shutdownTimeoutMs,
+      logger,
+    });
+    const { address, port } = server.address;
+    const host = address.includes(':') ? `[${address}]` : address;
+    process.stdout.write(`coffer listening on ${opts.tlsCert ? 'https' : 'http'}://${host}:${port}\n`);
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      server.close().then(() => process.exit(0), (err) => { logger.error({ err }, 'shutdown failed'); process.exit(1); });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
+const user = program.command('user').description('manage users of a stopped data directory');
+const dataOptions = (cmd: Command) => cmd
+  .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
+  .option('--master-key-file <file>', 'master key ring file (default: DATA/keys)');
+
+dataOptions(user.command('add').description('add a user'))
+  .requiredOption('--access-key <key>', 'access key ID')
+  .requiredOption('--secret-key <key>', 'secret access key')
+  .requiredOption('--name <name>', 'display name')
+  .action(async (opts) => {
+    const added = await withStore(opts, (users) => users.add({ accessKey: opts.accessKey, secretKey: opts.secretKey, name: opts.name }));
+    process.stdout.write(`added user ${added.name} (access key ${added.accessKey}, id ${added.id})\n`);
+  });
+
+dataOptions(user.command('list').description('list users'))
+  .action(async (opts) => {
+    const list = await withStore(opts, async (users) => users.list());
+    for (const u of list) process.stdout.write(`${u.accessKey}\t${u.name}\t${u.id}${u.root ? '\troot' : ''}\n`);
+  });
+
+dataOptions(user.command('remove').description('remove a user by access key or name'))
+  .argument('[who]', 'access key or name')
+  .option('--access-key <key>', 'access key ID')
+  .action(async (who, opts) => {
+    const target = opts.accessKey ?? who;
+    if (!target) throw new InvalidArgumentError('name the user: --access-key KEY or a name');
+    const removed = await withStore(opts, (users) => users.remove(target));
+    process.stdout.write(`removed user ${removed.name} (access key ${removed.accessKey})\n`);
+  });
+
+const keys = program.command('keys').description('master key ring');
+dataOptions(keys.command('list').description('list master key IDs (never the keys)'))
+  .action(async (opts) => {
+    const ring = await openKeyRing(opts.data, masterKeySource(opts));
+    for (const id of ring.ids()) process.stdout.write(`${id}${id === ring.activeId ? '\tactive' : ''}\n`);
+  });
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  process.stderr.write(`coffer: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+/** What the HTTP layer shares between middleware and handlers. */
+import type { Logger } from 'pino';
+import type { BlobStore } from '@coffer/blob-store';
+import type { MasterKeyRing } from '@coffer/crypto';
+import type { AuthContext } from '@coffer/sigv4';
+import type { User, UserRegistry } from './users.ts';
+import type { Endpoint } from './router.ts';
+
+/** The long-lived services a request handler works with. */
+export interface Services {
+  store: BlobStore;
+  keyRing: MasterKeyRing;
+  users: UserRegistry;
+  logger: Logger;
+  /** Region this server answers as (credential scope, GetBucketLocation). */
+  region: string;
+}
+
+/** Per-request state on `ctx.state`. */
+export interface AppState {
+  requestId: string;
+  auth?: AuthContext;
+  user?: User;
+  endpoint?: Endpoint;
+}

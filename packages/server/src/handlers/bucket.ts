@@ -1,0 +1,131 @@
+/**
+ * Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning
+ * and bucket default encryption.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+ */
+import type { Context } from 'koa';
+import { S3_NAMESPACE, buildXml, parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '@coffer/xml';
+import { S3Error } from '../errors.ts';
+import type { Services } from '../context.ts';
+import type { Endpoint } from '../router.ts';
+import { currentUser, isValidBucketName, ownedBucket, xmlBody } from '../access.ts';
+
+/** Writes an XML response body. */
+export function sendXml(ctx: Context, root: string, body: Parameters<typeof buildXml>[1]): void {
+  ctx.type = 'application/xml';
+  ctx.body = buildXml(root, body);
+}
+
+/** Answers 200 with no body (Koa would answer 204 for `body = null` alone). */
+export function sendEmpty(ctx: Context, status = 200): void {
+  ctx.body = null;
+  ctx.status = status;
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html */
+export async function listBuckets(ctx: Context, _ep: Endpoint, services: Services): Promise<void> {
+  const user = currentUser(ctx);
+  const buckets = (await services.store.listBuckets()).filter((b) => b.owner === user.id);
+  sendXml(ctx, 'ListAllMyBucketsResult', {
+    Owner: { ID: user.id, DisplayName: user.name },
+    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: new Date(b.created), BucketRegion: b.location })) },
+  });
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */
+export async function createBucket(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  const name = ep.bucket!;
+  if (!isValidBucketName(name)) throw new S3Error('InvalidBucketName', { extra: { BucketName: name } });
+  const config = await parseCreateBucketConfiguration(xmlBody(ctx));
+  const constraint = config?.locationConstraint;
+  if (constraint && constraint !== services.region) {
+    throw new S3Error('IllegalLocationConstraintException', {
+      message: `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`,
+    });
+  }
+  const user = currentUser(ctx);
+  try {
+    await services.store.createBucket(name, user.id, { location: services.region });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'BLOB_BUCKET_EXISTS') throw err;
+    const existing = await services.store.getBucket(name);
+    throw new S3Error(existing?.owner === user.id ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', { extra: { BucketName: name } });
+  }
+  ctx.set('Location', `/${name}`);
+  sendEmpty(ctx);
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html */
+export async function headBucket(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+  ctx.set('x-amz-bucket-region', bucket.location);
+  sendEmpty(ctx);
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html */
+export async function deleteBucket(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket!);
+  try {
+    await services.store.deleteBucket(ep.bucket!);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'BLOB_BUCKET_NOT_EMPTY') throw new S3Error('BucketNotEmpty', { extra: { BucketName: ep.bucket! } });
+    throw err;
+  }
+  sendEmpty(ctx, 204);
+}
+
+/** us-east-1 answers an empty LocationConstraint. @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html */
+export async function getBucketLocation(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+  // A text-only root element; the region is ours (letters, digits, dashes), so it needs no escaping.
+  const location = bucket.location === 'us-east-1' ? '' : bucket.location;
+  ctx.type = 'application/xml';
+  ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${S3_NAMESPACE}">${location}</LocationConstraint>`;
+}
+
+/** Buckets are unversioned: an empty configuration. @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html */
+export async function getBucketVersioning(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket!);
+  sendXml(ctx, 'VersioningConfiguration', {});
+}
+
+/**
+ * Every object is encrypted: with no configuration the implicit default is AES256 (S3-ENCRYPTION.md Part A).
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html
+ */
+export async function getBucketEncryption(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+  sendXml(ctx, 'ServerSideEncryptionConfiguration', {
+    Rule: {
+      ApplyServerSideEncryptionByDefault: { SSEAlgorithm: bucket.encryption?.sseAlgorithm ?? 'AES256' },
+      BucketKeyEnabled: false,
+    },
+  });
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html */
+export async function putBucketEncryption(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket!);
+  const config = await parseServerSideEncryptionConfiguration(xmlBody(ctx));
+  if (config.rules.length !== 1) throw new S3Error('MalformedXML');
+  const [rule] = config.rules;
+  if (rule.sseAlgorithm === 'aws:kms' || rule.sseAlgorithm === 'aws:kms:dsse') {
+    throw new S3Error('NotImplemented', { extra: { Header: 'SSEAlgorithm' } });
+  }
+  if (rule.sseAlgorithm !== 'AES256') throw new S3Error('MalformedXML');
+  if (rule.kmsMasterKeyId !== undefined) {
+    throw new S3Error('InvalidArgument', {
+      message: 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse',
+      extra: { ArgumentName: 'ApplyServerSideEncryptionByDefault' },
+    });
+  }
+  await services.store.updateBucket(ep.bucket!, { encryption: { sseAlgorithm: 'AES256' } });
+  sendEmpty(ctx);
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketEncryption.html */
+export async function deleteBucketEncryption(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket!);
+  await services.store.updateBucket(ep.bucket!, { encryption: undefined });
+  sendEmpty(ctx, 204);
+}

@@ -1,0 +1,69 @@
+/**
+ * CopyObject, within and across buckets. The store copies by re-wrapping the data key when it can, so a copy (and an
+ * SSE-C key rotation onto the same key) does not re-encrypt the data.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
+ */
+import type { Context } from 'koa';
+import { S3Error } from '../errors.ts';
+import type { Services } from '../context.ts';
+import type { Endpoint } from '../router.ts';
+import { currentUser, ownedBucket } from '../access.ts';
+import { readCustomerKey, writeEncryption } from '../encryption.ts';
+import { LIMITS, checkKey, evaluateConditions, header, metadataOf, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
+import { loadObject } from './object-get.ts';
+import { sendXml } from './bucket.ts';
+
+/** Parses `x-amz-copy-source`: `[/]bucket/key[?versionId=…]`, URL-encoded. */
+export function parseCopySource(raw: string): { bucket: string; key: string } {
+  const invalid = () => new S3Error('InvalidArgument', { message: 'Invalid copy source object key', extra: { ArgumentName: 'x-amz-copy-source', ArgumentValue: raw } });
+  let path = raw.startsWith('/') ? raw.slice(1) : raw;
+  const q = path.indexOf('?');
+  if (q >= 0) {
+    const version = new URLSearchParams(path.slice(q + 1)).get('versionId');
+    if (version !== null && version !== 'null') {
+      throw new S3Error('InvalidArgument', { message: 'Invalid version id specified', extra: { ArgumentName: 'versionId', ArgumentValue: version } });
+    }
+    path = path.slice(0, q);
+  }
+  const slash = path.indexOf('/');
+  if (slash <= 0 || slash === path.length - 1) throw invalid();
+  try {
+    return { bucket: decodeURIComponent(path.slice(0, slash)), key: decodeURIComponent(path.slice(slash + 1)) };
+  } catch {
+    throw invalid();
+  }
+}
+
+export async function copyObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  checkKey(ep.key!);
+  const headers = ctx.req.headers;
+  const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
+  await ownedBucket(ctx, services, ep.bucket!);
+  const src = await loadObject(ctx, services, source.bucket, source.key);
+  const sourceCustomer = readCustomerKey(ctx, services, src, { copySource: true });
+  evaluateConditions(headers, src, 'copy');
+
+  const directive = (header(headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', { message: 'Unknown metadata directive.', extra: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive } });
+  }
+  const encryption = writeEncryption(ctx);
+  const changesEncryption = header(headers, 'x-amz-server-side-encryption') !== undefined || encryption.scheme === 'SSE-C' || src.enc.scheme === 'SSE-C';
+  const sameObject = source.bucket === ep.bucket && source.key === ep.key;
+  if (sameObject && directive === 'COPY' && !changesEncryption && header(headers, 'x-amz-storage-class') === undefined) {
+    throw new S3Error('InvalidRequest', {
+      message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.',
+    });
+  }
+  if (src.size > LIMITS.maxPutSize) {
+    throw new S3Error('InvalidRequest', { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${LIMITS.maxPutSize}` });
+  }
+  const rec = await services.store.copyObject(src, ep.bucket!, ep.key!, {
+    owner: currentUser(ctx).id,
+    metadata: directive === 'REPLACE' ? readMetadata(headers) : metadataOf(src),
+    sourceCustomer,
+    encryption,
+  });
+  setEncryptionHeaders(ctx, rec);
+  sendXml(ctx, 'CopyObjectResult', { LastModified: new Date(rec.lastModified), ETag: quoted(rec.etag) });
+}

@@ -1,0 +1,98 @@
+/**
+ * GetObject and HeadObject: metadata, SSE-C key check and conditions are settled before a byte is sent; the body
+ * is decrypted from only the chunks the range needs.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
+ */
+import type { Context } from 'koa';
+import type { ObjectRecord } from '@coffer/blob-store';
+import { parsePartNumber } from '@coffer/multipart';
+import { S3Error } from '../errors.ts';
+import type { Services } from '../context.ts';
+import type { Endpoint } from '../router.ts';
+import { ownedBucket } from '../access.ts';
+import { readCustomerKey, refuseSseHeaderOnRead } from '../encryption.ts';
+import { type ByteRange, evaluateConditions, header, parseRange, setObjectHeaders } from '../http.ts';
+import { setChecksumHeader } from './object-put.ts';
+
+/** `response-*` query parameters override these response headers on GET. */
+const OVERRIDES = [
+  ['response-content-type', 'Content-Type'],
+  ['response-content-language', 'Content-Language'],
+  ['response-expires', 'Expires'],
+  ['response-cache-control', 'Cache-Control'],
+  ['response-content-disposition', 'Content-Disposition'],
+  ['response-content-encoding', 'Content-Encoding'],
+] as const;
+
+/** Loads an object the caller may read, or `NoSuchKey`. */
+export async function loadObject(ctx: Context, services: Services, bucket: string, key: string): Promise<ObjectRecord> {
+  await ownedBucket(ctx, services, bucket);
+  const rec = await services.store.getObject(bucket, key);
+  if (!rec) throw new S3Error('NoSuchKey', { extra: { Key: key } });
+  return rec;
+}
+
+/** The byte range a `?partNumber=N` read selects, with the part count to report. */
+function partRange(rec: ObjectRecord, raw: string): { range?: ByteRange; count?: number } {
+  const n = parsePartNumber(raw);
+  const parts = rec.parts;
+  const count = parts?.length ?? 1;
+  if (n > count) throw new S3Error('InvalidPartNumber', { extra: { PartNumberRequested: n, ActualPartCount: count } });
+  if (!parts) return { range: rec.size > 0 ? { start: 0, end: rec.size - 1 } : undefined };
+  let start = 0;
+  for (let i = 0; i < n - 1; i++) start += parts[i].size;
+  const size = parts[n - 1].size;
+  return { range: size > 0 ? { start, end: start + size - 1 } : undefined, count };
+}
+
+async function readObject(ctx: Context, ep: Endpoint, services: Services, withBody: boolean): Promise<void> {
+  refuseSseHeaderOnRead(ctx);
+  const rec = await loadObject(ctx, services, ep.bucket!, ep.key!);
+  const customer = readCustomerKey(ctx, services, rec);
+  const rangeHeader = header(ctx.req.headers, 'range');
+  const partNumber = ep.query.get('partNumber');
+  if (partNumber !== undefined && rangeHeader !== undefined) {
+    throw new S3Error('InvalidRequest', { message: 'Cannot specify both Range header and partNumber query parameter' });
+  }
+  setObjectHeaders(ctx, rec);
+  if (evaluateConditions(ctx.req.headers, rec, 'read') === 'not-modified') {
+    ctx.body = null;
+    ctx.status = 304;
+    return;
+  }
+  let range: ByteRange | undefined;
+  if (partNumber !== undefined) {
+    const part = partRange(rec, partNumber);
+    range = part.range;
+    if (part.count !== undefined) ctx.set('x-amz-mp-parts-count', String(part.count));
+  } else {
+    range = parseRange(rangeHeader, rec.size);
+  }
+  const partial = range !== undefined && (rangeHeader !== undefined || (rec.parts !== undefined && partNumber !== undefined));
+  if (!partial && header(ctx.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') setChecksumHeader(ctx, rec);
+  if (withBody) {
+    for (const [param, name] of OVERRIDES) {
+      const v = ep.query.get(param);
+      if (v !== undefined) ctx.set(name, v);
+    }
+  }
+  const length = range ? range.end - range.start + 1 : rec.size;
+  if (partial) ctx.set('Content-Range', `bytes ${range!.start}-${range!.end}/${rec.size}`);
+  ctx.status = partial ? 206 : 200;
+  if (!withBody) {
+    ctx.set('Content-Length', String(length));
+    return;
+  }
+  const stream = await services.store.openObject(rec, { range, customer });
+  ctx.body = stream;
+  ctx.length = length;
+}
+
+export function getObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  return readObject(ctx, ep, services, true);
+}
+
+export function headObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  return readObject(ctx, ep, services, false);
+}

@@ -1,0 +1,59 @@
+/**
+ * PutObject: the body streams through the auth decoder (payload hash, aws-chunked, checksums) into the store, which
+ * encrypts it chunk by chunk and commits it atomically.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+ */
+import type { Context } from 'koa';
+import type { ObjectRecord } from '@coffer/blob-store';
+import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
+import { S3Error } from '../errors.ts';
+import type { Services } from '../context.ts';
+import type { Endpoint } from '../router.ts';
+import { ownedBucket, currentUser } from '../access.ts';
+import { writeEncryption } from '../encryption.ts';
+import { LIMITS, checkKey, declaredSize, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
+import { sendEmpty } from './bucket.ts';
+
+/** Sets `x-amz-checksum-<algorithm>` for a stored checksum. */
+export function setChecksumHeader(ctx: Context, rec: ObjectRecord): void {
+  if (rec.checksum) ctx.set(`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`, rec.checksum.value);
+}
+
+/** Reads the write preconditions S3 supports on PUT: `If-None-Match: *` and `If-Match: <etag>`. */
+function writePreconditions(ctx: Context): { ifNoneMatch?: boolean; ifMatch?: string } {
+  const ifNoneMatch = header(ctx.req.headers, 'if-none-match');
+  const ifMatch = header(ctx.req.headers, 'if-match');
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+    throw new S3Error('NotImplemented', { extra: { Header: 'If-None-Match' } });
+  }
+  return { ifNoneMatch: ifNoneMatch !== undefined || undefined, ifMatch: ifMatch?.trim().replace(/^"|"$/g, '') };
+}
+
+export async function putObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  checkKey(ep.key!);
+  await ownedBucket(ctx, services, ep.bucket!);
+  const metadata = readMetadata(ctx.req.headers);
+  const encryption = writeEncryption(ctx);
+  const preconditions = writePreconditions(ctx);
+  const size = declaredSize(ctx.req.headers);
+  if (size !== undefined && size > LIMITS.maxPutSize) {
+    throw new S3Error('EntityTooLarge', { extra: { ProposedSize: size, MaxSizeAllowed: LIMITS.maxPutSize } });
+  }
+  const contentMd5 = parseContentMd5(header(ctx.req.headers, 'content-md5'));
+  const body = requestBody(ctx);
+  const rec = await services.store.putObject(ep.bucket!, ep.key!, body, {
+    owner: currentUser(ctx).id,
+    metadata,
+    encryption,
+    ...preconditions,
+    maxSize: LIMITS.maxPutSize,
+    beforeCommit: ({ md5 }) => {
+      if (contentMd5) checkContentMd5(header(ctx.req.headers, 'content-md5'), md5);
+      return { checksum: body.result().checksum };
+    },
+  });
+  ctx.set('ETag', quoted(rec.etag));
+  setEncryptionHeaders(ctx, rec);
+  setChecksumHeader(ctx, rec);
+  sendEmpty(ctx);
+}

@@ -1,0 +1,7 @@
+/** @coffer/server: the Koa S3 front and the server lifecycle. The `coffer` command is `src/cli.ts`. */
+export { CofferServer, SERVER_DEFAULTS, openKeyRing, type ServerOptions, type MasterKeySource } from './server.ts';
+export { createApp, type Handler } from './app.ts';
+export { route, parseQuery, splitPath, type Endpoint, type Operation } from './router.ts';
+export { S3Error, S3_ERRORS, toS3Error, type S3ErrorCode } from './errors.ts';
+export { UserRegistry, UserError, generateKeyPair, type User } from './users.ts';
+export type { Services, AppState } from './context.ts';

@@ -1,0 +1,137 @@
+/**
+ * Routing as a pure function: (method, raw path, raw query, headers) → the AWS operation it names.
+ * Path-style only: `/{bucket}/{key}`. The raw path is decoded here, once, so that keys with encoded slashes,
+ * `+`, `%`, spaces and unicode arrive exactly as the client meant them.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
+ */
+import { S3Error } from './errors.ts';
+
+/** AWS operation names Coffer dispatches to. */
+export type Operation =
+  | 'ListBuckets'
+  | 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation' | 'GetBucketVersioning'
+  | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
+  | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects'
+  | 'PutObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
+  | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload' | 'ListParts' | 'ListMultipartUploads';
+
+/** The result of routing: the operation, its bucket and key, and the decoded query. */
+export interface Endpoint {
+  op: Operation;
+  bucket?: string;
+  key?: string;
+  query: Map<string, string>;
+}
+
+/** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
+const UNSUPPORTED_SUBRESOURCES = ['acl', 'policy', 'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification',
+  'replication', 'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'object-lock', 'ownershipControls',
+  'publicAccessBlock', 'intelligent-tiering', 'retention', 'legal-hold', 'torrent', 'restore', 'select', 'attributes',
+  'policyStatus'];
+
+/** Decodes a percent-encoded URI component; S3 answers `InvalidURI` to one that does not decode. */
+function decode(s: string, plusIsSpace: boolean): string {
+  try {
+    return decodeURIComponent(plusIsSpace ? s.replace(/\+/g, ' ') : s);
+  } catch {
+    throw new S3Error('InvalidURI');
+  }
+}
+
+/** Parses a raw query string (`a=1&b&c=x%20y`) into a map; a parameter without `=` has the value ''. */
+export function parseQuery(raw: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!raw) return out;
+  for (const part of raw.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const name = decode(eq < 0 ? part : part.slice(0, eq), true);
+    if (!out.has(name)) out.set(name, eq < 0 ? '' : decode(part.slice(eq + 1), true));
+  }
+  return out;
+}
+
+/** Splits a raw path into bucket and key, decoding each once. `/b` and `/b/` are the bucket itself. */
+export function splitPath(rawPath: string): { bucket?: string; key?: string } {
+  if (!rawPath.startsWith('/')) throw new S3Error('InvalidURI');
+  const rest = rawPath.slice(1);
+  if (rest === '') return {};
+  const slash = rest.indexOf('/');
+  if (slash < 0) return { bucket: decode(rest, false) };
+  const bucket = decode(rest.slice(0, slash), false);
+  const key = rest.slice(slash + 1);
+  return key === '' ? { bucket } : { bucket, key: decode(key, false) };
+}
+
+function notImplemented(): never {
+  throw new S3Error('NotImplemented', { message: 'A header you provided implies functionality that is not implemented' });
+}
+
+function methodNotAllowed(method: string, resourceType: string): never {
+  throw new S3Error('MethodNotAllowed', { extra: { Method: method, ResourceType: resourceType } });
+}
+
+/**
+ * Resolves a request to its AWS operation. Throws S3Error for a path that does not decode (`InvalidURI`), a
+ * sub-resource Coffer does not implement (`NotImplemented`) or a method the resource does not take (`MethodNotAllowed`).
+ */
+export function route(method: string, rawPath: string, rawQuery: string, headers: Record<string, string | string[] | undefined>): Endpoint {
+  const query = parseQuery(rawQuery);
+  const { bucket, key } = splitPath(rawPath);
+  const has = (name: string) => query.has(name);
+  const m = method.toUpperCase();
+
+  if (bucket === undefined) {
+    if (m === 'GET') return { op: 'ListBuckets', query };
+    methodNotAllowed(m, 'SERVICE');
+  }
+  if (UNSUPPORTED_SUBRESOURCES.some(has)) notImplemented();
+
+  if (key === undefined) {
+    const ep = (op: Operation): Endpoint => ({ op, bucket, query });
+    switch (m) {
+      case 'GET':
+        if (has('location')) return ep('GetBucketLocation');
+        if (has('versioning')) return ep('GetBucketVersioning');
+        if (has('encryption')) return ep('GetBucketEncryption');
+        if (has('versions')) return ep('ListObjectVersions');
+        if (has('uploads')) return ep('ListMultipartUploads');
+        return ep(query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects');
+      case 'HEAD':
+        return ep('HeadBucket');
+      case 'PUT':
+        if (has('encryption')) return ep('PutBucketEncryption');
+        if (has('versioning')) notImplemented();
+        return ep('CreateBucket');
+      case 'DELETE':
+        if (has('encryption')) return ep('DeleteBucketEncryption');
+        return ep('DeleteBucket');
+      case 'POST':
+        if (has('delete')) return ep('DeleteObjects');
+        notImplemented();
+      default:
+        methodNotAllowed(m, 'BUCKET');
+    }
+  }
+
+  const ep = (op: Operation): Endpoint => ({ op, bucket, key, query });
+  const copySource = headers['x-amz-copy-source'] !== undefined;
+  switch (m) {
+    case 'GET':
+      return ep(has('uploadId') ? 'ListParts' : 'GetObject');
+    case 'HEAD':
+      return ep('HeadObject');
+    case 'PUT':
+      if (has('uploadId') && has('partNumber')) return ep(copySource ? 'UploadPartCopy' : 'UploadPart');
+      return ep(copySource ? 'CopyObject' : 'PutObject');
+    case 'DELETE':
+      return ep(has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject');
+    case 'POST':
+      if (has('uploads')) return ep('CreateMultipartUpload');
+      if (has('uploadId')) return ep('CompleteMultipartUpload');
+      notImplemented();
+    default:
+      methodNotAllowed(m, 'OBJECT');
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Starting and stopping Coffer: key ring, store, users, the HTTP(S) listener and a graceful shutdown.
+ */
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { BlobStore } from '@coffer/blob-store';
+import { MasterKeyRing } from '@coffer/crypto';
+import { createApp } from './app.ts';
+import type { Services } from './context.ts';
+import { UserRegistry, generateKeyPair } from './users.ts';
+
+/** Where the master key ring comes from. */
+export type MasterKeySource =
+  | { kind: 'data-dir' }
+  | { kind: 'key'; key: Buffer }
+  | { kind: 'file'; path: string };
+
+/** Options of {@link CofferServer.start}. */
+export interface ServerOptions {
+  /** Data directory (LevelDB metadata, chunk files, key ring). */
+  dataDir: string;
+  /** Host to listen on. */
+  host: string;
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  /** Region the server answers as. */
+  region: string;
+  /** Where the master keys come from: generated under `DATA/keys` by default. */
+  masterKey: MasterKeySource;
+  /** Root user's keys; when absent, the first start generates a pair and reports it through `onGeneratedRoot`. */
+  root?: { accessKey: string; secretKey: string };
+  /** Called once when a root key pair was generated (the only time the secret is shown). */
+  onGeneratedRoot?: (pair: { accessKey: string; secretKey: string }) => void;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string; key: string };
+  /** How long in-flight requests may run on shutdown before their connections are closed. */
+  shutdownTimeoutMs: number;
+  /** Logger; a pino logger to stderr at `info` when absent. */
+  logger?: Logger;
+}
+
+/** Defaults of {@link ServerOptions}. */
+export const SERVER_DEFAULTS = Object.freeze({
+  dataDir: './data',
+  host: '127.0.0.1',
+  port: 9000,
+  region: 'us-east-1',
+  shutdownTimeoutMs: 10_000,
+});
+
+/** Opens the master key ring from the source the operator chose. */
+export async function openKeyRing(dataDir: string, source: MasterKeySource): Promise<MasterKeyRing> {
+  switch (source.kind) {
+    case 'key': return MasterKeyRing.fromKey(source.key);
+    case 'file': return MasterKeyRing.fromFile(source.path);
+    default: return MasterKeyRing.open({ dir: join(dataDir, 'keys') });
+  }
+}
+
+/** A running Coffer server. */
+export class CofferServer {
+  readonly #server: http.Server;
+  readonly #services: Services;
+  readonly #timeoutMs: number;
+  #closing?: Promise<void>;
+
+  private constructor(server: http.Server, services: Services, timeoutMs: number) {
+    this.#server = server;
+    this.#services = services;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Opens the data directory and starts listening. */
+  static async start(opts: ServerOptions): Promise<CofferServer> {
+    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new RangeError('options.port must be an integer from 0 to 65535');
+    if (!opts.dataDir) throw new TypeError('options.dataDir must be a non-empty path');
+    const logger = opts.logger ?? pino({ level: 'info' }, pino.destination(2));
+    const keyRing = await openKeyRing(opts.dataDir, opts.masterKey);
+    const store = await BlobStore.open({ dir: opts.dataDir, keyRing });
+    try {
+      const users = await UserRegistry.open(store, keyRing);
+      if (opts.root) {
+        await users.ensureRoot(opts.root.accessKey, opts.root.secretKey);
+      } else if (!users.root()) {
+        const pair = generateKeyPair();
+        await users.add({ ...pair, name: 'root', root: true });
+        opts.onGeneratedRoot?.(pair);
+      }
+      const services: Services = { store, keyRing, users, logger, region: opts.region };
+      const app = createApp(services);
+      const server = opts.tls
+        ? https.createServer({ cert: await readFile(opts.tls.cert), key: await readFile(opts.tls.key) }, app.callback())
+        : http.createServer(app.callback());
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
+      });
+      return new CofferServer(server, services, opts.shutdownTimeoutMs);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  /** The address the server listens on. */
+  get address(): AddressInfo {
+    return this.#server.address() as AddressInfo;
+  }
+
+  /** Stops accepting, lets in-flight requests finish (bounded by the shutdown timeout), then closes the store. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      this.#server.closeIdleConnections();
+      const timer = setTimeout(() => this.#server.closeAllConnections(), this.#timeoutMs);
+      await closed;
+      clearTimeout(timer);
+      await this.#services.store.close();
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Users: access key pairs with a canonical ID and a display name. Secret keys are kept sealed under the master key
+ * ring (never in the clear in LevelDB); the registry holds them unsealed in memory only for signature checks.
+ */
+import { randomBytes } from 'node:crypto';
+import type { BlobStore } from '@coffer/blob-store';
+import type { MasterKeyRing } from '@coffer/crypto';
+
+/** A user as stored: the secret key sealed. */
+interface UserRecord {
+  v: 1;
+  id: string;
+  name: string;
+  accessKey: string;
+  /** Secret key sealed with `MasterKeyRing.seal`, bound to the access key. */
+  secret: string;
+  root: boolean;
+  created: string;
+}
+
+/** A user as the server sees it (no secret). */
+export interface User {
+  /** Canonical user ID (64 hex), shown as the Owner ID in listings. */
+  id: string;
+  /** Display name, shown as the Owner DisplayName. */
+  name: string;
+  accessKey: string;
+  root: boolean;
+}
+
+const NS = 'users';
+const ACCESS_KEY = /^[A-Za-z0-9._~+/=-]{3,128}$/;
+
+/** Errors of the user registry, for the CLI. */
+export class UserError extends Error {
+  constructor(readonly code: 'USER_EXISTS' | 'USER_NOT_FOUND' | 'USER_INVALID', message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+const sealAad = (accessKey: string) => `coffer/user-secret/${accessKey}`;
+
+/** Generates an access key pair in AWS's shape (20-character ID, 40-character secret). */
+export function generateKeyPair(): { accessKey: string; secretKey: string } {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const id = [...randomBytes(16)].map((b) => alphabet[b % 32]).join('');
+  return { accessKey: `CF${id}`.slice(0, 20), secretKey: randomBytes(30).toString('base64').replace(/[+/]/g, 'x') };
+}
+
+/** The users of one data directory. */
+export class UserRegistry {
+  readonly #store: BlobStore;
+  readonly #keyRing: MasterKeyRing;
+  readonly #byAccessKey = new Map<string, { user: User; secret: string }>();
+
+  private constructor(store: BlobStore, keyRing: MasterKeyRing) {
+    this.#store = store;
+    this.#keyRing = keyRing;
+  }
+
+  /** Loads every user (unsealing secrets into memory). */
+  static async open(store: BlobStore, keyRing: MasterKeyRing): Promise<UserRegistry> {
+    const reg = new UserRegistry(store, keyRing);
+    for (const rec of await store.listRecords<UserRecord>(NS)) {
+      reg.#byAccessKey.set(rec.accessKey, { user: toUser(rec), secret: keyRing.open(rec.secret, sealAad(rec.accessKey)).toString('utf8') });
+    }
+    return reg;
+  }
+
+  /** The secret key of an access key, for SigV4 verification. */
+  secretKey(accessKey: string): string | undefined {
+    return this.#byAccessKey.get(accessKey)?.secret;
+  }
+
+  /** The user of an access key. */
+  byAccessKey(accessKey: string): User | undefined {
+    return this.#byAccessKey.get(accessKey)?.user;
+  }
+
+  /** The user with a canonical ID. */
+  byId(id: string): User | undefined {
+    for (const { user } of this.#byAccessKey.values()) if (user.id === id) return user;
+    return undefined;
+  }
+
+  /** All users, sorted by name. */
+  list(): User[] {
+    return [...this.#byAccessKey.values()].map((e) => e.user).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The root user, if one exists. */
+  root(): User | undefined {
+    return this.list().find((u) => u.root);
+  }
+
+  /** Adds a user. USER_EXISTS when the access key is taken; USER_INVALID for a malformed key or name. */
+  async add(p: { accessKey: string; secretKey: string; name: string; root?: boolean; id?: string }): Promise<User> {
+    if (!ACCESS_KEY.test(p.accessKey)) throw new UserError('USER_INVALID', 'access key must be 3 to 128 characters of A-Z a-z 0-9 . _ ~ + / = -');
+    if (p.secretKey.length < 8) throw new UserError('USER_INVALID', 'secret key must be at least 8 characters');
+    if (!p.name) throw new UserError('USER_INVALID', 'name must not be empty');
+    if (this.#byAccessKey.has(p.accessKey)) throw new UserError('USER_EXISTS', `a user with access key ${p.accessKey} exists`);
+    const rec: UserRecord = {
+      v: 1,
+      id: p.id ?? randomBytes(32).toString('hex'),
+      name: p.name,
+      accessKey: p.accessKey,
+      secret: this.#keyRing.seal(Buffer.from(p.secretKey, 'utf8'), sealAad(p.accessKey)),
+      root: p.root ?? false,
+      created: new Date().toISOString(),
+    };
+    await this.#store.putRecord(NS, rec.accessKey, rec);
+    const user = toUser(rec);
+    this.#byAccessKey.set(rec.accessKey, { user, secret: p.secretKey });
+    return user;
+  }
+
+  /** Removes a user by access key or name. USER_NOT_FOUND when there is none. */
+  async remove(accessKeyOrName: string): Promise<User> {
+    const entry = this.#byAccessKey.get(accessKeyOrName) ?? [...this.#byAccessKey.values()].find((e) => e.user.name === accessKeyOrName);
+    if (!entry) throw new UserError('USER_NOT_FOUND', `no user with access key or name ${accessKeyOrName}`);
+    await this.#store.deleteRecord(NS, entry.user.accessKey);
+    this.#byAccessKey.delete(entry.user.accessKey);
+    return entry.user;
+  }
+
+  /** Makes the root user carry these keys; a root whose keys changed keeps its identity (its buckets stay owned). */
+  async ensureRoot(accessKey: string, secretKey: string): Promise<User> {
+    const current = this.root();
+    if (current?.accessKey === accessKey && this.secretKey(accessKey) === secretKey) return current;
+    if (current) {
+      await this.#store.deleteRecord(NS, current.accessKey);
+      this.#byAccessKey.delete(current.accessKey);
+    }
+    return this.add({ accessKey, secretKey, name: current?.name ?? 'root', root: true, id: current?.id });
+  }
+}
+
+function toUser(rec: UserRecord): User {
+  return { id: rec.id, name: rec.name, accessKey: rec.accessKey, root: rec.root };
+}

@@ -1,0 +1,344 @@
+/**
+ * End-to-end: bad input over raw HTTP gets the exact S3 error, leaves nothing half-written, and leaves the server up.
+ * Requests are signed by the tests' own small SigV4 signer (helpers/http.ts), independent of the server's verifier.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { crc32b64, md5b64, md5hex, patternBytes } from './helpers/assert.ts';
+import { EMPTY_SHA256, httpSend, objectPath, signHeaders, signedSend, assertS3Error, type HttpResult } from './helpers/http.ts';
+import { startServer, type RunningServer } from './helpers/server.ts';
+
+let server: RunningServer;
+const B = 'badinput';
+const responses: HttpResult[] = [];
+
+/** signedSend that also remembers every response, for the x-amz-request-id check at the end. */
+async function send(opts: Parameters<typeof signedSend>[1]): Promise<HttpResult> {
+  const r = await signedSend(server, opts);
+  responses.push(r);
+  return r;
+}
+
+async function headStatus(key: string): Promise<number> {
+  const r = await send({ method: 'HEAD', path: objectPath(B, key) });
+  return r.status;
+}
+
+/** Encodes `data` as aws-chunked (unsigned, with a CRC32 trailer) in pieces of `chunk` bytes. */
+function awsChunked(data: Buffer, chunk: number, trailerValue = crc32b64(data)): { full: Buffer; beforeFinal: Buffer } {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < data.length; i += chunk) {
+    const piece = data.subarray(i, i + chunk);
+    parts.push(Buffer.from(piece.length.toString(16) + '\r\n'), piece, Buffer.from('\r\n'));
+  }
+  const beforeFinal = Buffer.concat(parts);
+  const final = Buffer.from(`0\r\nx-amz-checksum-crc32:${trailerValue}\r\n\r\n`);
+  return { full: Buffer.concat([beforeFinal, final]), beforeFinal };
+}
+
+function chunkedHeaders(decodedLength: number, encodedLength: number): Record<string, string> {
+  return {
+    'content-encoding': 'aws-chunked',
+    'x-amz-decoded-content-length': String(decodedLength),
+    'x-amz-trailer': 'x-amz-checksum-crc32',
+    'content-length': String(encodedLength),
+  };
+}
+
+before(async () => {
+  server = await startServer();
+  const r = await send({ method: 'PUT', path: objectPath(B) });
+  assert.equal(r.status, 200, r.text);
+});
+
+after(async () => {
+  await server?.stop({ removeDir: true });
+});
+
+describe('PutObject with aws-chunked bodies', () => {
+  it('should store a well-formed STREAMING-UNSIGNED-PAYLOAD-TRAILER body (control case)', async () => {
+    const data = patternBytes(150_000, 'chunked-ok');
+    const { full } = awsChunked(data, 65_536);
+    const r = await send({
+      method: 'PUT',
+      path: objectPath(B, 'chunked-ok'),
+      headers: chunkedHeaders(data.length, full.length),
+      payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      body: full,
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers['etag'], `"${md5hex(data)}"`);
+    const g = await send({ method: 'GET', path: objectPath(B, 'chunked-ok') });
+    assert.equal(g.status, 200);
+    assert.ok(g.body.equals(data));
+  });
+
+  it('should answer 400 IncompleteBody for a body cut before the final chunk, and store nothing', async () => {
+    const data = patternBytes(150_000, 'chunked-cut');
+    const { full, beforeFinal } = awsChunked(data, 65_536);
+    // the HTTP body is complete (Content-Length matches what is sent), but the aws-chunked stream stops before the 0 chunk
+    const cut = beforeFinal.subarray(0, 65_536 + 20);
+    const r = await send({
+      method: 'PUT',
+      path: objectPath(B, 'chunked-cut'),
+      headers: chunkedHeaders(data.length, cut.length),
+      payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      body: cut,
+    });
+    assertS3Error(r, 400, 'IncompleteBody');
+    assert.ok(full.length > cut.length);
+    assert.equal(await headStatus('chunked-cut'), 404);
+  });
+
+  it('should answer 400 IncompleteBody when all chunks are there but the final chunk and trailer are missing', async () => {
+    const data = patternBytes(70_000, 'chunked-nofinal');
+    const { beforeFinal } = awsChunked(data, 65_536);
+    const r = await send({
+      method: 'PUT',
+      path: objectPath(B, 'chunked-nofinal'),
+      headers: chunkedHeaders(data.length, beforeFinal.length),
+      payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      body: beforeFinal,
+    });
+    assertS3Error(r, 400, 'IncompleteBody');
+    assert.equal(await headStatus('chunked-nofinal'), 404);
+  });
+
+  it('should store nothing when the connection is cut mid-body', async () => {
+    const data = patternBytes(200_000, 'chunked-conn-cut');
+    const { full } = awsChunked(data, 65_536);
+    const headers = signHeaders({
+      method: 'PUT',
+      url: server.url,
+      path: objectPath(B, 'conn-cut'),
+      headers: chunkedHeaders(data.length, full.length),
+      payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
+    });
+    // Content-Length announces everything; we send 100 000 bytes and close our side.
+    const outcome = await httpSend({ method: 'PUT', url: server.url, path: objectPath(B, 'conn-cut'), headers, truncatedBody: full.subarray(0, 100_000) }).then(
+      (r) => r,
+      (e: Error) => e,
+    );
+    if (!(outcome instanceof Error)) {
+      assert.ok(outcome.status >= 400 && outcome.status < 500, `cut upload got ${outcome.status}: ${outcome.text}`);
+    }
+    assert.equal(await headStatus('conn-cut'), 404);
+  });
+
+  it('should answer 400 BadDigest for a wrong trailing checksum, and store nothing', async () => {
+    const data = patternBytes(100_000, 'chunked-badcrc');
+    const { full } = awsChunked(data, 65_536, crc32b64(Buffer.from('not the data')));
+    const r = await send({
+      method: 'PUT',
+      path: objectPath(B, 'chunked-badcrc'),
+      headers: chunkedHeaders(data.length, full.length),
+      payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      body: full,
+    });
+    const e = assertS3Error(r, 400, 'BadDigest');
+    assert.equal(e['Message'], 'The CRC32 you specified did not match the calculated checksum.');
+    assert.equal(await headStatus('chunked-badcrc'), 404);
+  });
+});
+
+describe('PutObject integrity headers', () => {
+  it('should answer 400 BadDigest for a wrong x-amz-checksum-crc32 header, and store nothing', async () => {
+    const data = Buffer.from('checksum header mismatch');
+    const r = await send({
+      method: 'PUT',
+      path: objectPath(B, 'crc-header'),
+      headers: { 'x-amz-checksum-crc32': crc32b64(Buffer.from('other')) },
+      body: data,
+    });
+    const e = assertS3Error(r, 400, 'BadDigest');
+    assert.equal(e['Message'], 'The CRC32 you specified did not match the calculated checksum.');
+    assert.equal(await headStatus('crc-header'), 404);
+  });
+
+  it('should answer 400 BadDigest for a wrong Content-MD5, and store nothing', async () => {
+    const data = Buffer.from('md5 mismatch');
+    const r = await send({ method: 'PUT', path: objectPath(B, 'md5-bad'), headers: { 'content-md5': md5b64(Buffer.from('x')) }, body: data });
+    const e = assertS3Error(r, 400, 'BadDigest');
+    assert.equal(e['Message'], 'The Content-MD5 you specified did not match what we received.');
+    assert.equal(await headStatus('md5-bad'), 404);
+  });
+
+  it('should answer 400 InvalidDigest for a Content-MD5 that is not 16 bytes of base64', async () => {
+    const r = await send({ method: 'PUT', path: objectPath(B, 'md5-invalid'), headers: { 'content-md5': 'not-md5' }, body: Buffer.from('x') });
+    assertS3Error(r, 400, 'InvalidDigest');
+    assert.equal(await headStatus('md5-invalid'), 404);
+  });
+
+  it('should answer 400 XAmzContentSHA256Mismatch when the signed payload hash is wrong, and store nothing', async () => {
+    const r = await send({
+      method: 'PUT',
+      path: objectPath(B, 'sha-bad'),
+      body: Buffer.from('actual body'),
+      signBody: Buffer.from('claimed body'),
+    });
+    assertS3Error(r, 400, 'XAmzContentSHA256Mismatch');
+    assert.equal(await headStatus('sha-bad'), 404);
+  });
+});
+
+describe('DeleteObjects with bad XML', () => {
+  for (const [what, xml] of [
+    ['not XML at all', 'this is not xml'],
+    ['unclosed elements', '<Delete><Object><Key>a</Key></Object>'],
+    ['no Object', '<Delete></Delete>'],
+    ['a wrong root', '<Remove><Object><Key>a</Key></Object></Remove>'],
+  ] as const) {
+    it(`should answer 400 MalformedXML for ${what}`, async () => {
+      const body = Buffer.from(xml);
+      const r = await send({ method: 'POST', path: objectPath(B), query: { delete: '' }, headers: { 'content-md5': md5b64(body) }, body });
+      assertS3Error(r, 400, 'MalformedXML');
+    });
+  }
+
+  it('should answer 400 MalformedXML for more than 1000 keys', async () => {
+    const objs = Array.from({ length: 1001 }, (_, i) => `<Object><Key>k${i}</Key></Object>`).join('');
+    const body = Buffer.from(`<Delete>${objs}</Delete>`);
+    const r = await send({ method: 'POST', path: objectPath(B), query: { delete: '' }, headers: { 'content-md5': md5b64(body) }, body });
+    assertS3Error(r, 400, 'MalformedXML');
+  });
+
+  it('should leave the objects in place after a refused delete', async () => {
+    assert.equal(await headStatus('chunked-ok'), 200);
+  });
+});
+
+describe('keys and bucket names', () => {
+  it('should answer 400 KeyTooLongError for a 1025-byte key, and accept 1024 bytes', async () => {
+    const k1024 = 'é'.repeat(512);
+    assert.equal(Buffer.byteLength(k1024), 1024);
+    const ok = await send({ method: 'PUT', path: objectPath(B, k1024), body: Buffer.from('x') });
+    assert.equal(ok.status, 200, ok.text);
+    const r = await send({ method: 'PUT', path: objectPath(B, k1024 + 'x'), body: Buffer.from('x') });
+    const e = assertS3Error(r, 400, 'KeyTooLongError');
+    assert.equal(e['Message'], 'Your key is too long');
+    assert.equal(e['MaxSizeAllowed'], '1024');
+    assert.equal(e['Size'], '1025');
+  });
+
+  for (const name of ['ab', 'Upper', 'has_underscore', 'bad..name', '10.0.0.1', 'ends-with-']) {
+    it(`should answer 400 InvalidBucketName for ${JSON.stringify(name)}`, async () => {
+      const r = await send({ method: 'PUT', path: `/${name}` });
+      const e = assertS3Error(r, 400, 'InvalidBucketName');
+      assert.equal(e['Message'], 'The specified bucket is not valid.');
+      assert.equal(e['BucketName'], name);
+    });
+  }
+});
+
+describe('Range', () => {
+  it('should answer 416 InvalidRange with Content-Range bytes */SIZE for a range past the end', async () => {
+    const data = patternBytes(1000, 'range');
+    const p = await send({ method: 'PUT', path: objectPath(B, 'range'), body: data });
+    assert.equal(p.status, 200);
+    const r = await send({ method: 'GET', path: objectPath(B, 'range'), headers: { range: 'bytes=1000-2000' } });
+    const e = assertS3Error(r, 416, 'InvalidRange');
+    assert.equal(r.headers['content-range'], 'bytes */1000');
+    assert.equal(e['Message'], 'The requested range is not satisfiable');
+    const r2 = await send({ method: 'GET', path: objectPath(B, 'range'), headers: { range: 'bytes=5000-' } });
+    assertS3Error(r2, 416, 'InvalidRange');
+    assert.equal(r2.headers['content-range'], 'bytes */1000');
+  });
+
+  it('should answer 416 for any range of an empty object', async () => {
+    const p = await send({ method: 'PUT', path: objectPath(B, 'empty'), body: Buffer.alloc(0) });
+    assert.equal(p.status, 200);
+    const r = await send({ method: 'GET', path: objectPath(B, 'empty'), headers: { range: 'bytes=0-0' } });
+    assertS3Error(r, 416, 'InvalidRange');
+    assert.equal(r.headers['content-range'], 'bytes */0');
+  });
+});
+
+describe('signatures', () => {
+  it('should answer 403 SignatureDoesNotMatch for a bad signature, and store nothing', async () => {
+    const body = Buffer.from('forged');
+    const headers = signHeaders({
+      method: 'PUT', url: server.url, path: objectPath(B, 'forged'), body, accessKey: server.accessKey, secretKey: server.secretKey,
+    });
+    headers['authorization'] = headers['authorization']!.replace(/Signature=([0-9a-f])/, (_, c: string) => `Signature=${c === '0' ? '1' : '0'}`);
+    const r = await httpSend({ method: 'PUT', url: server.url, path: objectPath(B, 'forged'), headers, body });
+    responses.push(r);
+    const e = assertS3Error(r, 403, 'SignatureDoesNotMatch');
+    assert.equal(e['AWSAccessKeyId'], server.accessKey);
+    assert.equal(await headStatus('forged'), 404);
+  });
+
+  it('should answer 403 SignatureDoesNotMatch when a signed header is changed after signing', async () => {
+    const headers = signHeaders({
+      method: 'GET', url: server.url, path: objectPath(B, 'range'), headers: { range: 'bytes=0-1' },
+      accessKey: server.accessKey, secretKey: server.secretKey,
+    });
+    headers['range'] = 'bytes=0-2';
+    const r = await httpSend({ method: 'GET', url: server.url, path: objectPath(B, 'range'), headers });
+    responses.push(r);
+    assertS3Error(r, 403, 'SignatureDoesNotMatch');
+  });
+
+  it('should answer 403 InvalidAccessKeyId for an unknown key', async () => {
+    const r = await signedSend({ url: server.url, accessKey: 'AKUNKNOWNUNKNOWN0000', secretKey: 'nope' }, { method: 'GET', path: '/' });
+    responses.push(r);
+    const e = assertS3Error(r, 403, 'InvalidAccessKeyId');
+    assert.equal(e['AWSAccessKeyId'], 'AKUNKNOWNUNKNOWN0000');
+  });
+
+  it('should answer 403 RequestTimeTooSkewed for a date 20 minutes off', async () => {
+    const headers = signHeaders({
+      method: 'GET', url: server.url, path: '/', accessKey: server.accessKey, secretKey: server.secretKey,
+      now: new Date(Date.now() - 20 * 60_000),
+    });
+    const r = await httpSend({ method: 'GET', url: server.url, path: '/', headers });
+    responses.push(r);
+    assertS3Error(r, 403, 'RequestTimeTooSkewed');
+  });
+
+  it('should answer 400 AuthorizationHeaderMalformed for a wrong region', async () => {
+    const headers = signHeaders({
+      method: 'GET', url: server.url, path: '/', accessKey: server.accessKey, secretKey: server.secretKey, region: 'eu-west-1',
+    });
+    const r = await httpSend({ method: 'GET', url: server.url, path: '/', headers });
+    responses.push(r);
+    const e = assertS3Error(r, 400, 'AuthorizationHeaderMalformed');
+    assert.equal(e['Region'], 'us-east-1');
+  });
+
+  it('should answer 403 AccessDenied to an anonymous request', async () => {
+    const r = await httpSend({ method: 'GET', url: server.url, path: objectPath(B, 'range') });
+    responses.push(r);
+    assertS3Error(r, 403, 'AccessDenied');
+  });
+
+  it('should accept UNSIGNED-PAYLOAD (control case)', async () => {
+    const r = await send({ method: 'PUT', path: objectPath(B, 'unsigned'), payloadHash: 'UNSIGNED-PAYLOAD', body: Buffer.from('u') });
+    assert.equal(r.status, 200, r.text);
+  });
+});
+
+describe('after all of the above', () => {
+  it('should still answer ListBuckets', async () => {
+    const r = await send({ method: 'GET', path: '/', payloadHash: EMPTY_SHA256 });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /<ListAllMyBucketsResult[\s>]/);
+    assert.match(r.text, /<Name>badinput<\/Name>/);
+  });
+
+  it('should have sent x-amz-request-id on every response', () => {
+    assert.ok(responses.length > 20);
+    for (const r of responses) {
+      assert.ok(typeof r.headers['x-amz-request-id'] === 'string' && r.headers['x-amz-request-id'].length > 0, `status ${r.status}: ${r.text.slice(0, 200)}`);
+    }
+  });
+
+  it('should have left no stray object from the refused requests', async () => {
+    const r = await send({ method: 'GET', path: objectPath(B), query: { 'list-type': '2' } });
+    assert.equal(r.status, 200);
+    const keys = [...r.text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+    assert.deepEqual(keys.sort(), ['chunked-ok', 'empty', 'range', 'unsigned', 'é'.repeat(512)].sort());
+  });
+});

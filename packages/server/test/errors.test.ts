@@ -1,0 +1,57 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { S3Error, S3_ERRORS, toS3Error } from '../src/errors.ts';
+
+describe('S3_ERRORS', () => {
+  const statuses: [string, number][] = [
+    ['AccessDenied', 403], ['NoSuchBucket', 404], ['NoSuchKey', 404], ['BucketNotEmpty', 409], ['BucketAlreadyOwnedByYou', 409],
+    ['InvalidBucketName', 400], ['InvalidRange', 416], ['PreconditionFailed', 412], ['SignatureDoesNotMatch', 403],
+    ['RequestTimeTooSkewed', 403], ['MissingContentLength', 411], ['NotImplemented', 501], ['InternalError', 500],
+    ['MethodNotAllowed', 405], ['KeyTooLongError', 400], ['XAmzContentSHA256Mismatch', 400], ['InvalidPartNumber', 416],
+  ];
+  for (const [code, status] of statuses) {
+    it(`should answer ${code} with ${status}`, () => {
+      assert.equal(S3_ERRORS[code as keyof typeof S3_ERRORS][0], status);
+      assert.equal(new S3Error(code as keyof typeof S3_ERRORS).status, status);
+    });
+  }
+  it('should keep AWS messages exactly (NoSuchBucket has no period, NoSuchKey has one)', () => {
+    assert.equal(new S3Error('NoSuchBucket').message, 'The specified bucket does not exist');
+    assert.equal(new S3Error('NoSuchKey').message, 'The specified key does not exist.');
+  });
+});
+
+describe('toS3Error', () => {
+  const mapped: [string, string, number][] = [
+    ['SIGV4_SIGNATURE_MISMATCH', 'SignatureDoesNotMatch', 403],
+    ['SIGV4_UNKNOWN_ACCESS_KEY', 'InvalidAccessKeyId', 403],
+    ['SIGV4_MISSING_AUTH', 'AccessDenied', 403],
+    ['SIGV4_PAYLOAD_HASH_MISMATCH', 'XAmzContentSHA256Mismatch', 400],
+    ['SIGV4_INCOMPLETE_BODY', 'IncompleteBody', 400],
+    ['SIGV4_CHECKSUM_MISMATCH', 'BadDigest', 400],
+    ['XML_MALFORMED', 'MalformedXML', 400],
+    ['CRYPTO_WRONG_KEY', 'AccessDenied', 403],
+    ['CRYPTO_KMS_NOT_IMPLEMENTED', 'NotImplemented', 501],
+    ['BLOB_NO_SUCH_BUCKET', 'NoSuchBucket', 404],
+    ['BLOB_PRECONDITION_FAILED', 'PreconditionFailed', 412],
+  ];
+  for (const [from, code, status] of mapped) {
+    it(`should map ${from} to ${code} ${status}`, () => {
+      const err = Object.assign(new Error('x'), { code: from, details: {} });
+      const e = toS3Error(err);
+      assert.equal(e.code, code);
+      assert.equal(e.status, status);
+    });
+  }
+  it('should hide the detail of anything unknown behind InternalError', () => {
+    const e = toS3Error(new Error('ENOENT: /secret/path'));
+    assert.equal(e.code, 'InternalError');
+    assert.equal(e.status, 500);
+    assert.equal(e.message, 'We encountered an internal error. Please try again.');
+  });
+  it('should carry package details as extra elements', () => {
+    const e = toS3Error(Object.assign(new Error('The Content-MD5 you specified did not match what we received.'), { code: 'SIGV4_BAD_DIGEST', details: { ExpectedDigest: 'ab' } }));
+    assert.equal(e.extra.ExpectedDigest, 'ab');
+    assert.equal(e.message, 'The Content-MD5 you specified did not match what we received.');
+  });
+});

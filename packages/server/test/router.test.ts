@@ -1,0 +1,76 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { route, splitPath, parseQuery } from '../src/router.ts';
+import { S3Error } from '../src/errors.ts';
+
+describe('route', () => {
+  const table: [method: string, path: string, query: string, headers: Record<string, string>, op: string, bucket?: string, key?: string][] = [
+    ['GET', '/', '', {}, 'ListBuckets'],
+    ['PUT', '/bkt', '', {}, 'CreateBucket', 'bkt'],
+    ['PUT', '/bkt/', '', {}, 'CreateBucket', 'bkt'],
+    ['HEAD', '/bkt', '', {}, 'HeadBucket', 'bkt'],
+    ['DELETE', '/bkt', '', {}, 'DeleteBucket', 'bkt'],
+    ['GET', '/bkt', 'location', {}, 'GetBucketLocation', 'bkt'],
+    ['GET', '/bkt', 'versioning', {}, 'GetBucketVersioning', 'bkt'],
+    ['GET', '/bkt', 'encryption', {}, 'GetBucketEncryption', 'bkt'],
+    ['PUT', '/bkt', 'encryption', {}, 'PutBucketEncryption', 'bkt'],
+    ['DELETE', '/bkt', 'encryption', {}, 'DeleteBucketEncryption', 'bkt'],
+    ['GET', '/bkt', '', {}, 'ListObjects', 'bkt'],
+    ['GET', '/bkt', 'list-type=2&prefix=a', {}, 'ListObjectsV2', 'bkt'],
+    ['GET', '/bkt', 'versions', {}, 'ListObjectVersions', 'bkt'],
+    ['GET', '/bkt', 'uploads', {}, 'ListMultipartUploads', 'bkt'],
+    ['POST', '/bkt', 'delete', {}, 'DeleteObjects', 'bkt'],
+    ['PUT', '/bkt/k', '', {}, 'PutObject', 'bkt', 'k'],
+    ['PUT', '/bkt/k', 'x-id=PutObject', {}, 'PutObject', 'bkt', 'k'],
+    ['PUT', '/bkt/k', '', { 'x-amz-copy-source': '/a/b' }, 'CopyObject', 'bkt', 'k'],
+    ['PUT', '/bkt/k', 'partNumber=1&uploadId=u', {}, 'UploadPart', 'bkt', 'k'],
+    ['PUT', '/bkt/k', 'partNumber=1&uploadId=u', { 'x-amz-copy-source': '/a/b' }, 'UploadPartCopy', 'bkt', 'k'],
+    ['GET', '/bkt/k', '', {}, 'GetObject', 'bkt', 'k'],
+    ['GET', '/bkt/k', 'uploadId=u', {}, 'ListParts', 'bkt', 'k'],
+    ['HEAD', '/bkt/k', '', {}, 'HeadObject', 'bkt', 'k'],
+    ['DELETE', '/bkt/k', '', {}, 'DeleteObject', 'bkt', 'k'],
+    ['DELETE', '/bkt/k', 'uploadId=u', {}, 'AbortMultipartUpload', 'bkt', 'k'],
+    ['POST', '/bkt/k', 'uploads', {}, 'CreateMultipartUpload', 'bkt', 'k'],
+    ['POST', '/bkt/k', 'uploads=', {}, 'CreateMultipartUpload', 'bkt', 'k'],
+    ['POST', '/bkt/k', 'uploadId=u', {}, 'CompleteMultipartUpload', 'bkt', 'k'],
+    ['GET', '/bkt/a/b/c.txt', '', {}, 'GetObject', 'bkt', 'a/b/c.txt'],
+  ];
+  for (const [method, path, query, headers, op, bucket, key] of table) {
+    it(`should route ${method} ${path}${query ? `?${query}` : ''} to ${op}`, () => {
+      const ep = route(method, path, query, headers);
+      assert.equal(ep.op, op);
+      assert.equal(ep.bucket, bucket);
+      assert.equal(ep.key, key);
+    });
+  }
+
+  it('should answer NotImplemented for a sub-resource Coffer does not implement', () => {
+    assert.throws(() => route('GET', '/bkt', 'acl', {}), (e: S3Error) => e.code === 'NotImplemented' && e.status === 501);
+  });
+
+  it('should answer MethodNotAllowed for a verb the resource does not take', () => {
+    assert.throws(() => route('PATCH', '/bkt/k', '', {}), (e: S3Error) => e.code === 'MethodNotAllowed' && e.status === 405 && e.extra.Method === 'PATCH');
+    assert.throws(() => route('PUT', '/', '', {}), (e: S3Error) => e.code === 'MethodNotAllowed');
+  });
+});
+
+describe('splitPath', () => {
+  it('should decode keys exactly once, keeping +, encoded slashes, spaces and unicode', () => {
+    assert.deepEqual(splitPath('/bkt/a%2Fb%20c+d%25e%E2%82%AC'), { bucket: 'bkt', key: 'a/b c+d%e€' });
+  });
+  it('should keep empty path segments in keys', () => {
+    assert.deepEqual(splitPath('/bkt//x/'), { bucket: 'bkt', key: '/x/' });
+  });
+  it('should answer InvalidURI for a path that does not decode', () => {
+    assert.throws(() => splitPath('/bkt/%E2%82'), (e: S3Error) => e.code === 'InvalidURI' && e.status === 400);
+  });
+});
+
+describe('parseQuery', () => {
+  it('should give parameters without = an empty value and decode + as space', () => {
+    const q = parseQuery('uploads&prefix=a+b%2Bc&max-keys=10');
+    assert.equal(q.get('uploads'), '');
+    assert.equal(q.get('prefix'), 'a b+c');
+    assert.equal(q.get('max-keys'), '10');
+  });
+});

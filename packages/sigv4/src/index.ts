@@ -1,0 +1,16 @@
+export type {
+  AuthContext,
+  BodyDecoder,
+  BodyDecoderResult,
+  ChecksumAlgorithm,
+  Headers,
+  PayloadMode,
+  SignableRequest,
+  VerifyOptions,
+} from './types.ts';
+export { SigV4Error, type SigV4ErrorCode } from './errors.ts';
+export { DEFAULT_VERIFY_OPTIONS, MAX_PRESIGN_EXPIRES, verifyRequest } from './verify.ts';
+export { MIN_CHUNK_SIZE, createBodyDecoder } from './decoder.ts';
+export { CHECKSUM_ALGORITHMS, checksumHeaderName } from './checksum.ts';
+export { checkContentMd5, parseContentMd5 } from './content-md5.ts';
+export { presignUrl, signRequest, type PresignUrlInput, type SignRequestInput } from './client.ts';

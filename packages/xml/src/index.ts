@@ -1,0 +1,22 @@
+export { XmlError, XML_ERROR_MESSAGES } from './errors.ts';
+export type { XmlErrorCode } from './errors.ts';
+export { parseXml, DEFAULT_PARSE_OPTIONS } from './parse.ts';
+export type { ParseOptions, XmlElement, XmlSource } from './parse.ts';
+export {
+  parseCreateBucketConfiguration,
+  parseDelete,
+  parseCompleteMultipartUpload,
+  parseServerSideEncryptionConfiguration,
+  MAX_DELETE_OBJECTS,
+} from './s3-requests.ts';
+export type {
+  PartChecksumAlgorithm,
+  CreateBucketConfiguration,
+  DeleteRequest,
+  CompletePart,
+  CompleteMultipartUploadRequest,
+  ServerSideEncryptionRule,
+  ServerSideEncryptionConfiguration,
+} from './s3-requests.ts';
+export { S3_NAMESPACE, XML_DECLARATION, buildXml, errorXml, escapeXml } from './build.ts';
+export type { XmlValue, XmlNode, BuildOptions, ErrorDocument } from './build.ts';

@@ -1,0 +1,219 @@
+import { XmlError } from './errors.ts';
+import { parseXml } from './parse.ts';
+import type { ParseOptions, XmlElement, XmlSource } from './parse.ts';
+
+/** Checksum algorithms a CompleteMultipartUpload `<Part>` may carry (`<ChecksumCRC32>` …). */
+export type PartChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
+
+/** Result of {@link parseCreateBucketConfiguration}. */
+export interface CreateBucketConfiguration {
+  /** `<LocationConstraint>` text, trimmed; absent when the element is missing or empty. */
+  locationConstraint?: string;
+}
+
+/** Result of {@link parseDelete}. */
+export interface DeleteRequest {
+  /** `<Quiet>true</Quiet>` (case-insensitive); false when absent. */
+  quiet: boolean;
+  /** 1..1000 entries in the order sent. `key` is exact (not trimmed; may be ''), `versionId` trimmed. */
+  objects: { key: string; versionId?: string }[];
+}
+
+/** One `<Part>` of {@link CompleteMultipartUploadRequest}. */
+export interface CompletePart {
+  /** `<PartNumber>` as an integer; its range (1..10000) is for the caller to check. */
+  partNumber: number;
+  /** `<ETag>` with surrounding quotes (sent as `"` or `&quot;`) and whitespace removed. */
+  etag: string;
+  /** `<ChecksumCRC32>` … values (base64) keyed by algorithm. */
+  checksums: Partial<Record<PartChecksumAlgorithm, string>>;
+}
+
+/** Result of {@link parseCompleteMultipartUpload}. */
+export interface CompleteMultipartUploadRequest {
+  /** Parts in the order sent (the caller rejects a wrong order with InvalidPartOrder and an empty list with InvalidRequest). */
+  parts: CompletePart[];
+}
+
+/** One `<Rule>` of {@link ServerSideEncryptionConfiguration}. */
+export interface ServerSideEncryptionRule {
+  /** `<SSEAlgorithm>` as sent, trimmed (`AES256`, `aws:kms`, …); the caller checks the value. */
+  sseAlgorithm: string;
+  /** `<KMSMasterKeyID>`, trimmed. */
+  kmsMasterKeyId?: string;
+  /** `<BucketKeyEnabled>`; absent when not sent. */
+  bucketKeyEnabled?: boolean;
+}
+
+/** Result of {@link parseServerSideEncryptionConfiguration}. */
+export interface ServerSideEncryptionConfiguration {
+  /** At least one rule, in the order sent. */
+  rules: ServerSideEncryptionRule[];
+}
+
+/** Largest number of `<Object>` entries in one DeleteObjects request. @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html */
+export const MAX_DELETE_OBJECTS = 1000;
+
+const CHECKSUM_ELEMENTS: ReadonlyArray<readonly [string, PartChecksumAlgorithm]> = Object.freeze([
+  ['ChecksumCRC32', 'CRC32'],
+  ['ChecksumCRC32C', 'CRC32C'],
+  ['ChecksumCRC64NVME', 'CRC64NVME'],
+  ['ChecksumSHA1', 'SHA1'],
+  ['ChecksumSHA256', 'SHA256'],
+] as const);
+
+function malformed(reason: string): XmlError {
+  return new XmlError('XML_MALFORMED', reason);
+}
+
+function checkRoot(root: XmlElement, name: string): XmlElement {
+  if (root.name !== name) throw malformed(`root element is <${root.name}>, expected <${name}>`);
+  checkContainer(root);
+  return root;
+}
+
+/** A container element may hold whitespace between its children, but no text. */
+function checkContainer(el: XmlElement): void {
+  if (/\S/.test(el.text)) throw malformed(`<${el.name}> holds text`);
+}
+
+/** Text of a leaf element, exactly as sent; a leaf with child elements is malformed. */
+function leafText(el: XmlElement): string {
+  if (el.children.length > 0) throw malformed(`<${el.name}> holds elements`);
+  return el.text;
+}
+
+function children(el: XmlElement, name: string): XmlElement[] {
+  return el.children.filter((c) => c.name === name);
+}
+
+function optionalChild(el: XmlElement, name: string): XmlElement | undefined {
+  const found = children(el, name);
+  if (found.length > 1) throw malformed(`<${el.name}> has more than one <${name}>`);
+  return found[0];
+}
+
+function requiredChild(el: XmlElement, name: string): XmlElement {
+  const found = optionalChild(el, name);
+  if (found === undefined) throw malformed(`<${el.name}> lacks <${name}>`);
+  return found;
+}
+
+/** xs:boolean, case-insensitive as AWS accepts `True` from some SDKs. */
+function parseBoolean(el: XmlElement): boolean {
+  const text = leafText(el).trim().toLowerCase();
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  throw malformed(`<${el.name}> is not a boolean`);
+}
+
+async function parseRoot(source: XmlSource, opts: ParseOptions | undefined, name: string): Promise<XmlElement> {
+  const root = await parseXml(source, opts);
+  if (root === undefined) throw new XmlError('XML_EMPTY', `expected <${name}>, the body is empty`);
+  return checkRoot(root, name);
+}
+
+/**
+ * Parses a CreateBucket body. An empty body is fine (a bucket in the default region).
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+ * @returns undefined for an empty body
+ * @throws XmlError XML_MALFORMED (bad XML, wrong root), XML_TOO_LARGE
+ */
+export async function parseCreateBucketConfiguration(
+  source: XmlSource,
+  opts?: ParseOptions,
+): Promise<CreateBucketConfiguration | undefined> {
+  const root = await parseXml(source, opts);
+  if (root === undefined) return undefined;
+  checkRoot(root, 'CreateBucketConfiguration');
+  const location = optionalChild(root, 'LocationConstraint');
+  const text = location === undefined ? '' : leafText(location).trim();
+  return text === '' ? {} : { locationConstraint: text };
+}
+
+/**
+ * Parses a DeleteObjects body: `<Delete><Quiet>true</Quiet><Object><Key/><VersionId/></Object>…</Delete>`.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
+ * @throws XmlError XML_EMPTY (empty body), XML_MALFORMED (bad XML, wrong root, an Object without Key,
+ *   no Object or more than 1000), XML_TOO_LARGE
+ */
+export async function parseDelete(source: XmlSource, opts?: ParseOptions): Promise<DeleteRequest> {
+  const root = await parseRoot(source, opts, 'Delete');
+  const quietEl = optionalChild(root, 'Quiet');
+  const quiet = quietEl === undefined ? false : parseBoolean(quietEl);
+  const objectEls = children(root, 'Object');
+  if (objectEls.length === 0) throw malformed('<Delete> has no <Object>');
+  if (objectEls.length > MAX_DELETE_OBJECTS) throw malformed(`<Delete> has more than ${MAX_DELETE_OBJECTS} <Object>`);
+  const objects = objectEls.map((el) => {
+    checkContainer(el);
+    const key = leafText(requiredChild(el, 'Key'));
+    const versionEl = optionalChild(el, 'VersionId');
+    return versionEl === undefined ? { key } : { key, versionId: leafText(versionEl).trim() };
+  });
+  return { quiet, objects };
+}
+
+/** Strips whitespace and one pair of surrounding double quotes. */
+function unquoteEtag(text: string): string {
+  const t = text.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
+}
+
+/**
+ * Parses a CompleteMultipartUpload body. Parts keep the order sent; ETags lose their quotes.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
+ * @throws XmlError XML_EMPTY (empty body), XML_MALFORMED (bad XML, wrong root, a Part without PartNumber or
+ *   ETag, a PartNumber that is not an integer), XML_TOO_LARGE
+ */
+export async function parseCompleteMultipartUpload(
+  source: XmlSource,
+  opts?: ParseOptions,
+): Promise<CompleteMultipartUploadRequest> {
+  const root = await parseRoot(source, opts, 'CompleteMultipartUpload');
+  const parts = children(root, 'Part').map((el): CompletePart => {
+    checkContainer(el);
+    const numberText = leafText(requiredChild(el, 'PartNumber')).trim();
+    if (!/^[+-]?\d{1,15}$/.test(numberText)) throw malformed('<PartNumber> is not an integer');
+    const partNumber = Number(numberText);
+    const etag = unquoteEtag(leafText(requiredChild(el, 'ETag')));
+    const checksums: Partial<Record<PartChecksumAlgorithm, string>> = {};
+    for (const [name, algorithm] of CHECKSUM_ELEMENTS) {
+      const c = optionalChild(el, name);
+      if (c !== undefined) checksums[algorithm] = leafText(c).trim();
+    }
+    return { partNumber, etag, checksums };
+  });
+  return { parts };
+}
+
+/**
+ * Parses a PutBucketEncryption body:
+ * `<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm/>
+ * <KMSMasterKeyID/></ApplyServerSideEncryptionByDefault><BucketKeyEnabled/></Rule>…`.
+ * Other elements (BlockedEncryptionTypes, …) are ignored.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html
+ * @throws XmlError XML_EMPTY (empty body), XML_MALFORMED (bad XML, wrong root, no Rule, a Rule without
+ *   ApplyServerSideEncryptionByDefault/SSEAlgorithm, a BucketKeyEnabled that is not a boolean), XML_TOO_LARGE
+ */
+export async function parseServerSideEncryptionConfiguration(
+  source: XmlSource,
+  opts?: ParseOptions,
+): Promise<ServerSideEncryptionConfiguration> {
+  const root = await parseRoot(source, opts, 'ServerSideEncryptionConfiguration');
+  const ruleEls = children(root, 'Rule');
+  if (ruleEls.length === 0) throw malformed('<ServerSideEncryptionConfiguration> has no <Rule>');
+  const rules = ruleEls.map((el): ServerSideEncryptionRule => {
+    checkContainer(el);
+    const byDefault = requiredChild(el, 'ApplyServerSideEncryptionByDefault');
+    checkContainer(byDefault);
+    const sseAlgorithm = leafText(requiredChild(byDefault, 'SSEAlgorithm')).trim();
+    if (sseAlgorithm === '') throw malformed('<SSEAlgorithm> is empty');
+    const rule: ServerSideEncryptionRule = { sseAlgorithm };
+    const kmsEl = optionalChild(byDefault, 'KMSMasterKeyID');
+    if (kmsEl !== undefined) rule.kmsMasterKeyId = leafText(kmsEl).trim();
+    const bucketKeyEl = optionalChild(el, 'BucketKeyEnabled');
+    if (bucketKeyEl !== undefined) rule.bucketKeyEnabled = parseBoolean(bucketKeyEl);
+    return rule;
+  });
+  return { rules };
+}
