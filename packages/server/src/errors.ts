@@ -92,7 +92,7 @@ const PACKAGE_ERRORS: Record<string, S3ErrorCode> = {
   SIGV4_PAYLOAD_HASH_MISMATCH: 'XAmzContentSHA256Mismatch',
   SIGV4_CHUNK_SIGNATURE_MISMATCH: 'SignatureDoesNotMatch',
   SIGV4_INCOMPLETE_BODY: 'IncompleteBody',
-  SIGV4_MALFORMED_CHUNK: 'IncompleteBody',
+  SIGV4_MALFORMED_CHUNK: 'InvalidRequest',
   SIGV4_INVALID_CHUNK_SIZE: 'InvalidChunkSizeError',
   SIGV4_MALFORMED_TRAILER: 'MalformedTrailerError',
   SIGV4_INVALID_DIGEST: 'InvalidDigest',

@@ -1,18 +1,17 @@
 import { createHash, timingSafeEqual, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 
-import { EMPTY_SHA256, hmac, sha256Hex } from './canonical.ts';
+import { EMPTY_SHA256, headerValue, hmac, sha256Hex } from './canonical.ts';
 import {
+  CHECKSUM_ALGORITHMS,
   checksumAlgorithmOfHeader,
   createChecksum,
   decodeChecksumValue,
-  CHECKSUM_ALGORITHMS,
   type Checksummer,
 } from './checksum.ts';
 import { MESSAGES, SigV4Error, checksumMismatchMessage, invalidChecksumMessage } from './errors.ts';
-import { signaturesEqual } from './verify.ts';
 import type { AuthContext, BodyDecoder, BodyDecoderResult, ChecksumAlgorithm, Headers } from './types.ts';
-import { headerValue } from './canonical.ts';
+import { signaturesEqual } from './verify.ts';
 
 /** AWS: every aws-chunked chunk but the last data chunk must carry at least 8 KiB (signed streaming). */
 export const MIN_CHUNK_SIZE = 8192;
