@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 
@@ -681,6 +681,106 @@ export class BlobStore {
     });
   }
 
+  // ---------------------------------------------------------------- maintenance (coffer keys rotate, coffer scrub)
+
+  /**
+   * Re-wraps an SSE-S3 data key under the active master key (key rotation re-wraps, it never re-encrypts data).
+   * Returns `enc` unchanged for SSE-C or when it already uses the active key.
+   */
+  rewrapKey(rec: { id: string; enc: ObjectEncryption }): ObjectEncryption {
+    if (rec.enc.scheme !== 'SSE-S3' || rec.enc.wrap.kekId === this.#opts.keyRing.activeId) return rec.enc;
+    const dek = this.unwrapKey(rec);
+    try {
+      return { ...this.#wrapKey(dek, rec.id, rec.enc.chunkSize, { scheme: 'SSE-S3' }), ...(rec.enc.md5Sealed ? { md5Sealed: rec.enc.md5Sealed } : {}) };
+    } finally {
+      dek.fill(0);
+    }
+  }
+
+  /**
+   * Re-wraps the data key of every SSE-S3 object not wrapped under the active master key, in commits of
+   * `batchSize` objects (an object changed meanwhile is left to its new version). Multipart uploads in progress
+   * are records of another package: it re-wraps them with {@link rewrapKey}.
+   */
+  async rewrapKeys(opts: { batchSize?: number; signal?: AbortSignal; onProgress?: (p: { scanned: number; rewrapped: number }) => void } = {}): Promise<{ scanned: number; rewrapped: number }> {
+    const batchSize = opts.batchSize ?? 100;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError('opts.batchSize must be a positive integer');
+    return this.#op(async () => {
+      const active = this.#opts.keyRing.activeId;
+      let scanned = 0;
+      let rewrapped = 0;
+      let pending: ObjectRecord[] = [];
+      const flush = async (): Promise<void> => {
+        const batch = pending;
+        pending = [];
+        if (batch.length === 0) return;
+        rewrapped += await this.#transaction(async (tx) => {
+          let n = 0;
+          for (const old of batch) {
+            const cur = await tx.getObject(old.bucket, old.key);
+            if (!cur || cur.id !== old.id || cur.enc.scheme !== 'SSE-S3' || cur.enc.wrap.kekId === active) continue;
+            await tx.putObject({ ...cur, enc: this.rewrapKey(cur) });
+            n++;
+          }
+          return n;
+        });
+        opts.onProgress?.({ scanned, rewrapped });
+      };
+      for await (const rec of this.#objects.values()) {
+        opts.signal?.throwIfAborted();
+        scanned++;
+        if (rec.enc.scheme === 'SSE-S3' && rec.enc.wrap.kekId !== active) pending.push(rec);
+        if (pending.length >= batchSize) await flush();
+      }
+      await flush();
+      opts.onProgress?.({ scanned, rewrapped });
+      return { scanned, rewrapped };
+    });
+  }
+
+  /**
+   * Verifies stored data: every blob file must exist with its recorded size, and every SSE-S3 object must decrypt
+   * and authenticate end to end (SSE-C objects cannot be decrypted without their key: only sizes are checked).
+   * Problems are reported, not repaired.
+   */
+  async scrub(opts: { signal?: AbortSignal; onProgress?: (p: { objects: number; bytes: number }) => void } = {}): Promise<{
+    objects: number; bytes: number; sizeOnly: number; failures: { bucket: string; key: string; code: string; message: string }[];
+  }> {
+    return this.#op(async () => {
+      const failures: { bucket: string; key: string; code: string; message: string }[] = [];
+      let objects = 0;
+      let bytes = 0;
+      let sizeOnly = 0;
+      for await (const rec of this.#objects.values()) {
+        opts.signal?.throwIfAborted();
+        objects++;
+        try {
+          for (const seg of rec.segments) {
+            let size: number;
+            try {
+              size = (await stat(this.#layout.blobPath(seg.blobId))).size;
+            } catch (cause) {
+              throw new BlobStoreError('BLOB_CORRUPT', `blob file ${seg.blobId} is missing`, { cause });
+            }
+            if (size !== seg.encSize) throw new BlobStoreError('BLOB_CORRUPT', `blob file ${seg.blobId} has ${size} bytes, expected ${seg.encSize}`);
+          }
+          if (rec.enc.scheme === 'SSE-C') {
+            sizeOnly++;
+          } else {
+            const stream = await this.openObject(rec, { signal: opts.signal });
+            for await (const chunk of stream) bytes += (chunk as Buffer).length;
+          }
+        } catch (err) {
+          if (opts.signal?.aborted) throw err;
+          const e = err as { code?: string; message?: string };
+          failures.push({ bucket: rec.bucket, key: rec.key, code: e.code ?? 'ERROR', message: e.message ?? String(err) });
+        }
+        opts.onProgress?.({ objects, bytes });
+      }
+      return { objects, bytes, sizeOnly, failures };
+    });
+  }
+
   // ---------------------------------------------------------------- internals
 
   #newKey(id: string, chunkSize: number, encryption: WriteEncryption): { dek: Buffer; enc: ObjectEncryption } {
@@ -901,7 +1001,7 @@ class Tx implements Transaction {
       const delta = this.#deltas.get(id)!;
       const cur = (current[i] as RefRecord | undefined)?.n ?? 0;
       if (cur === 0 && delta > 0 && !uncommitted.has(id)) {
-        throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { reason: 'source data was deleted' } });
+        throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.');
       }
       const next = cur + delta;
       if (next <= 0) {

@@ -56,6 +56,8 @@ program.command('serve')
   .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
   .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
+  .option('--allow-insecure-sse-c', 'accept SSE-C keys over plain HTTP from any peer (loopback peers always may)')
+  .option('--trust-proxy', 'count X-Forwarded-Proto: https from the proxy in front as a secure connection')
   .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
   .action(async (opts) => {
     const { default: pino } = await import('pino');
@@ -75,6 +77,8 @@ program.command('serve')
         process.stdout.write(`Generated root credentials (shown only this once; keep them):\n  access key: ${pair.accessKey}\n  secret key: ${pair.secretKey}\n`);
       },
       tls: opts.tlsCert ? { cert: opts.tlsCert, key: opts.tlsKey } : undefined,
+      allowInsecureSseC: opts.allowInsecureSseC ?? false,
+      trustProxy: opts.trustProxy ?? false,
       shutdownTimeoutMs: SERVER_DEFAULTS.shutdownTimeoutMs,
       logger,
     });

@@ -14,6 +14,13 @@ export interface Services {
   logger: Logger;
   /** Region this server answers as (credential scope, GetBucketLocation). */
   region: string;
+  /** When SSE-C may travel over plain HTTP beyond loopback peers. */
+  security: {
+    /** Accept SSE-C over plain HTTP from any peer (the operator's explicit opt-in). */
+    allowInsecureSseC: boolean;
+    /** Count `X-Forwarded-Proto: https` as a secure connection (only behind a proxy the operator trusts). */
+    trustProxy: boolean;
+  };
 }
 
 /** Per-request state on `ctx.state`. */

@@ -2,32 +2,61 @@
  * Reading the encryption a request asks for (SSE-S3 or SSE-C) and checking an SSE-C key against a stored object,
  * as S3-ENCRYPTION.md Part A and B decide.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 import type { ObjectRecord, WriteEncryption } from '@coffer/blob-store';
 import { parseServerSideEncryption, parseSseCustomerHeaders, type SseCustomerKey } from '@coffer/crypto';
 import { S3Error } from './errors.ts';
 import type { Services } from './context.ts';
+import type { Endpoint } from './router.ts';
 import { header } from './http.ts';
 
-/** Loopback peers may send SSE-C over plain HTTP (Part A); anything else needs TLS. */
-function isSecure(ctx: Context): boolean {
-  if ((ctx.req.socket as { encrypted?: boolean }).encrypted) return true;
+/**
+ * SSE-C needs a secure connection (Part A): TLS, a loopback peer, `X-Forwarded-Proto: https` from a proxy the
+ * operator trusts, or the operator's explicit opt-in.
+ */
+function isSecure(ctx: Context, services: Services): boolean {
+  if ((ctx.req.socket as { encrypted?: boolean }).encrypted || services.security.allowInsecureSseC) return true;
+  if (services.security.trustProxy && header(ctx.req.headers, 'x-forwarded-proto')?.toLowerCase() === 'https') return true;
   const peer = ctx.req.socket.remoteAddress ?? '';
   return peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
 }
 
-function requireSecure(ctx: Context): void {
-  if (!isSecure(ctx)) {
+function requireSecure(ctx: Context, services: Services): void {
+  if (!isSecure(ctx, services)) {
     throw new S3Error('InvalidRequest', { message: 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.' });
   }
+}
+
+const SSE_PARAM = /^x-amz-(copy-source-)?server-side-encryption-customer-/;
+
+/**
+ * The SSE-C parameters of a request: its headers, plus those a presigned URL carries in its query string (read
+ * case-insensitively; when both carry one, they must agree). Part A, S3-ENCRYPTION.md 2.3.
+ */
+function sseParameters(ctx: Context, ep: Endpoint): IncomingHttpHeaders {
+  const merged: IncomingHttpHeaders = { ...ctx.req.headers };
+  for (const [name, value] of ep.query) {
+    const lower = name.toLowerCase();
+    if (!SSE_PARAM.test(lower)) continue;
+    const present = header(merged, lower);
+    if (present !== undefined && present !== value) {
+      throw new S3Error('InvalidArgument', {
+        message: 'The SSE-C parameters in the query string do not match the ones in the headers.',
+        extra: { ArgumentName: lower },
+      });
+    }
+    merged[lower] = value;
+  }
+  return merged;
 }
 
 /**
  * The encryption a write asks for: SSE-C with the three customer headers, SSE-S3 otherwise (every object is
  * encrypted). `aws:kms` is 501, an unknown value 400, and SSE-C together with `x-amz-server-side-encryption` 400.
  */
-export function writeEncryption(ctx: Context): WriteEncryption {
-  const headers = ctx.req.headers;
+export function writeEncryption(ctx: Context, ep: Endpoint, services: Services): WriteEncryption {
+  const headers = sseParameters(ctx, ep);
   const sse = parseServerSideEncryption(header(headers, 'x-amz-server-side-encryption'));
   const customer = parseSseCustomerHeaders(headers, { requireKeyMd5: true });
   if (!customer) return { scheme: 'SSE-S3' };
@@ -37,7 +66,7 @@ export function writeEncryption(ctx: Context): WriteEncryption {
       extra: { ArgumentName: 'x-amz-server-side-encryption', ArgumentValue: sse },
     });
   }
-  requireSecure(ctx);
+  requireSecure(ctx, services);
   return { scheme: 'SSE-C', customer };
 }
 
@@ -57,8 +86,8 @@ export function refuseSseHeaderOnRead(ctx: Context): void {
  * before any byte of the body: an SSE-C object needs its key (400), a key on an SSE-S3 object is refused (400),
  * a wrong key is 403 (Part A).
  */
-export function readCustomerKey(ctx: Context, services: Services, rec: ObjectRecord, opts: { copySource?: boolean } = {}): SseCustomerKey | undefined {
-  const customer = parseSseCustomerHeaders(ctx.req.headers, { copySource: opts.copySource, requireKeyMd5: false });
+export function readCustomerKey(ctx: Context, ep: Endpoint, services: Services, rec: ObjectRecord, opts: { copySource?: boolean } = {}): SseCustomerKey | undefined {
+  const customer = parseSseCustomerHeaders(sseParameters(ctx, ep), { copySource: opts.copySource, requireKeyMd5: !!opts.copySource });
   if (rec.enc.scheme === 'SSE-C' && !customer) {
     throw new S3Error('InvalidRequest', { message: 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.' });
   }
@@ -66,7 +95,7 @@ export function readCustomerKey(ctx: Context, services: Services, rec: ObjectRec
     throw new S3Error('InvalidRequest', { message: 'The encryption parameters are not applicable to this object.' });
   }
   if (!customer) return undefined;
-  requireSecure(ctx);
+  requireSecure(ctx, services);
   try {
     services.store.verifyKey(rec, customer);
   } catch (err) {

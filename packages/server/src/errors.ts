@@ -117,13 +117,16 @@ const PACKAGE_ERRORS: Record<string, S3ErrorCode> = {
   MP_INVALID_PART: 'InvalidPart',
   MP_ENTITY_TOO_SMALL: 'EntityTooSmall',
   BLOB_NO_SUCH_BUCKET: 'NoSuchBucket',
+  BLOB_NO_SUCH_KEY: 'NoSuchKey',
+  BLOB_SSEC_REQUIRED: 'InvalidRequest',
+  BLOB_SSEC_NOT_APPLICABLE: 'InvalidRequest',
   BLOB_BUCKET_NOT_EMPTY: 'BucketNotEmpty',
   BLOB_PRECONDITION_FAILED: 'PreconditionFailed',
   BLOB_TOO_LARGE: 'EntityTooLarge',
 };
 
 /** Package error codes whose own message is not AWS's and must not be shown. */
-const OWN_MESSAGE_HIDDEN = new Set(['BLOB_NO_SUCH_BUCKET', 'BLOB_BUCKET_NOT_EMPTY', 'BLOB_PRECONDITION_FAILED', 'BLOB_TOO_LARGE', 'XML_MALFORMED', 'XML_TOO_LARGE', 'XML_EMPTY']);
+const OWN_MESSAGE_HIDDEN = new Set(['BLOB_NO_SUCH_BUCKET', 'BLOB_NO_SUCH_KEY', 'BLOB_BUCKET_NOT_EMPTY', 'BLOB_PRECONDITION_FAILED', 'BLOB_TOO_LARGE', 'XML_MALFORMED', 'XML_TOO_LARGE', 'XML_EMPTY']);
 
 /**
  * Turns anything thrown into an S3Error. Package errors map through one table and keep their message (packages

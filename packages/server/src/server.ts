@@ -37,6 +37,10 @@ export interface ServerOptions {
   onGeneratedRoot?: (pair: { accessKey: string; secretKey: string }) => void;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string; key: string };
+  /** Accept SSE-C over plain HTTP from any peer, not only loopback. */
+  allowInsecureSseC?: boolean;
+  /** Trust `X-Forwarded-Proto: https` from the proxy in front. */
+  trustProxy?: boolean;
   /** How long in-flight requests may run on shutdown before their connections are closed. */
   shutdownTimeoutMs: number;
   /** Logger; a pino logger to stderr at `info` when absent. */
@@ -90,7 +94,10 @@ export class CofferServer {
         await users.add({ ...pair, name: 'root', root: true });
         opts.onGeneratedRoot?.(pair);
       }
-      const services: Services = { store, keyRing, users, logger, region: opts.region };
+      const services: Services = {
+        store, keyRing, users, logger, region: opts.region,
+        security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
+      };
       const app = createApp(services);
       const server = opts.tls
         ? https.createServer({ cert: await readFile(opts.tls.cert), key: await readFile(opts.tls.key) }, app.callback())

@@ -40,14 +40,14 @@ export async function copyObject(ctx: Context, ep: Endpoint, services: Services)
   const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
   await ownedBucket(ctx, services, ep.bucket!);
   const src = await loadObject(ctx, services, source.bucket, source.key);
-  const sourceCustomer = readCustomerKey(ctx, services, src, { copySource: true });
+  const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
   evaluateConditions(headers, src, 'copy');
 
   const directive = (header(headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', { message: 'Unknown metadata directive.', extra: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive } });
   }
-  const encryption = writeEncryption(ctx);
+  const encryption = writeEncryption(ctx, ep, services);
   const changesEncryption = header(headers, 'x-amz-server-side-encryption') !== undefined || encryption.scheme === 'SSE-C' || src.enc.scheme === 'SSE-C';
   const sameObject = source.bucket === ep.bucket && source.key === ep.key;
   if (sameObject && directive === 'COPY' && !changesEncryption && header(headers, 'x-amz-storage-class') === undefined) {

@@ -49,7 +49,7 @@ function partRange(rec: ObjectRecord, raw: string): { range?: ByteRange; count?:
 async function readObject(ctx: Context, ep: Endpoint, services: Services, withBody: boolean): Promise<void> {
   refuseSseHeaderOnRead(ctx);
   const rec = await loadObject(ctx, services, ep.bucket!, ep.key!);
-  const customer = readCustomerKey(ctx, services, rec);
+  const customer = readCustomerKey(ctx, ep, services, rec);
   const rangeHeader = header(ctx.req.headers, 'range');
   const partNumber = ep.query.get('partNumber');
   if (partNumber !== undefined && rangeHeader !== undefined) {

@@ -33,7 +33,7 @@ export async function putObject(ctx: Context, ep: Endpoint, services: Services):
   checkKey(ep.key!);
   await ownedBucket(ctx, services, ep.bucket!);
   const metadata = readMetadata(ctx.req.headers);
-  const encryption = writeEncryption(ctx);
+  const encryption = writeEncryption(ctx, ep, services);
   const preconditions = writePreconditions(ctx);
   const size = declaredSize(ctx.req.headers);
   if (size !== undefined && size > LIMITS.maxPutSize) {

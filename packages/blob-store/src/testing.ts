@@ -1,0 +1,663 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+
+import type { SseCustomerKey } from '@coffer/crypto';
+
+import type { BlobStore } from './store.ts';
+import type { ListQuery, ListResult, ObjectMetadata, ObjectRecord, PutOptions } from './types.ts';
+
+/** What a conformance-suite factory returns: a fresh, empty store and a function that disposes of it. */
+export interface StoreFixture {
+  /** An open, empty store. */
+  store: BlobStore;
+  /** Closes the store and removes whatever it created. */
+  cleanup(): Promise<void>;
+}
+
+const C = 65536;
+
+/** A customer key as `parseSseCustomerHeaders` would return it. */
+export function makeCustomerKey(key: Buffer = randomBytes(32)): SseCustomerKey {
+  return { key, keyMD5: createHash('md5').update(key).digest('base64') };
+}
+
+/** A body stream that yields `data` in pieces of varying sizes (exercises re-chunking). */
+export function bodyOf(data: Buffer, pieces: readonly number[] = [1, 7000, 65536, 100_000, 13]): Readable {
+  let i = 0;
+  let off = 0;
+  return new Readable({
+    read() {
+      if (off >= data.length) {
+        this.push(null);
+        return;
+      }
+      const n = pieces[i++ % pieces.length]!;
+      this.push(data.subarray(off, off + n));
+      off += n;
+    },
+  });
+}
+
+/** Reads a stream to the end (test helper; never do this with object bodies in production). */
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+function md5hex(b: Buffer): string {
+  return createHash('md5').update(b).digest('hex');
+}
+
+const META: ObjectMetadata = { userMeta: {} };
+
+function putOpts(extra: Partial<PutOptions> = {}): PutOptions {
+  return { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' }, ...extra };
+}
+
+async function rejectsCode(p: Promise<unknown> | (() => unknown), code: string): Promise<void> {
+  await assert.rejects(async () => (typeof p === 'function' ? p() : p), (err: unknown) => {
+    assert.equal((err as { code?: string }).code, code, `expected ${code}, got ${String(err)}`);
+    return true;
+  });
+}
+
+function cmp(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Reference ListObjects over a sorted key list (the behaviour the store must match). */
+function referenceList(keys: string[], q: ListQuery): ListResult & { keys: string[] } {
+  const prefix = q.prefix ?? '';
+  const delimiter = q.delimiter || undefined;
+  let sorted = [...keys].sort(cmp);
+  if (q.after !== undefined) {
+    const marker = q.after;
+    sorted = sorted.filter((k) => cmp(k, marker) > 0);
+    // A marker that is itself a common prefix (a truncated page's nextMarker) skips everything under it.
+    const i = delimiter && marker.startsWith(prefix) ? marker.indexOf(delimiter, prefix.length) : -1;
+    if (i >= 0 && i + delimiter!.length === marker.length) sorted = sorted.filter((k) => !k.startsWith(marker));
+  }
+  const entries: { key: string; common: boolean }[] = [];
+  for (const k of sorted) {
+    if (!k.startsWith(prefix)) continue;
+    const i = delimiter ? k.indexOf(delimiter, prefix.length) : -1;
+    if (i >= 0) {
+      const cp = k.slice(0, i + delimiter!.length);
+      if (entries.at(-1)?.key !== cp) entries.push({ key: cp, common: true });
+    } else {
+      entries.push({ key: k, common: false });
+    }
+  }
+  const start = 0;
+  const page = q.maxKeys <= 0 ? [] : entries.slice(start, start + q.maxKeys);
+  const isTruncated = q.maxKeys > 0 && start + q.maxKeys < entries.length;
+  return {
+    objects: [],
+    keys: page.filter((e) => !e.common).map((e) => e.key),
+    commonPrefixes: page.filter((e) => e.common).map((e) => e.key),
+    isTruncated,
+    ...(isTruncated ? { nextMarker: page.at(-1)!.key } : {}),
+  };
+}
+
+/**
+ * The blob-store conformance suite (node:test). Every backend runs it:
+ *
+ * ```ts
+ * runConformanceSuite('level + files', async () => { const store = await BlobStore.open(…); return { store, cleanup } });
+ * ```
+ * `makeStore` is called once per `describe` block and must return an empty store.
+ */
+export function runConformanceSuite(name: string, makeStore: () => Promise<StoreFixture>): void;
+export function runConformanceSuite(makeStore: () => Promise<StoreFixture>): void;
+export function runConformanceSuite(
+  nameOrMake: string | (() => Promise<StoreFixture>),
+  maybeMake?: () => Promise<StoreFixture>,
+): void {
+  const name = typeof nameOrMake === 'string' ? nameOrMake : 'BlobStore';
+  const makeStore = typeof nameOrMake === 'string' ? maybeMake! : nameOrMake;
+  if (typeof makeStore !== 'function') throw new TypeError('makeStore must be a function');
+
+  /** Opens a fresh store for one describe block. */
+  function withStore(): { readonly store: BlobStore } {
+    let fx: StoreFixture | undefined;
+    before(async () => {
+      fx = await makeStore();
+    });
+    after(async () => {
+      await fx?.cleanup();
+    });
+    return {
+      get store() {
+        if (!fx) throw new Error('store not ready');
+        return fx.store;
+      },
+    };
+  }
+
+  describe(`${name}: conformance`, () => {
+    describe('buckets', () => {
+      const ctx = withStore();
+
+      it('should create, get and list buckets sorted by name', async () => {
+        const s = ctx.store;
+        const b = await s.createBucket('zeta', 'u1');
+        assert.equal(b.v, 1);
+        assert.equal(b.name, 'zeta');
+        assert.equal(b.owner, 'u1');
+        assert.equal(b.location, 'us-east-1');
+        assert.ok(!Number.isNaN(Date.parse(b.created)));
+        await s.createBucket('alpha', 'u2', { location: 'eu-west-1' });
+        assert.deepEqual(await s.getBucket('zeta'), b);
+        assert.equal((await s.getBucket('alpha'))?.location, 'eu-west-1');
+        assert.equal(await s.getBucket('nope'), undefined);
+        assert.deepEqual((await s.listBuckets()).map((x) => x.name), ['alpha', 'zeta']);
+      });
+
+      it('should refuse an existing name with BLOB_BUCKET_EXISTS naming the owner', async () => {
+        await assert.rejects(ctx.store.createBucket('zeta', 'u9'), (err: { code?: string; details?: Record<string, string> }) => {
+          assert.equal(err.code, 'BLOB_BUCKET_EXISTS');
+          assert.equal(err.details?.owner, 'u1');
+          return true;
+        });
+      });
+
+      it('should set and remove the default encryption', async () => {
+        const s = ctx.store;
+        await s.updateBucket('zeta', { encryption: { sseAlgorithm: 'AES256' } });
+        assert.deepEqual((await s.getBucket('zeta'))?.encryption, { sseAlgorithm: 'AES256' });
+        await s.updateBucket('zeta', { encryption: undefined });
+        assert.equal((await s.getBucket('zeta'))?.encryption, undefined);
+        await rejectsCode(s.updateBucket('nope', { encryption: undefined }), 'BLOB_NO_SUCH_BUCKET');
+      });
+
+      it('should delete only empty buckets', async () => {
+        const s = ctx.store;
+        await s.putObject('zeta', 'k', bodyOf(Buffer.from('x')), putOpts());
+        await rejectsCode(s.deleteBucket('zeta'), 'BLOB_BUCKET_NOT_EMPTY');
+        await rejectsCode(s.deleteBucket('nope'), 'BLOB_NO_SUCH_BUCKET');
+        assert.equal(await s.deleteObject('zeta', 'k'), true);
+        await s.deleteBucket('zeta');
+        assert.equal(await s.getBucket('zeta'), undefined);
+        assert.deepEqual((await s.listBuckets()).map((x) => x.name), ['alpha']);
+      });
+
+      it('should let an inUse check keep a bucket', async () => {
+        const s = ctx.store;
+        await rejectsCode(s.deleteBucket('alpha', { inUse: async () => true }), 'BLOB_BUCKET_NOT_EMPTY');
+        await s.deleteBucket('alpha', { inUse: async () => false });
+        assert.deepEqual(await s.listBuckets(), []);
+      });
+    });
+
+    describe('putObject / openObject round trips', () => {
+      const ctx = withStore();
+      before(async () => {
+        await ctx.store.createBucket('b', 'u1');
+      });
+
+      for (const size of [0, 1, C - 1, C, C + 1, 3 * 1024 * 1024 + 5]) {
+        it(`should store and read back ${size} bytes`, async () => {
+          const s = ctx.store;
+          const data = randomBytes(size);
+          const rec = await s.putObject('b', `obj-${size}`, bodyOf(data), putOpts());
+          assert.equal(rec.size, size);
+          assert.equal(rec.etag, md5hex(data));
+          assert.equal(rec.bucket, 'b');
+          assert.equal(rec.key, `obj-${size}`);
+          assert.equal(rec.enc.scheme, 'SSE-S3');
+          assert.deepEqual(await s.getObject('b', `obj-${size}`), rec);
+          const got = await readAll(await s.openObject(rec));
+          assert.equal(got.length, size);
+          assert.ok(got.equals(data));
+        });
+      }
+
+      it('should replace an object on overwrite and forget it on delete', async () => {
+        const s = ctx.store;
+        const one = await s.putObject('b', 'over', bodyOf(Buffer.from('first version')), putOpts());
+        const two = await s.putObject('b', 'over', bodyOf(Buffer.from('second')), putOpts());
+        assert.notEqual(one.id, two.id);
+        const cur = await s.getObject('b', 'over');
+        assert.equal(cur?.id, two.id);
+        assert.equal((await readAll(await s.openObject(cur!))).toString(), 'second');
+        assert.equal(await s.deleteObject('b', 'over'), true);
+        assert.equal(await s.getObject('b', 'over'), undefined);
+        assert.equal(await s.deleteObject('b', 'over'), false);
+      });
+
+      it('should fail with BLOB_NO_SUCH_BUCKET for a missing bucket', async () => {
+        await rejectsCode(ctx.store.putObject('nope', 'k', bodyOf(Buffer.from('x')), putOpts()), 'BLOB_NO_SUCH_BUCKET');
+        await rejectsCode(ctx.store.deleteObject('nope', 'k'), 'BLOB_NO_SUCH_BUCKET');
+        await rejectsCode(ctx.store.listObjects('nope', { maxKeys: 10 }), 'BLOB_NO_SUCH_BUCKET');
+      });
+
+      it('should keep keys with slashes, dots, spaces, NUL-free unicode apart', async () => {
+        const s = ctx.store;
+        const keys = ['a/b', 'a//b', '../x', 'sp ace', 'ü/ñ', '日本語', '😀', 'a\u0000b'];
+        for (const k of keys) await s.putObject('b', k, bodyOf(Buffer.from(`v:${k}`)), putOpts());
+        for (const k of keys) {
+          const rec = await s.getObject('b', k);
+          assert.equal(rec?.key, k);
+          assert.equal((await readAll(await s.openObject(rec!))).toString(), `v:${k}`);
+        }
+      });
+
+      it('should store the metadata given and return it unchanged', async () => {
+        const metadata: ObjectMetadata = {
+          contentType: 'text/plain; charset=utf-8',
+          contentEncoding: 'gzip',
+          contentDisposition: 'attachment; filename="a.txt"',
+          contentLanguage: 'de',
+          cacheControl: 'no-cache',
+          expires: 'Wed, 21 Oct 2015 07:28:00 GMT',
+          userMeta: { color: 'blue', 'x-y': 'ünï cödé' },
+        };
+        const rec = await ctx.store.putObject('b', 'meta', bodyOf(Buffer.from('m')), putOpts({ owner: 'u7', metadata }));
+        const got = await ctx.store.getObject('b', 'meta');
+        assert.deepEqual(got, rec);
+        assert.equal(got?.owner, 'u7');
+        for (const [k, v] of Object.entries(metadata)) assert.deepEqual(got?.[k as keyof ObjectMetadata], v);
+      });
+
+      it('should call beforeCommit with size and MD5, keep its checksum, and abort when it throws', async () => {
+        const s = ctx.store;
+        const data = randomBytes(1000);
+        let seen: { size: number; md5: Buffer } | undefined;
+        const rec = await s.putObject('b', 'bc', bodyOf(data), putOpts({
+          beforeCommit: (w) => {
+            seen = w;
+            return { checksum: { algorithm: 'CRC32', value: 'AAAAAA==' } };
+          },
+        }));
+        assert.equal(seen?.size, 1000);
+        assert.equal(seen?.md5.toString('hex'), md5hex(data));
+        assert.deepEqual(rec.checksum, { algorithm: 'CRC32', value: 'AAAAAA==' });
+        const boom = new Error('digest mismatch');
+        await assert.rejects(s.putObject('b', 'bc2', bodyOf(data), putOpts({ beforeCommit: () => { throw boom; } })), boom);
+        assert.equal(await s.getObject('b', 'bc2'), undefined);
+        await assert.rejects(s.putObject('b', 'bc', bodyOf(data), putOpts({ beforeCommit: async () => { throw boom; } })), boom);
+        assert.equal((await s.getObject('b', 'bc'))?.id, rec.id);
+      });
+
+      it('should fail with BLOB_TOO_LARGE past maxSize and keep nothing', async () => {
+        await rejectsCode(ctx.store.putObject('b', 'big', bodyOf(randomBytes(200_000)), putOpts({ maxSize: 100_000 })), 'BLOB_TOO_LARGE');
+        assert.equal(await ctx.store.getObject('b', 'big'), undefined);
+        const ok = await ctx.store.putObject('b', 'big', bodyOf(randomBytes(100_000)), putOpts({ maxSize: 100_000 }));
+        assert.equal(ok.size, 100_000);
+      });
+
+      it('should pass a body error through and keep nothing', async () => {
+        const failure = new Error('client went away');
+        let sent = 0;
+        const body = new Readable({
+          read() {
+            if (sent++ < 3) this.push(randomBytes(C));
+            else this.destroy(failure);
+          },
+        });
+        await assert.rejects(ctx.store.putObject('b', 'broken', body, putOpts()), failure);
+        assert.equal(await ctx.store.getObject('b', 'broken'), undefined);
+      });
+
+      it('should fail with BLOB_ABORTED when the signal aborts', async () => {
+        const ac = new AbortController();
+        const body = new Readable({ read() { /* never ends */ } });
+        body.push(randomBytes(1000));
+        const p = ctx.store.putObject('b', 'aborted', body, putOpts({ signal: ac.signal }));
+        setTimeout(() => ac.abort(), 20);
+        await rejectsCode(p, 'BLOB_ABORTED');
+        assert.equal(await ctx.store.getObject('b', 'aborted'), undefined);
+      });
+    });
+
+    describe('openObject ranges', () => {
+      const ctx = withStore();
+      const size = 3 * C + 100;
+      const data = randomBytes(size);
+      let rec: ObjectRecord;
+      before(async () => {
+        await ctx.store.createBucket('b', 'u1');
+        rec = await ctx.store.putObject('b', 'r', bodyOf(data), putOpts());
+      });
+
+      const windows: [number, number][] = [
+        [0, 0], [0, C - 1], [C - 1, C], [C, 2 * C - 1], [C - 1, 2 * C], [size - 1, size - 1], [1, size - 2],
+        [C + 5, 2 * C + 7], [0, size - 1], [3 * C, size - 1], [2 * C + 1, 3 * C + 1],
+      ];
+      for (let i = 0; i < 12; i++) {
+        const a = (i * 48_271) % size;
+        const b = Math.min(size - 1, a + ((i * 69_621) % (2 * C)));
+        windows.push([a, b]);
+      }
+      for (const [start, end] of windows) {
+        it(`should return exactly bytes ${start}-${end}`, async () => {
+          const got = await readAll(await ctx.store.openObject(rec, { range: { start, end } }));
+          assert.equal(got.length, end - start + 1);
+          assert.ok(got.equals(data.subarray(start, end + 1)));
+        });
+      }
+
+      it('should refuse a range outside the object with RangeError', async () => {
+        await assert.rejects(ctx.store.openObject(rec, { range: { start: 0, end: size } }), RangeError);
+        await assert.rejects(ctx.store.openObject(rec, { range: { start: 5, end: 4 } }), RangeError);
+      });
+
+      it('should stop reading when the stream is destroyed early', async () => {
+        const stream = await ctx.store.openObject(rec);
+        await new Promise<void>((resolve) => {
+          stream.once('data', () => {
+            stream.destroy();
+            resolve();
+          });
+        });
+        await new Promise((r) => setImmediate(r));
+        assert.equal(stream.destroyed, true);
+      });
+
+      it('should read a multi-segment object across segment boundaries', async () => {
+        // Build an object of three segments (as multipart completion does) with the lower-level API.
+        const s = ctx.store;
+        const id = 'seg-test-' + Date.now();
+        const { dek, enc } = s.newDataKey(id, { scheme: 'SSE-S3' });
+        const parts = [randomBytes(C + 3), randomBytes(10), randomBytes(2 * C)];
+        const segments = [];
+        for (let n = 0; n < parts.length; n++) {
+          const w = await s.writeSegment(bodyOf(parts[n]!), { dek, salt: randomBytes(16), info: `S3E1/part/${n + 1}` });
+          segments.push(w.segment);
+        }
+        const all = Buffer.concat(parts);
+        const multi: ObjectRecord = {
+          v: 1, bucket: 'b', key: 'multi', id, size: all.length, etag: md5hex(all) + '-3', lastModified: new Date().toISOString(),
+          owner: 'u1', userMeta: {}, enc, segments,
+        };
+        await s.transaction(async (tx) => tx.putObject(multi));
+        const rec2 = (await s.getObject('b', 'multi'))!;
+        assert.ok((await readAll(await s.openObject(rec2))).equals(all));
+        for (const [a, b] of [[C, C + 4], [C + 2, C + 13], [0, all.length - 1], [C + 12, C + 13], [C + 5, C + 6], [all.length - 1, all.length - 1]] as const) {
+          const got = await readAll(await s.openObject(rec2, { range: { start: a, end: b } }));
+          assert.ok(got.equals(all.subarray(a, b + 1)), `range ${a}-${b}`);
+        }
+      });
+    });
+
+    describe('SSE-C', () => {
+      const ctx = withStore();
+      const keyA = makeCustomerKey();
+      const keyB = makeCustomerKey();
+      const data = randomBytes(2 * C + 17);
+      let rec: ObjectRecord;
+      let empty: ObjectRecord;
+      before(async () => {
+        await ctx.store.createBucket('b', 'u1');
+        rec = await ctx.store.putObject('b', 'c', bodyOf(data), putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }));
+        empty = await ctx.store.putObject('b', 'empty', bodyOf(Buffer.alloc(0)), putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }));
+      });
+
+      it('should store the key MD5 and an ETag that is not the MD5', () => {
+        assert.equal(rec.enc.scheme, 'SSE-C');
+        assert.equal(rec.enc.keyMD5, keyA.keyMD5);
+        assert.equal(rec.enc.wrap.kekId, 'ssec');
+        assert.match(rec.etag, /^[0-9a-f]{32}$/);
+        assert.notEqual(rec.etag, md5hex(data));
+        assert.ok(!JSON.stringify(rec).includes(keyA.key.toString('base64')));
+        assert.ok(!JSON.stringify(rec).includes(keyA.key.toString('hex')));
+      });
+
+      it('should read back with the right key, whole and in ranges', async () => {
+        assert.ok((await readAll(await ctx.store.openObject(rec, { customer: keyA }))).equals(data));
+        const got = await readAll(await ctx.store.openObject(rec, { customer: keyA, range: { start: C - 3, end: C + 3 } }));
+        assert.ok(got.equals(data.subarray(C - 3, C + 4)));
+      });
+
+      it('should refuse a wrong key with CRYPTO_WRONG_KEY, also for a 0-byte object', async () => {
+        await rejectsCode(ctx.store.openObject(rec, { customer: keyB }), 'CRYPTO_WRONG_KEY');
+        await rejectsCode(ctx.store.openObject(empty, { customer: keyB }), 'CRYPTO_WRONG_KEY');
+        await rejectsCode(() => ctx.store.verifyKey(empty, keyB), 'CRYPTO_WRONG_KEY');
+        await rejectsCode(() => ctx.store.verifyKey(rec, keyB), 'CRYPTO_WRONG_KEY');
+        ctx.store.verifyKey(empty, keyA);
+        ctx.store.verifyKey(rec, keyA);
+        assert.equal((await readAll(await ctx.store.openObject(empty, { customer: keyA }))).length, 0);
+      });
+
+      it('should require the key for SSE-C objects and refuse one for SSE-S3 objects', async () => {
+        await rejectsCode(ctx.store.openObject(rec), 'BLOB_SSEC_REQUIRED');
+        await rejectsCode(() => ctx.store.verifyKey(rec), 'BLOB_SSEC_REQUIRED');
+        const plain = await ctx.store.putObject('b', 'plain', bodyOf(Buffer.from('p')), putOpts());
+        await rejectsCode(ctx.store.openObject(plain, { customer: keyA }), 'BLOB_SSEC_NOT_APPLICABLE');
+        ctx.store.verifyKey(plain);
+      });
+
+      it('should give the same ETag for the same data and key only per data key (not the MD5)', async () => {
+        const again = await ctx.store.putObject('b', 'c2', bodyOf(data), putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }));
+        assert.match(again.etag, /^[0-9a-f]{32}$/);
+        assert.notEqual(again.etag, md5hex(data));
+      });
+    });
+
+    describe('listObjects', () => {
+      const ctx = withStore();
+      const keys: string[] = [];
+      for (let i = 0; i < 12; i++) keys.push(`photos/2024/img${String(i).padStart(2, '0')}.jpg`);
+      keys.push('photos/2025/a.jpg', 'photos/2025/b/c.jpg', 'photos/readme', 'photos', 'photos0', 'photos/');
+      keys.push('docs/a.txt', 'docs/b.txt', 'docs/sub/c.txt', 'docs//double', 'a', 'b', 'c/d/e/f');
+      keys.push('ü/1', 'ü/2', 'z', 'Z', '~tilde', 'space key', 'émoji/😀', 'émoji/😀/x', 'émoji/\uFFFD', 'émoji/\uE000');
+      keys.push('日本/語', '日本/本', 'a/b/c', 'a-b', 'a.b', 'a/b', '\u{10FFFF}', '\u{10FFFF}\u{10FFFF}', 'x\u{10FFFF}/y');
+      keys.push('q/\u{10FFFF}a', 'q/\u{10FFFF}b', 'q/\u{10FFFF}', 'q/z');
+      before(async () => {
+        await ctx.store.createBucket('b', 'u1');
+        await ctx.store.createBucket('other', 'u1');
+        await ctx.store.putObject('other', 'photos/x', bodyOf(Buffer.from('x')), putOpts());
+        for (const k of keys) await ctx.store.putObject('b', k, bodyOf(Buffer.from(k)), putOpts());
+      });
+
+      const queries: Omit<ListQuery, 'maxKeys'>[] = [
+        {}, { delimiter: '/' }, { prefix: 'photos/' }, { prefix: 'photos/', delimiter: '/' }, { prefix: 'photos', delimiter: '/' },
+        { prefix: 'docs/', delimiter: '/' }, { prefix: 'é', delimiter: '/' }, { delimiter: '/', after: 'docs/' },
+        { delimiter: '/', after: 'b' }, { after: 'photos/2024/img05.jpg' }, { prefix: 'nothing' }, { delimiter: 'o' },
+        { prefix: 'q/', delimiter: '\u{10FFFF}' }, { delimiter: '\u{10FFFF}' }, { prefix: 'photos/', after: 'a' },
+        { prefix: 'a', after: 'zzz' }, { delimiter: '//' }, { prefix: 'émoji/', delimiter: '/' },
+      ];
+
+      for (const q of queries) {
+        it(`should match S3 for ${JSON.stringify(q)} in one page and in pages of 1..7`, async () => {
+          const s = ctx.store;
+          const full = await s.listObjects('b', { ...q, maxKeys: 1000 });
+          const ref = referenceList(keys, { ...q, maxKeys: 1000 });
+          assert.deepEqual(full.objects.map((o) => o.key), ref.keys);
+          assert.deepEqual(full.commonPrefixes, ref.commonPrefixes);
+          assert.equal(full.isTruncated, false);
+          assert.equal(full.nextMarker, undefined);
+          for (const o of full.objects) assert.equal(o.bucket, 'b');
+          for (let pageSize = 1; pageSize <= 7; pageSize++) {
+            const seenKeys: string[] = [];
+            const seenPrefixes: string[] = [];
+            let marker = q.after;
+            for (let guard = 0; guard < 200; guard++) {
+              const page = await s.listObjects('b', { ...q, after: marker, maxKeys: pageSize });
+              const want = referenceList(keys, { ...q, after: marker, maxKeys: pageSize });
+              assert.deepEqual(page.objects.map((o) => o.key), want.keys);
+              assert.deepEqual(page.commonPrefixes, want.commonPrefixes);
+              assert.equal(page.isTruncated, want.isTruncated);
+              assert.equal(page.nextMarker, want.nextMarker);
+              assert.ok(page.objects.length + page.commonPrefixes.length <= pageSize);
+              seenKeys.push(...page.objects.map((o) => o.key));
+              seenPrefixes.push(...page.commonPrefixes);
+              if (!page.isTruncated) break;
+              marker = page.nextMarker;
+            }
+            assert.deepEqual(seenKeys, ref.keys, `pageSize ${pageSize}`);
+            assert.deepEqual(seenPrefixes, ref.commonPrefixes, `pageSize ${pageSize}`);
+          }
+        });
+      }
+
+      it('should order keys by UTF-8 bytes, not UTF-16 code units', async () => {
+        const r = await ctx.store.listObjects('b', { prefix: 'émoji/', maxKeys: 100 });
+        // In UTF-16 code units U+1F600 (a surrogate pair, D83D …) sorts before U+E000; in UTF-8 (F0 …) it sorts last.
+        assert.deepEqual(r.objects.map((o) => o.key), ['émoji/\uE000', 'émoji/\uFFFD', 'émoji/😀', 'émoji/😀/x']);
+      });
+
+      it('should return an empty, untruncated page for maxKeys 0', async () => {
+        assert.deepEqual(await ctx.store.listObjects('b', { maxKeys: 0 }), { objects: [], commonPrefixes: [], isTruncated: false });
+      });
+
+      it('should return full records', async () => {
+        const r = await ctx.store.listObjects('b', { prefix: 'docs/a.txt', maxKeys: 10 });
+        assert.deepEqual(r.objects, [await ctx.store.getObject('b', 'docs/a.txt')]);
+      });
+    });
+
+    describe('copyObject', () => {
+      const ctx = withStore();
+      const keyA = makeCustomerKey();
+      const keyB = makeCustomerKey();
+      const data = randomBytes(C + 999);
+      let s3: ObjectRecord;
+      let sc: ObjectRecord;
+      before(async () => {
+        await ctx.store.createBucket('b', 'u1');
+        await ctx.store.createBucket('d', 'u2');
+        s3 = await ctx.store.putObject('b', 's3', bodyOf(data), putOpts({ metadata: { contentType: 'a/b', userMeta: { k: 'v' } } }));
+        sc = await ctx.store.putObject('b', 'sc', bodyOf(data), putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }));
+      });
+
+      it('should copy SSE-S3 to SSE-S3 with the same ETag and new metadata', async () => {
+        const c = await ctx.store.copyObject(s3, 'd', 'copy', {
+          owner: 'u2', metadata: { contentType: 'x/y', userMeta: {} }, encryption: { scheme: 'SSE-S3' },
+        });
+        assert.equal(c.etag, s3.etag);
+        assert.equal(c.size, s3.size);
+        assert.notEqual(c.id, s3.id);
+        assert.equal(c.contentType, 'x/y');
+        assert.equal(c.owner, 'u2');
+        assert.deepEqual(await ctx.store.getObject('d', 'copy'), c);
+        assert.ok((await readAll(await ctx.store.openObject(c))).equals(data));
+      });
+
+      it('should copy SSE-S3 to SSE-C and SSE-C to SSE-S3, with the right ETags', async () => {
+        const toC = await ctx.store.copyObject(s3, 'd', 'toC', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-C', customer: keyB } });
+        assert.equal(toC.enc.scheme, 'SSE-C');
+        assert.equal(toC.enc.keyMD5, keyB.keyMD5);
+        assert.notEqual(toC.etag, md5hex(data));
+        assert.ok((await readAll(await ctx.store.openObject(toC, { customer: keyB }))).equals(data));
+        await rejectsCode(ctx.store.openObject(toC, { customer: keyA }), 'CRYPTO_WRONG_KEY');
+        const back = await ctx.store.copyObject(toC, 'd', 'back', { owner: 'u1', metadata: META, sourceCustomer: keyB, encryption: { scheme: 'SSE-S3' } });
+        assert.equal(back.enc.scheme, 'SSE-S3');
+        assert.equal(back.etag, md5hex(data));
+        assert.ok((await readAll(await ctx.store.openObject(back))).equals(data));
+      });
+
+      it('should rotate an SSE-C key by copying onto itself', async () => {
+        await rejectsCode(ctx.store.copyObject(sc, 'b', 'sc', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-C', customer: keyB } }), 'BLOB_SSEC_REQUIRED');
+        await rejectsCode(ctx.store.copyObject(sc, 'b', 'sc', { owner: 'u1', metadata: META, sourceCustomer: keyB, encryption: { scheme: 'SSE-C', customer: keyB } }), 'CRYPTO_WRONG_KEY');
+        const rotated = await ctx.store.copyObject(sc, 'b', 'sc', { owner: 'u1', metadata: META, sourceCustomer: keyA, encryption: { scheme: 'SSE-C', customer: keyB } });
+        assert.equal(rotated.etag, sc.etag, 'same data key and data → same SSE-C ETag');
+        const cur = (await ctx.store.getObject('b', 'sc'))!;
+        assert.equal(cur.id, rotated.id);
+        assert.ok((await readAll(await ctx.store.openObject(cur, { customer: keyB }))).equals(data));
+        await rejectsCode(ctx.store.openObject(cur, { customer: keyA }), 'CRYPTO_WRONG_KEY');
+      });
+
+      it('should keep a copy readable after its source is deleted or overwritten', async () => {
+        const src = await ctx.store.putObject('b', 'tmp-src', bodyOf(data), putOpts());
+        const c = await ctx.store.copyObject(src, 'd', 'survivor', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' } });
+        await ctx.store.deleteObject('b', 'tmp-src');
+        assert.ok((await readAll(await ctx.store.openObject(c))).equals(data));
+        const c2 = await ctx.store.copyObject(c, 'd', 'survivor2', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' } });
+        await ctx.store.putObject('d', 'survivor', bodyOf(Buffer.from('new')), putOpts());
+        assert.ok((await readAll(await ctx.store.openObject(c2))).equals(data));
+      });
+
+      it('should fail with BLOB_NO_SUCH_KEY when the source is gone before the commit', async () => {
+        const src = await ctx.store.putObject('b', 'gone', bodyOf(data), putOpts());
+        await ctx.store.deleteObject('b', 'gone');
+        await rejectsCode(ctx.store.copyObject(src, 'd', 'ghost', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' } }), 'BLOB_NO_SUCH_KEY');
+        assert.equal(await ctx.store.getObject('d', 'ghost'), undefined);
+      });
+
+      it('should honour ifNoneMatch on the destination and check the destination bucket', async () => {
+        await rejectsCode(ctx.store.copyObject(s3, 'd', 'copy', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' }, ifNoneMatch: true }), 'BLOB_PRECONDITION_FAILED');
+        await rejectsCode(ctx.store.copyObject(s3, 'nope', 'x', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' } }), 'BLOB_NO_SUCH_BUCKET');
+      });
+    });
+
+    describe('conditional writes', () => {
+      const ctx = withStore();
+      before(async () => {
+        await ctx.store.createBucket('b', 'u1');
+      });
+
+      it('should let exactly one of two concurrent ifNoneMatch puts win', async () => {
+        for (let round = 0; round < 5; round++) {
+          const key = `race-${round}`;
+          const results = await Promise.allSettled([
+            ctx.store.putObject('b', key, bodyOf(randomBytes(C * 2)), putOpts({ ifNoneMatch: true })),
+            ctx.store.putObject('b', key, bodyOf(randomBytes(C * 2)), putOpts({ ifNoneMatch: true })),
+          ]);
+          const won = results.filter((r) => r.status === 'fulfilled');
+          const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+          assert.equal(won.length, 1);
+          assert.equal(lost.length, 1);
+          assert.equal((lost[0]!.reason as { code?: string }).code, 'BLOB_PRECONDITION_FAILED');
+          assert.equal((await ctx.store.getObject('b', key))?.id, (won[0] as PromiseFulfilledResult<ObjectRecord>).value.id);
+        }
+      });
+
+      it('should apply ifMatch', async () => {
+        const one = await ctx.store.putObject('b', 'm', bodyOf(Buffer.from('1')), putOpts());
+        await rejectsCode(ctx.store.putObject('b', 'm', bodyOf(Buffer.from('2')), putOpts({ ifMatch: '"0123"' })), 'BLOB_PRECONDITION_FAILED');
+        const two = await ctx.store.putObject('b', 'm', bodyOf(Buffer.from('2')), putOpts({ ifMatch: `"${one.etag}"` }));
+        assert.equal((await ctx.store.getObject('b', 'm'))?.id, two.id);
+        await rejectsCode(ctx.store.putObject('b', 'absent', bodyOf(Buffer.from('2')), putOpts({ ifMatch: one.etag })), 'BLOB_NO_SUCH_KEY');
+      });
+    });
+
+    describe('records', () => {
+      const ctx = withStore();
+
+      it('should put, get, list and delete records per namespace', async () => {
+        const s = ctx.store;
+        await s.putRecord('users', 'bob', { v: 1, name: 'bob' });
+        await s.putRecord('users', 'alice', { v: 1, name: 'alice' });
+        await s.putRecord('other', 'alice', { v: 1, name: 'not a user' });
+        assert.deepEqual(await s.getRecord('users', 'alice'), { v: 1, name: 'alice' });
+        assert.equal(await s.getRecord('users', 'carol'), undefined);
+        assert.deepEqual(await s.listRecords('users'), [{ v: 1, name: 'alice' }, { v: 1, name: 'bob' }]);
+        assert.deepEqual(await s.listRecords('users', { prefix: 'b' }), [{ v: 1, name: 'bob' }]);
+        await s.putRecord('users', 'bob', { v: 1, name: 'bobby' });
+        assert.deepEqual(await s.getRecord('users', 'bob'), { v: 1, name: 'bobby' });
+        assert.equal(await s.deleteRecord('users', 'bob'), true);
+        assert.equal(await s.deleteRecord('users', 'bob'), false);
+        assert.deepEqual(await s.listRecords('users'), [{ v: 1, name: 'alice' }]);
+        assert.deepEqual(await s.listRecords('other'), [{ v: 1, name: 'not a user' }]);
+        assert.deepEqual(await s.listRecords('empty'), []);
+      });
+
+      it('should refuse bad namespaces', async () => {
+        await assert.rejects(ctx.store.putRecord('a!b', 'x', {}), TypeError);
+        await assert.rejects(ctx.store.putRecord('', 'x', {}), TypeError);
+      });
+
+      it('should commit several records atomically in a transaction, or none', async () => {
+        const s = ctx.store;
+        await s.transaction(async (tx) => {
+          tx.putRecord('t', '1', { v: 1 });
+          tx.putRecord('t', '2', { v: 1 });
+          assert.deepEqual(await tx.getRecord('t', '1'), { v: 1 });
+          assert.equal(await tx.hasRecords('t', ''), true);
+        });
+        await assert.rejects(s.transaction(async (tx) => {
+          tx.putRecord('t', '3', { v: 1 });
+          await tx.deleteRecord('t', '1');
+          throw new Error('rollback');
+        }), /rollback/);
+        assert.deepEqual((await s.listRecords('t')).length, 2);
+        assert.equal(await s.getRecord('t', '3'), undefined);
+      });
+    });
+  });
+}
