@@ -16,6 +16,7 @@ import { putObject } from './handlers/object-put.ts';
 import { getObject, headObject } from './handlers/object-get.ts';
 import { deleteObject, deleteObjects } from './handlers/object-delete.ts';
 import { copyObject } from './handlers/copy.ts';
+import * as multipart from './handlers/multipart.ts';
 
 /** A handler of one AWS operation. */
 export type Handler = (ctx: Context, ep: Endpoint, services: Services) => Promise<void>;
@@ -44,13 +45,13 @@ const HANDLERS: Record<Operation, Handler> = {
   GetObject: getObject,
   HeadObject: headObject,
   DeleteObject: deleteObject,
-  CreateMultipartUpload: notImplemented,
-  UploadPart: notImplemented,
-  UploadPartCopy: notImplemented,
-  CompleteMultipartUpload: notImplemented,
-  AbortMultipartUpload: notImplemented,
-  ListParts: notImplemented,
-  ListMultipartUploads: notImplemented,
+  CreateMultipartUpload: multipart.createMultipartUpload,
+  UploadPart: multipart.uploadPart,
+  UploadPartCopy: multipart.uploadPartCopy,
+  CompleteMultipartUpload: multipart.completeMultipartUpload,
+  AbortMultipartUpload: multipart.abortMultipartUpload,
+  ListParts: multipart.listParts,
+  ListMultipartUploads: multipart.listMultipartUploads,
 };
 
 /** Splits the raw request target into path and query, untouched (both are decoded later, once). */

@@ -3,9 +3,17 @@
  * variables and flags.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
 import { BlobStore } from '@coffer/blob-store';
+import type { MasterKeyRing } from '@coffer/crypto';
 import { CofferServer, SERVER_DEFAULTS, openKeyRing, type MasterKeySource } from './server.ts';
 import { UserRegistry } from './users.ts';
+import { rotateMasterKey } from './rotate.ts';
+
+/** Opens the users of a stopped data directory. */
+function withUsers<T>(opts: { data: string; masterKeyFile?: string }, fn: (users: UserRegistry) => Promise<T>): Promise<T> {
+  return withStore(opts, async (store, keyRing) => fn(await UserRegistry.open(store, keyRing)));
+}
 
 /** Parses `HOST:PORT` (`[::1]:9000` for IPv6). */
 function parseListen(value: string): { host: string; port: number } {
@@ -28,7 +36,7 @@ function masterKeySource(opts: { masterKeyFile?: string }): MasterKeySource {
 }
 
 /** Opens a stopped data directory for an administrative command; a clear message while a server holds it. */
-async function withStore<T>(opts: { data: string; masterKeyFile?: string }, fn: (users: UserRegistry) => Promise<T>): Promise<T> {
+async function withStore<T>(opts: { data: string; masterKeyFile?: string }, fn: (store: BlobStore, keyRing: MasterKeyRing) => Promise<T>): Promise<T> {
   const keyRing = await openKeyRing(opts.data, masterKeySource(opts));
   let store: BlobStore;
   try {
@@ -40,7 +48,7 @@ async function withStore<T>(opts: { data: string; masterKeyFile?: string }, fn: 
     throw err;
   }
   try {
-    return await fn(await UserRegistry.open(store, keyRing));
+    return await fn(store, keyRing);
   } finally {
     await store.close();
   }
@@ -103,13 +111,13 @@ dataOptions(user.command('add').description('add a user'))
   .requiredOption('--secret-key <key>', 'secret access key')
   .requiredOption('--name <name>', 'display name')
   .action(async (opts) => {
-    const added = await withStore(opts, (users) => users.add({ accessKey: opts.accessKey, secretKey: opts.secretKey, name: opts.name }));
+    const added = await withUsers(opts, (users) => users.add({ accessKey: opts.accessKey, secretKey: opts.secretKey, name: opts.name }));
     process.stdout.write(`added user ${added.name} (access key ${added.accessKey}, id ${added.id})\n`);
   });
 
 dataOptions(user.command('list').description('list users'))
   .action(async (opts) => {
-    const list = await withStore(opts, async (users) => users.list());
+    const list = await withUsers(opts, async (users) => users.list());
     for (const u of list) process.stdout.write(`${u.accessKey}\t${u.name}\t${u.id}${u.root ? '\troot' : ''}\n`);
   });
 
@@ -119,7 +127,7 @@ dataOptions(user.command('remove').description('remove a user by access key or n
   .action(async (who, opts) => {
     const target = opts.accessKey ?? who;
     if (!target) throw new InvalidArgumentError('name the user: --access-key KEY or a name');
-    const removed = await withStore(opts, (users) => users.remove(target));
+    const removed = await withUsers(opts, (users) => users.remove(target));
     process.stdout.write(`removed user ${removed.name} (access key ${removed.accessKey})\n`);
   });
 
@@ -128,6 +136,20 @@ dataOptions(keys.command('list').description('list master key IDs (never the key
   .action(async (opts) => {
     const ring = await openKeyRing(opts.data, masterKeySource(opts));
     for (const id of ring.ids()) process.stdout.write(`${id}${id === ring.activeId ? '\tactive' : ''}\n`);
+  });
+
+dataOptions(keys.command('rotate').description('add a new active master key and re-wrap every SSE-S3 data key (resumable)'))
+  .action(async (opts) => {
+    const bar = new SingleBar({ format: 're-wrapping data keys [{bar}] {value}/{total} objects', hideCursor: true, noTTYOutput: true, stream: process.stderr }, Presets.shades_classic);
+    let started = false;
+    const result = await withStore(opts, (store, ring) => rotateMasterKey(store, ring, {
+      onProgress: ({ scanned, total }) => {
+        if (!started) { bar.start(total, 0); started = true; }
+        bar.update(Math.min(scanned, total));
+      },
+    }));
+    if (started) bar.stop();
+    process.stdout.write(`${result.resumed ? 'resumed rotation to' : 'rotated to'} ${result.activeId}: ${result.rewrapped} data keys re-wrapped, ${result.scanned} objects scanned\n`);
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -15,7 +15,7 @@ import { header } from './http.ts';
  * SSE-C needs a secure connection (Part A): TLS, a loopback peer, `X-Forwarded-Proto: https` from a proxy the
  * operator trusts, or the operator's explicit opt-in.
  */
-function isSecure(ctx: Context, services: Services): boolean {
+export function isSecure(ctx: Context, services: Services): boolean {
   if ((ctx.req.socket as { encrypted?: boolean }).encrypted || services.security.allowInsecureSseC) return true;
   if (services.security.trustProxy && header(ctx.req.headers, 'x-forwarded-proto')?.toLowerCase() === 'https') return true;
   const peer = ctx.req.socket.remoteAddress ?? '';

@@ -8,6 +8,7 @@ import { S3_NAMESPACE, buildXml, parseCreateBucketConfiguration, parseServerSide
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
+import { MultipartStore } from '@coffer/multipart';
 import { currentUser, isValidBucketName, ownedBucket, xmlBody } from '../access.ts';
 
 /** Writes an XML response body. */
@@ -66,7 +67,8 @@ export async function headBucket(ctx: Context, ep: Endpoint, services: Services)
 export async function deleteBucket(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   await ownedBucket(ctx, services, ep.bucket!);
   try {
-    await services.store.deleteBucket(ep.bucket!);
+    // Uploads in progress keep a bucket from being deleted, as objects do (S3 answers BucketNotEmpty).
+    await services.store.deleteBucket(ep.bucket!, { inUse: (tx) => MultipartStore.hasUploads(tx, ep.bucket!) });
   } catch (err) {
     if ((err as { code?: string }).code === 'BLOB_BUCKET_NOT_EMPTY') throw new S3Error('BucketNotEmpty', { extra: { BucketName: ep.bucket! } });
     throw err;

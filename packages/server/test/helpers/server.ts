@@ -20,7 +20,7 @@ export const CLI_PATH = join(REPO_ROOT, 'packages', 'server', 'src', 'cli.ts');
 /** The region the server signs for. */
 export const REGION = 'us-east-1';
 
-const LISTEN_LINE = /coffer listening on (http:\/\/127\.0\.0\.1:(\d+))/;
+const LISTEN_LINE = /coffer listening on (https?:\/\/127\.0\.0\.1:(\d+))/;
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {

@@ -1,0 +1,335 @@
+/**
+ * The seven multipart operations. Parts stream through the auth decoder into the store, each encrypted under its
+ * own key; completion writes the object record over the parts' files (no data copied). The sessions themselves are
+ * @coffer/multipart's MultipartStore.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html
+ */
+import type { Context } from 'koa';
+import type { BlobStore, ObjectRecord } from '@coffer/blob-store';
+import {
+  CHECKSUM_ALGORITHMS,
+  MULTIPART_LIMITS,
+  MultipartStore,
+  parsePartNumber,
+  type ChecksumAlgorithm,
+  type MultipartOptions,
+  type UploadRecord,
+} from '@coffer/multipart';
+import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
+import { parseCompleteMultipartUpload } from '@coffer/xml';
+import { S3Error } from '../errors.ts';
+import type { Services } from '../context.ts';
+import type { Endpoint } from '../router.ts';
+import { currentUser, ownedBucket, xmlBody } from '../access.ts';
+import { readCustomerKey, refuseSseHeaderOnRead, writeEncryption } from '../encryption.ts';
+import { checkKey, declaredSize, evaluateConditions, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
+import { sendEmpty, sendXml } from './bucket.ts';
+import { parseCopySource } from './copy.ts';
+import { loadObject } from './object-get.ts';
+
+// ------------------------------------------------------------------ the MultipartStore of a server
+
+const stores = new WeakMap<BlobStore, MultipartStore>();
+
+/**
+ * Creates the MultipartStore of a server's BlobStore with `options` and starts its background sweep of uploads
+ * older than `options.maxUploadAgeMs` (default 7 days). The server calls this once at start; without it, the
+ * first multipart request does it with the defaults.
+ */
+export function startMultipart(services: Services, options: MultipartOptions = {}): MultipartStore {
+  let mp = stores.get(services.store);
+  if (!mp) {
+    mp = new MultipartStore(services.store, options);
+    stores.set(services.store, mp);
+    mp.start((err) => services.logger.error({ err }, 'multipart sweep failed'));
+  }
+  return mp;
+}
+
+/** Stops the background sweep (before the store closes). */
+export async function stopMultipart(services: Services): Promise<void> {
+  await stores.get(services.store)?.stop();
+}
+
+/** The MultipartStore of the server. */
+export function multipartOf(services: Services): MultipartStore {
+  return stores.get(services.store) ?? startMultipart(services);
+}
+
+// ------------------------------------------------------------------ helpers
+
+/** The upload a request names (`uploadId` query parameter), in a bucket the caller owns. `NoSuchUpload`. */
+async function loadUpload(ctx: Context, ep: Endpoint, services: Services): Promise<UploadRecord> {
+  await ownedBucket(ctx, services, ep.bucket!);
+  return multipartOf(services).getUpload(ep.bucket!, ep.key!, ep.query.get('uploadId') ?? '');
+}
+
+/** `x-amz-checksum-algorithm` of CreateMultipartUpload. */
+function checksumAlgorithm(ctx: Context): ChecksumAlgorithm | undefined {
+  const raw = header(ctx.req.headers, 'x-amz-checksum-algorithm');
+  if (raw === undefined) return undefined;
+  const alg = raw.trim().toUpperCase() as ChecksumAlgorithm;
+  if (!CHECKSUM_ALGORITHMS.includes(alg)) {
+    throw new S3Error('InvalidRequest', { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' });
+  }
+  const type = header(ctx.req.headers, 'x-amz-checksum-type');
+  if (type !== undefined && type.toUpperCase() !== 'COMPOSITE') {
+    // Only COMPOSITE checksums (checksum of the part checksums) are kept; a FULL_OBJECT one would need combining.
+    throw new S3Error('NotImplemented', { extra: { Header: 'x-amz-checksum-type' } });
+  }
+  return alg;
+}
+
+/** An integer query parameter from 0 to 2147483647 (`max-parts`, `max-uploads`, `part-number-marker`). */
+function intParam(q: Map<string, string>, name: string, fallback: number): number {
+  const raw = q.get(name);
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) > 2147483647) {
+    throw new S3Error('InvalidArgument', { message: `Provided ${name} not an integer or within integer range`, extra: { ArgumentName: name, ArgumentValue: raw } });
+  }
+  return Number(raw);
+}
+
+/** `encoding-type=url` percent-encodes keys and prefixes in a listing; any other value is refused. */
+function encoder(q: Map<string, string>): (s: string) => string {
+  const type = q.get('encoding-type');
+  if (type === undefined) return (s) => s;
+  if (type !== 'url') {
+    throw new S3Error('InvalidArgument', { message: 'Invalid Encoding Method specified in Request', extra: { ArgumentName: 'encoding-type', ArgumentValue: type } });
+  }
+  return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
+}
+
+function person(services: Services, id: string): { ID: string; DisplayName: string } {
+  return { ID: id, DisplayName: services.users.byId(id)?.name ?? id };
+}
+
+/** `<ChecksumCRC32>…` elements for a stored checksum. */
+function checksumElements(checksum: { algorithm: string; value: string } | undefined): Record<string, string> {
+  return checksum ? { [`Checksum${checksum.algorithm}`]: checksum.value } : {};
+}
+
+/** The encryption headers an upload's responses echo (AES256, or the SSE-C algorithm and key MD5). */
+function echoEncryption(ctx: Context, upload: Pick<UploadRecord, 'enc'>): void {
+  setEncryptionHeaders(ctx, upload);
+}
+
+/** The customer key a part request carries (checked against the upload by the MultipartStore). */
+function partCustomer(ctx: Context, ep: Endpoint, services: Services) {
+  // Parts inherit the upload's encryption: `x-amz-server-side-encryption` is not taken here (Part B 1.1).
+  refuseSseHeaderOnRead(ctx);
+  const enc = writeEncryption(ctx, ep, services);
+  return enc.scheme === 'SSE-C' ? enc.customer : undefined;
+}
+
+// ------------------------------------------------------------------ operations
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html */
+export async function createMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  checkKey(ep.key!);
+  await ownedBucket(ctx, services, ep.bucket!);
+  const metadata = readMetadata(ctx.req.headers);
+  const encryption = writeEncryption(ctx, ep, services);
+  const algorithm = checksumAlgorithm(ctx);
+  const upload = await multipartOf(services).create(ep.bucket!, ep.key!, {
+    owner: currentUser(ctx).id, metadata, encryption, checksumAlgorithm: algorithm,
+  });
+  echoEncryption(ctx, upload);
+  if (algorithm) {
+    ctx.set('x-amz-checksum-algorithm', algorithm);
+    ctx.set('x-amz-checksum-type', 'COMPOSITE');
+  }
+  sendXml(ctx, 'InitiateMultipartUploadResult', { Bucket: ep.bucket!, Key: ep.key!, UploadId: upload.uploadId });
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html */
+export async function uploadPart(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  const partNumber = parsePartNumber(ep.query.get('partNumber') ?? '');
+  const upload = await loadUpload(ctx, ep, services);
+  const customer = partCustomer(ctx, ep, services);
+  const mp = multipartOf(services);
+  mp.dataKey(upload, customer).fill(0); // the key check comes before the body (Part B rows 10–12)
+  const size = declaredSize(ctx.req.headers);
+  if (size !== undefined && size > MULTIPART_LIMITS.maxPartSize) {
+    throw new S3Error('EntityTooLarge', { extra: { ProposedSize: size, MaxSizeAllowed: MULTIPART_LIMITS.maxPartSize } });
+  }
+  const contentMd5 = parseContentMd5(header(ctx.req.headers, 'content-md5'));
+  const body = requestBody(ctx);
+  const part = await mp.uploadPart(upload, partNumber, body, {
+    customer,
+    beforeCommit: ({ md5 }) => {
+      if (contentMd5) checkContentMd5(header(ctx.req.headers, 'content-md5'), md5);
+      return { checksum: body.result().checksum };
+    },
+  });
+  ctx.set('ETag', quoted(part.etag));
+  echoEncryption(ctx, upload);
+  if (part.checksum) ctx.set(`x-amz-checksum-${part.checksum.algorithm.toLowerCase()}`, part.checksum.value);
+  sendEmpty(ctx);
+}
+
+/** Parses `x-amz-copy-source-range` (`bytes=first-last`, both required) against the source size. */
+function copySourceRange(raw: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^bytes=(\d+)-(\d+)$/.exec(raw.trim());
+  if (!m || Number(m[1]) > Number(m[2])) {
+    throw new S3Error('InvalidArgument', {
+      message: 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+      extra: { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: raw },
+    });
+  }
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (end >= size) {
+    throw new S3Error('InvalidArgument', {
+      message: `Range specified is not valid for source object of size: ${size}`,
+      extra: { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: raw },
+    });
+  }
+  return { start, end };
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html */
+export async function uploadPartCopy(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  const headers = ctx.req.headers;
+  const partNumber = parsePartNumber(ep.query.get('partNumber') ?? '');
+  const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
+  const upload = await loadUpload(ctx, ep, services);
+  const customer = partCustomer(ctx, ep, services);
+  const mp = multipartOf(services);
+  mp.dataKey(upload, customer).fill(0);
+  const src: ObjectRecord = await loadObject(ctx, services, source.bucket, source.key);
+  const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
+  evaluateConditions(headers, src, 'copy');
+  const range = copySourceRange(header(headers, 'x-amz-copy-source-range'), src.size);
+  const length = range ? range.end - range.start + 1 : src.size;
+  if (length > MULTIPART_LIMITS.maxPartSize) {
+    throw new S3Error('InvalidRequest', { message: `The specified copy range is larger than the maximum allowable size for a part: ${MULTIPART_LIMITS.maxPartSize}` });
+  }
+  // Re-encrypted under the part's key (Part D 4.5): the source's plaintext is the part's body.
+  const body = await services.store.openObject(src, { range, customer: sourceCustomer });
+  let part;
+  try {
+    part = await mp.uploadPart(upload, partNumber, body, { customer });
+  } finally {
+    body.destroy();
+  }
+  echoEncryption(ctx, upload);
+  sendXml(ctx, 'CopyPartResult', { ETag: quoted(part.etag), LastModified: new Date(part.lastModified), ...checksumElements(part.checksum) });
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html */
+export async function completeMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  const uploadId = ep.query.get('uploadId') ?? '';
+  // SSE-C headers are accepted and not needed: completion copies no data (Part A).
+  const upload = await loadUpload(ctx, ep, services);
+  const request = await parseCompleteMultipartUpload(xmlBody(ctx));
+  const ifNoneMatch = header(ctx.req.headers, 'if-none-match');
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', { extra: { Header: 'If-None-Match' } });
+  const sizeHeader = header(ctx.req.headers, 'x-amz-mp-object-size');
+  if (sizeHeader !== undefined && !/^\d+$/.test(sizeHeader.trim())) {
+    throw new S3Error('InvalidArgument', { message: 'Value for x-amz-mp-object-size header is invalid.', extra: { ArgumentName: 'x-amz-mp-object-size', ArgumentValue: sizeHeader } });
+  }
+  const rec = await multipartOf(services).complete(ep.bucket!, ep.key!, uploadId, request.parts, {
+    ifNoneMatch: ifNoneMatch !== undefined || undefined,
+    ifMatch: header(ctx.req.headers, 'if-match'),
+    objectSize: sizeHeader === undefined ? undefined : Number(sizeHeader),
+  });
+  echoEncryption(ctx, upload);
+  if (rec.checksum) ctx.set(`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`, rec.checksum.value);
+  const path = ep.key!.split('/').map(encodeURIComponent).join('/');
+  sendXml(ctx, 'CompleteMultipartUploadResult', {
+    Location: `${ctx.protocol}://${ctx.host}/${encodeURIComponent(ep.bucket!)}/${path}`,
+    Bucket: ep.bucket!,
+    Key: ep.key!,
+    ETag: quoted(rec.etag),
+    ...checksumElements(rec.checksum),
+    ChecksumType: rec.checksum ? 'COMPOSITE' : undefined,
+  });
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html */
+export async function abortMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket!);
+  await multipartOf(services).abort(ep.bucket!, ep.key!, ep.query.get('uploadId') ?? '');
+  sendEmpty(ctx, 204);
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html */
+export async function listParts(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  // SSE-C headers are accepted and not needed (Part A).
+  const upload = await loadUpload(ctx, ep, services);
+  const maxParts = intParam(ep.query, 'max-parts', MULTIPART_LIMITS.maxListEntries);
+  const marker = intParam(ep.query, 'part-number-marker', 0);
+  const r = await multipartOf(services).listParts(upload, { partNumberMarker: marker, maxParts: Math.min(maxParts, MULTIPART_LIMITS.maxListEntries) });
+  const owner = person(services, upload.owner);
+  sendXml(ctx, 'ListPartsResult', {
+    Bucket: ep.bucket!,
+    Key: ep.key!,
+    UploadId: upload.uploadId,
+    PartNumberMarker: marker,
+    NextPartNumberMarker: r.nextPartNumberMarker ?? marker,
+    MaxParts: maxParts,
+    IsTruncated: r.isTruncated,
+    Part: r.parts.map((p) => ({
+      ...checksumElements(p.checksum),
+      ETag: quoted(p.etag),
+      LastModified: new Date(p.lastModified),
+      PartNumber: p.partNumber,
+      Size: p.size,
+    })),
+    Initiator: owner,
+    Owner: owner,
+    StorageClass: 'STANDARD',
+    ChecksumAlgorithm: upload.checksumAlgorithm,
+    ChecksumType: upload.checksumAlgorithm ? 'COMPOSITE' : undefined,
+  });
+}
+
+/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html */
+export async function listMultipartUploads(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket!);
+  const q = ep.query;
+  const enc = encoder(q);
+  const maxUploads = intParam(q, 'max-uploads', MULTIPART_LIMITS.maxListEntries);
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') || undefined;
+  const keyMarker = q.get('key-marker') ?? '';
+  const uploadIdMarker = q.get('upload-id-marker') ?? '';
+  const r = await multipartOf(services).listUploads(ep.bucket!, {
+    prefix, delimiter, keyMarker: keyMarker || undefined, uploadIdMarker: uploadIdMarker || undefined,
+    maxUploads: Math.min(maxUploads, MULTIPART_LIMITS.maxListEntries),
+  });
+  sendXml(ctx, 'ListMultipartUploadsResult', {
+    Bucket: ep.bucket!,
+    KeyMarker: enc(keyMarker),
+    UploadIdMarker: uploadIdMarker,
+    NextKeyMarker: r.nextKeyMarker === undefined ? undefined : enc(r.nextKeyMarker),
+    Prefix: enc(prefix),
+    Delimiter: delimiter === undefined ? undefined : enc(delimiter),
+    NextUploadIdMarker: r.nextUploadIdMarker,
+    MaxUploads: maxUploads,
+    IsTruncated: r.isTruncated,
+    Upload: r.uploads.map((u) => {
+      const who = person(services, u.owner);
+      return {
+        ChecksumAlgorithm: u.checksumAlgorithm,
+        ChecksumType: u.checksumAlgorithm ? 'COMPOSITE' : undefined,
+        Initiated: new Date(u.initiated),
+        Initiator: who,
+        Key: enc(u.key),
+        Owner: who,
+        StorageClass: 'STANDARD',
+        UploadId: u.uploadId,
+      };
+    }),
+    CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+    EncodingType: q.has('encoding-type') ? 'url' : undefined,
+  });
+}

@@ -1,0 +1,313 @@
+/**
+ * SSE-C and SSE-S3 end to end (issue 4): every row of S3-ENCRYPTION.md Part B's validation table that a single
+ * object operation can show, SSE-C on put/get/head/copy/presigned with the JS SDK, boto3 and the aws CLI, bucket
+ * default encryption, and the customer key never kept anywhere in the data directory or the log.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CopyObjectCommand, CreateBucketCommand, DeleteBucketEncryptionCommand, GetBucketEncryptionCommand, GetObjectCommand,
+  HeadObjectCommand, PutBucketEncryptionCommand, PutObjectCommand, type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { presignUrl } from '@coffer/sigv4';
+import { startServer, type RunningServer } from './helpers/server.ts';
+import { Clients, describeRun } from './helpers/clients.ts';
+import { assertS3Error, objectPath, signedSend } from './helpers/http.ts';
+import { bodyBytes, md5hex, rejectsS3 } from './helpers/assert.ts';
+
+const BUCKET = 'ssec-bucket';
+const b64 = (b: Buffer) => b.toString('base64');
+const md5b64 = (b: Buffer) => createHash('md5').update(b).digest('base64');
+
+/** The three SSE-C headers for a key. */
+function ssecHeaders(key: Buffer, prefix = 'x-amz-server-side-encryption-customer-'): Record<string, string> {
+  return { [`${prefix}algorithm`]: 'AES256', [`${prefix}key`]: b64(key), [`${prefix}key-md5`]: md5b64(key) };
+}
+
+/** Every file under a directory, recursively. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...await filesUnder(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+describe('SSE-C end to end', () => {
+  let server: RunningServer;
+  let clients: Clients;
+  let sdk: S3Client;
+  const key = randomBytes(32);
+  const otherKey = randomBytes(32);
+  const data = randomBytes(200_000);
+
+  before(async () => {
+    server = await startServer();
+    clients = await Clients.create(server);
+    sdk = clients.sdk();
+    await sdk.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  });
+  after(async () => {
+    sdk?.destroy();
+    await clients?.cleanup();
+    await server?.stop({ removeDir: true });
+  });
+
+  const ssec = (k: Buffer) => ({ SSECustomerAlgorithm: 'AES256', SSECustomerKey: b64(k), SSECustomerKeyMD5: md5b64(k) });
+
+  describe('PutObject, GetObject, HeadObject (JS SDK)', () => {
+    it('should round-trip an SSE-C object, echo the algorithm and key MD5, and give an ETag that is not the MD5', async () => {
+      const put = await sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'obj', Body: data, ...ssec(key) }));
+      assert.equal(put.SSECustomerAlgorithm, 'AES256');
+      assert.equal(put.SSECustomerKeyMD5, md5b64(key));
+      assert.equal(put.ServerSideEncryption, undefined);
+      assert.match(put.ETag!, /^"[0-9a-f]{32}"$/);
+      assert.notEqual(put.ETag, `"${md5hex(data)}"`);
+      const got = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'obj', ...ssec(key) }));
+      assert.deepEqual(await bodyBytes(got.Body), data);
+      assert.equal(got.ETag, put.ETag);
+      assert.equal(got.SSECustomerKeyMD5, md5b64(key));
+      const range = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'obj', Range: 'bytes=70000-140000', ...ssec(key) }));
+      assert.deepEqual(await bodyBytes(range.Body), data.subarray(70000, 140001));
+      const head = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'obj', ...ssec(key) }));
+      assert.equal(head.ContentLength, data.length);
+    });
+
+    it('should check the key of a 0-byte object from metadata (403 for a wrong key)', async () => {
+      await sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'empty', Body: Buffer.alloc(0), ...ssec(key) }));
+      await rejectsS3(sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'empty', ...ssec(otherKey) })), 403, 'AccessDenied');
+      await rejectsS3(sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'empty', ...ssec(otherKey) })), 403);
+      const ok = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'empty', ...ssec(key) }));
+      assert.equal((await bodyBytes(ok.Body)).length, 0);
+    });
+
+    it('should accept GET with algorithm and key but no key MD5 (Part A)', async () => {
+      const r = await signedSend(server, {
+        method: 'GET', path: objectPath(BUCKET, 'obj'),
+        headers: { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': b64(key) },
+      });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.body, data);
+    });
+  });
+
+  describe('validation table (S3-ENCRYPTION.md Part B 2.2)', () => {
+    const put = (headers: Record<string, string>) => signedSend(server, { method: 'PUT', path: objectPath(BUCKET, 'v'), headers, body: Buffer.from('x') });
+    const get = (headers: Record<string, string>, method = 'GET', k = 'obj') => signedSend(server, { method, path: objectPath(BUCKET, k), headers });
+
+    it('row 1: SSE-C with x-amz-server-side-encryption is 400 InvalidArgument', async () => {
+      const e = assertS3Error(await put({ ...ssecHeaders(key), 'x-amz-server-side-encryption': 'AES256' }), 400, 'InvalidArgument');
+      assert.equal(e.Message, 'Server Side Encryption with Customer provided key is incompatible with the encryption method specified');
+    });
+    it('row 2: an algorithm other than AES256 is 400', async () => {
+      const r = await put({ ...ssecHeaders(key), 'x-amz-server-side-encryption-customer-algorithm': 'AES128' });
+      assert.equal(r.status, 400);
+      assert.match(r.text, /<Code>(InvalidArgument|InvalidEncryptionAlgorithmError)<\/Code>/);
+    });
+    it('row 2: a key without an algorithm is 400 InvalidArgument', async () => {
+      const h = ssecHeaders(key);
+      delete h['x-amz-server-side-encryption-customer-algorithm'];
+      const e = assertS3Error(await put(h), 400, 'InvalidArgument');
+      assert.equal(e.Message, 'Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.');
+    });
+    it('row 3: an algorithm without a key is 400 InvalidArgument', async () => {
+      const e = assertS3Error(await put({ 'x-amz-server-side-encryption-customer-algorithm': 'AES256' }), 400, 'InvalidArgument');
+      assert.equal(e.Message, 'Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.');
+    });
+    it('row 4: a PUT without the key MD5 is 400 InvalidArgument', async () => {
+      const h = ssecHeaders(key);
+      delete h['x-amz-server-side-encryption-customer-key-md5'];
+      const e = assertS3Error(await put(h), 400, 'InvalidArgument');
+      assert.equal(e.Message, 'Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.');
+    });
+    it('row 5: a key that is not 32 bytes is 400 InvalidArgument', async () => {
+      const short = randomBytes(10);
+      const e = assertS3Error(await put(ssecHeaders(short)), 400, 'InvalidArgument');
+      assert.equal(e.Message, 'The secret key was invalid for the specified algorithm.');
+    });
+    it('row 6: a key MD5 that does not match is 400 InvalidArgument', async () => {
+      const e = assertS3Error(await put({ ...ssecHeaders(key), 'x-amz-server-side-encryption-customer-key-md5': md5b64(otherKey) }), 400, 'InvalidArgument');
+      assert.equal(e.Message, 'The calculated MD5 hash of the key did not match the hash that was provided.');
+    });
+    it('row 7: GET of an SSE-C object without its key is 400 InvalidRequest; HEAD 400 with no body', async () => {
+      const e = assertS3Error(await get({}), 400, 'InvalidRequest');
+      assert.equal(e.Message, 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+      const head = await get({}, 'HEAD');
+      assert.equal(head.status, 400);
+      assert.equal(head.body.length, 0);
+    });
+    it('row 8: GET with a well-formed wrong key is 403 AccessDenied; HEAD 403 with no body', async () => {
+      const e = assertS3Error(await get(ssecHeaders(otherKey)), 403, 'AccessDenied');
+      assert.equal(e.Message, 'Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key.');
+      const head = await get(ssecHeaders(otherKey), 'HEAD');
+      assert.equal(head.status, 403);
+      assert.equal(head.body.length, 0);
+    });
+    it('row 9: SSE-C headers on GET of an SSE-S3 object are 400 InvalidRequest', async () => {
+      await sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'plain', Body: Buffer.from('plain') }));
+      const e = assertS3Error(await get(ssecHeaders(key), 'GET', 'plain'), 400, 'InvalidRequest');
+      assert.equal(e.Message, 'The encryption parameters are not applicable to this object.');
+    });
+    it('should refuse x-amz-server-side-encryption on GET with 400', async () => {
+      assertS3Error(await get({ 'x-amz-server-side-encryption': 'AES256' }, 'GET', 'plain'), 400, 'InvalidArgument');
+    });
+    it('should answer aws:kms with 501 NotImplemented and an unknown value with 400 InvalidArgument', async () => {
+      assertS3Error(await put({ 'x-amz-server-side-encryption': 'aws:kms' }), 501, 'NotImplemented');
+      const e = assertS3Error(await put({ 'x-amz-server-side-encryption': 'aes256' }), 400, 'InvalidArgument');
+      assert.equal(e.Message, 'The encryption method specified is not supported');
+    });
+  });
+
+  describe('CopyObject', () => {
+    it('should copy SSE-C → SSE-C under a new key, SSE-C → SSE-S3 and SSE-S3 → SSE-C, byte-exact', async () => {
+      await sdk.send(new CopyObjectCommand({
+        Bucket: BUCKET, Key: 'c-new-key', CopySource: `${BUCKET}/obj`, ...ssec(otherKey),
+        CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: b64(key), CopySourceSSECustomerKeyMD5: md5b64(key),
+      }));
+      const a = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'c-new-key', ...ssec(otherKey) }));
+      assert.deepEqual(await bodyBytes(a.Body), data);
+      await rejectsS3(sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'c-new-key', ...ssec(key) })), 403, 'AccessDenied');
+
+      const toS3 = await sdk.send(new CopyObjectCommand({
+        Bucket: BUCKET, Key: 'c-sse-s3', CopySource: `${BUCKET}/obj`,
+        CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: b64(key), CopySourceSSECustomerKeyMD5: md5b64(key),
+      }));
+      assert.equal(toS3.ServerSideEncryption, 'AES256');
+      assert.equal(toS3.CopyObjectResult?.ETag, `"${md5hex(data)}"`);
+      const b = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'c-sse-s3' }));
+      assert.deepEqual(await bodyBytes(b.Body), data);
+
+      await sdk.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'c-back', CopySource: `${BUCKET}/c-sse-s3`, ...ssec(key) }));
+      const c = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'c-back', ...ssec(key) }));
+      assert.deepEqual(await bodyBytes(c.Body), data);
+    });
+
+    it('should rotate an object\'s key by copying it onto itself, and refuse a wrong source key', async () => {
+      await sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'rot', Body: data, ...ssec(key) }));
+      await rejectsS3(sdk.send(new CopyObjectCommand({
+        Bucket: BUCKET, Key: 'rot', CopySource: `${BUCKET}/rot`, ...ssec(otherKey),
+        CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: b64(otherKey), CopySourceSSECustomerKeyMD5: md5b64(otherKey),
+      })), 403, 'AccessDenied');
+      await sdk.send(new CopyObjectCommand({
+        Bucket: BUCKET, Key: 'rot', CopySource: `${BUCKET}/rot`, ...ssec(otherKey),
+        CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: b64(key), CopySourceSSECustomerKeyMD5: md5b64(key),
+      }));
+      const r = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'rot', ...ssec(otherKey) }));
+      assert.deepEqual(await bodyBytes(r.Body), data);
+      await rejectsS3(sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'rot', ...ssec(key) })), 403, 'AccessDenied');
+    });
+
+    it('should refuse a copy of an SSE-C source without its key with 400 InvalidRequest', async () => {
+      await rejectsS3(sdk.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'nokey', CopySource: `${BUCKET}/obj` })), 400, 'InvalidRequest');
+    });
+  });
+
+  describe('presigned URLs', () => {
+    it('should serve an SSE-C GET through a presigned URL with the key sent as headers', async () => {
+      const url = await getSignedUrl(sdk, new GetObjectCommand({ Bucket: BUCKET, Key: 'obj', ...ssec(key) }), { expiresIn: 300 });
+      const ok = await fetch(url, { headers: ssecHeaders(key) });
+      assert.equal(ok.status, 200);
+      assert.deepEqual(Buffer.from(await ok.arrayBuffer()), data);
+      // The SDK signs the SSE-C headers, so a request without them no longer matches the signature.
+      const without = await fetch(url);
+      assert.equal(without.status, 403);
+      assert.match(await without.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
+    });
+
+    it('should read SSE-C parameters from the query string (case-insensitively) and require them to agree with headers', async () => {
+      // A hoisting client puts the parameters in the query before signing.
+      const target = `${server.url}${objectPath(BUCKET, 'obj')}?x-amz-server-side-encryption-customer-algorithm=AES256&X-Amz-Server-Side-Encryption-Customer-Key=${encodeURIComponent(b64(key))}`;
+      const creds = { expiresIn: 300, accessKeyId: server.accessKey, secretAccessKey: server.secretKey };
+      const ok = await fetch(presignUrl({ method: 'GET', url: target, ...creds }));
+      assert.equal(ok.status, 200);
+      assert.deepEqual(Buffer.from(await ok.arrayBuffer()), data);
+      // Both in the query and as a (signed) header, with different values: refused.
+      const both = presignUrl({ method: 'GET', url: target, ...creds, signedHeaders: { 'x-amz-server-side-encryption-customer-key': b64(otherKey) } });
+      const disagree = await fetch(both, { headers: { 'x-amz-server-side-encryption-customer-key': b64(otherKey) } });
+      assert.equal(disagree.status, 400);
+      assert.match(await disagree.text(), /<Code>InvalidArgument<\/Code>/);
+      // As an unsigned header next to the query: AWS's "headers present in the request which were not signed".
+      const unsigned = await fetch(presignUrl({ method: 'GET', url: target, ...creds }), { headers: { 'x-amz-server-side-encryption-customer-key': b64(key) } });
+      assert.equal(unsigned.status, 403);
+    });
+  });
+
+  describe('boto3 and the aws CLI', () => {
+    it('should put, get, head and copy with boto3 SSECustomerKey', async () => {
+      const r = await clients.boto3(`
+key = bytes.fromhex('${key.toString('hex')}')
+new = bytes.fromhex('${otherKey.toString('hex')}')
+body = bytes.fromhex('${data.subarray(0, 5000).toString('hex')}')
+s3.put_object(Bucket='${BUCKET}', Key='boto', Body=body, SSECustomerAlgorithm='AES256', SSECustomerKey=key)
+assert s3.get_object(Bucket='${BUCKET}', Key='boto', SSECustomerAlgorithm='AES256', SSECustomerKey=key)['Body'].read() == body
+h = s3.head_object(Bucket='${BUCKET}', Key='boto', SSECustomerAlgorithm='AES256', SSECustomerKey=key)
+assert h['SSECustomerAlgorithm'] == 'AES256', h
+s3.copy_object(Bucket='${BUCKET}', Key='boto2', CopySource={'Bucket': '${BUCKET}', 'Key': 'boto'}, SSECustomerAlgorithm='AES256', SSECustomerKey=new,
+    CopySourceSSECustomerAlgorithm='AES256', CopySourceSSECustomerKey=key)
+assert s3.get_object(Bucket='${BUCKET}', Key='boto2', SSECustomerAlgorithm='AES256', SSECustomerKey=new)['Body'].read() == body
+try:
+    s3.get_object(Bucket='${BUCKET}', Key='boto2', SSECustomerAlgorithm='AES256', SSECustomerKey=key)
+    print('no error')
+except ClientError as e:
+    print(e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'])
+`);
+      assert.equal(r.code, 0, describeRun(r));
+      assert.equal(r.stdout.trim(), 'AccessDenied 403');
+    });
+
+    it('should cp with --sse-c and use s3api --sse-customer-* with the aws CLI', async () => {
+      const keyFile = join(clients.dir, 'ssec.key');
+      await writeFile(keyFile, key);
+      const src = join(clients.dir, 'cli-src.bin');
+      await writeFile(src, data);
+      const up = await clients.aws(['s3', 'cp', src, `s3://${BUCKET}/cli.bin`, '--sse-c', 'AES256', '--sse-c-key', `fileb://${keyFile}`]);
+      assert.equal(up.code, 0, describeRun(up));
+      const dst = join(clients.dir, 'cli-dst.bin');
+      const down = await clients.aws(['s3api', 'get-object', '--bucket', BUCKET, '--key', 'cli.bin', '--sse-customer-algorithm', 'AES256', '--sse-customer-key', `fileb://${keyFile}`, dst]);
+      assert.equal(down.code, 0, describeRun(down));
+      assert.deepEqual(await readFile(dst), data);
+      const wrong = await clients.aws(['s3api', 'head-object', '--bucket', BUCKET, '--key', 'cli.bin']);
+      assert.notEqual(wrong.code, 0);
+      assert.match(wrong.stderr, /400/);
+    });
+  });
+
+  describe('bucket default encryption', () => {
+    it('should answer the implicit AES256 default, store a configuration, and delete it with 204', async () => {
+      const implicit = await sdk.send(new GetBucketEncryptionCommand({ Bucket: BUCKET }));
+      assert.equal(implicit.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'AES256');
+      await sdk.send(new PutBucketEncryptionCommand({ Bucket: BUCKET, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+      const set = await sdk.send(new GetBucketEncryptionCommand({ Bucket: BUCKET }));
+      assert.equal(set.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'AES256');
+      await rejectsS3(sdk.send(new PutBucketEncryptionCommand({ Bucket: BUCKET, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'k' } }] } })), 501, 'NotImplemented');
+      await rejectsS3(sdk.send(new PutBucketEncryptionCommand({ Bucket: BUCKET, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256', KMSMasterKeyID: 'k' } }] } })), 400, 'InvalidArgument');
+      const del = await sdk.send(new DeleteBucketEncryptionCommand({ Bucket: BUCKET }));
+      assert.equal(del.$metadata.httpStatusCode, 204);
+      await rejectsS3(sdk.send(new GetBucketEncryptionCommand({ Bucket: 'no-such-bucket-here' })), 404, 'NoSuchBucket');
+    });
+  });
+
+  describe('the customer key is never kept', () => {
+    it('should leave no trace of the key, raw, base64 or hex, in any file of the data directory or in the log', async () => {
+      const stderr = server.stderr();
+      await server.stop();
+      const needles = [key, otherKey].flatMap((k) => [
+        k, Buffer.from(b64(k)), Buffer.from(k.toString('hex')), Buffer.from(k.toString('hex').toUpperCase()), Buffer.from(k.toString('base64url')),
+      ]);
+      const files = await filesUnder(server.dataDir);
+      assert.ok(files.some((f) => f.includes(`${join('meta', '')}`)), 'LevelDB files are scanned');
+      for (const file of files) {
+        const bytes = await readFile(file);
+        for (const n of needles) assert.equal(bytes.indexOf(n), -1, `${file} holds the customer key`);
+      }
+      for (const n of needles) assert.ok(!stderr.includes(n.toString('latin1')), 'the log holds the customer key');
+      server = await startServer({ dataDir: server.dataDir, accessKey: server.accessKey, secretKey: server.secretKey });
+    });
+  });
+});
