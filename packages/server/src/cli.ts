@@ -90,15 +90,16 @@ program.command('serve')
       shutdownTimeoutMs: SERVER_DEFAULTS.shutdownTimeoutMs,
       logger,
     });
-    const { address, port } = server.address;
-    const host = address.includes(':') ? `[${address}]` : address;
-    process.stdout.write(`coffer listening on ${opts.tlsCert ? 'https' : 'http'}://${host}:${port}\n`);
+    // Handlers go in before the listening line: a supervisor may signal as soon as it reads it.
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');
       server.close().then(() => process.exit(0), (err) => { logger.error({ err }, 'shutdown failed'); process.exit(1); });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    const { address, port } = server.address;
+    const host = address.includes(':') ? `[${address}]` : address;
+    process.stdout.write(`coffer listening on ${opts.tlsCert ? 'https' : 'http'}://${host}:${port}\n`);
   });
 
 const user = program.command('user').description('manage users of a stopped data directory');

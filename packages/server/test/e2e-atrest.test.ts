@@ -7,7 +7,7 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListBucketsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListBucketsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { bodyBytes, md5hex, patternBytes } from './helpers/assert.ts';
 import { sdkClient } from './helpers/clients.ts';
@@ -19,7 +19,8 @@ const PHRASE = Buffer.from('COFFER-AT-REST-CANARY: the quick brown fox jumps ove
 const RANDOM = patternBytes(64 * 1024, 'atrest-random');
 // ~200 KiB of a distinctive repeated phrase, then 64 KiB of pseudo-random bytes
 const PLAIN = Buffer.concat([Buffer.concat(Array.from({ length: Math.ceil((200 * 1024) / PHRASE.length) }, () => PHRASE)), RANDOM]);
-const SECRET_META = 'COFFER-META-CANARY-7f3a';
+// 2 MiB: tampered in its last chunk, so that the server has sent the headers before it meets the bad chunk
+const BIG = patternBytes(2 * 1024 * 1024, 'atrest-big');
 
 let server: RunningServer;
 let dataDir: string;
@@ -42,6 +43,18 @@ function containsAnyWindow(hay: Buffer, needle: Buffer, window: number, step: nu
   return -1;
 }
 
+async function flipByte(file: string, pos: number): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    const one = Buffer.alloc(1);
+    await fh.read(one, 0, 1, pos);
+    one[0] = one[0]! ^ 0x01;
+    await fh.write(one, 0, 1, pos);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** GET over raw HTTP; resolves with what arrived, or with the error if the connection was cut. */
 function rawGet(key: string): Promise<{ status?: number; body?: Buffer; error?: Error }> {
   const path = objectPath(B, key);
@@ -60,6 +73,12 @@ before(async () => {
     await s3.send(new CreateBucketCommand({ Bucket: B }));
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'canary.bin', Body: PLAIN, Metadata: { note: 'plain' } }));
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'second.bin', Body: RANDOM.subarray(0, 1000) }));
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'big.bin', Body: BIG }));
+    // an overwrite and a delete, whose old chunk files must go
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'third.bin', Body: RANDOM.subarray(0, 5000) }));
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'third.bin', Body: RANDOM.subarray(5000, 7000) }));
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'deleted.bin', Body: RANDOM.subarray(0, 3000) }));
+    await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'deleted.bin' }));
   } finally {
     s3.destroy();
   }
@@ -91,6 +110,13 @@ describe('data directory at rest', () => {
     }
   });
 
+  it('should keep one chunk file per live object (replaced and deleted ones are gone) and an empty tmp/', async () => {
+    const blobs = await listFiles(join(dataDir, 'blobs'));
+    assert.equal(blobs.length, 4, `chunk files: ${blobs.map((f) => relative(dataDir, f)).join(', ')}`);
+    const tmp = await listFiles(join(dataDir, 'tmp')).catch(() => []);
+    assert.deepEqual(tmp, []);
+  });
+
   it('should keep the master key ring file with mode 0600', async () => {
     const files = (await listFiles(join(dataDir, 'keys'))).filter((f) => !f.endsWith('LOCK'));
     assert.ok(files.length > 0, 'DATA/keys holds a file');
@@ -102,31 +128,25 @@ describe('tampered chunk file', () => {
   let s3: S3Client;
 
   before(async () => {
-    // Flip one byte in the middle of the canary's chunk file: the largest blob is the 264 KiB object.
+    // Flip one byte in the middle of the canary's chunk file and one in the last chunk of big.bin's.
+    // The two largest chunk files are big.bin's (2 MiB) and the canary's (264 KiB).
     const blobs = await listFiles(join(dataDir, 'blobs'));
-    assert.ok(blobs.length >= 2, `blob files: ${blobs.join(', ')}`);
+    assert.equal(blobs.length, 4, `blob files: ${blobs.join(', ')}`);
     const sizes = await Promise.all(blobs.map(async (f) => ({ f, size: (await stat(f)).size })));
     sizes.sort((a, b) => b.size - a.size);
-    const target = sizes[0]!;
-    assert.ok(target.size > PLAIN.length, `chunk file ${target.f} is larger than the plaintext (${target.size})`);
-    const fh = await open(target.f, 'r+');
-    try {
-      const pos = Math.floor(target.size / 2);
-      const one = Buffer.alloc(1);
-      await fh.read(one, 0, 1, pos);
-      one[0] = one[0]! ^ 0x01;
-      await fh.write(one, 0, 1, pos);
-    } finally {
-      await fh.close();
-    }
+    const [big, canary] = sizes as [{ f: string; size: number }, { f: string; size: number }];
+    assert.ok(big.size > BIG.length && canary.size > PLAIN.length && canary.size < BIG.length, JSON.stringify(sizes));
+    await flipByte(canary.f, Math.floor(canary.size / 2));
+    await flipByte(big.f, big.size - 100);
     server = await startServer({ dataDir, accessKey: server.accessKey, secretKey: server.secretKey });
     s3 = sdkClient(server, server);
   });
 
   after(() => s3?.destroy());
 
-  it('should not return the tampered bytes: a 500 InternalError, or a connection cut mid-body', async () => {
+  it('should not return the tampered bytes: a 500 InternalError, or a connection cut mid-body', async (t) => {
     const r = await rawGet('canary.bin');
+    t.diagnostic(r.error ? `connection cut: ${r.error.message}` : `status ${r.status}, ${r.body!.length} body bytes`);
     if (r.error) return; // cut before or during the body: acceptable
     if (r.status === 500) {
       assert.match(r.body!.toString(), /<Code>InternalError<\/Code>/);
@@ -136,6 +156,16 @@ describe('tampered chunk file', () => {
     assert.equal(r.status, 200);
     assert.ok(r.body!.length < PLAIN.length, `a tampered object was served in full (${r.body!.length} bytes)`);
     assert.ok(PLAIN.subarray(0, r.body!.length).equals(r.body!), 'bytes that were sent are the authentic prefix');
+  });
+
+  it('should cut the connection when the bad chunk comes after the headers, never completing the body', async (t) => {
+    const r = await rawGet('big.bin');
+    t.diagnostic(r.error ? `connection cut: ${r.error.message}` : `status ${r.status}, ${r.body!.length} body bytes`);
+    if (r.error) return;
+    if (r.status === 500) return;
+    assert.equal(r.status, 200);
+    assert.ok(r.body!.length < BIG.length, `a tampered object was served in full (${r.body!.length} bytes)`);
+    assert.ok(BIG.subarray(0, r.body!.length).equals(r.body!), 'bytes that were sent are the authentic prefix');
   });
 
   it('should fail a range GET that covers the tampered chunk (SDK)', async () => {
@@ -154,6 +184,12 @@ describe('tampered chunk file', () => {
   it('should still serve a range of an untouched chunk of the same object', async () => {
     const g = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'canary.bin', Range: 'bytes=0-99' }));
     assert.ok((await bodyBytes(g.Body)).equals(PLAIN.subarray(0, 100)));
+  });
+
+  it('should serve the overwritten object with its latest bytes after the restart', async () => {
+    const g = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'third.bin' }));
+    assert.ok((await bodyBytes(g.Body)).equals(RANDOM.subarray(5000, 7000)));
+    await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'deleted.bin' })));
   });
 
   it('should stay up and serve other objects', async () => {

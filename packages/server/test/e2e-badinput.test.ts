@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { crc32b64, md5b64, md5hex, patternBytes } from './helpers/assert.ts';
-import { EMPTY_SHA256, httpSend, objectPath, signHeaders, signedSend, assertS3Error, type HttpResult } from './helpers/http.ts';
+import { EMPTY_SHA256, httpSend, objectPath, presign, signHeaders, signedSend, assertS3Error, type HttpResult } from './helpers/http.ts';
 import { startServer, type RunningServer } from './helpers/server.ts';
 
 let server: RunningServer;
@@ -223,6 +223,16 @@ describe('keys and bucket names', () => {
     assert.equal(e['Size'], '1025');
   });
 
+  it('should treat an encoded slash (%2F) in the path as the same key as a slash', async () => {
+    const p = await send({ method: 'PUT', path: `/${B}/enc%2Fslash`, body: Buffer.from('slash') });
+    assert.equal(p.status, 200, p.text);
+    const g = await send({ method: 'GET', path: objectPath(B, 'enc/slash') });
+    assert.equal(g.status, 200, g.text);
+    assert.equal(g.text, 'slash');
+    const d = await send({ method: 'DELETE', path: objectPath(B, 'enc/slash') });
+    assert.equal(d.status, 204);
+  });
+
   for (const name of ['ab', 'Upper', 'has_underscore', 'bad..name', '10.0.0.1', 'ends-with-']) {
     it(`should answer 400 InvalidBucketName for ${JSON.stringify(name)}`, async () => {
       const r = await send({ method: 'PUT', path: `/${name}` });
@@ -317,6 +327,129 @@ describe('signatures', () => {
   it('should accept UNSIGNED-PAYLOAD (control case)', async () => {
     const r = await send({ method: 'PUT', path: objectPath(B, 'unsigned'), payloadHash: 'UNSIGNED-PAYLOAD', body: Buffer.from('u') });
     assert.equal(r.status, 200, r.text);
+  });
+});
+
+describe('presigned URLs', () => {
+  const sign = (expires: number | string, now?: Date) =>
+    presign({ method: 'GET', url: server.url, path: objectPath(B, 'range'), expires, now, accessKey: server.accessKey, secretKey: server.secretKey });
+  const get = async (url: string): Promise<HttpResult> => {
+    const u = new URL(url);
+    const r = await httpSend({ method: 'GET', url: server.url, path: u.pathname + u.search });
+    responses.push(r);
+    return r;
+  };
+
+  it('should serve a valid presigned GET (control case for the signer)', async () => {
+    const r = await get(sign(60));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.length, 1000);
+  });
+
+  for (const bad of [604801, 0, -1, 'abc']) {
+    it(`should answer 400 AuthorizationQueryParametersError for X-Amz-Expires=${bad}`, async () => {
+      const r = await get(sign(bad));
+      assertS3Error(r, 400, 'AuthorizationQueryParametersError');
+    });
+  }
+
+  it('should accept X-Amz-Expires=604800 (seven days)', async () => {
+    const r = await get(sign(604800));
+    assert.equal(r.status, 200, r.text);
+  });
+
+  it('should answer 403 AccessDenied "Request has expired" once X-Amz-Date + X-Amz-Expires has passed', async () => {
+    const r = await get(sign(10, new Date(Date.now() - 60_000)));
+    const e = assertS3Error(r, 403, 'AccessDenied');
+    assert.equal(e['Message'], 'Request has expired');
+    assert.equal(e['X-Amz-Expires'], '10');
+  });
+
+  it('should answer 400 AuthorizationQueryParametersError when a presign parameter is missing', async () => {
+    const u = new URL(sign(60));
+    u.searchParams.delete('X-Amz-Date');
+    const r = await get(u.toString());
+    assertS3Error(r, 400, 'AuthorizationQueryParametersError');
+  });
+});
+
+describe('error documents', () => {
+  it('should answer NoSuchBucket with the AWS message and BucketName', async () => {
+    const r = await send({ method: 'GET', path: '/no-such-bucket-here', query: { 'list-type': '2' } });
+    const e = assertS3Error(r, 404, 'NoSuchBucket');
+    assert.equal(e['Message'], 'The specified bucket does not exist');
+    assert.equal(e['BucketName'], 'no-such-bucket-here');
+  });
+
+  it('should answer NoSuchKey with the AWS message and Key', async () => {
+    const r = await send({ method: 'GET', path: objectPath(B, 'no/such key') });
+    const e = assertS3Error(r, 404, 'NoSuchKey');
+    assert.equal(e['Message'], 'The specified key does not exist.');
+    assert.equal(e['Key'], 'no/such key');
+  });
+
+  it('should answer InvalidRange with RangeRequested and ActualObjectSize', async () => {
+    const r = await send({ method: 'GET', path: objectPath(B, 'range'), headers: { range: 'bytes=1024-4096' } });
+    const e = assertS3Error(r, 416, 'InvalidRange');
+    assert.equal(e['RangeRequested'], 'bytes=1024-4096');
+    assert.equal(e['ActualObjectSize'], '1000');
+  });
+
+  it('should answer PreconditionFailed with the Condition', async () => {
+    const r = await send({ method: 'GET', path: objectPath(B, 'range'), headers: { 'if-match': '"00000000000000000000000000000000"' } });
+    const e = assertS3Error(r, 412, 'PreconditionFailed');
+    assert.equal(e['Message'], 'At least one of the pre-conditions you specified did not hold');
+    assert.equal(e['Condition'], 'If-Match');
+  });
+
+  it('should answer HEAD errors with the status and no body', async () => {
+    for (const path of [objectPath(B, 'no-such-key'), objectPath('no-such-bucket-here', 'k'), objectPath('no-such-bucket-here')]) {
+      const r = await send({ method: 'HEAD', path });
+      assert.equal(r.status, 404, path);
+      assert.equal(r.body.length, 0, path);
+      assert.ok(r.headers['x-amz-request-id'], path);
+    }
+  });
+
+  it('should answer 304 with no body but with ETag and Last-Modified', async () => {
+    const h = await send({ method: 'HEAD', path: objectPath(B, 'range') });
+    const etag = String(h.headers['etag']);
+    const r = await send({ method: 'GET', path: objectPath(B, 'range'), headers: { 'if-none-match': etag } });
+    assert.equal(r.status, 304);
+    assert.equal(r.body.length, 0);
+    assert.equal(r.headers['etag'], etag);
+    assert.equal(r.headers['last-modified'], h.headers['last-modified']);
+  });
+
+  it('should answer 400 InvalidArgument for an unknown encoding-type', async () => {
+    const r = await send({ method: 'GET', path: objectPath(B), query: { 'list-type': '2', 'encoding-type': 'base64' } });
+    const e = assertS3Error(r, 400, 'InvalidArgument');
+    assert.equal(e['ArgumentName'], 'encoding-type');
+  });
+
+  it('should answer 403 AccessDenied when an x-amz-* header is sent unsigned, and store nothing', async () => {
+    const body = Buffer.from('unsigned header');
+    const headers = signHeaders({
+      method: 'PUT', url: server.url, path: objectPath(B, 'unsigned-meta'), body, accessKey: server.accessKey, secretKey: server.secretKey,
+    });
+    headers['x-amz-meta-sneaky'] = 'added after signing';
+    const r = await httpSend({ method: 'PUT', url: server.url, path: objectPath(B, 'unsigned-meta'), headers, body });
+    responses.push(r);
+    const e = assertS3Error(r, 403, 'AccessDenied');
+    assert.equal(e['Message'], 'There were headers present in the request which were not signed');
+    assert.equal(await headStatus('unsigned-meta'), 404);
+  });
+
+  it('should refuse a PUT without Content-Length (Transfer-Encoding: chunked) and store nothing', async () => {
+    const headers = signHeaders({
+      method: 'PUT', url: server.url, path: objectPath(B, 'no-length'), payloadHash: 'UNSIGNED-PAYLOAD',
+      headers: { 'transfer-encoding': 'chunked' }, accessKey: server.accessKey, secretKey: server.secretKey,
+    });
+    const r = await httpSend({ method: 'PUT', url: server.url, path: objectPath(B, 'no-length'), headers, body: Buffer.from('abc') });
+    responses.push(r);
+    assert.ok(r.status === 411 || r.status === 501, `status ${r.status}: ${r.text}`);
+    assertS3Error(r, r.status, r.status === 411 ? 'MissingContentLength' : 'NotImplemented');
+    assert.equal(await headStatus('no-length'), 404);
   });
 });
 

@@ -97,7 +97,7 @@ describe('CreateBucket', () => {
     assert.equal(r.Location, '/sdk-create');
   });
 
-  it('should accept a CreateBucketConfiguration body for us-east-1 … or an empty one', async () => {
+  it('should accept a CreateBucketConfiguration body without a LocationConstraint', async () => {
     const r = await s3.send(new CreateBucketCommand({ Bucket: 'sdk-create-cfg', CreateBucketConfiguration: {} }));
     assert.equal(r.$metadata.httpStatusCode, 200);
   });
@@ -219,6 +219,21 @@ describe('PutObject', () => {
     const v2 = patternBytes(1000, 'v2');
     await put(B, 'overwrite', v2);
     assert.ok((await getBytes(B, 'overwrite')).equals(v2));
+  });
+
+  it('should never mix the bytes of concurrent overwrites of one key', async () => {
+    const versions = [0, 1, 2, 3].map((i) => patternBytes(150_000 + i * 1000, `race-${i}`));
+    await Promise.all(versions.map((v) => put(B, 'raced', v)));
+    const got = await getBytes(B, 'raced');
+    assert.ok(versions.some((v) => v.equals(got)), `GET returned ${got.length} bytes that match none of the PUT bodies`);
+    const h = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'raced' }));
+    assert.equal(h.ETag, `"${md5hex(got)}"`);
+    assert.equal(h.ContentLength, got.length);
+  });
+
+  it('should answer 400 MetadataTooLarge for more than 2 KB of user metadata', async () => {
+    await rejectsS3(put(B, 'meta-big', 'x', { Metadata: { big: 'v'.repeat(2100) } }), 400, 'MetadataTooLarge');
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'meta-big' })), 404);
   });
 
   it('should accept a correct Content-MD5', async () => {
@@ -580,6 +595,16 @@ describe('ListObjectsV2', () => {
     assert.equal(r.Contents?.[0]?.Owner?.DisplayName, owner.DisplayName);
   });
 
+  it('should answer 400 InvalidArgument for a negative max-keys', async () => {
+    await rejectsS3(s3.send(new ListObjectsV2Command({ Bucket: B, MaxKeys: -1 })), 400, 'InvalidArgument');
+  });
+
+  it('should answer an empty page for max-keys 0', async () => {
+    const r = await s3.send(new ListObjectsV2Command({ Bucket: B, MaxKeys: 0 }));
+    assert.equal(r.KeyCount, 0);
+    assert.equal(r.Contents, undefined);
+  });
+
   it('should answer 400 InvalidArgument for a bad continuation token', async () => {
     await rejectsS3(s3.send(new ListObjectsV2Command({ Bucket: B, ContinuationToken: '!!not-a-token!!' })), 400, 'InvalidArgument');
   });
@@ -682,6 +707,11 @@ describe('CopyObject', () => {
   it('should copy across buckets', async () => {
     await s3.send(new CopyObjectCommand({ Bucket: B2, Key: 'from-other', CopySource: `${B}/src`, MetadataDirective: 'COPY' }));
     assert.ok((await getBytes(B2, 'from-other')).equals(data));
+  });
+
+  it('should accept a copy source with a leading slash', async () => {
+    await s3.send(new CopyObjectCommand({ Bucket: B2, Key: 'leading-slash', CopySource: `/${B}/src` }));
+    assert.ok((await getBytes(B2, 'leading-slash')).equals(data));
   });
 
   it('should replace the metadata with REPLACE', async () => {

@@ -106,6 +106,35 @@ export function signHeaders(input: SignInput): Record<string, string> {
   return headers;
 }
 
+/**
+ * A presigned URL (query-string auth, UNSIGNED-PAYLOAD, only `host` signed). `expires` goes into X-Amz-Expires as
+ * given, even when out of range, so that the server's checks can be tested.
+ * See https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+ */
+export function presign(input: {
+  method: string; url: string; path: string; expires: number | string; accessKey: string; secretKey: string;
+  now?: Date; region?: string; query?: Record<string, string>;
+}): string {
+  const date = amzDate(input.now ?? new Date());
+  const day = date.slice(0, 8);
+  const region = input.region ?? REGION;
+  const host = new URL(input.url).host;
+  const scope = `${day}/${region}/s3/aws4_request`;
+  const query: Record<string, string> = {
+    ...input.query,
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Credential': `${input.accessKey}/${scope}`,
+    'X-Amz-Date': date,
+    'X-Amz-Expires': String(input.expires),
+    'X-Amz-SignedHeaders': 'host',
+  };
+  const canonicalRequest = [input.method, input.path, canonicalQuery(query), `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const stringToSign = ['AWS4-HMAC-SHA256', date, scope, sha256hex(canonicalRequest)].join('\n');
+  const kSigning = hmac(hmac(hmac(hmac('AWS4' + input.secretKey, day), region), 's3'), 'aws4_request');
+  const signature = createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest('hex');
+  return `${input.url}${input.path}?${canonicalQuery({ ...query, 'X-Amz-Signature': signature })}`;
+}
+
 /** A finished HTTP exchange. */
 export interface HttpResult {
   status: number;
@@ -137,7 +166,8 @@ export function httpSend(opts: SendOptions): Promise<HttpResult> {
   const q = opts.query && Object.keys(opts.query).length ? '?' + canonicalQuery(opts.query) : '';
   const u = new URL(opts.url);
   const headers: Record<string, string> = { ...opts.headers };
-  if (opts.body && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) {
+  const has = (name: string) => Object.keys(headers).some((h) => h.toLowerCase() === name);
+  if (opts.body && !has('content-length') && !has('transfer-encoding')) {
     headers['content-length'] = String(opts.body.length);
   }
   return new Promise((res, rej) => {
