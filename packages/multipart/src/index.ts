@@ -1,3 +1,26 @@
-/** @coffer/multipart: Amazon S3's multipart rules (part numbers, completion checks, multipart ETags). */
-export { MULTIPART_LIMITS, multipartEtag, parsePartNumber, resolveCompletion, type RequestedPart, type StoredPart } from './rules.ts';
-export { MultipartError, type MultipartErrorCode } from './errors.ts';
+/** @coffer/multipart: Amazon S3's multipart rules and the upload sessions on top of a BlobStore. */
+export {
+  CHECKSUM_ALGORITHMS,
+  MULTIPART_LIMITS,
+  checkCompletionChecksums,
+  compositeChecksum,
+  multipartEtag,
+  parsePartNumber,
+  resolveCompletion,
+  type ChecksumAlgorithm,
+  type RequestedPart,
+  type StoredPart,
+} from './rules.ts';
+export { MULTIPART_MESSAGES, MultipartError, noSuchUpload, type MultipartErrorCode } from './errors.ts';
+export { MULTIPART_DEFAULTS, resolveMultipartOptions, type MultipartOptions, type ResolvedMultipartOptions } from './options.ts';
+export {
+  MULTIPART_NAMESPACES,
+  MultipartStore,
+  type CompleteOptions,
+  type CreateUploadOptions,
+  type ListUploadsQuery,
+  type ListUploadsResult,
+  type PartRecord,
+  type UploadPartOptions,
+  type UploadRecord,
+} from './uploads.ts';

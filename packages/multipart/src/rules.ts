@@ -4,6 +4,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
  */
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { MultipartError } from './errors.ts';
 
 /** S3's multipart limits. */
@@ -12,7 +13,17 @@ export const MULTIPART_LIMITS = Object.freeze({
   minPartSize: 5 * 1024 * 1024,
   /** Part numbers run from 1 to this. */
   maxPartNumber: 10_000,
+  /** A part holds at most this many bytes (5 GiB). */
+  maxPartSize: 5 * 1024 ** 3,
+  /** ListParts and ListMultipartUploads return at most this many entries per page. */
+  maxListEntries: 1000,
 });
+
+/** The checksum algorithms S3 accepts (`x-amz-checksum-algorithm`, `<ChecksumCRC32>` …). */
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
+
+/** All of {@link ChecksumAlgorithm}, in AWS's order. */
+export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = Object.freeze(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256']);
 
 /** Parses a part number (`partNumber` query parameter or a Complete entry): an integer from 1 to 10000. */
 export function parsePartNumber(raw: string | number): number {
@@ -34,10 +45,21 @@ export function multipartEtag(partEtags: readonly string[]): string {
 }
 
 /** A part as the client lists it in CompleteMultipartUpload. */
-export interface RequestedPart { partNumber: number; etag: string }
+export interface RequestedPart {
+  partNumber: number;
+  etag: string;
+  /** `<ChecksumCRC32>` … values (base64) the client lists for the part. */
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+}
 
 /** A part as the upload stored it. */
-export interface StoredPart { partNumber: number; etag: string; size: number }
+export interface StoredPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+  /** The checksum the part was uploaded with (verified against its body), if any. */
+  checksum?: { algorithm: string; value: string };
+}
 
 /** Strips the quotes some clients put around an ETag (s3cmd sends none, the SDKs send them). */
 const bare = (etag: string) => etag.trim().replace(/^"|"$/g, '');
@@ -72,4 +94,56 @@ export function resolveCompletion(uploadId: string, requested: readonly Requeste
     }
   });
   return parts;
+}
+
+/**
+ * The per-part checksum checks of a Complete, after {@link resolveCompletion}: a checksum the client lists for a part
+ * must equal the one the part was uploaded with (`MP_BAD_DIGEST`), and an upload created with
+ * `x-amz-checksum-algorithm` needs that checksum listed for every part (`MP_CHECKSUM_MISSING`).
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
+ */
+export function checkCompletionChecksums(
+  algorithm: ChecksumAlgorithm | undefined,
+  requested: readonly RequestedPart[],
+  resolved: readonly StoredPart[],
+): void {
+  requested.forEach((req, i) => {
+    const part = resolved[i];
+    const listed = req.checksums ?? {};
+    if (algorithm !== undefined && listed[algorithm] === undefined && part.checksum?.algorithm === algorithm) {
+      throw new MultipartError('MP_CHECKSUM_MISSING',
+        `The upload was created using a ${algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${req.partNumber} in the request.`);
+    }
+    for (const [alg, value] of Object.entries(listed) as [ChecksumAlgorithm, string][]) {
+      if (algorithm !== undefined && alg !== algorithm) {
+        throw new MultipartError('MP_CHECKSUM_MISSING', `Checksum Type mismatch occurred, expected checksum Type: ${algorithm.toLowerCase()}, actual checksum Type: ${alg.toLowerCase()}`);
+      }
+      if (part.checksum && part.checksum.algorithm === alg && part.checksum.value !== value.trim()) {
+        throw new MultipartError('MP_BAD_DIGEST', `The ${alg.toLowerCase()} you specified for part ${req.partNumber} did not match what we received.`);
+      }
+    }
+  });
+}
+
+/**
+ * The COMPOSITE checksum of a multipart object: the checksum of the concatenated binary part checksums, base64,
+ * then `-N`. Undefined when a part lacks a checksum of `algorithm`, or for CRC32C/CRC64NVME (not computed here).
+ */
+export function compositeChecksum(algorithm: ChecksumAlgorithm, parts: readonly StoredPart[]): string | undefined {
+  const raw: Buffer[] = [];
+  for (const p of parts) {
+    if (p.checksum?.algorithm !== algorithm) return undefined;
+    raw.push(Buffer.from(p.checksum.value, 'base64'));
+  }
+  const all = Buffer.concat(raw);
+  let digest: Buffer;
+  if (algorithm === 'SHA1' || algorithm === 'SHA256') {
+    digest = createHash(algorithm.toLowerCase()).update(all).digest();
+  } else if (algorithm === 'CRC32') {
+    digest = Buffer.alloc(4);
+    digest.writeUInt32BE(crc32(all) >>> 0);
+  } else {
+    return undefined;
+  }
+  return `${digest.toString('base64')}-${parts.length}`;
 }

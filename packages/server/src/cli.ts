@@ -23,6 +23,13 @@ function parseListen(value: string): { host: string; port: number } {
   return { host: m[1] ?? m[2], port };
 }
 
+/** Parses a positive number option. */
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
 /** The master key source from `--master-key-file` or `COFFER_MASTER_KEY` (base64 or hex, 32 bytes). */
 function masterKeySource(opts: { masterKeyFile?: string }): MasterKeySource {
   if (opts.masterKeyFile) return { kind: 'file', path: opts.masterKeyFile };
@@ -64,6 +71,7 @@ program.command('serve')
   .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
   .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
+  .option('--multipart-max-age <hours>', 'abort multipart uploads older than this many hours', parsePositive, 24 * 7)
   .option('--allow-insecure-sse-c', 'accept SSE-C keys over plain HTTP from any peer (loopback peers always may)')
   .option('--trust-proxy', 'count X-Forwarded-Proto: https from the proxy in front as a secure connection')
   .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
@@ -85,6 +93,7 @@ program.command('serve')
         process.stdout.write(`Generated root credentials (shown only this once; keep them):\n  access key: ${pair.accessKey}\n  secret key: ${pair.secretKey}\n`);
       },
       tls: opts.tlsCert ? { cert: opts.tlsCert, key: opts.tlsKey } : undefined,
+      multipartMaxUploadAgeMs: opts.multipartMaxAge * 3_600_000,
       allowInsecureSseC: opts.allowInsecureSseC ?? false,
       trustProxy: opts.trustProxy ?? false,
       shutdownTimeoutMs: SERVER_DEFAULTS.shutdownTimeoutMs,

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { BlobStore } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
+import type { MultipartStore } from '@coffer/multipart';
 import type { AuthContext } from '@coffer/sigv4';
 import type { User, UserRegistry } from './users.ts';
 import type { Endpoint } from './router.ts';
@@ -9,6 +10,8 @@ import type { Endpoint } from './router.ts';
 /** The long-lived services a request handler works with. */
 export interface Services {
   store: BlobStore;
+  /** Multipart upload sessions over the same store (its background sweep runs while the server does). */
+  multipart: MultipartStore;
   keyRing: MasterKeyRing;
   users: UserRegistry;
   logger: Logger;

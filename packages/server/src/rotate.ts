@@ -5,6 +5,7 @@
  */
 import type { BlobStore } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
+import { MultipartStore } from '@coffer/multipart';
 
 const NS = 'system';
 const ID = 'rotation';
@@ -43,6 +44,8 @@ export async function rotateMasterKey(store: BlobStore, ring: MasterKeyRing, opt
   }
   const total = await countObjects(store);
   const result = await store.rewrapKeys({ signal: opts.signal, onProgress: (p) => opts.onProgress?.({ ...p, total }) });
+  // Uploads in progress hold SSE-S3 data keys too.
+  const uploads = await new MultipartStore(store).rewrapKeys();
   await store.deleteRecord(NS, ID);
-  return { activeId: ring.activeId, resumed, ...result };
+  return { activeId: ring.activeId, resumed, scanned: result.scanned, rewrapped: result.rewrapped + uploads };
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { BlobStore } from '@coffer/blob-store';
 import { MasterKeyRing } from '@coffer/crypto';
+import { MultipartStore } from '@coffer/multipart';
 import { createApp } from './app.ts';
 import type { Services } from './context.ts';
 import { UserRegistry, generateKeyPair } from './users.ts';
@@ -37,6 +38,8 @@ export interface ServerOptions {
   onGeneratedRoot?: (pair: { accessKey: string; secretKey: string }) => void;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string; key: string };
+  /** Multipart uploads older than this are aborted by a background sweep (default 7 days). */
+  multipartMaxUploadAgeMs?: number;
   /** Accept SSE-C over plain HTTP from any peer, not only loopback. */
   allowInsecureSseC?: boolean;
   /** Trust `X-Forwarded-Proto: https` from the proxy in front. */
@@ -94,8 +97,10 @@ export class CofferServer {
         await users.add({ ...pair, name: 'root', root: true });
         opts.onGeneratedRoot?.(pair);
       }
+      const multipart = new MultipartStore(store, { maxUploadAgeMs: opts.multipartMaxUploadAgeMs });
+      multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
       const services: Services = {
-        store, keyRing, users, logger, region: opts.region,
+        store, multipart, keyRing, users, logger, region: opts.region,
         security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
       };
       const app = createApp(services);
@@ -126,6 +131,7 @@ export class CofferServer {
       const timer = setTimeout(() => this.#server.closeAllConnections(), this.#timeoutMs);
       await closed;
       clearTimeout(timer);
+      await this.#services.multipart.stop();
       await this.#services.store.close();
     })();
     return this.#closing;

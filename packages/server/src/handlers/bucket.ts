@@ -4,11 +4,11 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
  */
 import type { Context } from 'koa';
+import { MultipartStore } from '@coffer/multipart';
 import { S3_NAMESPACE, buildXml, parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
-import { MultipartStore } from '@coffer/multipart';
 import { currentUser, isValidBucketName, ownedBucket, xmlBody } from '../access.ts';
 
 /** Writes an XML response body. */

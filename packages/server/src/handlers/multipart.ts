@@ -11,14 +11,12 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html
  */
 import type { Context } from 'koa';
-import type { BlobStore, ObjectRecord } from '@coffer/blob-store';
+import type { ObjectRecord } from '@coffer/blob-store';
 import {
   CHECKSUM_ALGORITHMS,
   MULTIPART_LIMITS,
-  MultipartStore,
   parsePartNumber,
   type ChecksumAlgorithm,
-  type MultipartOptions,
   type UploadRecord,
 } from '@coffer/multipart';
 import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
@@ -33,41 +31,12 @@ import { sendEmpty, sendXml } from './bucket.ts';
 import { parseCopySource } from './copy.ts';
 import { loadObject } from './object-get.ts';
 
-// ------------------------------------------------------------------ the MultipartStore of a server
-
-const stores = new WeakMap<BlobStore, MultipartStore>();
-
-/**
- * Creates the MultipartStore of a server's BlobStore with `options` and starts its background sweep of uploads
- * older than `options.maxUploadAgeMs` (default 7 days). The server calls this once at start; without it, the
- * first multipart request does it with the defaults.
- */
-export function startMultipart(services: Services, options: MultipartOptions = {}): MultipartStore {
-  let mp = stores.get(services.store);
-  if (!mp) {
-    mp = new MultipartStore(services.store, options);
-    stores.set(services.store, mp);
-    mp.start((err) => services.logger.error({ err }, 'multipart sweep failed'));
-  }
-  return mp;
-}
-
-/** Stops the background sweep (before the store closes). */
-export async function stopMultipart(services: Services): Promise<void> {
-  await stores.get(services.store)?.stop();
-}
-
-/** The MultipartStore of the server. */
-export function multipartOf(services: Services): MultipartStore {
-  return stores.get(services.store) ?? startMultipart(services);
-}
-
 // ------------------------------------------------------------------ helpers
 
 /** The upload a request names (`uploadId` query parameter), in a bucket the caller owns. `NoSuchUpload`. */
 async function loadUpload(ctx: Context, ep: Endpoint, services: Services): Promise<UploadRecord> {
   await ownedBucket(ctx, services, ep.bucket!);
-  return multipartOf(services).getUpload(ep.bucket!, ep.key!, ep.query.get('uploadId') ?? '');
+  return services.multipart.getUpload(ep.bucket!, ep.key!, ep.query.get('uploadId') ?? '');
 }
 
 /** `x-amz-checksum-algorithm` of CreateMultipartUpload. */
@@ -137,7 +106,7 @@ export async function createMultipartUpload(ctx: Context, ep: Endpoint, services
   const metadata = readMetadata(ctx.req.headers);
   const encryption = writeEncryption(ctx, ep, services);
   const algorithm = checksumAlgorithm(ctx);
-  const upload = await multipartOf(services).create(ep.bucket!, ep.key!, {
+  const upload = await services.multipart.create(ep.bucket!, ep.key!, {
     owner: currentUser(ctx).id, metadata, encryption, checksumAlgorithm: algorithm,
   });
   echoEncryption(ctx, upload);
@@ -153,7 +122,7 @@ export async function uploadPart(ctx: Context, ep: Endpoint, services: Services)
   const partNumber = parsePartNumber(ep.query.get('partNumber') ?? '');
   const upload = await loadUpload(ctx, ep, services);
   const customer = partCustomer(ctx, ep, services);
-  const mp = multipartOf(services);
+  const mp = services.multipart;
   mp.dataKey(upload, customer).fill(0); // the key check comes before the body (Part B rows 10–12)
   const size = declaredSize(ctx.req.headers);
   if (size !== undefined && size > MULTIPART_LIMITS.maxPartSize) {
@@ -202,7 +171,7 @@ export async function uploadPartCopy(ctx: Context, ep: Endpoint, services: Servi
   const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
   const upload = await loadUpload(ctx, ep, services);
   const customer = partCustomer(ctx, ep, services);
-  const mp = multipartOf(services);
+  const mp = services.multipart;
   mp.dataKey(upload, customer).fill(0);
   const src: ObjectRecord = await loadObject(ctx, services, source.bucket, source.key);
   const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
@@ -236,7 +205,7 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
   if (sizeHeader !== undefined && !/^\d+$/.test(sizeHeader.trim())) {
     throw new S3Error('InvalidArgument', { message: 'Value for x-amz-mp-object-size header is invalid.', extra: { ArgumentName: 'x-amz-mp-object-size', ArgumentValue: sizeHeader } });
   }
-  const rec = await multipartOf(services).complete(ep.bucket!, ep.key!, uploadId, request.parts, {
+  const rec = await services.multipart.complete(ep.bucket!, ep.key!, uploadId, request.parts, {
     ifNoneMatch: ifNoneMatch !== undefined || undefined,
     ifMatch: header(ctx.req.headers, 'if-match'),
     objectSize: sizeHeader === undefined ? undefined : Number(sizeHeader),
@@ -257,7 +226,7 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html */
 export async function abortMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   await ownedBucket(ctx, services, ep.bucket!);
-  await multipartOf(services).abort(ep.bucket!, ep.key!, ep.query.get('uploadId') ?? '');
+  await services.multipart.abort(ep.bucket!, ep.key!, ep.query.get('uploadId') ?? '');
   sendEmpty(ctx, 204);
 }
 
@@ -267,7 +236,7 @@ export async function listParts(ctx: Context, ep: Endpoint, services: Services):
   const upload = await loadUpload(ctx, ep, services);
   const maxParts = intParam(ep.query, 'max-parts', MULTIPART_LIMITS.maxListEntries);
   const marker = intParam(ep.query, 'part-number-marker', 0);
-  const r = await multipartOf(services).listParts(upload, { partNumberMarker: marker, maxParts: Math.min(maxParts, MULTIPART_LIMITS.maxListEntries) });
+  const r = await services.multipart.listParts(upload, { partNumberMarker: marker, maxParts: Math.min(maxParts, MULTIPART_LIMITS.maxListEntries) });
   const owner = person(services, upload.owner);
   sendXml(ctx, 'ListPartsResult', {
     Bucket: ep.bucket!,
@@ -302,7 +271,7 @@ export async function listMultipartUploads(ctx: Context, ep: Endpoint, services:
   const delimiter = q.get('delimiter') || undefined;
   const keyMarker = q.get('key-marker') ?? '';
   const uploadIdMarker = q.get('upload-id-marker') ?? '';
-  const r = await multipartOf(services).listUploads(ep.bucket!, {
+  const r = await services.multipart.listUploads(ep.bucket!, {
     prefix, delimiter, keyMarker: keyMarker || undefined, uploadIdMarker: uploadIdMarker || undefined,
     maxUploads: Math.min(maxUploads, MULTIPART_LIMITS.maxListEntries),
   });

@@ -1,0 +1,444 @@
+/**
+ * Multipart upload sessions on top of a BlobStore: upload records, encrypted parts, completion without copying data,
+ * abort, listing and the sweep of abandoned uploads.
+ *
+ * Records (BlobStore generic records):
+ * - `mpu` / `BUCKET \0 KEY \0 UPLOADID` → {@link UploadRecord} (so a bucket's uploads list in key order, then in
+ *   initiation order: upload ids start with the initiation time).
+ * - `mpp` / `UPLOADID \0 NNNNN` → {@link PartRecord}, one per part number; its blob file has one reference.
+ *
+ * Every change is one BlobStore transaction (one synced LevelDB batch). A part's file is written and fsync'd before
+ * its commit; a crash before the commit leaves a file with no reference, which the store's sweep removes.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+
+import { BlobStoreError, type BlobStore, type ObjectEncryption, type ObjectMetadata, type ObjectRecord, type Segment, type Transaction, type WriteEncryption } from '@coffer/blob-store';
+import { CryptoError, ssecEtag, type SseCustomerKey } from '@coffer/crypto';
+
+import { MULTIPART_MESSAGES, MultipartError, noSuchUpload } from './errors.ts';
+import { resolveMultipartOptions, type MultipartOptions, type ResolvedMultipartOptions } from './options.ts';
+import {
+  MULTIPART_LIMITS,
+  checkCompletionChecksums,
+  compositeChecksum,
+  multipartEtag,
+  parsePartNumber,
+  resolveCompletion,
+  type ChecksumAlgorithm,
+  type RequestedPart,
+  type StoredPart,
+} from './rules.ts';
+
+/** Record namespaces in the BlobStore. */
+export const MULTIPART_NAMESPACES = Object.freeze({ uploads: 'mpu', parts: 'mpp' });
+
+const SEP = '\x00';
+/** Upload ids: 9 base-36 digits of the initiation time (so ids sort by age), then 128 random bits, base64url. */
+const UPLOAD_ID = /^[0-9a-z]{9}[A-Za-z0-9_-]{22}$/;
+
+/** A multipart upload in progress. */
+export interface UploadRecord {
+  /** Record version. */
+  v: 1;
+  /** The UploadId the client uses. */
+  uploadId: string;
+  bucket: string;
+  key: string;
+  /** Id of the object the upload becomes; bound into the data key's wrap. */
+  objectId: string;
+  /** User id of the initiator (and owner of the object). */
+  owner: string;
+  /** Initiation time, ISO 8601. */
+  initiated: string;
+  /** Content headers and user metadata given at CreateMultipartUpload. */
+  metadata: ObjectMetadata;
+  /** `x-amz-checksum-algorithm` given at CreateMultipartUpload. */
+  checksumAlgorithm?: ChecksumAlgorithm;
+  /** The upload's data key, wrapped like an object's (SSE-C: under the customer key, with its MD5). */
+  enc: ObjectEncryption;
+}
+
+/** One uploaded part. */
+export interface PartRecord extends StoredPart {
+  /** Record version. */
+  v: 1;
+  uploadId: string;
+  /** Upload time, ISO 8601. */
+  lastModified: string;
+  /** Its encrypted stream: key HKDF(DEK, fresh 16-byte salt, `S3E1/part/N`). */
+  segment: Segment;
+}
+
+/** Options of {@link MultipartStore.create}. */
+export interface CreateUploadOptions {
+  owner: string;
+  metadata: ObjectMetadata;
+  encryption: WriteEncryption;
+  checksumAlgorithm?: ChecksumAlgorithm;
+}
+
+/** Options of {@link MultipartStore.uploadPart}. */
+export interface UploadPartOptions {
+  /** The customer key: required for an SSE-C upload, refused for an SSE-S3 one. */
+  customer?: SseCustomerKey;
+  /** Default 5 GiB (`BLOB_TOO_LARGE` past it). */
+  maxSize?: number;
+  /** After the body ended and before the commit (Content-MD5, checksums); throw to abort. May return a checksum to keep. */
+  beforeCommit?: (w: { size: number; md5: Buffer }) => Promise<{ checksum?: { algorithm: string; value: string } } | void> | { checksum?: { algorithm: string; value: string } } | void;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link MultipartStore.complete}. */
+export interface CompleteOptions {
+  /** `If-None-Match: *` on the destination key. */
+  ifNoneMatch?: boolean;
+  /** `If-Match: etag` on the destination key. */
+  ifMatch?: string;
+  /** `x-amz-mp-object-size`: the size the client expects. */
+  objectSize?: number;
+}
+
+/** Query of {@link MultipartStore.listUploads}. */
+export interface ListUploadsQuery {
+  prefix?: string;
+  delimiter?: string;
+  keyMarker?: string;
+  uploadIdMarker?: string;
+  maxUploads: number;
+}
+
+/** Result of {@link MultipartStore.listUploads}. */
+export interface ListUploadsResult {
+  uploads: UploadRecord[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker?: string;
+  nextUploadIdMarker?: string;
+}
+
+const stripQuotes = (etag: string) => etag.trim().replace(/^"|"$/g, '');
+
+/** The multipart upload sessions of one BlobStore. Construct with {@link MultipartStore.constructor}; no I/O until used. */
+export class MultipartStore {
+  readonly #store: BlobStore;
+  readonly #opts: ResolvedMultipartOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #sweeping: Promise<unknown> | undefined;
+
+  constructor(store: BlobStore, options: MultipartOptions = {}) {
+    if (!store || typeof store.transaction !== 'function') throw new TypeError('store must be a BlobStore');
+    this.#store = store;
+    this.#opts = resolveMultipartOptions(options);
+  }
+
+  /** The options in effect. */
+  get options(): Readonly<ResolvedMultipartOptions> {
+    return this.#opts;
+  }
+
+  /** True when `bucket` has uploads in progress (for DeleteBucket's `inUse`, inside its transaction). */
+  static hasUploads(tx: Transaction, bucket: string): Promise<boolean> {
+    return tx.hasRecords(MULTIPART_NAMESPACES.uploads, bucket + SEP);
+  }
+
+  /** True when a string has the shape of an upload id. */
+  static isUploadId(id: string): boolean {
+    return UPLOAD_ID.test(id);
+  }
+
+  /** CreateMultipartUpload: a new upload with its own data key. `BLOB_NO_SUCH_BUCKET`. */
+  async create(bucket: string, key: string, opts: CreateUploadOptions): Promise<UploadRecord> {
+    const now = this.#opts.now();
+    const uploadId = Math.floor(now).toString(36).padStart(9, '0') + randomBytes(16).toString('base64url');
+    const objectId = randomUUID();
+    const { dek, enc } = this.#store.newDataKey(objectId, opts.encryption);
+    dek.fill(0);
+    const rec: UploadRecord = {
+      v: 1, uploadId, bucket, key, objectId, owner: opts.owner, initiated: new Date(now).toISOString(),
+      metadata: { ...opts.metadata, userMeta: { ...opts.metadata.userMeta } },
+      ...(opts.checksumAlgorithm ? { checksumAlgorithm: opts.checksumAlgorithm } : {}),
+      enc,
+    };
+    await this.#store.transaction(async (tx) => {
+      if (!(await tx.getBucket(bucket))) {
+        throw new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', { details: { BucketName: bucket } });
+      }
+      tx.putRecord(MULTIPART_NAMESPACES.uploads, uploadKey(rec), rec);
+    });
+    return rec;
+  }
+
+  /** The upload `uploadId` of `bucket`/`key`, or `MP_NO_SUCH_UPLOAD`. */
+  async getUpload(bucket: string, key: string, uploadId: string): Promise<UploadRecord> {
+    const rec = UPLOAD_ID.test(uploadId)
+      ? await this.#store.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, uploadKey({ bucket, key, uploadId }))
+      : undefined;
+    if (!rec) throw noSuchUpload(uploadId);
+    return rec;
+  }
+
+  /**
+   * UploadPart (and UploadPartCopy, with the source's plaintext as `body`): encrypts the body under the part's own
+   * key (fresh salt every time), then commits the part record in one batch. A part number uploaded again replaces
+   * the earlier part, whose file is freed after the commit. `MP_NO_SUCH_UPLOAD` if the upload was completed or
+   * aborted meanwhile (the new file is removed); SSE-C: `MP_SSEC_REQUIRED`, `MP_SSEC_NOT_APPLICABLE`,
+   * `MP_SSEC_KEY_MISMATCH`, all checked before a byte of the body is read.
+   */
+  async uploadPart(upload: UploadRecord, partNumber: number, body: Readable, opts: UploadPartOptions = {}): Promise<PartRecord> {
+    parsePartNumber(partNumber);
+    const dek = this.dataKey(upload, opts.customer);
+    try {
+      const w = await this.#store.writeSegment(body, {
+        dek, salt: randomBytes(16), info: `S3E1/part/${partNumber}`,
+        maxSize: opts.maxSize ?? MULTIPART_LIMITS.maxPartSize, signal: opts.signal,
+      });
+      try {
+        const extra = (await opts.beforeCommit?.({ size: w.plainSize, md5: w.md5 })) ?? undefined;
+        const part: PartRecord = {
+          v: 1, uploadId: upload.uploadId, partNumber, size: w.plainSize,
+          etag: upload.enc.scheme === 'SSE-C' ? ssecEtag(dek, w.md5) : w.md5.toString('hex'),
+          lastModified: new Date(this.#opts.now()).toISOString(),
+          ...(extra?.checksum ? { checksum: { algorithm: extra.checksum.algorithm, value: extra.checksum.value } } : {}),
+          segment: w.segment,
+        };
+        await this.#store.transaction(async (tx) => {
+          const cur = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, uploadKey(upload));
+          if (!cur || cur.uploadId !== upload.uploadId) throw noSuchUpload(upload.uploadId);
+          const prev = await tx.getRecord<PartRecord>(MULTIPART_NAMESPACES.parts, partKey(upload.uploadId, partNumber));
+          if (prev) tx.dropRefs([prev.segment.blobId]);
+          tx.putRecord(MULTIPART_NAMESPACES.parts, partKey(upload.uploadId, partNumber), part);
+          tx.addRefs([w.segment.blobId]);
+        });
+        return part;
+      } finally {
+        // A no-op once committed.
+        await this.#store.discardSegment(w.segment);
+      }
+    } finally {
+      dek.fill(0);
+    }
+  }
+
+  /**
+   * The upload's data key, checking the customer key the way S3 does for parts (S3-ENCRYPTION.md Part B rows
+   * 10–12): an SSE-C upload needs the key it was created with; an SSE-S3 upload takes none. Wipe it after use.
+   */
+  dataKey(upload: UploadRecord, customer?: SseCustomerKey): Buffer {
+    const rec = { id: upload.objectId, enc: upload.enc };
+    if (upload.enc.scheme === 'SSE-C') {
+      if (!customer) throw new MultipartError('MP_SSEC_REQUIRED', MULTIPART_MESSAGES.ssecRequired);
+      try {
+        return this.#store.unwrapKey(rec, customer);
+      } catch (err) {
+        if (err instanceof CryptoError && err.code === 'CRYPTO_WRONG_KEY') {
+          throw new MultipartError('MP_SSEC_KEY_MISMATCH', MULTIPART_MESSAGES.ssecMismatch, {}, { cause: err });
+        }
+        throw err;
+      }
+    }
+    if (customer) throw new MultipartError('MP_SSEC_NOT_APPLICABLE', MULTIPART_MESSAGES.ssecNotApplicable);
+    return this.#store.unwrapKey(rec);
+  }
+
+  /**
+   * CompleteMultipartUpload: checks the list (S3's rules and checksums), then in one batch writes the object whose
+   * segments are the listed parts' files (no data is copied), removes the upload and all its part records, and
+   * drops the parts' references: the listed parts' files now belong to the object, the others are freed after the
+   * commit. Runs under the store's commit mutex, so racing completes, parts and aborts serialize: one wins, the
+   * others see `MP_NO_SUCH_UPLOAD`.
+   */
+  async complete(bucket: string, key: string, uploadId: string, requested: readonly RequestedPart[], opts: CompleteOptions = {}): Promise<ObjectRecord> {
+    if (!UPLOAD_ID.test(uploadId)) throw noSuchUpload(uploadId);
+    return this.#store.transaction(async (tx) => {
+      const up = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, uploadKey({ bucket, key, uploadId }));
+      if (!up) throw noSuchUpload(uploadId);
+      // Under the commit mutex no other commit runs, so reading the committed part records is consistent.
+      const all = await this.#parts(uploadId);
+      const resolved = resolveCompletion(uploadId, requested, new Map(all.map((p) => [p.partNumber, p]))) as PartRecord[];
+      checkCompletionChecksums(up.checksumAlgorithm, requested, resolved);
+      const size = resolved.reduce((n, p) => n + p.size, 0);
+      if (opts.objectSize !== undefined && opts.objectSize !== size) {
+        throw new MultipartError('MP_OBJECT_SIZE_MISMATCH', `The provided 'x-amz-mp-object-size' header value ${opts.objectSize} does not match what was computed: ${size}`);
+      }
+      if (!(await tx.getBucket(bucket))) {
+        throw new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', { details: { BucketName: bucket } });
+      }
+      const prev = await tx.getObject(bucket, key);
+      if (opts.ifNoneMatch && prev) {
+        throw new MultipartError('MP_PRECONDITION_FAILED', MULTIPART_MESSAGES.preconditionFailed, { Condition: 'If-None-Match' });
+      }
+      if (opts.ifMatch !== undefined) {
+        if (!prev) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
+        const want = stripQuotes(opts.ifMatch);
+        if (want !== '*' && want !== prev.etag) {
+          throw new MultipartError('MP_PRECONDITION_FAILED', MULTIPART_MESSAGES.preconditionFailed, { Condition: 'If-Match' });
+        }
+      }
+      const checksum = up.checksumAlgorithm ? compositeChecksum(up.checksumAlgorithm, resolved) : undefined;
+      const rec: ObjectRecord = {
+        v: 1, bucket, key, id: up.objectId, size,
+        etag: multipartEtag(resolved.map((p) => p.etag)),
+        lastModified: new Date(this.#opts.now()).toISOString(),
+        owner: up.owner,
+        ...up.metadata,
+        ...(checksum ? { checksum: { algorithm: up.checksumAlgorithm!, value: checksum } } : {}),
+        enc: up.enc,
+        segments: resolved.map((p) => ({ ...p.segment })),
+        parts: resolved.map((p) => ({ partNumber: p.partNumber, size: p.size, etag: p.etag })),
+      };
+      await tx.putObject(rec);
+      await this.#removeUpload(tx, up, all);
+      return rec;
+    });
+  }
+
+  /** AbortMultipartUpload: removes the upload and its parts in one batch; their files are freed after the commit. */
+  async abort(bucket: string, key: string, uploadId: string): Promise<void> {
+    if (!UPLOAD_ID.test(uploadId)) throw noSuchUpload(uploadId);
+    await this.#store.transaction(async (tx) => {
+      const up = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, uploadKey({ bucket, key, uploadId }));
+      if (!up) throw noSuchUpload(uploadId);
+      await this.#removeUpload(tx, up, await this.#parts(uploadId));
+    });
+  }
+
+  /** ListParts: parts above `partNumberMarker`, at most `maxParts` (0..1000). */
+  async listParts(upload: UploadRecord, q: { partNumberMarker?: number; maxParts: number }): Promise<{ parts: PartRecord[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
+    const marker = q.partNumberMarker ?? 0;
+    const after = (await this.#parts(upload.uploadId)).filter((p) => p.partNumber > marker);
+    const parts = after.slice(0, q.maxParts);
+    const isTruncated = after.length > parts.length;
+    return { parts, isTruncated, ...(parts.length > 0 ? { nextPartNumberMarker: parts[parts.length - 1].partNumber } : {}) };
+  }
+
+  /**
+   * ListMultipartUploads: a bucket's uploads in key order, then initiation order, with prefix, delimiter (common
+   * prefixes count as entries), `keyMarker` (exclusive) and `uploadIdMarker` (with `keyMarker`: that key's uploads
+   * after this id). `MP_INVALID_UPLOAD_ID_MARKER` for a marker that is no upload id.
+   */
+  async listUploads(bucket: string, q: ListUploadsQuery): Promise<ListUploadsResult> {
+    const prefix = q.prefix ?? '';
+    const { keyMarker, delimiter } = q;
+    const uploadIdMarker = keyMarker ? q.uploadIdMarker || undefined : undefined;
+    if (uploadIdMarker !== undefined && !UPLOAD_ID.test(uploadIdMarker)) {
+      throw new MultipartError('MP_INVALID_UPLOAD_ID_MARKER', MULTIPART_MESSAGES.invalidUploadIdMarker, {
+        ArgumentName: 'upload-id-marker', ArgumentValue: uploadIdMarker,
+      });
+    }
+    const out: ListUploadsResult = { uploads: [], commonPrefixes: [], isTruncated: false };
+    if (q.maxUploads <= 0) return out;
+    const all = await this.#store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads, { prefix: bucket + SEP + prefix });
+    let count = 0;
+    let last: { key: string; uploadId?: string } | undefined;
+    for (const up of all) {
+      if (up.bucket !== bucket || !up.key.startsWith(prefix)) continue;
+      if (keyMarker !== undefined && keyMarker !== '') {
+        const after = up.key > keyMarker || (uploadIdMarker !== undefined && up.key === keyMarker && up.uploadId > uploadIdMarker);
+        if (!after) continue;
+      }
+      let cp: string | undefined;
+      if (delimiter) {
+        const i = up.key.indexOf(delimiter, prefix.length);
+        if (i >= 0) cp = up.key.slice(0, i + delimiter.length);
+      }
+      if (cp !== undefined && (cp === last?.key && last.uploadId === undefined || (keyMarker && cp <= keyMarker))) continue;
+      if (count === q.maxUploads) {
+        out.isTruncated = true;
+        break;
+      }
+      count++;
+      if (cp !== undefined) {
+        out.commonPrefixes.push(cp);
+        last = { key: cp };
+      } else {
+        out.uploads.push(up);
+        last = { key: up.key, uploadId: up.uploadId };
+      }
+    }
+    if (out.isTruncated && last) {
+      out.nextKeyMarker = last.key;
+      out.nextUploadIdMarker = last.uploadId ?? '';
+    }
+    return out;
+  }
+
+  /** Aborts every upload initiated more than `maxUploadAgeMs` ago. Returns how many it aborted. */
+  async sweep(): Promise<{ aborted: number }> {
+    const cutoff = this.#opts.now() - this.#opts.maxUploadAgeMs;
+    let aborted = 0;
+    for (const up of await this.#store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads)) {
+      if (Date.parse(up.initiated) >= cutoff) continue;
+      try {
+        await this.abort(up.bucket, up.key, up.uploadId);
+        aborted++;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'MP_NO_SUCH_UPLOAD') throw err;
+      }
+    }
+    return { aborted };
+  }
+
+  /**
+   * Starts the background sweep (every `sweepIntervalMs`, timer unref'd so it never keeps the process alive).
+   * It stops by itself once the store is closed. `onError` receives sweep failures (default: ignored).
+   */
+  start(onError: (err: unknown) => void = () => undefined): void {
+    if (this.#timer) return;
+    const run = () => {
+      if (this.#sweeping) return;
+      this.#sweeping = this.sweep().catch((err) => {
+        if ((err as { code?: string }).code === 'BLOB_CLOSED') this.stop();
+        else onError(err);
+      }).finally(() => { this.#sweeping = undefined; });
+    };
+    this.#timer = setInterval(run, this.#opts.sweepIntervalMs);
+    this.#timer.unref();
+    run();
+  }
+
+  /** Stops the background sweep and waits for a sweep in progress. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#sweeping;
+  }
+
+  /**
+   * Re-wraps the SSE-S3 data keys of uploads in progress under the active master key (after a key rotation;
+   * BlobStore.rewrapKeys does the objects). Returns how many it re-wrapped.
+   */
+  async rewrapKeys(): Promise<number> {
+    let n = 0;
+    for (const up of await this.#store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads)) {
+      const enc = this.#store.rewrapKey({ id: up.objectId, enc: up.enc });
+      if (enc === up.enc) continue;
+      n += await this.#store.transaction(async (tx) => {
+        const cur = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, uploadKey(up));
+        if (!cur) return 0;
+        tx.putRecord(MULTIPART_NAMESPACES.uploads, uploadKey(up), { ...cur, enc });
+        return 1;
+      });
+    }
+    return n;
+  }
+
+  async #parts(uploadId: string): Promise<PartRecord[]> {
+    return this.#store.listRecords<PartRecord>(MULTIPART_NAMESPACES.parts, { prefix: uploadId + SEP });
+  }
+
+  async #removeUpload(tx: Transaction, up: UploadRecord, parts: readonly PartRecord[]): Promise<void> {
+    for (const p of parts) await tx.deleteRecord(MULTIPART_NAMESPACES.parts, partKey(up.uploadId, p.partNumber));
+    tx.dropRefs(parts.map((p) => p.segment.blobId));
+    await tx.deleteRecord(MULTIPART_NAMESPACES.uploads, uploadKey(up));
+  }
+}
+
+function uploadKey(u: { bucket: string; key: string; uploadId: string }): string {
+  return u.bucket + SEP + u.key + SEP + u.uploadId;
+}
+
+function partKey(uploadId: string, partNumber: number): string {
+  return uploadId + SEP + String(partNumber).padStart(5, '0');
+}

@@ -1,0 +1,211 @@
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { BlobStore } from '@coffer/blob-store';
+import { bodyOf, makeCustomerKey, readAll } from '@coffer/blob-store/testing';
+import { MasterKeyRing } from '@coffer/crypto';
+
+import { MultipartError, MultipartStore, multipartEtag, type UploadRecord } from '../src/index.ts';
+
+const MiB = 1024 * 1024;
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+const meta = { userMeta: { a: '1' }, contentType: 'text/plain' };
+
+/** Blob files on disk. */
+async function blobFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const root = path.join(dir, 'blobs');
+  for (const xx of await readdir(root)) for (const yy of await readdir(path.join(root, xx))) out.push(...await readdir(path.join(root, xx, yy)));
+  return out.sort();
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 50));
+
+describe('MultipartStore', () => {
+  let dir: string;
+  let store: BlobStore;
+  let clock = Date.now();
+  let mp: MultipartStore;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'coffer-mp-'));
+    store = await BlobStore.open({ dir, keyRing: MasterKeyRing.fromKey(randomBytes(32)), sync: false });
+    mp = new MultipartStore(store, { maxUploadAgeMs: 60_000, now: () => clock });
+    await store.createBucket('b', 'u1');
+  });
+  after(async () => {
+    await mp.stop();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => { clock = Date.now(); });
+
+  const create = (key = 'k', encryption: Parameters<MultipartStore['create']>[2]['encryption'] = { scheme: 'SSE-S3' }) =>
+    mp.create('b', key, { owner: 'u1', metadata: meta, encryption });
+
+  describe('options', () => {
+    it('should refuse a non-positive maxUploadAgeMs with a RangeError naming it', () => {
+      assert.throws(() => new MultipartStore(store, { maxUploadAgeMs: 0 }), /options\.maxUploadAgeMs/);
+    });
+  });
+
+  describe('complete', () => {
+    it('should assemble the parts without copying them, with the multipart ETag and parts list', async () => {
+      const up = await create();
+      const p1 = randomBytes(5 * MiB);
+      const p2 = randomBytes(1234);
+      const a = await mp.uploadPart(up, 1, bodyOf(p1));
+      const b = await mp.uploadPart(up, 2, bodyOf(p2));
+      const before = await blobFiles(dir);
+      const rec = await mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: `"${a.etag}"` }, { partNumber: 2, etag: b.etag }]);
+      assert.equal(rec.etag, multipartEtag([md5(p1), md5(p2)]));
+      assert.deepEqual(rec.parts, [{ partNumber: 1, size: p1.length, etag: md5(p1) }, { partNumber: 2, size: p2.length, etag: md5(p2) }]);
+      assert.deepEqual(rec.segments.map((s) => s.blobId), [a.segment.blobId, b.segment.blobId]);
+      assert.deepEqual(await blobFiles(dir), before, 'no file written or removed');
+      assert.equal(rec.contentType, 'text/plain');
+      const data = await readAll(await store.openObject(rec, { range: { start: p1.length - 10, end: p1.length + 9 } }));
+      assert.deepEqual(data, Buffer.concat([p1.subarray(-10), p2.subarray(0, 10)]));
+      await assert.rejects(mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
+      await store.deleteObject('b', 'k');
+    });
+
+    it('should free the files of parts the list leaves out', async () => {
+      const up = await create();
+      const a = await mp.uploadPart(up, 1, bodyOf(Buffer.from('one')));
+      const b = await mp.uploadPart(up, 2, bodyOf(Buffer.from('two')));
+      await mp.complete('b', 'k', up.uploadId, [{ partNumber: 2, etag: b.etag }]);
+      await settle();
+      const files = await blobFiles(dir);
+      assert.ok(!files.includes(a.segment.blobId));
+      assert.ok(files.includes(b.segment.blobId));
+      await store.deleteObject('b', 'k');
+    });
+
+    it('should let exactly one of two racing completes win', async () => {
+      const up = await create();
+      const a = await mp.uploadPart(up, 1, bodyOf(Buffer.from('x')));
+      const results = await Promise.allSettled([
+        mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]),
+        mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]),
+      ]);
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      assert.equal(failed.reason.code, 'MP_NO_SUCH_UPLOAD');
+      await store.deleteObject('b', 'k');
+    });
+
+    it('should refuse a part that finishes after the upload completed, and remove its file', async () => {
+      const up = await create();
+      const a = await mp.uploadPart(up, 1, bodyOf(Buffer.from('x')));
+      const files = await blobFiles(dir);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      async function* slow() { yield Buffer.from('late'); await gate; }
+      const { Readable } = await import('node:stream');
+      const late = mp.uploadPart(up, 2, Readable.from(slow()));
+      await mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]);
+      release();
+      await assert.rejects(late, (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
+      await settle();
+      assert.deepEqual(await blobFiles(dir), files);
+      await store.deleteObject('b', 'k');
+    });
+  });
+
+  describe('uploadPart', () => {
+    it('should replace a part uploaded again, with a fresh salt, and free the old file', async () => {
+      const up = await create();
+      const a = await mp.uploadPart(up, 1, bodyOf(Buffer.from('first')));
+      const b = await mp.uploadPart(up, 1, bodyOf(Buffer.from('first')));
+      assert.notEqual(a.segment.salt, b.segment.salt);
+      assert.equal(a.etag, b.etag);
+      await settle();
+      const files = await blobFiles(dir);
+      assert.ok(!files.includes(a.segment.blobId) && files.includes(b.segment.blobId));
+      const { parts } = await mp.listParts(up, { maxParts: 1000 });
+      assert.deepEqual(parts.map((p) => p.segment.blobId), [b.segment.blobId]);
+      await mp.abort('b', 'k', up.uploadId);
+    });
+
+    it('should check an SSE-C upload\'s key before reading the body', async () => {
+      const key = makeCustomerKey();
+      const up = await create('c', { scheme: 'SSE-C', customer: key });
+      await assert.rejects(mp.uploadPart(up, 1, bodyOf(Buffer.from('x'))), (e: MultipartError) => e.code === 'MP_SSEC_REQUIRED');
+      await assert.rejects(mp.uploadPart(up, 1, bodyOf(Buffer.from('x')), { customer: makeCustomerKey() }), (e: MultipartError) => e.code === 'MP_SSEC_KEY_MISMATCH');
+      const p = await mp.uploadPart(up, 1, bodyOf(Buffer.from('secret')), { customer: key });
+      assert.notEqual(p.etag, md5(Buffer.from('secret')), 'an SSE-C part ETag is not the MD5');
+      const rec = await mp.complete('b', 'c', up.uploadId, [{ partNumber: 1, etag: p.etag }]);
+      assert.equal((await readAll(await store.openObject(rec, { customer: key }))).toString(), 'secret');
+      const s3 = await create('s');
+      await assert.rejects(mp.uploadPart(s3, 1, bodyOf(Buffer.from('x')), { customer: key }), (e: MultipartError) => e.code === 'MP_SSEC_NOT_APPLICABLE');
+      await mp.abort('b', 's', s3.uploadId);
+      await store.deleteObject('b', 'c');
+    });
+  });
+
+  describe('abort', () => {
+    it('should remove the upload and free its parts\' files', async () => {
+      const files = await blobFiles(dir);
+      const up = await create();
+      await mp.uploadPart(up, 1, bodyOf(randomBytes(100_000)));
+      await mp.uploadPart(up, 2, bodyOf(randomBytes(100)));
+      await mp.abort('b', 'k', up.uploadId);
+      await settle();
+      assert.deepEqual(await blobFiles(dir), files);
+      await assert.rejects(mp.getUpload('b', 'k', up.uploadId), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
+    });
+  });
+
+  describe('listUploads', () => {
+    it('should page by key and upload id, with common prefixes', async () => {
+      const made: UploadRecord[] = [];
+      for (const k of ['a/1', 'a/2', 'b', 'b', 'c']) {
+        clock += 1000;
+        made.push(await create(k));
+      }
+      const all = await mp.listUploads('b', { maxUploads: 1000 });
+      assert.deepEqual(all.uploads.map((u) => u.key), ['a/1', 'a/2', 'b', 'b', 'c']);
+      const page1 = await mp.listUploads('b', { maxUploads: 3 });
+      assert.equal(page1.isTruncated, true);
+      assert.equal(page1.nextKeyMarker, 'b');
+      assert.equal(page1.nextUploadIdMarker, made[2].uploadId);
+      const page2 = await mp.listUploads('b', { maxUploads: 3, keyMarker: page1.nextKeyMarker, uploadIdMarker: page1.nextUploadIdMarker });
+      assert.deepEqual(page2.uploads.map((u) => u.uploadId), [made[3].uploadId, made[4].uploadId]);
+      assert.equal(page2.isTruncated, false);
+      const grouped = await mp.listUploads('b', { maxUploads: 1000, delimiter: '/' });
+      assert.deepEqual(grouped.commonPrefixes, ['a/']);
+      assert.deepEqual(grouped.uploads.map((u) => u.key), ['b', 'b', 'c']);
+      await assert.rejects(mp.listUploads('b', { maxUploads: 10, keyMarker: 'a', uploadIdMarker: 'nope' }), (e: MultipartError) => e.code === 'MP_INVALID_UPLOAD_ID_MARKER');
+      for (const u of made) await mp.abort('b', u.key, u.uploadId);
+    });
+  });
+
+  describe('sweep', () => {
+    it('should abort uploads older than maxUploadAgeMs and keep younger ones', async () => {
+      const files = await blobFiles(dir);
+      clock = Date.now() - 120_000;
+      const old = await create('old');
+      await mp.uploadPart(old, 1, bodyOf(randomBytes(1000)));
+      clock = Date.now();
+      const young = await create('young');
+      assert.deepEqual(await mp.sweep(), { aborted: 1 });
+      await settle();
+      assert.deepEqual(await blobFiles(dir), files);
+      await assert.rejects(mp.getUpload('b', 'old', old.uploadId), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
+      await mp.getUpload('b', 'young', young.uploadId);
+      await mp.abort('b', 'young', young.uploadId);
+    });
+  });
+
+  describe('hasUploads', () => {
+    it('should keep DeleteBucket from deleting a bucket with uploads', async () => {
+      const up = await create();
+      await assert.rejects(store.deleteBucket('b', { inUse: (tx) => MultipartStore.hasUploads(tx, 'b') }), (e: { code: string }) => e.code === 'BLOB_BUCKET_NOT_EMPTY');
+      await mp.abort('b', 'k', up.uploadId);
+    });
+  });
+});
