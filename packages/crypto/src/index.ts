@@ -22,6 +22,7 @@ export {
   type DecryptStreamOptions,
   type EncryptStreamOptions,
 } from './streams.ts';
+export { CRYPTO_POOL_DEFAULTS, CryptoPool, defaultCryptoThreads, type CryptoPoolOptions } from './pool.ts';
 export {
   deriveStreamKey,
   generateDataKey,

@@ -20,8 +20,10 @@ export interface CryptoPoolOptions {
   batchBytes?: number;
   /**
    * A stream whose whole body turns out to be smaller than this is encrypted or decrypted inline, on the calling
-   * thread: for small bodies the round trip to a worker costs more than it saves. Default 256 KiB (measured, see
-   * benchmarks/README.md). Bodies of at least one batch always use the pool.
+   * thread: for small bodies the round trip to a worker costs more than it saves. Precisely: the first
+   * `inlineBelow` bytes of every encrypt stream are encrypted inline, the rest in the pool; a decrypt stream whose
+   * span is smaller is decrypted inline. Default 1 MiB (measured by benchmarks/src/crypto-micro.ts: inline beat the
+   * pool for every body up to 2 MiB on the 2-core machine, see benchmarks/README.md).
    */
   inlineBelow?: number;
 }
@@ -30,7 +32,7 @@ export interface CryptoPoolOptions {
 export const CRYPTO_POOL_DEFAULTS: Readonly<Required<Omit<CryptoPoolOptions, 'threads'>>> = Object.freeze({
   maxInFlightBatches: 4,
   batchBytes: 1024 * 1024,
-  inlineBelow: 256 * 1024,
+  inlineBelow: 1024 * 1024,
 });
 
 /** The default thread count: `max(1, availableParallelism() − 1)`. */
@@ -111,6 +113,7 @@ export class CryptoPool {
       maxThreads: o.threads,
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
+      atomics: 'disabled', // measured: a shorter round trip than Atomics.wait, and an idle worker costs nothing
       execArgv: workerExecArgv(),
     });
     const pool = new CryptoPool(piscina, o);

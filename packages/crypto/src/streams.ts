@@ -3,11 +3,18 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { checkKey, decryptChunk, sealChunkParts } from './chunk.ts';
 import { CryptoError } from './errors.ts';
 import { CHUNK_SIZE, TAG_LENGTH, checkChunkSize, chunkCount } from './format.ts';
+import { CryptoPool } from './pool.ts';
+import { createPooledDecryptStream, createPooledEncryptStream } from './pool-streams.ts';
 
 /** Options of {@link createEncryptStream}. */
 export interface EncryptStreamOptions {
   /** Plaintext bytes per chunk. Default CHUNK_SIZE (64 KiB); must match what the reader is given. */
   chunkSize?: number;
+  /**
+   * Encrypt in this worker pool (batches of chunks, bounded in flight, results in order). Default: inline, on the
+   * calling thread. The first `pool.inlineBelow` bytes are always encrypted inline. A closed pool means inline.
+   */
+  pool?: CryptoPool;
 }
 
 /** Options of {@link createDecryptStream}. */
@@ -24,6 +31,17 @@ export interface DecryptStreamOptions {
   length?: number;
   /** Plaintext bytes per chunk, as written. Default CHUNK_SIZE. */
   chunkSize?: number;
+  /**
+   * Decrypt in this worker pool. Default: inline. Spans of fewer than `pool.inlineBelow` plaintext bytes are
+   * decrypted inline anyway, and so is everything once the pool is closed.
+   */
+  pool?: CryptoPool;
+}
+
+function checkPool(pool: unknown): CryptoPool | undefined {
+  if (pool === undefined) return undefined;
+  if (!(pool instanceof CryptoPool)) throw new TypeError('opts.pool must be a CryptoPool');
+  return pool.closed ? undefined : pool;
 }
 
 const ENCRYPT_DEFAULTS = Object.freeze({ chunkSize: CHUNK_SIZE });
@@ -37,6 +55,8 @@ const ENCRYPT_DEFAULTS = Object.freeze({ chunkSize: CHUNK_SIZE });
 export function createEncryptStream(key: Buffer, opts: EncryptStreamOptions = {}): Transform {
   checkKey(key);
   const chunkSize = checkChunkSize(opts.chunkSize ?? ENCRYPT_DEFAULTS.chunkSize, 'opts.chunkSize');
+  const pool = checkPool(opts.pool);
+  if (pool) return createPooledEncryptStream(key, chunkSize, pool);
   const k = Buffer.from(key); // private copy: the caller may wipe theirs
   let buf: Buffer | undefined; // allocated lazily, then reused for every chunk
   let filled = 0;
@@ -123,6 +143,10 @@ export function createDecryptStream(key: Buffer, opts: DecryptStreamOptions): Tr
   if (skip > spanBytes) throw new RangeError('opts.skip is past the end of the chunks read');
   const length = intOpt(opts.length, spanBytes - skip, 'opts.length');
   if (skip + length > spanBytes) throw new RangeError('opts.skip + opts.length is past the end of the chunks read');
+  const pool = checkPool(opts.pool);
+  if (pool && spanBytes >= pool.inlineBelow) {
+    return createPooledDecryptStream(key, { chunkSize, plainSize, objLast, firstChunk, lastChunk, skip, length }, pool);
+  }
 
   const k = Buffer.from(key);
   const work = Buffer.allocUnsafe(chunkSize + TAG_LENGTH);

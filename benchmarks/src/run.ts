@@ -1,0 +1,233 @@
+/**
+ * `pnpm bench [--quick] [--rounds N]`: Coffer against s3rver 3.7.1, the ceiling and Coffer with the pool off, with
+ * one lean client, servers alternated round by round; markdown to stdout and benchmarks/RESULTS.md, JSON to
+ * benchmarks/results.json, a chart to benchmarks/chart.svg. See benchmarks/README.md.
+ */
+import { cpus } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import cliProgress from 'cli-progress';
+
+import { S3Client, S3RequestError } from './client.ts';
+import { chartSvg, markdown, ratio, sizeLabel, summarize, type Cell, type Results, type Workload } from './report.ts';
+import {
+  ROOT,
+  RssMeter,
+  SERVER_NAMES,
+  cleanup,
+  cleanupSync,
+  cofferHasCryptoThreads,
+  startCeiling,
+  startCoffer,
+  startS3rver,
+  type RunningServer,
+  type ServerKind,
+} from './servers.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const BUCKET = 'bench';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+const quick = process.argv.includes('--quick');
+const rounds = Number(arg('--rounds') ?? (quick ? 2 : 5));
+if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError('--rounds must be a positive integer');
+
+function w(op: Workload['op'], size: number, concurrency: number, maxOps: number, maxMs: number, extra: Partial<Workload> = {}): Workload {
+  const unit = size < MiB ? 'ops/s' : 'MB/s';
+  const what = op === 'mpu' ? `multipart PUT ${sizeLabel(size)}, ${extra.parts} parts in flight` : `${op.toUpperCase()} ${sizeLabel(size)} ×${concurrency}`;
+  return { id: `${op}-${size}-c${concurrency}`, label: what, op, size, concurrency, maxOps, maxMs, unit, ...extra };
+}
+
+const WORKLOADS: Workload[] = quick
+  ? [
+      w('put', MiB, 4, 400, 1200),
+      w('get', MiB, 4, 400, 1200),
+      w('put', 64 * MiB, 1, 8, 1500),
+      w('get', 64 * MiB, 1, 8, 1500),
+      w('mpu', 64 * MiB, 1, 1, 3000, { parts: 8 }),
+      w('put', 4 * KiB, 16, 4000, 1200),
+      w('get', 4 * KiB, 16, 4000, 1200),
+    ]
+  : [
+      w('put', MiB, 1, 300, 4000),
+      w('put', MiB, 4, 600, 4000),
+      w('get', MiB, 1, 300, 4000),
+      w('get', MiB, 4, 600, 4000),
+      w('put', 64 * MiB, 1, 16, 8000),
+      w('put', 64 * MiB, 4, 32, 8000),
+      w('get', 64 * MiB, 1, 16, 8000),
+      w('get', 64 * MiB, 4, 32, 8000),
+      w('put', GiB, 1, 1, 30_000),
+      w('put', GiB, 4, 4, 60_000),
+      w('get', GiB, 1, 1, 30_000),
+      w('get', GiB, 4, 4, 60_000),
+      w('mpu', GiB, 1, 1, 60_000, { parts: 8 }),
+      w('put', 4 * KiB, 16, 20_000, 4000),
+      w('get', 4 * KiB, 16, 20_000, 4000),
+    ];
+
+/** Objects every server holds before the GET workloads (untimed). */
+const GET_SIZES = [...new Set(WORKLOADS.filter((x) => x.op === 'get').map((x) => x.size))];
+const objectKey = (size: number) => `obj-${size}`;
+
+/** Runs one workload against one server; returns MB/s or ops/s. */
+async function runWorkload(client: S3Client, wl: Workload): Promise<number> {
+  let started = 0;
+  let bytes = 0;
+  let ops = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: wl.concurrency }, async (_, worker) => {
+      // Every worker runs at least once; then ops go on while both bounds allow.
+      for (let first = true; first || (started < wl.maxOps && performance.now() - t0 < wl.maxMs); first = false) {
+        const i = started++;
+        if (wl.op === 'put') await client.put(BUCKET, `put-${wl.size}-${worker}`, wl.size);
+        else if (wl.op === 'get') {
+          const n = await client.get(BUCKET, objectKey(wl.size));
+          if (n !== wl.size) throw new Error(`GET returned ${n} bytes, expected ${wl.size}`);
+        } else await client.multipartPut(BUCKET, `mpu-${wl.size}-${worker}-${i % 2}`, wl.size, wl.parts ?? 8);
+        bytes += wl.size;
+        ops++;
+      }
+    }),
+  );
+  const s = (performance.now() - t0) / 1000;
+  return wl.unit === 'ops/s' ? ops / s : bytes / MiB / s;
+}
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const notes: string[] = [];
+  const hasFlag = cofferHasCryptoThreads();
+  const kinds: ServerKind[] = hasFlag ? ['coffer', 'coffer-inline', 's3rver', 'ceiling'] : ['coffer', 's3rver', 'ceiling'];
+  if (!hasFlag) notes.push('This Coffer build has no `serve --crypto-threads` flag: "Coffer (pool off)" was not run and pool / inline is not reported.');
+
+  const servers = new Map<ServerKind, RunningServer>();
+  const clients = new Map<ServerKind, S3Client>();
+  const cells = new Map<string, Cell>(); // `${workload}|${server}`
+  const cellOf = (wl: Workload, k: ServerKind): Cell => {
+    const id = `${wl.id}|${k}`;
+    let c = cells.get(id);
+    if (!c) cells.set(id, (c = { status: 'ok', samples: [] }));
+    return c;
+  };
+
+  const bar = new cliProgress.SingleBar(
+    { format: ' {bar} {percentage}% | {value}/{total} | {task}', stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 20 },
+    cliProgress.Presets.shades_classic,
+  );
+  const setupSteps = kinds.length * (1 + GET_SIZES.length);
+  bar.start(setupSteps + rounds * WORKLOADS.length * kinds.length, 0, { task: 'starting servers' });
+  try {
+    for (const k of kinds) {
+      bar.update({ task: `starting ${SERVER_NAMES[k]}` });
+      const s = k === 'coffer' ? await startCoffer('coffer') : k === 'coffer-inline' ? await startCoffer('coffer-inline', 0) : k === 's3rver' ? await startS3rver() : await startCeiling();
+      servers.set(k, s);
+      const maxConc = Math.max(...WORKLOADS.map((x) => (x.op === 'mpu' ? (x.parts ?? 8) : x.concurrency)));
+      const client = new S3Client(s, maxConc);
+      clients.set(k, client);
+      await client.createBucket(BUCKET);
+      bar.increment();
+      for (const size of GET_SIZES) {
+        bar.update({ task: `${SERVER_NAMES[k]}: uploading the ${sizeLabel(size)} object to GET` });
+        await client.put(BUCKET, objectKey(size), size);
+        bar.increment();
+      }
+    }
+
+    for (let r = 0; r < rounds; r++) {
+      for (const wl of WORKLOADS) {
+        // Alternate: each round starts with a different server.
+        const order = kinds.map((_, i) => kinds[(i + r) % kinds.length]!);
+        for (const k of order) {
+          bar.update({ task: `round ${r + 1}/${rounds}: ${wl.label} on ${SERVER_NAMES[k]}` });
+          const cell = cellOf(wl, k);
+          if (cell.status !== 'ok') {
+            bar.increment();
+            continue;
+          }
+          const meter = new RssMeter(servers.get(k)!.pid);
+          await meter.start();
+          try {
+            cell.samples.push(await runWorkload(clients.get(k)!, wl));
+          } catch (err) {
+            if (err instanceof S3RequestError && err.code === 'NotImplemented') {
+              cell.status = 'n/a';
+              cell.note = 'NotImplemented';
+            } else {
+              cell.status = 'error';
+              cell.note = err instanceof S3RequestError ? err.code : (err as Error).message.slice(0, 80);
+            }
+          } finally {
+            cell.peakRss = Math.max(cell.peakRss ?? 0, await meter.stop());
+          }
+          bar.increment();
+        }
+      }
+    }
+  } finally {
+    bar.stop();
+    await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
+    await Promise.all([...servers.values()].map((s) => s.stop()));
+    await cleanup();
+  }
+
+  const res: Results = {
+    date: new Date().toISOString(),
+    quick,
+    rounds,
+    durationSec: (performance.now() - began) / 1000,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    notes,
+    servers: kinds,
+    workloads: WORKLOADS.map((wl) => {
+      const byServer: Partial<Record<ServerKind, Cell>> = {};
+      for (const k of kinds) {
+        const c = cellOf(wl, k);
+        summarize(c);
+        byServer[k] = c;
+      }
+      return {
+        ...wl,
+        cells: byServer,
+        ratios: {
+          'coffer/s3rver': ratio(byServer.coffer, byServer.s3rver),
+          'coffer/ceiling': ratio(byServer.coffer, byServer.ceiling),
+          'pool/inline': ratio(byServer.coffer, byServer['coffer-inline']),
+        },
+      };
+    }),
+  };
+  const md = markdown(res);
+  const dir = path.join(ROOT, 'benchmarks');
+  await writeFile(path.join(dir, 'RESULTS.md'), md);
+  await writeFile(path.join(dir, 'results.json'), JSON.stringify(res, null, 2) + '\n');
+  await writeFile(path.join(dir, 'chart.svg'), chartSvg(res));
+  process.stdout.write(md);
+  process.stdout.write(`\nWrote benchmarks/RESULTS.md, benchmarks/results.json and benchmarks/chart.svg in ${res.durationSec.toFixed(0)} s.\n`);
+}
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\n${sig}: stopping the servers and removing their directories…\n`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+process.on('exit', cleanupSync);
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`\nbench failed: ${(err as Error).stack ?? String(err)}\n`);
+  await cleanup();
+  process.exit(1);
+});

@@ -1,0 +1,211 @@
+/**
+ * The servers under test, each a child process of its own (so that its peak RSS is its own): Coffer (the real
+ * CLI, on a fresh data directory), Coffer with the pool off, s3rver 3.7.1 (on its own temp directory) and the
+ * ceiling. Every process and temp directory is registered for {@link cleanup}, which the runner also calls on
+ * Ctrl-C.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (benchmarks/src/../..). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = path.join(ROOT, 'packages', 'server', 'src', 'cli.ts');
+const CEILING = path.join(ROOT, 'benchmarks', 'src', 'ceiling-server.ts');
+
+/** Which server. */
+export type ServerKind = 'coffer' | 'coffer-inline' | 's3rver' | 'ceiling';
+
+/** Display names. */
+export const SERVER_NAMES: Record<ServerKind, string> = {
+  coffer: 'Coffer',
+  'coffer-inline': 'Coffer (pool off)',
+  s3rver: 's3rver 3.7.1',
+  ceiling: 'ceiling',
+};
+
+/** A running server. */
+export interface RunningServer {
+  kind: ServerKind;
+  /** Base URL, e.g. http://127.0.0.1:PORT */
+  url: string;
+  pid: number;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Its temp directory, if any. */
+  dir?: string;
+  /** Stops the process (SIGTERM, then SIGKILL) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+const dirs = new Set<string>();
+
+/** Kills every child still running and removes every temp directory. Safe to call more than once. */
+export async function cleanup(): Promise<void> {
+  await Promise.all([...children].map((c) => killChild(c)));
+  await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true }).catch(() => undefined)));
+  dirs.clear();
+}
+
+/** The same, synchronously, for a process that is exiting. */
+export function cleanupSync(): void {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  for (const d of dirs) spawnSync('rm', ['-rf', d]);
+}
+
+function killChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) {
+    children.delete(c);
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+    c.once('exit', () => {
+      clearTimeout(t);
+      children.delete(c);
+      resolve();
+    });
+    c.kill('SIGTERM');
+  });
+}
+
+async function tempDir(prefix: string): Promise<string> {
+  const d = await mkdtemp(path.join(tmpdir(), prefix));
+  dirs.add(d);
+  return d;
+}
+
+/** Spawns `args`, waits for a stdout line matching `ready` (its first group is the URL). */
+function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 30_000): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${path.basename(args[args.length - 1] ?? cmd)}: ${why}\n${err.slice(-2000)}`));
+    };
+    const timer = setTimeout(() => fail('did not start in time'), timeoutMs);
+    child.stderr!.on('data', (d: Buffer) => {
+      if (err.length < 100_000) err += d.toString();
+    });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.resume();
+        resolve({ child, url: m[1]! });
+      }
+    });
+    child.once('exit', (code, signal) => fail(`exited (${code ?? signal}) before it was ready`));
+  });
+}
+
+function running(kind: ServerKind, child: ChildProcess, url: string, keys: [string, string], dir?: string): RunningServer {
+  return {
+    kind,
+    url,
+    pid: child.pid!,
+    accessKeyId: keys[0],
+    secretAccessKey: keys[1],
+    dir,
+    async stop() {
+      await killChild(child);
+      if (dir) {
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        dirs.delete(dir);
+      }
+    },
+  };
+}
+
+let flagCache: boolean | undefined;
+/** True when this Coffer build has `serve --crypto-threads`. */
+export function cofferHasCryptoThreads(): boolean {
+  if (flagCache === undefined) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'serve', '--help'], { cwd: ROOT, encoding: 'utf8' });
+    flagCache = /--crypto-threads/.test(r.stdout ?? '');
+  }
+  return flagCache;
+}
+
+/** Starts Coffer on a fresh data directory; `cryptoThreads` 0 = inline, undefined = its default. */
+export async function startCoffer(kind: 'coffer' | 'coffer-inline', cryptoThreads?: number): Promise<RunningServer> {
+  const dir = await tempDir('coffer-bench-');
+  const keys: [string, string] = ['BENCHACCESSKEY', randomBytes(20).toString('hex')];
+  const args = ['--import', 'tsx', CLI, 'serve', '--data', dir, '--listen', '127.0.0.1:0', '--log-level', 'warn'];
+  if (cryptoThreads !== undefined && cofferHasCryptoThreads()) args.push('--crypto-threads', String(cryptoThreads));
+  const env = { ...process.env, COFFER_ACCESS_KEY: keys[0], COFFER_SECRET_KEY: keys[1] };
+  const { child, url } = await startProcess(process.execPath, args, env, /coffer listening on (http:\/\/\S+)/);
+  return running(kind, child, url, keys, dir);
+}
+
+/** Starts s3rver 3.7.1 (its own CLI, silent) on a fresh directory. */
+export async function startS3rver(): Promise<RunningServer> {
+  const dir = await tempDir('s3rver-bench-');
+  const require = createRequire(path.join(ROOT, 'benchmarks', 'package.json'));
+  const bin = path.join(path.dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
+  const { child, url } = await startProcess(process.execPath, [bin, '-d', dir, '-a', '127.0.0.1', '-p', '0', '-s', '--no-vhost-buckets'], process.env,
+    /S3rver listening on (\S+:\d+)/);
+  return running('s3rver', child, `http://${url}`, ['S3RVER', 'S3RVER'], dir);
+}
+
+/** Starts the ceiling server. */
+export async function startCeiling(): Promise<RunningServer> {
+  const { child, url } = await startProcess(process.execPath, ['--import', 'tsx', CEILING], process.env, /ceiling listening on (http:\/\/\S+)/);
+  return running('ceiling', child, url, ['CEILING', 'CEILING']);
+}
+
+/**
+ * Peak-RSS meter for one process: resets the kernel's high-water mark (clear_refs 5) when started, samples VmRSS
+ * every `everyMs` meanwhile, and at stop returns the larger of the sampled maximum and VmHWM, in bytes.
+ */
+export class RssMeter {
+  readonly #pid: number;
+  #max = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  async start(everyMs = 25): Promise<void> {
+    await writeFile(`/proc/${this.#pid}/clear_refs`, '5').catch(() => undefined);
+    this.#max = 0;
+    this.#timer = setInterval(() => void this.#sample('VmRSS'), everyMs);
+    await this.#sample('VmRSS');
+  }
+
+  async stop(): Promise<number> {
+    clearInterval(this.#timer);
+    await this.#sample('VmRSS');
+    await this.#sample('VmHWM');
+    return this.#max;
+  }
+
+  async #sample(field: string): Promise<void> {
+    try {
+      const s = await readFile(`/proc/${this.#pid}/status`, 'utf8');
+      const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(s);
+      if (m) this.#max = Math.max(this.#max, Number(m[1]) * 1024);
+    } catch {
+      /* process gone */
+    }
+  }
+}
