@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 
-import { CHUNK_SIZE, type MasterKeyRing } from '@coffer/crypto';
+import { CHUNK_SIZE, type CryptoPool, type MasterKeyRing } from '@coffer/crypto';
 
 /**
  * The file write function the blob writer calls (same shape as `FileHandle.prototype.write`).
@@ -32,6 +32,8 @@ export interface BlobStoreOptions {
   writeBufferSize?: number;
   /** highWaterMark of blob file read streams (default 1 MiB). */
   readBufferSize?: number;
+  /** Worker pool for chunk encryption and decryption; without it, chunks are processed on the calling thread. */
+  cryptoPool?: CryptoPool;
   /**
    * TEST ONLY: fault injection. `write` replaces `FileHandle.write` in the blob writer, so that tests can simulate a
    * short write on a full disk. Never set it in production.
@@ -55,6 +57,7 @@ export interface ResolvedOptions {
   sync: boolean;
   writeBufferSize: number;
   readBufferSize: number;
+  cryptoPool: CryptoPool | undefined;
   write: FileWriteFn | undefined;
 }
 
@@ -84,6 +87,7 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
     sync: opts.sync ?? DEFAULT_OPTIONS.sync,
     writeBufferSize: positiveInt('writeBufferSize', opts.writeBufferSize ?? DEFAULT_OPTIONS.writeBufferSize, 1, 64 * 1024 * 1024),
     readBufferSize: positiveInt('readBufferSize', opts.readBufferSize ?? DEFAULT_OPTIONS.readBufferSize, 1, 64 * 1024 * 1024),
+    cryptoPool: opts.cryptoPool,
     write,
   };
 }

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 
-import { chunkSpan, createDecryptStream, deriveStreamKey } from '@coffer/crypto';
+import { chunkSpan, createDecryptStream, deriveStreamKey, type CryptoPool } from '@coffer/crypto';
 
 import { BlobStoreError, ioError } from './errors.ts';
 import type { DataLayout } from './paths.ts';
@@ -64,6 +64,7 @@ export async function* decryptSteps(
   dek: Buffer,
   steps: readonly ReadStep[],
   highWaterMark: number,
+  pool?: CryptoPool,
 ): AsyncGenerator<Buffer, void, undefined> {
   for (const { segment, start, end } of steps) {
     const key = deriveStreamKey(dek, Buffer.from(segment.salt, 'base64'), segment.info ?? OBJECT_STREAM_INFO);
@@ -76,6 +77,7 @@ export async function* decryptSteps(
       skip: span.skip,
       length: end - start + 1,
       chunkSize: segment.chunkSize,
+      pool,
     });
     rs.on('error', (err) => ds.destroy(err));
     rs.pipe(ds);

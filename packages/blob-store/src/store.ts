@@ -376,7 +376,7 @@ export class BlobStore {
       const steps = planRead(rec.segments, rec.size, opts.range);
       const blobIds = steps.map((s) => s.segment.blobId);
       this.#lease(blobIds);
-      const gen = decryptSteps(this.#layout, dek, steps, this.#opts.readBufferSize);
+      const gen = decryptSteps(this.#layout, dek, steps, this.#opts.readBufferSize, this.#opts.cryptoPool);
       let first: IteratorResult<Buffer, void>;
       try {
         opts.signal?.throwIfAborted();

@@ -83,7 +83,7 @@ export async function writeBlob(
     const tap = new HashTap(p.maxSize);
     const sink = new BlobFileWriter(fh, { bufferSize: opts.writeBufferSize, write: opts.write });
     // The body is iterated, not piped, so that a failure here does not destroy the caller's stream.
-    await pipeline(body.iterator({ destroyOnReturn: false }), tap, createEncryptStream(p.streamKey, { chunkSize: p.chunkSize }), sink,
+    await pipeline(body.iterator({ destroyOnReturn: false }), tap, createEncryptStream(p.streamKey, { chunkSize: p.chunkSize, pool: opts.cryptoPool }), sink,
       p.signal ? { signal: p.signal } : {});
     const plainSize = tap.size;
     const encSize = encryptedSize(plainSize, p.chunkSize);

@@ -30,6 +30,12 @@ function parsePositive(value: string): number {
   return n;
 }
 
+/** Parses a whole number option (0 or more). */
+function parseCount(value: string): number {
+  if (!/^\d{1,3}$/.test(value)) throw new InvalidArgumentError('expected a whole number');
+  return Number(value);
+}
+
 /** The master key source from `--master-key-file` or `COFFER_MASTER_KEY` (base64 or hex, 32 bytes). */
 function masterKeySource(opts: { masterKeyFile?: string }): MasterKeySource {
   if (opts.masterKeyFile) return { kind: 'file', path: opts.masterKeyFile };
@@ -71,6 +77,7 @@ program.command('serve')
   .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
   .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
+  .option('--crypto-threads <n>', 'worker threads for chunk encryption (0: on the request thread)', parseCount, SERVER_DEFAULTS.cryptoThreads)
   .option('--multipart-max-age <hours>', 'abort multipart uploads older than this many hours', parsePositive, 24 * 7)
   .option('--allow-insecure-sse-c', 'accept SSE-C keys over plain HTTP from any peer (loopback peers always may)')
   .option('--trust-proxy', 'count X-Forwarded-Proto: https from the proxy in front as a secure connection')
@@ -93,6 +100,7 @@ program.command('serve')
         process.stdout.write(`Generated root credentials (shown only this once; keep them):\n  access key: ${pair.accessKey}\n  secret key: ${pair.secretKey}\n`);
       },
       tls: opts.tlsCert ? { cert: opts.tlsCert, key: opts.tlsKey } : undefined,
+      cryptoThreads: opts.cryptoThreads,
       multipartMaxUploadAgeMs: opts.multipartMaxAge * 3_600_000,
       allowInsecureSseC: opts.allowInsecureSseC ?? false,
       trustProxy: opts.trustProxy ?? false,

@@ -1,7 +1,7 @@
 /** What the HTTP layer shares between middleware and handlers. */
 import type { Logger } from 'pino';
 import type { BlobStore } from '@coffer/blob-store';
-import type { MasterKeyRing } from '@coffer/crypto';
+import type { CryptoPool, MasterKeyRing } from '@coffer/crypto';
 import type { MultipartStore } from '@coffer/multipart';
 import type { AuthContext } from '@coffer/sigv4';
 import type { User, UserRegistry } from './users.ts';
@@ -13,6 +13,8 @@ export interface Services {
   /** Multipart upload sessions over the same store (its background sweep runs while the server does). */
   multipart: MultipartStore;
   keyRing: MasterKeyRing;
+  /** The chunk-encryption worker pool, when the server runs one. */
+  cryptoPool?: CryptoPool;
   users: UserRegistry;
   logger: Logger;
   /** Region this server answers as (credential scope, GetBucketLocation). */

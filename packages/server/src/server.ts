@@ -5,10 +5,11 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { BlobStore } from '@coffer/blob-store';
-import { MasterKeyRing } from '@coffer/crypto';
+import { CryptoPool, MasterKeyRing, defaultCryptoThreads } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 import { createApp } from './app.ts';
 import type { Services } from './context.ts';
@@ -38,6 +39,8 @@ export interface ServerOptions {
   onGeneratedRoot?: (pair: { accessKey: string; secretKey: string }) => void;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string; key: string };
+  /** Worker threads for chunk encryption and decryption; 0 encrypts on the request thread. */
+  cryptoThreads: number;
   /** Multipart uploads older than this are aborted by a background sweep (default 7 days). */
   multipartMaxUploadAgeMs?: number;
   /** Accept SSE-C over plain HTTP from any peer, not only loopback. */
@@ -57,6 +60,9 @@ export const SERVER_DEFAULTS = Object.freeze({
   port: 9000,
   region: 'us-east-1',
   shutdownTimeoutMs: 10_000,
+  // Measured on 2 cores (benchmarks/README.md): the pool costs more than it buys there, so small machines encrypt
+  // on the request thread.
+  cryptoThreads: availableParallelism() > 2 ? defaultCryptoThreads() : 0,
 });
 
 /** Opens the master key ring from the source the operator chose. */
@@ -86,8 +92,16 @@ export class CofferServer {
     if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new RangeError('options.port must be an integer from 0 to 65535');
     if (!opts.dataDir) throw new TypeError('options.dataDir must be a non-empty path');
     const logger = opts.logger ?? pino({ level: 'info' }, pino.destination(2));
+    if (!Number.isInteger(opts.cryptoThreads) || opts.cryptoThreads < 0) throw new RangeError('options.cryptoThreads must be an integer of 0 or more');
     const keyRing = await openKeyRing(opts.dataDir, opts.masterKey);
-    const store = await BlobStore.open({ dir: opts.dataDir, keyRing });
+    const cryptoPool = opts.cryptoThreads > 0 ? await CryptoPool.open({ threads: opts.cryptoThreads }) : undefined;
+    let store: BlobStore;
+    try {
+      store = await BlobStore.open({ dir: opts.dataDir, keyRing, cryptoPool });
+    } catch (err) {
+      await cryptoPool?.close();
+      throw err;
+    }
     try {
       const users = await UserRegistry.open(store, keyRing);
       if (opts.root) {
@@ -100,7 +114,7 @@ export class CofferServer {
       const multipart = new MultipartStore(store, { maxUploadAgeMs: opts.multipartMaxUploadAgeMs });
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
       const services: Services = {
-        store, multipart, keyRing, users, logger, region: opts.region,
+        store, multipart, keyRing, cryptoPool, users, logger, region: opts.region,
         security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
       };
       const app = createApp(services);
@@ -114,6 +128,7 @@ export class CofferServer {
       return new CofferServer(server, services, opts.shutdownTimeoutMs);
     } catch (err) {
       await store.close();
+      await cryptoPool?.close();
       throw err;
     }
   }
@@ -133,6 +148,7 @@ export class CofferServer {
       clearTimeout(timer);
       await this.#services.multipart.stop();
       await this.#services.store.close();
+      await this.#services.cryptoPool?.close();
     })();
     return this.#closing;
   }
