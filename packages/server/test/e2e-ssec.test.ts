@@ -261,6 +261,25 @@ except ClientError as e:
       assert.equal(r.stdout.trim(), 'AccessDenied 403');
     });
 
+    it('should upload_file and download_file through multipart with SSECustomerKey (boto3)', async () => {
+      const r = await clients.boto3(`
+from boto3.s3.transfer import TransferConfig
+key = bytes.fromhex('${key.toString('hex')}')
+src = os.path.join(os.getcwd(), 'mp-src.bin')
+dst = os.path.join(os.getcwd(), 'mp-dst.bin')
+with open(src, 'wb') as f:
+    f.write(os.urandom(13 * 1024 * 1024))
+cfg = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+extra = {'SSECustomerAlgorithm': 'AES256', 'SSECustomerKey': key}
+s3.upload_file(src, '${BUCKET}', 'boto-mp', ExtraArgs=extra, Config=cfg)
+s3.download_file('${BUCKET}', 'boto-mp', dst, ExtraArgs=extra, Config=cfg)
+h = s3.head_object(Bucket='${BUCKET}', Key='boto-mp', SSECustomerAlgorithm='AES256', SSECustomerKey=key)
+print(open(src, 'rb').read() == open(dst, 'rb').read(), h['ETag'].strip('"').endswith('-3'), h['SSECustomerAlgorithm'])
+`, { timeoutMs: 120_000 });
+      assert.equal(r.code, 0, describeRun(r));
+      assert.equal(r.stdout.trim(), 'True True AES256');
+    });
+
     it('should cp with --sse-c and use s3api --sse-customer-* with the aws CLI', async () => {
       const keyFile = join(clients.dir, 'ssec.key');
       await writeFile(keyFile, key);
