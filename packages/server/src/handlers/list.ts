@@ -16,18 +16,23 @@ import { sendXml } from './bucket.ts';
 
 const MAX_KEYS = 1000;
 
-/** `max-keys`: an integer from 0; above 1000 the page is capped, as S3 does. */
-function maxKeys(q: Map<string, string>): number {
-  const raw = q.get('max-keys');
-  if (raw === undefined) return MAX_KEYS;
+/** An integer query parameter from 0 to 2147483647 (`max-keys`, `max-parts`, `max-uploads`, markers). */
+export function integerParam(q: Map<string, string>, name: string, fallback: number): number {
+  const raw = q.get(name);
+  if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) > 2147483647) {
-    throw new S3Error('InvalidArgument', { message: 'Provided max-keys not an integer or within integer range', extra: { ArgumentName: 'max-keys', ArgumentValue: raw } });
+    throw new S3Error('InvalidArgument', { message: `Provided ${name} not an integer or within integer range`, extra: { ArgumentName: name, ArgumentValue: raw } });
   }
-  return Math.min(Number(raw), MAX_KEYS);
+  return Number(raw);
+}
+
+/** `max-keys`: above 1000 the page is capped, as S3 does. */
+function maxKeys(q: Map<string, string>): number {
+  return Math.min(integerParam(q, 'max-keys', MAX_KEYS), MAX_KEYS);
 }
 
 /** `encoding-type=url` percent-encodes keys and prefixes in the answer; any other value is refused. */
-function encoder(q: Map<string, string>): (s: string) => string {
+export function encoder(q: Map<string, string>): (s: string) => string {
   const type = q.get('encoding-type');
   if (type === undefined) return (s) => s;
   if (type !== 'url') {
@@ -36,8 +41,8 @@ function encoder(q: Map<string, string>): (s: string) => string {
   return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
 }
 
-/** The Owner element of an object or bucket owner. */
-function owner(services: Services, id: string): { ID: string; DisplayName: string } {
+/** The Owner (or Initiator) element of a user. */
+export function owner(services: Services, id: string): { ID: string; DisplayName: string } {
   return { ID: id, DisplayName: services.users.byId(id)?.name ?? id };
 }
 

@@ -29,6 +29,7 @@ import { readCustomerKey, refuseSseHeaderOnRead, writeEncryption } from '../encr
 import { checkKey, declaredSize, evaluateConditions, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty, sendXml } from './bucket.ts';
 import { parseCopySource } from './copy.ts';
+import { encoder, integerParam, owner } from './list.ts';
 import { loadObject } from './object-get.ts';
 
 // ------------------------------------------------------------------ helpers
@@ -55,38 +56,9 @@ function checksumAlgorithm(ctx: Context): ChecksumAlgorithm | undefined {
   return alg;
 }
 
-/** An integer query parameter from 0 to 2147483647 (`max-parts`, `max-uploads`, `part-number-marker`). */
-function intParam(q: Map<string, string>, name: string, fallback: number): number {
-  const raw = q.get(name);
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) > 2147483647) {
-    throw new S3Error('InvalidArgument', { message: `Provided ${name} not an integer or within integer range`, extra: { ArgumentName: name, ArgumentValue: raw } });
-  }
-  return Number(raw);
-}
-
-/** `encoding-type=url` percent-encodes keys and prefixes in a listing; any other value is refused. */
-function encoder(q: Map<string, string>): (s: string) => string {
-  const type = q.get('encoding-type');
-  if (type === undefined) return (s) => s;
-  if (type !== 'url') {
-    throw new S3Error('InvalidArgument', { message: 'Invalid Encoding Method specified in Request', extra: { ArgumentName: 'encoding-type', ArgumentValue: type } });
-  }
-  return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
-}
-
-function person(services: Services, id: string): { ID: string; DisplayName: string } {
-  return { ID: id, DisplayName: services.users.byId(id)?.name ?? id };
-}
-
 /** `<ChecksumCRC32>…` elements for a stored checksum. */
 function checksumElements(checksum: { algorithm: string; value: string } | undefined): Record<string, string> {
   return checksum ? { [`Checksum${checksum.algorithm}`]: checksum.value } : {};
-}
-
-/** The encryption headers an upload's responses echo (AES256, or the SSE-C algorithm and key MD5). */
-function echoEncryption(ctx: Context, upload: Pick<UploadRecord, 'enc'>): void {
-  setEncryptionHeaders(ctx, upload);
 }
 
 /** The customer key a part request carries (checked against the upload by the MultipartStore). */
@@ -109,7 +81,7 @@ export async function createMultipartUpload(ctx: Context, ep: Endpoint, services
   const upload = await services.multipart.create(ep.bucket!, ep.key!, {
     owner: currentUser(ctx).id, metadata, encryption, checksumAlgorithm: algorithm,
   });
-  echoEncryption(ctx, upload);
+  setEncryptionHeaders(ctx, upload);
   if (algorithm) {
     ctx.set('x-amz-checksum-algorithm', algorithm);
     ctx.set('x-amz-checksum-type', 'COMPOSITE');
@@ -138,7 +110,7 @@ export async function uploadPart(ctx: Context, ep: Endpoint, services: Services)
     },
   });
   ctx.set('ETag', quoted(part.etag));
-  echoEncryption(ctx, upload);
+  setEncryptionHeaders(ctx, upload);
   if (part.checksum) ctx.set(`x-amz-checksum-${part.checksum.algorithm.toLowerCase()}`, part.checksum.value);
   sendEmpty(ctx);
 }
@@ -189,7 +161,7 @@ export async function uploadPartCopy(ctx: Context, ep: Endpoint, services: Servi
   } finally {
     body.destroy();
   }
-  echoEncryption(ctx, upload);
+  setEncryptionHeaders(ctx, upload);
   sendXml(ctx, 'CopyPartResult', { ETag: quoted(part.etag), LastModified: new Date(part.lastModified), ...checksumElements(part.checksum) });
 }
 
@@ -210,7 +182,7 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
     ifMatch: header(ctx.req.headers, 'if-match'),
     objectSize: sizeHeader === undefined ? undefined : Number(sizeHeader),
   });
-  echoEncryption(ctx, upload);
+  setEncryptionHeaders(ctx, upload);
   if (rec.checksum) ctx.set(`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`, rec.checksum.value);
   const path = ep.key!.split('/').map(encodeURIComponent).join('/');
   sendXml(ctx, 'CompleteMultipartUploadResult', {
@@ -234,10 +206,10 @@ export async function abortMultipartUpload(ctx: Context, ep: Endpoint, services:
 export async function listParts(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   // SSE-C headers are accepted and not needed (Part A).
   const upload = await loadUpload(ctx, ep, services);
-  const maxParts = intParam(ep.query, 'max-parts', MULTIPART_LIMITS.maxListEntries);
-  const marker = intParam(ep.query, 'part-number-marker', 0);
+  const maxParts = integerParam(ep.query, 'max-parts', MULTIPART_LIMITS.maxListEntries);
+  const marker = integerParam(ep.query, 'part-number-marker', 0);
   const r = await services.multipart.listParts(upload, { partNumberMarker: marker, maxParts: Math.min(maxParts, MULTIPART_LIMITS.maxListEntries) });
-  const owner = person(services, upload.owner);
+  const initiator = owner(services, upload.owner);
   sendXml(ctx, 'ListPartsResult', {
     Bucket: ep.bucket!,
     Key: ep.key!,
@@ -253,8 +225,8 @@ export async function listParts(ctx: Context, ep: Endpoint, services: Services):
       PartNumber: p.partNumber,
       Size: p.size,
     })),
-    Initiator: owner,
-    Owner: owner,
+    Initiator: initiator,
+    Owner: initiator,
     StorageClass: 'STANDARD',
     ChecksumAlgorithm: upload.checksumAlgorithm,
     ChecksumType: upload.checksumAlgorithm ? 'COMPOSITE' : undefined,
@@ -266,7 +238,7 @@ export async function listMultipartUploads(ctx: Context, ep: Endpoint, services:
   await ownedBucket(ctx, services, ep.bucket!);
   const q = ep.query;
   const enc = encoder(q);
-  const maxUploads = intParam(q, 'max-uploads', MULTIPART_LIMITS.maxListEntries);
+  const maxUploads = integerParam(q, 'max-uploads', MULTIPART_LIMITS.maxListEntries);
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') || undefined;
   const keyMarker = q.get('key-marker') ?? '';
@@ -286,7 +258,7 @@ export async function listMultipartUploads(ctx: Context, ep: Endpoint, services:
     MaxUploads: maxUploads,
     IsTruncated: r.isTruncated,
     Upload: r.uploads.map((u) => {
-      const who = person(services, u.owner);
+      const who = owner(services, u.owner);
       return {
         ChecksumAlgorithm: u.checksumAlgorithm,
         ChecksumType: u.checksumAlgorithm ? 'COMPOSITE' : undefined,
