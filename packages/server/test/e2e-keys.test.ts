@@ -5,12 +5,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { runCli, startServer, type RunningServer } from './helpers/server.ts';
 import { sdkClient } from './helpers/clients.ts';
 import { bodyBytes } from './helpers/assert.ts';
 
-describe('coffer keys', () => {
+describe('coffer keys and coffer scrub', () => {
   let server: RunningServer;
   const objects = new Map([...Array(20).keys()].map((i) => [`obj-${i}`, randomBytes(1000 + i * 7919)] as const));
   const customer = randomBytes(32);
@@ -64,5 +66,25 @@ describe('coffer keys', () => {
     const c = await sdk.send(new GetObjectCommand({ Bucket: 'keys-bucket', Key: 'ssec', ...ssec }));
     assert.equal((await bodyBytes(c.Body)).toString(), 'customer data');
     sdk.destroy();
+  });
+
+  it('should scrub a stopped data directory: clean after the rotation, then report a flipped byte with exit code 2', async () => {
+    await server.stop();
+    const clean = await runCli(['scrub', '--data', server.dataDir]);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stdout, /^21 objects, \d+ bytes checked \(1 SSE-C objects by size only\), 0 failures$/m);
+
+    // The largest chunk file is an SSE-S3 object's (the SSE-C one is 13 bytes), which scrub decrypts in full.
+    const files = (await readdir(join(server.dataDir, 'blobs'), { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+    const victim = files[sizes.indexOf(Math.max(...sizes))]!;
+    const bytes = await readFile(victim);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    await writeFile(victim, bytes);
+    const dirty = await runCli(['scrub', '--data', server.dataDir]);
+    assert.equal(dirty.code, 2, dirty.stderr);
+    assert.match(dirty.stdout, /^FAIL\tkeys-bucket\/\S+\t\w+\t/m);
+    assert.match(dirty.stdout, /, 1 failures$/m);
   });
 });
