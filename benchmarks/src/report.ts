@@ -110,7 +110,7 @@ export function markdown(res: Results): string {
   return lines.join('\n');
 }
 
-const COLORS: Partial<Record<ServerKind, string>> = { coffer: '#2a6fdb', s3rver: '#e07b24', ceiling: '#8a8a8a', 'coffer-inline': '#7fb2f0' };
+const COLORS: Partial<Record<ServerKind, string>> = { coffer: '#2a6fdb', s3rver: '#e07b24', ceiling: '#8a8a8a', 'coffer-inline': '#7fb2f0', 'coffer-pool': '#1b3f80' };
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -121,7 +121,7 @@ function esc(s: string): string {
  * s3rver and the ceiling (and Coffer with the pool off, when it ran). Written by hand: no chart library.
  */
 export function chartSvg(res: Results): string {
-  const series = (['coffer', 'coffer-inline', 's3rver', 'ceiling'] as ServerKind[]).filter((s) => res.servers.includes(s));
+  const series = (['coffer', 'coffer-pool', 'coffer-inline', 's3rver', 'ceiling'] as ServerKind[]).filter((s) => res.servers.includes(s));
   const mbps = res.workloads.filter((w) => w.unit === 'MB/s' && w.op !== 'mpu');
   const panelsKeys = [...new Set(mbps.map((w) => `${w.op}|${w.concurrency}`))];
   const panelW = 420;

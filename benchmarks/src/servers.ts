@@ -18,11 +18,12 @@ const CLI = path.join(ROOT, 'packages', 'server', 'src', 'cli.ts');
 const CEILING = path.join(ROOT, 'benchmarks', 'src', 'ceiling-server.ts');
 
 /** Which server. */
-export type ServerKind = 'coffer' | 'coffer-inline' | 's3rver' | 'ceiling';
+export type ServerKind = 'coffer' | 'coffer-pool' | 'coffer-inline' | 's3rver' | 'ceiling';
 
 /** Display names. */
 export const SERVER_NAMES: Record<ServerKind, string> = {
   coffer: 'Coffer',
+  'coffer-pool': 'Coffer (pool on)',
   'coffer-inline': 'Coffer (pool off)',
   s3rver: 's3rver 3.7.1',
   ceiling: 'ceiling',
@@ -135,18 +136,24 @@ function running(kind: ServerKind, child: ChildProcess, url: string, keys: [stri
   };
 }
 
-let flagCache: boolean | undefined;
+let flagCache: number | null | undefined;
 /** True when this Coffer build has `serve --crypto-threads`. */
 export function cofferHasCryptoThreads(): boolean {
+  return cofferDefaultCryptoThreads() !== undefined;
+}
+
+/** The `--crypto-threads` default of this Coffer build on this machine (from `serve --help`), if it has the flag. */
+export function cofferDefaultCryptoThreads(): number | undefined {
   if (flagCache === undefined) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'serve', '--help'], { cwd: ROOT, encoding: 'utf8' });
-    flagCache = /--crypto-threads/.test(r.stdout ?? '');
+    const m = /--crypto-threads[\s\S]*?\(default: (\d+)\)/.exec(r.stdout ?? '');
+    flagCache = m ? Number(m[1]) : null;
   }
-  return flagCache;
+  return flagCache ?? undefined;
 }
 
 /** Starts Coffer on a fresh data directory; `cryptoThreads` 0 = inline, undefined = its default. */
-export async function startCoffer(kind: 'coffer' | 'coffer-inline', cryptoThreads?: number): Promise<RunningServer> {
+export async function startCoffer(kind: 'coffer' | 'coffer-pool' | 'coffer-inline', cryptoThreads?: number): Promise<RunningServer> {
   const dir = await tempDir('coffer-bench-');
   const keys: [string, string] = ['BENCHACCESSKEY', randomBytes(20).toString('hex')];
   const args = ['--import', 'tsx', CLI, 'serve', '--data', dir, '--listen', '127.0.0.1:0', '--log-level', 'warn'];
