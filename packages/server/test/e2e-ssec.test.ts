@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  CopyObjectCommand, CreateBucketCommand, DeleteBucketEncryptionCommand, GetBucketEncryptionCommand, GetObjectCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCopyCommand, DeleteBucketEncryptionCommand, GetBucketEncryptionCommand, GetObjectCommand,
   HeadObjectCommand, PutBucketEncryptionCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -205,6 +205,22 @@ describe('SSE-C end to end', () => {
 
     it('should refuse a copy of an SSE-C source without its key with 400 InvalidRequest', async () => {
       await rejectsS3(sdk.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'nokey', CopySource: `${BUCKET}/obj` })), 400, 'InvalidRequest');
+    });
+  });
+
+  describe('UploadPartCopy', () => {
+    it('should copy an SSE-C source into an SSE-C upload under another key, and refuse a part without the upload\'s key', async () => {
+      const { UploadId } = await sdk.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp-copy', ...ssec(otherKey) }));
+      const source = { CopySource: `${BUCKET}/obj`, CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: b64(key), CopySourceSSECustomerKeyMD5: md5b64(key) };
+      await rejectsS3(sdk.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: 'mp-copy', UploadId, PartNumber: 1, ...source })), 400, 'InvalidRequest');
+      const part = await sdk.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: 'mp-copy', UploadId, PartNumber: 1, ...source, ...ssec(otherKey) }));
+      assert.equal(part.SSECustomerKeyMD5, md5b64(otherKey));
+      await sdk.send(new CompleteMultipartUploadCommand({
+        Bucket: BUCKET, Key: 'mp-copy', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.CopyPartResult!.ETag }] }, ...ssec(otherKey),
+      }));
+      const got = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'mp-copy', ...ssec(otherKey) }));
+      assert.deepEqual(await bodyBytes(got.Body), data);
+      await rejectsS3(sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'mp-copy', PartNumber: 1 })), 400, 'InvalidRequest');
     });
   });
 
