@@ -22,6 +22,12 @@ export {
   type DecryptStreamOptions,
   type EncryptStreamOptions,
 } from './streams.ts';
+export {
+  OFF_THREAD_HASH_DEFAULTS,
+  OffThreadHash,
+  createOffThreadHash,
+  type OffThreadHashOptions,
+} from './digest.ts';
 export { CRYPTO_POOL_DEFAULTS, CryptoPool, defaultCryptoThreads, type CryptoPoolOptions } from './pool.ts';
 export {
   deriveStreamKey,

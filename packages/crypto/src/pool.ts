@@ -8,7 +8,8 @@ import type { PoolResult, PoolTask } from './pool-worker.ts';
 export interface CryptoPoolOptions {
   /**
    * Worker threads, started once by `open()` and kept for the pool's life. Default `max(1, cores − 1)`: one core
-   * is left to the request thread, which parses HTTP, hashes (MD5) and writes files.
+   * is left to the request thread, which parses HTTP and writes files (the MD5 of large bodies runs on the one
+   * digest worker of `OffThreadHash`, beside these).
    */
   threads?: number;
   /**
