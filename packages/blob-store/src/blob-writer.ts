@@ -1,31 +1,50 @@
-import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
+
+import { createOffThreadHash, type OffThreadHash } from '@coffer/crypto';
 
 import { BlobStoreError, ioError } from './errors.ts';
 import type { FileWriteFn } from './options.ts';
 
-const defaultWrite: FileWriteFn = (fh, buffer, offset, length, position) => fh.write(buffer, offset, length, position);
+/** Options of {@link BlobFileWriter}. */
+export interface BlobFileWriterOptions {
+  /** Bytes gathered before a write is issued. */
+  bufferSize: number;
+  /** TEST ONLY: replaces `FileHandle.write` (then every flush is one contiguous write). */
+  write?: FileWriteFn;
+  /**
+   * Start an `fdatasync` in the background after every this many bytes (0: never), so that the kernel writes the
+   * file back while the body is still arriving and the final fsync finds little left to do.
+   */
+  syncEvery?: number;
+}
 
 /**
- * Writable that appends to a FileHandle. Small writes are coalesced into writes of at least `bufferSize` bytes;
- * every write's `bytesWritten` is checked, because on a full disk Node can write fewer bytes than asked without an
- * error: the rest is retried, and a write of 0 bytes fails with `BLOB_IO`. Any file-system error becomes `BLOB_IO`.
- * Backpressure is honoured: `_write` calls back only once a due flush has completed.
+ * Writable that appends to a FileHandle. Small writes are gathered into writes of at least `bufferSize` bytes,
+ * issued as one `writev` of the gathered buffers (no copy into one buffer). One write is in flight while the next
+ * is gathered; a second full buffer waits for it, so at most two buffers are held. Every write's `bytesWritten` is
+ * checked, because on a full disk Node can write fewer bytes than asked without an error: the rest is retried, and
+ * a write of 0 bytes fails with `BLOB_IO`. Any file-system error becomes `BLOB_IO`.
  */
 export class BlobFileWriter extends Writable {
   readonly #fh: FileHandle;
   readonly #bufferSize: number;
-  readonly #write: FileWriteFn;
+  readonly #write: FileWriteFn | undefined;
+  readonly #syncEvery: number;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #position = 0;
+  #inFlight: Promise<void> | undefined;
+  #syncing: Promise<void> | undefined;
+  #syncedTo = 0;
+  #error: unknown;
 
-  constructor(fh: FileHandle, opts: { bufferSize: number; write?: FileWriteFn }) {
+  constructor(fh: FileHandle, opts: BlobFileWriterOptions) {
     super({ highWaterMark: opts.bufferSize });
     this.#fh = fh;
     this.#bufferSize = opts.bufferSize;
-    this.#write = opts.write ?? defaultWrite;
+    this.#write = opts.write;
+    this.#syncEvery = opts.syncEvery ?? 0;
   }
 
   /** Bytes written to the file so far. */
@@ -34,47 +53,127 @@ export class BlobFileWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.#pending.push(chunk);
-    this.#pendingBytes += chunk.length;
+    this._writev([{ chunk }], cb);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    for (const { chunk } of chunks) {
+      this.#pending.push(chunk);
+      this.#pendingBytes += chunk.length;
+    }
     if (this.#pendingBytes < this.#bufferSize) {
       cb();
       return;
     }
-    this.#flush().then(() => cb(), cb);
+    this.#issue().then(() => cb(), cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.#flush().then(() => cb(), cb);
+    this.#issue()
+      .then(() => this.#inFlight)
+      .then(() => this.#syncing)
+      .then(() => {
+        if (this.#error !== undefined) throw this.#error;
+        cb();
+      })
+      .catch(cb);
   }
 
-  async #flush(): Promise<void> {
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    // Let a write or sync in flight settle before the caller closes the file handle.
+    Promise.allSettled([this.#inFlight, this.#syncing]).then(() => cb(err));
+  }
+
+  /** Waits for the write in flight, then starts writing what is gathered (not waiting for it). */
+  async #issue(): Promise<void> {
+    if (this.#inFlight) await this.#inFlight;
+    if (this.#error !== undefined) throw this.#error;
     if (this.#pendingBytes === 0) return;
-    const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    const bufs = this.#pending;
+    const bytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
-    let off = 0;
-    while (off < buf.length) {
-      let written: number;
-      try {
-        ({ bytesWritten: written } = await this.#write(this.#fh, buf, off, buf.length - off, this.#position));
-      } catch (err) {
-        throw ioError('write of blob file', err);
-      }
-      if (!(written > 0)) {
-        throw new BlobStoreError('BLOB_IO', 'write of blob file wrote 0 bytes (disk full?)');
-      }
-      off += written;
-      this.#position += written;
+    const p = this.#writeAll(bufs, bytes).then(
+      () => {
+        this.#inFlight = undefined;
+        this.#maybeSync();
+      },
+      (err: unknown) => {
+        this.#inFlight = undefined;
+        this.#error = err;
+        throw err;
+      },
+    );
+    p.catch(() => undefined); // surfaced by the next #issue()
+    this.#inFlight = p;
+  }
+
+  #maybeSync(): void {
+    if (this.#syncEvery === 0 || this.#syncing || this.#position - this.#syncedTo < this.#syncEvery) return;
+    const upTo = this.#position;
+    this.#syncing = this.#fh.datasync().then(
+      () => {
+        this.#syncedTo = upTo;
+        this.#syncing = undefined;
+      },
+      (err: unknown) => {
+        this.#syncing = undefined;
+        this.#error ??= ioError('sync of blob file', err);
+      },
+    );
+  }
+
+  async #writeAll(bufs: Buffer[], bytes: number): Promise<void> {
+    if (this.#write) {
+      // Test hook: one contiguous buffer through the injected write function.
+      const buf = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, bytes);
+      let off = 0;
+      while (off < buf.length) off += this.#advance(await this.#call(() => this.#write!(this.#fh, buf, off, buf.length - off, this.#position)));
+      return;
+    }
+    let list = bufs;
+    let left = bytes;
+    while (left > 0) {
+      const written = this.#advance(await this.#call(() => list.length === 1
+        ? this.#fh.write(list[0]!, 0, list[0]!.length, this.#position)
+        : this.#fh.writev(list, this.#position)));
+      left -= written;
+      if (left > 0) list = dropFront(list, written);
     }
   }
+
+  async #call(fn: () => Promise<{ bytesWritten: number }>): Promise<number> {
+    try {
+      return (await fn()).bytesWritten;
+    } catch (err) {
+      throw ioError('write of blob file', err);
+    }
+  }
+
+  #advance(written: number): number {
+    if (!(written > 0)) throw new BlobStoreError('BLOB_IO', 'write of blob file wrote 0 bytes (disk full?)');
+    this.#position += written;
+    return written;
+  }
+}
+
+/** The buffers after the first `n` bytes of `list` (a short writev). */
+function dropFront(list: Buffer[], n: number): Buffer[] {
+  let i = 0;
+  while (n >= list[i]!.length) n -= list[i++]!.length;
+  const rest = list.slice(i);
+  if (n > 0) rest[0] = rest[0]!.subarray(n);
+  return rest;
 }
 
 /**
  * Pass-through Transform over the plaintext: MD5, byte count, and the `maxSize` limit (`BLOB_TOO_LARGE` as soon as
- * the body passes it).
+ * the body passes it). The MD5 of bodies of 1 MiB or more runs on the digest worker (`@coffer/crypto`
+ * `OffThreadHash`), in parallel with the encryption and the file writes on this thread; a full window of batches at
+ * the worker holds the body back.
  */
 export class HashTap extends Transform {
-  readonly #md5: Hash = createHash('md5');
+  readonly #md5: OffThreadHash = createOffThreadHash('md5');
   readonly #maxSize: number;
   #size = 0;
 
@@ -89,7 +188,7 @@ export class HashTap extends Transform {
   }
 
   /** The MD5 of everything seen; call once, after the end. */
-  digest(): Buffer {
+  digest(): Promise<Buffer> {
     return this.#md5.digest();
   }
 
@@ -102,7 +201,28 @@ export class HashTap extends Transform {
       }));
       return;
     }
-    this.#md5.update(b);
-    cb(null, b);
+    let room: boolean;
+    try {
+      room = this.#md5.update(b);
+    } catch (err) {
+      cb(err as Error);
+      return;
+    }
+    if (room) {
+      cb(null, b);
+      return;
+    }
+    this.push(b);
+    this.#md5.drained().then(() => cb(), cb);
+  }
+
+  /** Abandons the hash (the write failed): frees its state at the digest worker. Idempotent. */
+  discard(): void {
+    this.#md5.destroy();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (err) this.#md5.destroy();
+    cb(err);
   }
 }

@@ -32,6 +32,13 @@ export interface BlobStoreOptions {
   writeBufferSize?: number;
   /** highWaterMark of blob file read streams (default 1 MiB). */
   readBufferSize?: number;
+  /**
+   * Objects of at most this many plaintext bytes (default 65536) are encrypted in memory, in the same chunk format
+   * and under the same keys, and their ciphertext is committed into LevelDB (sublevel `d`) by the same synced batch
+   * as their record, instead of a blob file (temp file, fsync, rename, directory fsync). `0` keeps every object in
+   * files. Multipart parts are always files.
+   */
+  inlineMax?: number;
   /** Worker pool for chunk encryption and decryption; without it, chunks are processed on the calling thread. */
   cryptoPool?: CryptoPool;
   /**
@@ -47,6 +54,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   sync: true,
   writeBufferSize: 1024 * 1024,
   readBufferSize: 1024 * 1024,
+  inlineMax: 64 * 1024,
 });
 
 /** The options after defaults and checks. */
@@ -57,6 +65,7 @@ export interface ResolvedOptions {
   sync: boolean;
   writeBufferSize: number;
   readBufferSize: number;
+  inlineMax: number;
   cryptoPool: CryptoPool | undefined;
   write: FileWriteFn | undefined;
 }
@@ -87,6 +96,7 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
     sync: opts.sync ?? DEFAULT_OPTIONS.sync,
     writeBufferSize: positiveInt('writeBufferSize', opts.writeBufferSize ?? DEFAULT_OPTIONS.writeBufferSize, 1, 64 * 1024 * 1024),
     readBufferSize: positiveInt('readBufferSize', opts.readBufferSize ?? DEFAULT_OPTIONS.readBufferSize, 1, 64 * 1024 * 1024),
+    inlineMax: positiveInt('inlineMax', opts.inlineMax ?? DEFAULT_OPTIONS.inlineMax, 0, 1024 * 1024),
     cryptoPool: opts.cryptoPool,
     write,
   };

@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable, type Transform } from 'node:stream';
 
 import { chunkSpan, createDecryptStream, deriveStreamKey, type CryptoPool } from '@coffer/crypto';
 
@@ -55,6 +55,97 @@ function mapReadError(err: unknown): unknown {
 }
 
 /**
+ * Feeds `ds` the file bytes [start, end) read into two buffers that are reused: a buffer is read into again only
+ * once the decrypt stream has consumed it (its write callback; both decrypt streams copy or decrypt their input
+ * before calling back), and one read is in flight while the other buffer is being decrypted. So a GET allocates no
+ * read buffers per MiB (a ReadStream allocates a fresh one per read), which keeps the garbage collector quieter.
+ * Ends `ds` at the end of the range or of the file (a short file is the decrypt stream's truncation error).
+ */
+async function feed(fh: FileHandle, ds: Transform, start: number, end: number, bufferSize: number, stopped: () => boolean): Promise<void> {
+  const size = Math.min(bufferSize, Math.max(1, end - start));
+  const bufs = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
+  // A destroyed stream may never call back a write it holds: its close ends every wait.
+  const closed = new Promise<void>((resolve) => ds.once('close', resolve));
+  let consumed: Promise<void> = Promise.resolve();
+  let pos = start;
+  for (let i = 0; pos < end; i++) {
+    const buf = bufs[i & 1]!;
+    const { bytesRead } = await fh.read(buf, 0, Math.min(size, end - pos), pos);
+    await consumed; // the previous buffer is in the decrypt stream; this one's last use (i − 2) is done
+    if (stopped()) return;
+    if (bytesRead === 0) break;
+    pos += bytesRead;
+    consumed = Promise.race([
+      closed,
+      new Promise<void>((resolve, reject) => {
+        ds.write(buf.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve()));
+      }),
+    ]);
+    consumed.catch(() => undefined);
+  }
+  await consumed;
+  if (!stopped()) ds.end();
+}
+
+/**
+ * The chunks a stream pushes, one by one, as pushed. Not `for await (… of stream)`: a paused Readable's `read()`
+ * hands over everything buffered as one `Buffer.concat` (a copy and a fresh allocation of up to the whole buffer,
+ * ~1 MiB per MiB on a GET). Flowing mode with a small queue, paused while the queue is full, keeps the backpressure.
+ */
+async function* chunksOf(stream: Transform, maxQueued = 32): AsyncGenerator<Buffer, void, undefined> {
+  const queue: Buffer[] = [];
+  let head = 0;
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const signal = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onData = (chunk: Buffer): void => {
+    queue.push(chunk);
+    if (queue.length - head >= maxQueued) stream.pause();
+    signal();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    signal();
+  };
+  const onError = (err: Error): void => {
+    failure = err;
+    signal();
+  };
+  const onClose = (): void => {
+    if (!ended) failure ??= Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    signal();
+  };
+  stream.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  try {
+    for (;;) {
+      if (head < queue.length) {
+        const chunk = queue[head]!;
+        queue[head++] = undefined as unknown as Buffer;
+        if (head === queue.length) {
+          queue.length = 0;
+          head = 0;
+        }
+        if (stream.isPaused() && queue.length - head < maxQueued / 2) stream.resume();
+        yield chunk;
+        continue;
+      }
+      if (failure) throw failure;
+      if (ended) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    stream.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+  }
+}
+
+/**
  * Decrypts the steps in order, yielding verified plaintext. One blob file is open at a time; it is closed when the
  * generator finishes or is returned early. Errors: CryptoError `CRYPTO_AUTH_FAILED` for any corruption,
  * `BLOB_CORRUPT` for a missing file, `BLOB_IO` for other file-system errors.
@@ -69,7 +160,6 @@ export async function* decryptSteps(
   for (const { segment, start, end } of steps) {
     const key = deriveStreamKey(dek, Buffer.from(segment.salt, 'base64'), segment.info ?? OBJECT_STREAM_INFO);
     const span = chunkSpan(start, end, segment.plainSize, segment.chunkSize);
-    const rs = createReadStream(layout.blobPath(segment.blobId), { start: span.encStart, end: span.encEnd - 1, highWaterMark });
     const ds = createDecryptStream(key, {
       plainSize: segment.plainSize,
       firstChunk: span.firstChunk,
@@ -79,15 +169,22 @@ export async function* decryptSteps(
       chunkSize: segment.chunkSize,
       pool,
     });
-    rs.on('error', (err) => ds.destroy(err));
-    rs.pipe(ds);
+    key.fill(0);
+    let fh: FileHandle | undefined;
+    let stop = false;
+    let feeding: Promise<void> | undefined;
     try {
-      for await (const chunk of ds) yield chunk as Buffer;
+      fh = await open(layout.blobPath(segment.blobId), 'r');
+      feeding = feed(fh, ds, span.encStart, span.encEnd, highWaterMark, () => stop || ds.destroyed);
+      feeding.catch((err: unknown) => ds.destroy(err as Error));
+      yield* chunksOf(ds);
     } catch (err) {
       throw mapReadError(err);
     } finally {
-      rs.destroy();
+      stop = true;
       ds.destroy();
+      await feeding?.catch(() => undefined);
+      await fh?.close().catch(() => undefined);
     }
   }
 }

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { addAbortSignal, type Readable } from 'node:stream';
+import { Readable, addAbortSignal } from 'node:stream';
 
-import { Level, type BatchOperation } from 'level';
+import { Level } from 'level';
 
 import {
   CryptoError,
@@ -16,11 +16,13 @@ import {
 } from '@coffer/crypto';
 
 import { BlobStoreError, ioError } from './errors.ts';
+import { GroupCommitter, dataSub, sub, type DataSub, type RefRecord, type Sub, type Transaction, type TxHint } from './group-commit.ts';
+import { openInline, readSmallBody, sealInline } from './inline.ts';
 import { listKeys, type KeyIterator } from './list.ts';
 import { Mutex } from './mutex.ts';
 import { resolveOptions, type BlobStoreOptions, type ResolvedOptions } from './options.ts';
-import { DataLayout, isBlobId } from './paths.ts';
-import { OBJECT_STREAM_INFO, PlaintextReader, decryptSteps, planRead } from './read.ts';
+import { DataLayout, isBlobId, newBlobId } from './paths.ts';
+import { OBJECT_STREAM_INFO, PlaintextReader, decryptSteps, planRead, type ReadStep } from './read.ts';
 import { openMd5, sealMd5 } from './seal.ts';
 import type {
   BucketRecord,
@@ -37,18 +39,7 @@ import type {
 } from './types.ts';
 import { removeBlob, writeBlob } from './write.ts';
 
-/** Refcount record of a blob file (sublevel `r`, key = blob id). */
-interface RefRecord {
-  v: 1;
-  /** Number of records (objects, parts) that refer to the blob. */
-  n: number;
-}
-
-function sub<V>(db: Level<string, unknown>, name: string | string[]) {
-  return db.sublevel<string, V>(name, { keyEncoding: 'utf8', valueEncoding: 'json' });
-}
-type Sub<V> = ReturnType<typeof sub<V>>;
-type BatchOp = BatchOperation<Level<string, unknown>, string, unknown>;
+export type { Transaction } from './group-commit.ts';
 
 const SEP = '\x00';
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -119,40 +110,6 @@ function checkPreconditions(prev: ObjectRecord | undefined, c: { ifNoneMatch?: b
 }
 
 /**
- * The work of one metadata commit. Methods that read see the database as of the transaction plus the
- * transaction's own writes; writes are collected and applied by one LevelDB batch when the callback returns.
- * Transactions run one at a time (the commit mutex), so a read-check-write inside one is atomic.
- */
-export interface Transaction {
-  /** A bucket, or undefined. */
-  getBucket(name: string): Promise<BucketRecord | undefined>;
-  /** Creates or replaces a bucket record. */
-  putBucket(rec: BucketRecord): void;
-  /** Deletes a bucket record (no checks; see {@link BlobStore.deleteBucket}). */
-  deleteBucket(name: string): void;
-  /** True if the bucket holds at least one object. */
-  hasObjects(bucket: string): Promise<boolean>;
-  /** An object record, or undefined. */
-  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
-  /** Writes an object record: +1 reference on each of its blobs, -1 on each blob of the record it replaces. */
-  putObject(rec: ObjectRecord): Promise<void>;
-  /** Deletes an object record and drops its references; false if there was none. */
-  deleteObject(bucket: string, key: string): Promise<boolean>;
-  /** A generic record, or undefined. */
-  getRecord<T>(ns: string, id: string): Promise<T | undefined>;
-  /** Writes a generic record. */
-  putRecord(ns: string, id: string, value: object): void;
-  /** Deletes a generic record; false if there was none. */
-  deleteRecord(ns: string, id: string): Promise<boolean>;
-  /** True if the namespace holds a record whose id starts with `prefix`. */
-  hasRecords(ns: string, prefix: string): Promise<boolean>;
-  /** +1 reference on each blob (of a segment another record keeps, e.g. a multipart part). */
-  addRefs(blobIds: readonly string[]): void;
-  /** -1 reference on each blob; a blob at 0 is deleted after the commit. */
-  dropRefs(blobIds: readonly string[]): void;
-}
-
-/**
  * Buckets, objects and their metadata in LevelDB (`DATA/meta`), object data as encrypted chunk files
  * (`DATA/blobs/xx/yy/ID`), with atomic commits and plaintext-range reads. See README.md for the commit protocol.
  */
@@ -163,10 +120,21 @@ export class BlobStore {
   readonly #buckets: Sub<BucketRecord>;
   readonly #objects: Sub<ObjectRecord>;
   readonly #refs: Sub<RefRecord>;
+  /** Inline ciphertext of small objects (key = blob id). */
+  readonly #data: DataSub;
   readonly #records = new Map<string, Sub<object>>();
   readonly #mutex = new Mutex();
   /** Blob files written but not (yet) referenced by a committed record; the sweeper leaves them alone. */
   readonly #uncommitted = new Set<string>();
+  /** Ciphertext of uncommitted inline blobs: written to `d` by the commit that first references them. */
+  readonly #inlinePending = new Map<string, Buffer>();
+  readonly #committer: GroupCommitter;
+  /**
+   * Bucket records, read on every request: cached once read or written. Sound because this store is the only
+   * writer while it has the database open (LevelDB's lock) and updates the cache when a commit writes a bucket.
+   */
+  readonly #bucketCache = new Map<string, BucketRecord>();
+  #bucketGen = 0;
   /** Open readers per blob id: a freed blob with readers is unlinked when the last one closes. */
   readonly #leases = new Map<string, number>();
   readonly #unlinkLater = new Set<string>();
@@ -180,6 +148,32 @@ export class BlobStore {
     this.#buckets = sub<BucketRecord>(db, 'b');
     this.#objects = sub<ObjectRecord>(db, 'o');
     this.#refs = sub<RefRecord>(db, 'r');
+    this.#data = dataSub(db);
+    this.#committer = new GroupCommitter({
+      db,
+      buckets: this.#buckets,
+      objects: this.#objects,
+      refs: this.#refs,
+      data: this.#data,
+      nsOf: (ns) => this.#ns(ns),
+      uncommitted: this.#uncommitted,
+      pendingInline: (id) => this.#inlinePending.get(id),
+      sync: opts.sync,
+      bucket: (name) => this.#bucket(name),
+    }, this.#mutex, { bucketName: checkBucketName, key: checkKey, namespace: checkNamespace, id: checkId }, (done) => {
+      for (const id of done.committed) {
+        this.#uncommitted.delete(id);
+        this.#inlinePending.delete(id);
+      }
+      for (const id of done.freed) this.#free(id);
+      if (done.buckets.size > 0) {
+        this.#bucketGen++;
+        for (const [name, rec] of done.buckets) {
+          if (rec === null) this.#bucketCache.delete(name);
+          else this.#bucketCache.set(name, freezeBucket(rec));
+        }
+      }
+    });
   }
 
   /**
@@ -220,7 +214,7 @@ export class BlobStore {
     if (this.#closed) return;
     this.#closed = true;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
-    await this.#mutex.idle();
+    await this.#committer.idle();
     await this.#db.close();
   }
 
@@ -249,7 +243,7 @@ export class BlobStore {
   /** A bucket, or undefined. */
   async getBucket(name: string): Promise<BucketRecord | undefined> {
     checkBucketName(name);
-    return this.#op(async () => (await this.#buckets.get(name)) as BucketRecord | undefined);
+    return this.#op(() => this.#bucket(name));
   }
 
   /** All buckets, sorted by name (UTF-8 byte order). */
@@ -291,8 +285,10 @@ export class BlobStore {
 
   /**
    * Stores an object: body → MD5/size → encryption → temp file → fsync → rename → `beforeCommit` → one LevelDB batch
-   * (object record + refcounts, with the preconditions checked under the commit mutex). The replaced object's blob
-   * files are deleted after the commit. On any failure or abort nothing becomes visible and no file is left.
+   * (object record + refcounts, with the preconditions checked in the group commit). A body of at most `inlineMax`
+   * bytes is encrypted in memory instead and its ciphertext goes into the same batch as the record (no file). The
+   * replaced object's blob files are deleted after the commit. On any failure or abort nothing becomes visible and
+   * no file is left.
    *
    * The body is read but not destroyed on failure (its owner decides; Node's HTTP server discards an unread request).
    * Errors: `BLOB_NO_SUCH_BUCKET`, `BLOB_PRECONDITION_FAILED`, `BLOB_NO_SUCH_KEY` (If-Match on no object),
@@ -306,18 +302,41 @@ export class BlobStore {
     if (opts.maxSize !== undefined && !(Number.isSafeInteger(opts.maxSize) && opts.maxSize >= 0)) {
       throw new RangeError('opts.maxSize must be a non-negative integer');
     }
+    if (opts.sizeHint !== undefined && !(Number.isSafeInteger(opts.sizeHint) && opts.sizeHint >= 0)) {
+      throw new RangeError('opts.sizeHint must be a non-negative integer');
+    }
     return this.#op(async () => {
-      // Cheap early checks so that a doomed upload is not stored first; the commit checks again.
-      if (!(await this.#buckets.get(bucket))) throw noSuchBucket(bucket);
-      checkPreconditions((await this.#objects.get(objectKey(bucket, key))) as ObjectRecord | undefined, opts);
+      // Cheap early checks so that a doomed upload is not stored first; the commit checks again. A body known to be
+      // small (sizeHint) is read first instead: nothing is stored before the commit, whose checks are enough.
+      const early = async (): Promise<void> => {
+        if (!(await this.#bucket(bucket))) throw noSuchBucket(bucket);
+        checkPreconditions((await this.#objects.get(objectKey(bucket, key))) as ObjectRecord | undefined, opts);
+      };
+      const limit = this.#opts.inlineMax;
+      const tryInline = limit > 0 && !(opts.sizeHint !== undefined && opts.sizeHint > limit);
+      let checked = false;
+      if (!(tryInline && opts.sizeHint !== undefined)) {
+        await early();
+        checked = true;
+      }
 
       const id = randomUUID();
       const chunkSize = this.#opts.chunkSize;
       const { dek, enc } = this.#newKey(id, chunkSize, opts.encryption);
       const salt = randomBytes(16);
-      const seg = await this.#writeSegment(body, {
-        dek, salt, info: OBJECT_STREAM_INFO, chunkSize, maxSize: opts.maxSize, signal: opts.signal,
-      });
+      let seg: { segment: Segment; plainSize: number; md5: Buffer } | undefined;
+      let fileBody = body;
+      if (tryInline) {
+        const small = await readSmallBody(body, limit, opts.maxSize, opts.signal);
+        if (small.whole) seg = this.#inlineSegment(small.plain, small.md5, { dek, salt, info: OBJECT_STREAM_INFO, chunkSize });
+        else fileBody = small.rest;
+      }
+      if (!seg) {
+        if (!checked) await early();
+        seg = await this.#writeSegment(fileBody, {
+          dek, salt, info: OBJECT_STREAM_INFO, chunkSize, maxSize: opts.maxSize, signal: opts.signal,
+        });
+      }
       try {
         const extra = (await opts.beforeCommit?.({ size: seg.plainSize, md5: seg.md5 })) ?? undefined;
         if (opts.signal?.aborted) throw new BlobStoreError('BLOB_ABORTED', 'the write was aborted', { cause: opts.signal.reason });
@@ -339,7 +358,7 @@ export class BlobStore {
           if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
           checkPreconditions(await tx.getObject(bucket, key), opts);
           await tx.putObject(rec);
-        });
+        }, { objects: [objectKey(bucket, key)] });
         return rec;
       } finally {
         // A no-op once committed.
@@ -374,24 +393,31 @@ export class BlobStore {
     return this.#op(async () => {
       const dek = this.unwrapKey(rec, opts.customer);
       const steps = planRead(rec.segments, rec.size, opts.range);
-      const blobIds = steps.map((s) => s.segment.blobId);
+      if (steps.every((s) => s.segment.inline)) {
+        const parts = await this.#readInline(rec, dek, steps, opts.signal);
+        const reader = new Readable({
+          read() {
+            for (const p of parts) if (p.length > 0) this.push(p);
+            this.push(null);
+          },
+        });
+        if (opts.signal) addAbortSignal(opts.signal, reader);
+        return reader;
+      }
+      const blobIds = steps.filter((s) => !s.segment.inline).map((s) => s.segment.blobId);
       this.#lease(blobIds);
-      const gen = decryptSteps(this.#layout, dek, steps, this.#opts.readBufferSize, this.#opts.cryptoPool);
+      let gen: AsyncGenerator<Buffer, void, undefined> | undefined;
       let first: IteratorResult<Buffer, void>;
       try {
         opts.signal?.throwIfAborted();
+        gen = steps.some((s) => s.segment.inline) ? this.#mixedSteps(dek, steps)
+          : decryptSteps(this.#layout, dek, steps, this.#opts.readBufferSize, this.#opts.cryptoPool);
         first = await gen.next();
         opts.signal?.throwIfAborted();
       } catch (err) {
-        await gen.return(undefined).catch(() => undefined);
+        await gen?.return(undefined).catch(() => undefined);
         this.#unlease(blobIds);
-        if (opts.signal?.aborted) throw new BlobStoreError('BLOB_ABORTED', 'the read was aborted', { cause: err });
-        if (err instanceof BlobStoreError && err.code === 'BLOB_CORRUPT') {
-          // A missing file of an object deleted or overwritten since `rec` was read is not corruption.
-          const now = (await this.#objects.get(objectKey(rec.bucket, rec.key))) as ObjectRecord | undefined;
-          if (now?.id !== rec.id) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { cause: err });
-        }
-        throw err;
+        throw await this.#readError(rec, err, opts.signal);
       }
       const reader = new PlaintextReader(gen, first, this.#opts.readBufferSize);
       reader.once('close', () => this.#unlease(blobIds));
@@ -400,14 +426,79 @@ export class BlobStore {
     });
   }
 
+  /**
+   * The plaintext (or the inclusive `range` of it) of an object stored inline, read and authenticated whole, as one
+   * Buffer; `undefined` for an object in blob files (use {@link openObject}). Small objects are stored inline
+   * (`inlineMax`), so a server can answer them without a stream. Same checks and errors as {@link openObject}.
+   */
+  async readInline(rec: ObjectRecord, opts: OpenOptions = {}): Promise<Buffer | undefined> {
+    if (!rec.segments.every((s) => s.inline)) return undefined;
+    return this.#op(async () => {
+      const dek = this.unwrapKey(rec, opts.customer);
+      const parts = await this.#readInline(rec, dek, planRead(rec.segments, rec.size, opts.range), opts.signal);
+      return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    });
+  }
+
+  /** Plaintext of inline steps, authenticated; wipes `dek`. */
+  async #readInline(rec: ObjectRecord, dek: Buffer, steps: readonly ReadStep[], signal: AbortSignal | undefined): Promise<Buffer[]> {
+    try {
+      signal?.throwIfAborted();
+      const parts: Buffer[] = [];
+      for (const step of steps) parts.push(await this.#openInline(dek, step));
+      signal?.throwIfAborted();
+      return parts;
+    } catch (err) {
+      throw await this.#readError(rec, err, signal);
+    } finally {
+      dek.fill(0);
+    }
+  }
+
+  /** Maps an error of opening a read: aborts, and missing data of an object replaced or deleted meanwhile. */
+  async #readError(rec: ObjectRecord, err: unknown, signal: AbortSignal | undefined): Promise<unknown> {
+    if (signal?.aborted) return new BlobStoreError('BLOB_ABORTED', 'the read was aborted', { cause: err });
+    if (err instanceof BlobStoreError && err.code === 'BLOB_CORRUPT') {
+      // A missing file (or inline entry) of an object deleted or overwritten since `rec` was read is not corruption.
+      const now = (await this.#objects.get(objectKey(rec.bucket, rec.key))) as ObjectRecord | undefined;
+      if (now?.id !== rec.id) return new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { cause: err });
+    }
+    return err;
+  }
+
+  /** Verified plaintext of one inline step. `BLOB_CORRUPT` if its data entry is missing. */
+  async #openInline(dek: Buffer, step: ReadStep): Promise<Buffer> {
+    const seg = step.segment;
+    const sealed = await this.#data.get(seg.blobId);
+    if (sealed === undefined) throw new BlobStoreError('BLOB_CORRUPT', `inline data of blob ${seg.blobId} is missing`);
+    const key = deriveStreamKey(dek, Buffer.from(seg.salt, 'base64'), seg.info ?? OBJECT_STREAM_INFO);
+    try {
+      return openInline(key, sealed, seg.plainSize, seg.chunkSize, step.start, step.end);
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  /** Plaintext of steps of which some are inline and some files (a copy can mix them only in theory: kept general). */
+  async *#mixedSteps(dek: Buffer, steps: readonly ReadStep[]): AsyncGenerator<Buffer, void, undefined> {
+    for (const step of steps) {
+      if (step.segment.inline) {
+        const p = await this.#openInline(dek, step);
+        if (p.length > 0) yield p;
+      } else {
+        yield* decryptSteps(this.#layout, dek, [step], this.#opts.readBufferSize, this.#opts.cryptoPool);
+      }
+    }
+  }
+
   /** Deletes an object; false if there was none. Its blob files go after the commit. `BLOB_NO_SUCH_BUCKET`. */
   async deleteObject(bucket: string, key: string): Promise<boolean> {
     checkBucketName(bucket);
     checkKey(key);
-    return this.transaction(async (tx) => {
+    return this.#op(() => this.#transaction(async (tx) => {
       if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
       return tx.deleteObject(bucket, key);
-    });
+    }, { objects: [objectKey(bucket, key)] }));
   }
 
   /**
@@ -418,7 +509,7 @@ export class BlobStore {
     checkBucketName(bucket);
     if (!Number.isSafeInteger(q?.maxKeys) || q.maxKeys < 0) throw new RangeError('q.maxKeys must be a non-negative integer');
     return this.#op(async () => {
-      if (!(await this.#buckets.get(bucket))) throw noSuchBucket(bucket);
+      if (!(await this.#bucket(bucket))) throw noSuchBucket(bucket);
       const base = bucket + SEP;
       return listKeys((lower) => {
         const it = this.#objects.iterator({
@@ -480,7 +571,7 @@ export class BlobStore {
           if (!(await tx.getBucket(dstBucket))) throw noSuchBucket(dstBucket);
           checkPreconditions(await tx.getObject(dstBucket, dstKey), opts);
           await tx.putObject(rec);
-        });
+        }, { objects: [objectKey(dstBucket, dstKey)] });
         return rec;
       } catch (err) {
         if (opts.signal?.aborted && !(err instanceof BlobStoreError)) {
@@ -615,33 +706,43 @@ export class BlobStore {
 
   async #discard(segment: Segment): Promise<void> {
     if (!this.#uncommitted.delete(segment.blobId)) return;
-    await removeBlob(this.#layout, segment.blobId);
+    if (segment.inline) this.#inlinePending.delete(segment.blobId);
+    else await removeBlob(this.#layout, segment.blobId);
   }
 
   /**
-   * Runs `fn` under the commit mutex and applies everything it wrote in one LevelDB batch (`sync` per the options).
-   * If `fn` throws, nothing is written. Blob files whose refcount reaches 0 are deleted after the commit.
+   * Encrypts a small body in memory into an inline segment, held (uncommitted) until the commit that references it
+   * writes its ciphertext to `d` in the same batch as the record; {@link #discard} drops it.
+   */
+  #inlineSegment(plain: Buffer, md5: Buffer, p: { dek: Buffer; salt: Buffer; info: string; chunkSize: number }): { segment: Segment; plainSize: number; md5: Buffer } {
+    const streamKey = deriveStreamKey(p.dek, p.salt, p.info);
+    let sealed: Buffer;
+    try {
+      sealed = sealInline(streamKey, plain, p.chunkSize);
+    } finally {
+      streamKey.fill(0);
+    }
+    const blobId = newBlobId();
+    this.#uncommitted.add(blobId);
+    this.#inlinePending.set(blobId, sealed);
+    const segment: Segment = {
+      blobId, plainSize: plain.length, encSize: sealed.length, salt: p.salt.toString('base64'), chunkSize: p.chunkSize, info: p.info, inline: true,
+    };
+    return { segment, plainSize: plain.length, md5 };
+  }
+
+  /**
+   * Runs `fn` in the next group commit (alone, in arrival order, seeing the writes of the transactions before it)
+   * and applies everything it wrote in that group's one LevelDB batch (`sync` per the options); resolves once the
+   * batch is written. If `fn` throws, nothing of it is written. Blob files whose refcount reaches 0 are deleted after
+   * the commit; inline blobs by the commit itself.
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     return this.#op(() => this.#transaction(fn));
   }
 
-  async #transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
-    return this.#mutex.run(async () => {
-      const tx = new Tx(this.#buckets, this.#objects, (ns) => this.#ns(ns));
-      const result = await fn(tx);
-      const { ops, freed, committed } = await tx.finish(this.#refs, this.#uncommitted);
-      if (ops.length > 0) {
-        try {
-          await this.#db.batch(ops, { sync: this.#opts.sync });
-        } catch (err) {
-          throw ioError('the metadata commit', err);
-        }
-      }
-      for (const id of committed) this.#uncommitted.delete(id);
-      for (const id of freed) this.#free(id);
-      return result;
-    });
+  async #transaction<T>(fn: (tx: Transaction) => Promise<T> | T, hint?: TxHint): Promise<T> {
+    return this.#committer.run(fn, hint);
   }
 
   /**
@@ -756,6 +857,12 @@ export class BlobStore {
         objects++;
         try {
           for (const seg of rec.segments) {
+            if (seg.inline) {
+              const sealed = await this.#data.get(seg.blobId);
+              if (sealed === undefined) throw new BlobStoreError('BLOB_CORRUPT', `inline data of blob ${seg.blobId} is missing`);
+              if (sealed.length !== seg.encSize) throw new BlobStoreError('BLOB_CORRUPT', `inline blob ${seg.blobId} has ${sealed.length} bytes, expected ${seg.encSize}`);
+              continue;
+            }
             let size: number;
             try {
               size = (await stat(this.#layout.blobPath(seg.blobId))).size;
@@ -805,6 +912,17 @@ export class BlobStore {
     return { scheme: 'SSE-S3', wrap: wrapDataKey(dek, { scheme: 'SSE-S3', kek: ring.key(kekId), kekId, objectId: id, chunkSize }), chunkSize };
   }
 
+  /** A committed bucket record, from the cache or the database (which then fills the cache). */
+  async #bucket(name: string): Promise<BucketRecord | undefined> {
+    const hit = this.#bucketCache.get(name);
+    if (hit) return hit;
+    const gen = this.#bucketGen;
+    const rec = (await this.#buckets.get(name)) as BucketRecord | undefined;
+    // A commit that wrote buckets meanwhile may have made this read stale: then leave the cache alone.
+    if (rec && gen === this.#bucketGen) this.#bucketCache.set(name, freezeBucket(rec));
+    return rec;
+  }
+
   #ns(ns: string): Sub<object> {
     let s = this.#records.get(ns);
     if (!s) {
@@ -847,6 +965,12 @@ export class BlobStore {
   }
 }
 
+/** Cached bucket records are shared: frozen, so that no caller can change the cache by accident. */
+function freezeBucket(rec: BucketRecord): BucketRecord {
+  if (rec.encryption) Object.freeze(rec.encryption);
+  return Object.freeze(rec);
+}
+
 function noSuchBucket(name: string): BlobStoreError {
   return new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', { details: { BucketName: name } });
 }
@@ -857,163 +981,5 @@ async function readdirSafe(dir: string): Promise<string[]> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
     throw err;
-  }
-}
-
-/** The {@link Transaction} implementation: an overlay of writes over the database, turned into one batch. */
-class Tx implements Transaction {
-  readonly #buckets: Sub<BucketRecord>;
-  readonly #objects: Sub<ObjectRecord>;
-  readonly #nsOf: (ns: string) => Sub<object>;
-  readonly #bucketW = new Map<string, BucketRecord | null>();
-  readonly #objectW = new Map<string, ObjectRecord | null>();
-  readonly #recordW = new Map<string, Map<string, object | null>>();
-  readonly #deltas = new Map<string, number>();
-  #done = false;
-
-  constructor(buckets: Sub<BucketRecord>, objects: Sub<ObjectRecord>, nsOf: (ns: string) => Sub<object>) {
-    this.#buckets = buckets;
-    this.#objects = objects;
-    this.#nsOf = nsOf;
-  }
-
-  #live(): void {
-    if (this.#done) throw new Error('transaction already committed');
-  }
-
-  async getBucket(name: string): Promise<BucketRecord | undefined> {
-    const w = this.#bucketW.get(name);
-    if (w !== undefined) return w ?? undefined;
-    return (await this.#buckets.get(name)) as BucketRecord | undefined;
-  }
-
-  putBucket(rec: BucketRecord): void {
-    this.#live();
-    this.#bucketW.set(checkBucketName(rec.name), rec);
-  }
-
-  deleteBucket(name: string): void {
-    this.#live();
-    this.#bucketW.set(name, null);
-  }
-
-  async hasObjects(bucket: string): Promise<boolean> {
-    const base = bucket + SEP;
-    for (const [k, v] of this.#objectW) if (v !== null && k.startsWith(base)) return true;
-    for await (const k of this.#objects.keys({ gte: base, lt: bucket + '\x01' })) {
-      if (this.#objectW.get(k) !== null) return true;
-    }
-    return false;
-  }
-
-  async getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
-    const k = objectKey(bucket, key);
-    const w = this.#objectW.get(k);
-    if (w !== undefined) return w ?? undefined;
-    return (await this.#objects.get(k)) as ObjectRecord | undefined;
-  }
-
-  async putObject(rec: ObjectRecord): Promise<void> {
-    this.#live();
-    checkBucketName(rec.bucket);
-    checkKey(rec.key);
-    const prev = await this.getObject(rec.bucket, rec.key);
-    if (prev) this.dropRefs(prev.segments.map((s) => s.blobId));
-    this.addRefs(rec.segments.map((s) => s.blobId));
-    this.#objectW.set(objectKey(rec.bucket, rec.key), rec);
-  }
-
-  async deleteObject(bucket: string, key: string): Promise<boolean> {
-    this.#live();
-    const prev = await this.getObject(bucket, key);
-    if (!prev) return false;
-    this.dropRefs(prev.segments.map((s) => s.blobId));
-    this.#objectW.set(objectKey(bucket, key), null);
-    return true;
-  }
-
-  async getRecord<T>(ns: string, id: string): Promise<T | undefined> {
-    const w = this.#recordW.get(checkNamespace(ns))?.get(id);
-    if (w !== undefined) return (w ?? undefined) as T | undefined;
-    return (await this.#nsOf(ns).get(id)) as T | undefined;
-  }
-
-  putRecord(ns: string, id: string, value: object): void {
-    this.#live();
-    this.#recordMap(ns).set(checkId(id), value);
-  }
-
-  async deleteRecord(ns: string, id: string): Promise<boolean> {
-    this.#live();
-    const existed = (await this.getRecord(ns, id)) !== undefined;
-    this.#recordMap(ns).set(checkId(id), null);
-    return existed;
-  }
-
-  async hasRecords(ns: string, prefix: string): Promise<boolean> {
-    const w = this.#recordW.get(checkNamespace(ns));
-    if (w) for (const [k, v] of w) if (v !== null && k.startsWith(prefix)) return true;
-    for await (const k of this.#nsOf(ns).keys({ gte: prefix })) {
-      if (!k.startsWith(prefix)) break;
-      if (w?.get(k) !== null) return true;
-    }
-    return false;
-  }
-
-  addRefs(blobIds: readonly string[]): void {
-    this.#live();
-    for (const id of blobIds) this.#deltas.set(id, (this.#deltas.get(id) ?? 0) + 1);
-  }
-
-  dropRefs(blobIds: readonly string[]): void {
-    this.#live();
-    for (const id of blobIds) this.#deltas.set(id, (this.#deltas.get(id) ?? 0) - 1);
-  }
-
-  #recordMap(ns: string): Map<string, object | null> {
-    checkNamespace(ns);
-    let m = this.#recordW.get(ns);
-    if (!m) {
-      m = new Map();
-      this.#recordW.set(ns, m);
-    }
-    return m;
-  }
-
-  /**
-   * The batch: records, then refcounts. A blob may rise from 0 only if it is a fresh upload (`uncommitted`);
-   * otherwise its last reference went away before this commit (`BLOB_NO_SUCH_KEY`: e.g. a copy source deleted).
-   */
-  async finish(refs: Sub<RefRecord>, uncommitted: ReadonlySet<string>): Promise<{ ops: BatchOp[]; freed: string[]; committed: string[] }> {
-    this.#done = true;
-    const ops: BatchOp[] = [];
-    for (const [k, v] of this.#bucketW) ops.push(v === null ? { type: 'del', sublevel: this.#buckets, key: k } : { type: 'put', sublevel: this.#buckets, key: k, value: v });
-    for (const [k, v] of this.#objectW) ops.push(v === null ? { type: 'del', sublevel: this.#objects, key: k } : { type: 'put', sublevel: this.#objects, key: k, value: v });
-    for (const [ns, m] of this.#recordW) {
-      const s = this.#nsOf(ns);
-      for (const [k, v] of m) ops.push(v === null ? { type: 'del', sublevel: s, key: k } : { type: 'put', sublevel: s, key: k, value: v });
-    }
-    const freed: string[] = [];
-    const committed: string[] = [];
-    const ids = [...this.#deltas.keys()].filter((id) => this.#deltas.get(id) !== 0);
-    const current = ids.length > 0 ? await refs.getMany(ids) : [];
-    ids.forEach((id, i) => {
-      const delta = this.#deltas.get(id)!;
-      const cur = (current[i] as RefRecord | undefined)?.n ?? 0;
-      if (cur === 0 && delta > 0 && !uncommitted.has(id)) {
-        throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.');
-      }
-      const next = cur + delta;
-      if (next <= 0) {
-        if (cur > 0) {
-          ops.push({ type: 'del', sublevel: refs, key: id });
-          freed.push(id);
-        }
-      } else {
-        ops.push({ type: 'put', sublevel: refs, key: id, value: { v: 1, n: next } });
-        if (cur === 0) committed.push(id);
-      }
-    });
-    return { ops, freed, committed };
   }
 }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 
@@ -41,6 +43,17 @@ export function bodyOf(data: Buffer, pieces: readonly number[] = [1, 7000, 65536
 }
 
 /** Reads a stream to the end (test helper; never do this with object bodies in production). */
+/** Every file under a directory, recursively (for scans of a data directory). */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await filesUnder(p)));
+    else out.push(p);
+  }
+  return out;
+}
+
 export async function readAll(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of stream) parts.push(c as Buffer);
@@ -341,6 +354,15 @@ export function runConformanceSuite(
         });
       }
 
+      it('should return exact ranges of a small object (one chunk)', async () => {
+        const small = randomBytes(5000);
+        const r = await ctx.store.putObject('b', 'small-ranges', bodyOf(small), putOpts());
+        for (const [start, end] of [[0, 0], [0, 4999], [1, 4998], [4999, 4999], [1234, 3456]] as const) {
+          const got = await readAll(await ctx.store.openObject(r, { range: { start, end } }));
+          assert.ok(got.equals(small.subarray(start, end + 1)), `${start}-${end}`);
+        }
+      });
+
       it('should refuse a range outside the object with RangeError', async () => {
         await assert.rejects(ctx.store.openObject(rec, { range: { start: 0, end: size } }), RangeError);
         await assert.rejects(ctx.store.openObject(rec, { range: { start: 5, end: 4 } }), RangeError);
@@ -605,6 +627,17 @@ export function runConformanceSuite(
           assert.equal((lost[0]!.reason as { code?: string }).code, 'BLOB_PRECONDITION_FAILED');
           assert.equal((await ctx.store.getObject('b', key))?.id, (won[0] as PromiseFulfilledResult<ObjectRecord>).value.id);
         }
+      });
+
+      it('should let exactly one of many concurrent small ifNoneMatch puts win', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 10 }, () =>
+          ctx.store.putObject('b', 'race-small', bodyOf(randomBytes(4096)), putOpts({ ifNoneMatch: true }))));
+        const won = results.filter((r): r is PromiseFulfilledResult<ObjectRecord> => r.status === 'fulfilled');
+        assert.equal(won.length, 1);
+        for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'BLOB_PRECONDITION_FAILED');
+        const cur = (await ctx.store.getObject('b', 'race-small'))!;
+        assert.equal(cur.id, won[0]!.value.id);
+        assert.equal((await readAll(await ctx.store.openObject(cur))).length, 4096);
       });
 
       it('should apply ifMatch', async () => {

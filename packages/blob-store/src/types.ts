@@ -51,6 +51,11 @@ export interface Segment {
   chunkSize: number;
   /** HKDF info label of the stream key: `S3E1/obj` (default when absent) or `S3E1/part/<n>` for multipart parts. */
   info?: string;
+  /**
+   * The ciphertext (the same bytes a blob file would hold) is in LevelDB, sublevel `d`, key = `blobId`, written by
+   * the commit that first referenced it. Absent (all records before inline objects existed) = a blob file.
+   */
+  inline?: true;
 }
 
 /** The encryption part of an {@link ObjectRecord}. */
@@ -129,6 +134,11 @@ export interface PutOptions {
   ifMatch?: string;
   /** `BLOB_TOO_LARGE` as soon as the body passes this many bytes. */
   maxSize?: number;
+  /**
+   * The body's size when known in advance (Content-Length). Only a hint for choosing inline or file storage up
+   * front (a body larger than `inlineMax` skips the in-memory attempt); the bytes received are what counts.
+   */
+  sizeHint?: number;
   /** Called after the body ended and the data is durable, before the commit; throw to abort (Content-MD5, checksums). */
   beforeCommit?: (w: BodySummary) => Promise<BeforeCommitResult | void> | BeforeCommitResult | void;
   /** Aborts the write (`BLOB_ABORTED`); nothing becomes visible. */

@@ -1,6 +1,6 @@
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { createEncryptStream, encryptedSize } from '@coffer/crypto';
@@ -9,6 +9,9 @@ import { BlobFileWriter, HashTap } from './blob-writer.ts';
 import { BlobStoreError, ioError } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
 import { type DataLayout, newBlobId } from './paths.ts';
+
+/** Bytes between background fdatasyncs of a durable blob write (see BlobFileWriter). */
+const SYNC_EVERY = 8 * 1024 * 1024;
 
 /** A blob file written, fsync'd and renamed into `blobs/`, but not yet referenced by any record. */
 export interface WrittenBlob {
@@ -44,7 +47,8 @@ async function makeDir(dir: string, root: string, sync: boolean): Promise<void> 
   }
 }
 
-function mapWriteError(err: unknown, signal: AbortSignal | undefined): unknown {
+/** Maps a failure of a body-consuming write to the store's errors: aborts become BLOB_ABORTED, the rest pass. */
+export function mapWriteError(err: unknown, signal: AbortSignal | undefined): unknown {
   if (err instanceof BlobStoreError) return err;
   if (signal?.aborted) return new BlobStoreError('BLOB_ABORTED', 'the write was aborted', { cause: err });
   const code = (err as { code?: unknown } | null)?.code;
@@ -53,6 +57,24 @@ function mapWriteError(err: unknown, signal: AbortSignal | undefined): unknown {
   }
   // The body's own errors (a signature check in a decoding transform, …) and CryptoErrors pass through unchanged.
   return err;
+}
+
+/**
+ * Pipes `body` into `tap` without making `body` part of the pipeline, so that a failure here never destroys the
+ * caller's stream: it is unpiped and left to its owner. (Iterating the body would do the same at the cost of an
+ * async-iterator hop per chunk, and a paused Readable's `read()` concatenates what is buffered.) The body's error,
+ * or its close before the end, fails `tap`. Returns `tap`, for `pipeline()`.
+ */
+function feedFrom(body: Readable, tap: HashTap): HashTap {
+  const stop = finished(body, { writable: false }, (err) => {
+    if (err) tap.destroy(err);
+  });
+  tap.once('close', () => {
+    body.unpipe(tap);
+    stop();
+  });
+  body.pipe(tap);
+  return tap;
 }
 
 /**
@@ -71,6 +93,7 @@ export async function writeBlob(
   const tmp = layout.tmpPath(blobId);
   const final = layout.blobPath(blobId);
   let fh: FileHandle | undefined;
+  let tap: HashTap | undefined;
   let renamed = false;
   p.onCreate?.(blobId);
   try {
@@ -80,11 +103,13 @@ export async function writeBlob(
     } catch (err) {
       throw ioError('creating a temp file', err);
     }
-    const tap = new HashTap(p.maxSize);
-    const sink = new BlobFileWriter(fh, { bufferSize: opts.writeBufferSize, write: opts.write });
-    // The body is iterated, not piped, so that a failure here does not destroy the caller's stream.
-    await pipeline(body.iterator({ destroyOnReturn: false }), tap, createEncryptStream(p.streamKey, { chunkSize: p.chunkSize, pool: opts.cryptoPool }), sink,
+    tap = new HashTap(p.maxSize);
+    const sink = new BlobFileWriter(fh, { bufferSize: opts.writeBufferSize, write: opts.write, syncEvery: opts.sync ? SYNC_EVERY : 0 });
+    await pipeline(feedFrom(body, tap), createEncryptStream(p.streamKey, { chunkSize: p.chunkSize, pool: opts.cryptoPool }), sink,
       p.signal ? { signal: p.signal } : {});
+    // The digest worker finishes the MD5 while the file is fsync'd.
+    const md5Promise = tap.digest();
+    md5Promise.catch(() => undefined);
     const plainSize = tap.size;
     const encSize = encryptedSize(plainSize, p.chunkSize);
     if (sink.bytesWritten !== encSize) {
@@ -103,9 +128,11 @@ export async function writeBlob(
     } catch (err) {
       throw ioError('storing the blob file', err);
     }
+    const md5 = await md5Promise;
     p.signal?.throwIfAborted();
-    return { blobId, plainSize, encSize, md5: tap.digest() };
+    return { blobId, plainSize, encSize, md5 };
   } catch (err) {
+    tap?.discard();
     await fh?.close().catch(() => undefined);
     await rm(tmp, { force: true }).catch(() => undefined);
     if (renamed) await rm(final, { force: true }).catch(() => undefined);

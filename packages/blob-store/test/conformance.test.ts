@@ -4,18 +4,25 @@ import path from 'node:path';
 
 import { MasterKeyRing } from '@coffer/crypto';
 
-import { BlobStore } from '../src/index.ts';
+import { BlobStore, type BlobStoreOptions } from '../src/index.ts';
 import { runConformanceSuite } from '../src/testing.ts';
 
-runConformanceSuite('LevelDB + blob files', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'coffer-blob-'));
-  const keyRing = await MasterKeyRing.open({ dir: path.join(dir, 'keys') });
-  const store = await BlobStore.open({ dir, keyRing });
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+function makeStore(options: Partial<BlobStoreOptions>) {
+  return async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'coffer-blob-'));
+    const keyRing = await MasterKeyRing.open({ dir: path.join(dir, 'keys') });
+    const store = await BlobStore.open({ dir, keyRing, ...options });
+    return {
+      store,
+      async cleanup() {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
   };
-});
+}
+
+// The defaults: bodies up to 64 KiB inline in LevelDB, larger ones in blob files (the suite's sizes cover both).
+runConformanceSuite('LevelDB + blob files', makeStore({}));
+// Every object in blob files.
+runConformanceSuite('LevelDB + blob files, inlineMax 0', makeStore({ inlineMax: 0 }));

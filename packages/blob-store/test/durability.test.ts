@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile, open as fsOpen } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile, open as fsOpen } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,27 +9,17 @@ import { after, before, describe, it } from 'node:test';
 import { MasterKeyRing } from '@coffer/crypto';
 
 import { BlobStore, type BlobStoreOptions, type FileWriteFn, type PutOptions } from '../src/index.ts';
-import { bodyOf, makeCustomerKey, readAll } from '../src/testing.ts';
+import { bodyOf, filesUnder, makeCustomerKey, readAll } from '../src/testing.ts';
 
 const C = 65536;
 const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({ owner: 'u1', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' }, ...extra });
 
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await walk(p)));
-    else out.push(p);
-  }
-  return out;
-}
-
 async function blobFiles(dir: string): Promise<string[]> {
-  return walk(path.join(dir, 'blobs'));
+  return filesUnder(path.join(dir, 'blobs'));
 }
 
 async function tmpFiles(dir: string): Promise<string[]> {
-  return walk(path.join(dir, 'tmp'));
+  return filesUnder(path.join(dir, 'tmp'));
 }
 
 interface Env {
@@ -60,7 +50,7 @@ function withEnv(extra: Partial<BlobStoreOptions> = {}): Env {
 }
 
 describe('BlobStore.open', () => {
-  const env = withEnv();
+  const env = withEnv({ inlineMax: 0 });
 
   it('should create meta/, blobs/ and tmp/', async () => {
     for (const d of ['meta', 'blobs', 'tmp']) assert.ok((await stat(path.join(env.dir, d))).isDirectory());
@@ -81,6 +71,7 @@ describe('BlobStore.open', () => {
     await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, chunkSize: 1 << 30 }), { name: 'RangeError', message: /options\.chunkSize/ });
     await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, sync: 'yes' as unknown as boolean }), { name: 'TypeError', message: /options\.sync/ });
     await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, writeBufferSize: 0 }), { name: 'RangeError', message: /options\.writeBufferSize/ });
+    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, inlineMax: -1 }), { name: 'RangeError', message: /options\.inlineMax/ });
   });
 
   it('should sweep a leftover temp file and an unreferenced blob file, and keep referenced ones', async () => {
@@ -90,7 +81,7 @@ describe('BlobStore.open', () => {
     const orphan = 'abcdef0123456789abcdef0123456789';
     await mkdir(path.join(env.dir, 'blobs', 'ab', 'cd'), { recursive: true });
     await writeFile(path.join(env.dir, 'blobs', 'ab', 'cd', orphan), 'never committed');
-    env.store = await BlobStore.open({ dir: env.dir, keyRing: env.keyRing });
+    env.store = await BlobStore.open({ dir: env.dir, keyRing: env.keyRing, inlineMax: 0 });
     assert.deepEqual(await tmpFiles(env.dir), []);
     const blobs = await blobFiles(env.dir);
     assert.ok(!blobs.some((f) => f.endsWith(orphan)));
@@ -146,7 +137,7 @@ describe('at-rest encryption', () => {
     await env.reopen(); // flush LevelDB's log into tables too
     const needles = [marker.subarray(0, 24), customer.key, Buffer.from(customer.key.toString('base64')), Buffer.from(customer.key.toString('hex'))];
     let scanned = 0;
-    for (const f of await walk(env.dir)) {
+    for (const f of await filesUnder(env.dir)) {
       if (f.startsWith(path.join(env.dir, 'keys'))) continue;
       const content = await readFile(f);
       scanned++;
@@ -157,7 +148,7 @@ describe('at-rest encryption', () => {
 
   it('should never name a file after a bucket or key', async () => {
     await env.store.putObject('b', 'evil/../../name', bodyOf(Buffer.from('x')), opts());
-    for (const f of await walk(env.dir)) {
+    for (const f of await filesUnder(env.dir)) {
       assert.ok(!f.includes('evil') && !f.includes('secret'), f);
     }
     for (const f of await blobFiles(env.dir)) assert.match(path.relative(path.join(env.dir, 'blobs'), f), /^[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{32}$/);
@@ -315,7 +306,7 @@ describe('short writes', () => {
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
     };
     const dir = await mkdtemp(path.join(tmpdir(), 'coffer-blob-short-'));
-    const store = await BlobStore.open({ dir, keyRing: MasterKeyRing.fromKey(randomBytes(32)), testing: { write } });
+    const store = await BlobStore.open({ dir, keyRing: MasterKeyRing.fromKey(randomBytes(32)), testing: { write }, inlineMax: 0 });
     try {
       await store.createBucket('b', 'u1');
       await assert.rejects(store.putObject('b', 'k', bodyOf(randomBytes(10)), opts()), (err: { code?: string; cause?: { code?: string } }) => {
@@ -333,7 +324,7 @@ describe('short writes', () => {
 });
 
 describe('blob lifetime', () => {
-  const env = withEnv();
+  const env = withEnv({ inlineMax: 0 }) // file lifetime; inline objects: see 'inline objects';
 
   it('should remove the old blob file after an overwrite commits, and on delete', async () => {
     const one = await env.store.putObject('b', 'k', bodyOf(randomBytes(1000)), opts());

@@ -19,7 +19,7 @@ let store: BlobStore;
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'coffer-blob-maint-'));
   keyRing = await MasterKeyRing.open({ dir: path.join(dir, 'keys') });
-  store = await BlobStore.open({ dir, keyRing });
+  store = await BlobStore.open({ dir, keyRing, inlineMax: 2048 }); // k0–k2 inline, k3–k6 (and the corrupted k5) files
   await store.createBucket('b', 'u1');
 });
 

@@ -6,13 +6,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCopyCommand, DeleteBucketEncryptionCommand, GetBucketEncryptionCommand, GetObjectCommand,
   HeadObjectCommand, PutBucketEncryptionCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { filesUnder } from '@coffer/blob-store/testing';
 import { presignUrl } from '@coffer/sigv4';
 import { startServer, type RunningServer } from './helpers/server.ts';
 import { Clients, describeRun } from './helpers/clients.ts';
@@ -26,17 +27,6 @@ const md5b64 = (b: Buffer) => createHash('md5').update(b).digest('base64');
 /** The three SSE-C headers for a key. */
 function ssecHeaders(key: Buffer, prefix = 'x-amz-server-side-encryption-customer-'): Record<string, string> {
   return { [`${prefix}algorithm`]: 'AES256', [`${prefix}key`]: b64(key), [`${prefix}key-md5`]: md5b64(key) };
-}
-
-/** Every file under a directory, recursively. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...await filesUnder(p));
-    else out.push(p);
-  }
-  return out;
 }
 
 describe('SSE-C end to end', () => {

@@ -47,6 +47,8 @@ export async function putObject(ctx: Context, ep: Endpoint, services: Services):
     encryption,
     ...preconditions,
     maxSize: LIMITS.maxPutSize,
+    // Lets the store pick inline (small) or file storage up front; the bytes received are what counts.
+    ...(size !== undefined && Number.isSafeInteger(size) && size >= 0 ? { sizeHint: size } : {}),
     beforeCommit: ({ md5 }) => {
       if (contentMd5) checkContentMd5(header(ctx.req.headers, 'content-md5'), md5);
       return { checksum: body.result().checksum };
