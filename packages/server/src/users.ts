@@ -44,8 +44,8 @@ const sealAad = (accessKey: string) => `coffer/user-secret/${accessKey}`;
 /** Generates an access key pair in AWS's shape (20-character ID, 40-character secret). */
 export function generateKeyPair(): { accessKey: string; secretKey: string } {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const id = [...randomBytes(16)].map((b) => alphabet[b % 32]).join('');
-  return { accessKey: `CF${id}`.slice(0, 20), secretKey: randomBytes(30).toString('base64').replace(/[+/]/g, 'x') };
+  const id = [...randomBytes(18)].map((b) => alphabet[b % 32]).join('');
+  return { accessKey: `CF${id}`, secretKey: randomBytes(30).toString('base64').replace(/[+/]/g, 'x') };
 }
 
 /** The users of one data directory. */
