@@ -1,7 +1,8 @@
+import assert from 'node:assert/strict';
 import { Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { createEncryptStream } from '../src/index.ts';
+import { CryptoError, createEncryptStream } from '../src/index.ts';
 
 /** Runs `input` (split into pieces of `pieceSize`) through `t` and returns the output. */
 export async function run(t: Transform, input: Buffer, pieceSize = input.length || 1): Promise<Buffer> {
@@ -37,4 +38,26 @@ export function bytes(n: number, seed = 1): Buffer {
     b[i] = x & 0xff;
   }
   return b;
+}
+
+/** assert.rejects predicate: the error is a CryptoError CRYPTO_AUTH_FAILED. */
+export function isAuthFailed(err: unknown): boolean {
+  assert.ok(err instanceof CryptoError, `expected CryptoError, got ${String(err)}`);
+  assert.equal(err.code, 'CRYPTO_AUTH_FAILED');
+  return true;
+}
+
+/** Feeds `input` to `t` in one piece; asserts it fails with CRYPTO_AUTH_FAILED and returns what it emitted first. */
+export async function outputBeforeAuthFailure(t: Transform, input: Buffer): Promise<Buffer> {
+  const got: Buffer[] = [];
+  t.on('data', (d: Buffer) => got.push(d));
+  await assert.rejects(
+    new Promise((resolve, reject) => {
+      t.on('error', reject);
+      t.on('end', resolve);
+      t.end(input);
+    }),
+    isAuthFailed,
+  );
+  return Buffer.concat(got);
 }
