@@ -70,8 +70,8 @@ export function writeEncryption(ctx: Context, ep: Endpoint, services: Services):
   return { scheme: 'SSE-C', customer };
 }
 
-/** GET and HEAD take no `x-amz-server-side-encryption` header (S3-ENCRYPTION.md Part B 1.1). */
-export function refuseSseHeaderOnRead(ctx: Context): void {
+/** GET, HEAD, UploadPart and UploadPartCopy take no `x-amz-server-side-encryption` header (S3-ENCRYPTION.md Part B 1.1). */
+export function refuseSseHeader(ctx: Context): void {
   const v = header(ctx.req.headers, 'x-amz-server-side-encryption');
   if (v !== undefined) {
     throw new S3Error('InvalidArgument', {

@@ -25,7 +25,7 @@ import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { currentUser, ownedBucket, xmlBody } from '../access.ts';
-import { readCustomerKey, refuseSseHeaderOnRead, writeEncryption } from '../encryption.ts';
+import { readCustomerKey, refuseSseHeader, writeEncryption } from '../encryption.ts';
 import { checkKey, declaredSize, evaluateConditions, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty, sendXml } from './bucket.ts';
 import { parseCopySource } from './copy.ts';
@@ -64,7 +64,7 @@ function checksumElements(checksum: { algorithm: string; value: string } | undef
 /** The customer key a part request carries (checked against the upload by the MultipartStore). */
 function partCustomer(ctx: Context, ep: Endpoint, services: Services) {
   // Parts inherit the upload's encryption: `x-amz-server-side-encryption` is not taken here (Part B 1.1).
-  refuseSseHeaderOnRead(ctx);
+  refuseSseHeader(ctx);
   const enc = writeEncryption(ctx, ep, services);
   return enc.scheme === 'SSE-C' ? enc.customer : undefined;
 }

@@ -11,7 +11,7 @@ import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { ownedBucket } from '../access.ts';
-import { readCustomerKey, refuseSseHeaderOnRead } from '../encryption.ts';
+import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
 import { type ByteRange, evaluateConditions, header, parseRange, setObjectHeaders } from '../http.ts';
 import { setChecksumHeader } from './object-put.ts';
 
@@ -47,7 +47,7 @@ function partRange(rec: ObjectRecord, raw: string): { range?: ByteRange; count?:
 }
 
 async function readObject(ctx: Context, ep: Endpoint, services: Services, withBody: boolean): Promise<void> {
-  refuseSseHeaderOnRead(ctx);
+  refuseSseHeader(ctx);
   const rec = await loadObject(ctx, services, ep.bucket!, ep.key!);
   const customer = readCustomerKey(ctx, ep, services, rec);
   const rangeHeader = header(ctx.req.headers, 'range');
