@@ -1,7 +1,9 @@
 /**
- * `pnpm bench [--quick] [--rounds N] [--out DIR]`: Coffer against s3rver 3.7.1, the ceiling and Coffer with the pool off, with
- * one lean client, servers alternated round by round; markdown to stdout and benchmarks/RESULTS.md, JSON to
- * benchmarks/results.json, a chart to benchmarks/chart.svg. See benchmarks/README.md.
+ * `pnpm bench [--quick] [--rounds N] [--out DIR] [--only REGEX] [--servers LIST]`: Coffer against s3rver 3.7.1, the
+ * ceiling and Coffer with the pool off, with one lean client, servers alternated round by round; markdown to stdout
+ * and benchmarks/RESULTS.md, JSON to benchmarks/results.json, a chart to benchmarks/chart.svg. `--only` (workloads
+ * whose label matches) and `--servers` (e.g. `coffer,s3rver`) run a part of it, and then write files only to an
+ * explicit `--out`. See benchmarks/README.md.
  */
 import { availableParallelism, cpus } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -46,7 +48,7 @@ function w(op: Workload['op'], size: number, concurrency: number, maxOps: number
   return { id: `${op}-${size}-c${concurrency}`, label: what, op, size, concurrency, maxOps, maxMs, unit, ...extra };
 }
 
-const WORKLOADS: Workload[] = quick
+const ALL_WORKLOADS: Workload[] = quick
   ? [
       w('put', MiB, 4, 400, 1200),
       w('get', MiB, 4, 400, 1200),
@@ -73,6 +75,13 @@ const WORKLOADS: Workload[] = quick
       w('put', 4 * KiB, 16, 20_000, 4000),
       w('get', 4 * KiB, 16, 20_000, 4000),
     ];
+
+const only = arg('--only');
+const WORKLOADS = only === undefined ? ALL_WORKLOADS : ALL_WORKLOADS.filter((x) => new RegExp(only, 'i').test(x.label));
+if (WORKLOADS.length === 0) throw new RangeError(`--only ${only} matches no workload`);
+const serverFilter = arg('--servers')?.split(',');
+/** A partial run (some workloads or servers) does not replace the full results in benchmarks/. */
+const partial = only !== undefined || serverFilter !== undefined;
 
 /** Objects every server holds before the GET workloads (untimed). */
 const GET_SIZES = [...new Set(WORKLOADS.filter((x) => x.op === 'get').map((x) => x.size))];
@@ -110,9 +119,11 @@ async function main(): Promise<void> {
   const defaultThreads = cofferDefaultCryptoThreads();
   const poolThreads = Math.max(1, availableParallelism() - 1);
   const other: ServerKind | undefined = defaultThreads === undefined ? undefined : defaultThreads === 0 ? 'coffer-pool' : 'coffer-inline';
-  const kinds: ServerKind[] = other ? ['coffer', other, 's3rver', 'ceiling'] : ['coffer', 's3rver', 'ceiling'];
+  const kinds: ServerKind[] = (other ? ['coffer', other, 's3rver', 'ceiling'] as ServerKind[] : ['coffer', 's3rver', 'ceiling'] as ServerKind[])
+    .filter((k) => serverFilter === undefined || serverFilter.includes(k));
+  if (kinds.length === 0) throw new RangeError(`--servers ${serverFilter} names none of coffer, ${other ? `${other}, ` : ''}s3rver, ceiling`);
   if (!other) notes.push('This Coffer build has no `serve --crypto-threads` flag: pool / inline is not reported.');
-  else notes.push(`Coffer runs with its defaults (\`--crypto-threads ${defaultThreads}\` on this machine); "${SERVER_NAMES[other]}" runs with \`--crypto-threads ${other === 'coffer-pool' ? poolThreads : 0}\`.`);
+  else if (kinds.includes(other)) notes.push(`Coffer runs with its defaults (\`--crypto-threads ${defaultThreads}\` on this machine); "${SERVER_NAMES[other]}" runs with \`--crypto-threads ${other === 'coffer-pool' ? poolThreads : 0}\`.`);
 
   const servers = new Map<ServerKind, RunningServer>();
   const clients = new Map<ServerKind, S3Client>();
@@ -214,12 +225,17 @@ async function main(): Promise<void> {
     }),
   };
   const md = markdown(res);
-  const dir = path.resolve(arg('--out') ?? path.join(ROOT, 'benchmarks'));
+  process.stdout.write(md);
+  const out = arg('--out') ?? (partial ? undefined : path.join(ROOT, 'benchmarks'));
+  if (out === undefined) {
+    process.stdout.write(`\nA partial run (--only/--servers) in ${res.durationSec.toFixed(0)} s: nothing written (give --out DIR to keep it).\n`);
+    return;
+  }
+  const dir = path.resolve(out);
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'RESULTS.md'), md);
   await writeFile(path.join(dir, 'results.json'), JSON.stringify(res, null, 2) + '\n');
   await writeFile(path.join(dir, 'chart.svg'), chartSvg(res));
-  process.stdout.write(md);
   process.stdout.write(`\nWrote RESULTS.md, results.json and chart.svg to ${path.relative(process.cwd(), dir) || '.'} in ${res.durationSec.toFixed(0)} s.\n`);
 }
 

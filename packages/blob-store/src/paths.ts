@@ -1,12 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+
+import { secureRandom } from '@coffer/crypto';
 
 /** Blob ids are 32 lowercase hex characters (128 random bits). */
 const BLOB_ID = /^[0-9a-f]{32}$/;
 
 /** A new random blob id. Never derived from a bucket or object name, so no name can reach a path. */
 export function newBlobId(): string {
-  return randomBytes(16).toString('hex');
+  return secureRandom(16).toString('hex');
 }
 
 /** True if `id` has the blob id shape. */

@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 
-import { deriveStreamKey } from '@coffer/crypto';
+import { deriveStreamKey, secureRandom } from '@coffer/crypto';
 
 import { BlobStoreError } from './errors.ts';
 
@@ -12,7 +12,7 @@ const AAD = Buffer.from('S3E1/md5', 'latin1');
 
 /** Seals a 16-byte MD5 under the data key: base64(nonce(12) ‖ ct(16) ‖ tag(16)). */
 export function sealMd5(dek: Buffer, md5: Buffer): string {
-  const nonce = randomBytes(12);
+  const nonce = secureRandom(12);
   const c = createCipheriv('aes-256-gcm', deriveStreamKey(dek, SALT, INFO), nonce);
   c.setAAD(AAD);
   const ct = Buffer.concat([c.update(md5), c.final()]);

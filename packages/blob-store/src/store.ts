@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
@@ -9,6 +9,7 @@ import {
   CryptoError,
   deriveStreamKey,
   generateDataKey,
+  secureRandom,
   ssecEtag,
   unwrapDataKey,
   wrapDataKey,
@@ -323,7 +324,7 @@ export class BlobStore {
       const id = randomUUID();
       const chunkSize = this.#opts.chunkSize;
       const { dek, enc } = this.#newKey(id, chunkSize, opts.encryption);
-      const salt = randomBytes(16);
+      const salt = secureRandom(16);
       let seg: { segment: Segment; plainSize: number; md5: Buffer } | undefined;
       let fileBody = body;
       if (tryInline) {

@@ -29,9 +29,11 @@ export {
   type OffThreadHashOptions,
 } from './digest.ts';
 export { CRYPTO_POOL_DEFAULTS, CryptoPool, defaultCryptoThreads, type CryptoPoolOptions } from './pool.ts';
+export { secureRandom } from './random.ts';
 export {
   deriveStreamKey,
   generateDataKey,
+  hkdfSha256,
   ssecEtag,
   unwrapDataKey,
   wrapDataKey,

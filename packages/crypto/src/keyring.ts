@@ -1,10 +1,11 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { link, mkdir, open as openFile, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 
 import { CryptoError } from './errors.ts';
 import { CIPHER, FORMAT_MAGIC, KEY_LENGTH, NONCE_LENGTH, TAG_LENGTH } from './format.ts';
+import { hkdfSha256 } from './keys.ts';
 
 /** Options of {@link MasterKeyRing.open}. */
 export interface MasterKeyRingOptions {
@@ -253,7 +254,7 @@ export class MasterKeyRing {
   #sealKey(id: string): Buffer {
     let k = this.#sealKeys.get(id);
     if (!k) {
-      k = Buffer.from(hkdfSync('sha256', this.#get(id).key, Buffer.alloc(0), SEAL_INFO, KEY_LENGTH));
+      k = hkdfSha256(this.#get(id).key, Buffer.alloc(0), SEAL_INFO);
       this.#sealKeys.set(id, k);
     }
     return k;

@@ -6,6 +6,8 @@ import {
   CryptoError,
   deriveStreamKey,
   generateDataKey,
+  hkdfSha256,
+  secureRandom,
   ssecEtag,
   unwrapDataKey,
   wrapDataKey,
@@ -21,6 +23,52 @@ describe('generateDataKey', () => {
     const a = generateDataKey();
     assert.equal(a.length, 32);
     assert.notDeepEqual(a, generateDataKey());
+  });
+});
+
+describe('hkdfSha256', () => {
+  it('should match RFC 5869 test case 1 (first 32 bytes of its OKM)', () => {
+    const ikm = Buffer.alloc(22, 0x0b);
+    const salt = Buffer.from('000102030405060708090a0b0c', 'hex');
+    const info = Buffer.from('f0f1f2f3f4f5f6f7f8f9', 'hex');
+    assert.equal(
+      hkdfSha256(ikm, salt, info).toString('hex'),
+      '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf',
+    );
+  });
+
+  it('should give the bytes of crypto.hkdfSync for random inputs, an empty salt and UTF-8 info', () => {
+    for (const [salt, info] of [[randomBytes(32), 'S3E1/kek/SSE-S3'], [Buffer.alloc(0), 'S3E1/keyring'], [randomBytes(16), 'clé/ü']] as const) {
+      const ikm = randomBytes(32);
+      assert.deepEqual(hkdfSha256(ikm, salt, info), Buffer.from(hkdfSync('sha256', ikm, salt, info, 32)));
+    }
+  });
+});
+
+describe('secureRandom', () => {
+  it('should return fresh buffers of the asked length, distinct across pool refills', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 600; i++) { // 600 × 16 bytes crosses the 4 KiB pool twice
+      const b = secureRandom(16);
+      assert.equal(b.length, 16);
+      seen.add(b.toString('hex'));
+    }
+    assert.equal(seen.size, 600);
+    assert.equal(secureRandom(0).length, 0);
+    assert.equal(secureRandom(5000).length, 5000);
+  });
+
+  it('should hand out buffers that later draws do not change', () => {
+    const a = secureRandom(32);
+    const copy = Buffer.from(a);
+    for (let i = 0; i < 300; i++) secureRandom(32);
+    assert.deepEqual(a, copy);
+    assert.notDeepEqual(a, Buffer.alloc(32));
+  });
+
+  it('should refuse a negative or fractional length', () => {
+    assert.throws(() => secureRandom(-1), RangeError);
+    assert.throws(() => secureRandom(1.5), RangeError);
   });
 });
 

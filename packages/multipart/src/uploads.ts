@@ -15,7 +15,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { BlobStoreError, type BlobStore, type ObjectEncryption, type ObjectMetadata, type ObjectRecord, type Segment, type Transaction, type WriteEncryption } from '@coffer/blob-store';
-import { CryptoError, ssecEtag, type SseCustomerKey } from '@coffer/crypto';
+import { CryptoError, secureRandom, ssecEtag, type SseCustomerKey } from '@coffer/crypto';
 
 import { MULTIPART_MESSAGES, MultipartError, noSuchUpload } from './errors.ts';
 import { resolveMultipartOptions, type MultipartOptions, type ResolvedMultipartOptions } from './options.ts';
@@ -191,7 +191,7 @@ export class MultipartStore {
     const dek = this.dataKey(upload, opts.customer);
     try {
       const w = await this.#store.writeSegment(body, {
-        dek, salt: randomBytes(16), info: `S3E1/part/${partNumber}`,
+        dek, salt: secureRandom(16), info: `S3E1/part/${partNumber}`,
         maxSize: opts.maxSize ?? MULTIPART_LIMITS.maxPartSize, signal: opts.signal,
       });
       try {

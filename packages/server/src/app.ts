@@ -2,9 +2,9 @@
  * The Koa application: one error middleware first in the chain, then authentication, then @koa/router dispatching
  * to the handler of the AWS operation the pure router names.
  */
-import { randomBytes } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
+import { secureRandom } from '@coffer/crypto';
 import { verifyRequest } from '@coffer/sigv4';
 import { errorXml } from '@coffer/xml';
 import { S3Error, toS3Error } from './errors.ts';
@@ -67,7 +67,7 @@ function rawTarget(ctx: Context): { path: string; query: string } {
  */
 function errors(services: Services) {
   return async (ctx: Context, next: Next) => {
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const requestId = secureRandom(8).toString('hex').toUpperCase();
     const state = ctx.state as AppState;
     state.requestId = requestId;
     const started = process.hrtime.bigint();

@@ -146,6 +146,19 @@ describe('verifyRequest', () => {
       assert.equal(auth.payload.kind, 'signed');
     });
 
+    it('should stop accepting the old secret as soon as the user secret changes (signing keys are cached)', async () => {
+      let secret = SECRET_KEY;
+      const opts: VerifyOptions = { ...nowOpts, getSecretKey: (k) => (k === ACCESS_KEY ? secret : undefined) };
+      const old = signed('http://127.0.0.1:9000/bkt/rotated');
+      await verifyRequest(old, opts);
+      await verifyRequest(old, opts); // served from the cache
+      secret = 'aNewSecretKeyAfterRotation0000000000000';
+      await assertSigV4Error(() => verifyRequest(old, opts), 'SIGV4_SIGNATURE_MISMATCH', undefined, secret);
+      await verifyRequest(signed('http://127.0.0.1:9000/bkt/rotated', {}, { secretAccessKey: secret }), opts);
+      secret = SECRET_KEY;
+      await verifyRequest(old, opts);
+    });
+
     it('should accept an async getSecretKey', async () => {
       await verifyRequest(signed('http://127.0.0.1:9000/bkt/k'), { ...nowOpts, getSecretKey: async (k) => keys(k) });
     });
