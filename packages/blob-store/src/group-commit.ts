@@ -1,4 +1,4 @@
-import type { Level, BatchOperation } from 'level';
+import type { Level } from 'level';
 
 import { BlobStoreError, ioError } from './errors.ts';
 import type { Mutex } from './mutex.ts';
@@ -25,7 +25,19 @@ export function dataSub(db: Level<string, unknown>) {
 }
 /** The sublevel of inline ciphertext. */
 export type DataSub = ReturnType<typeof dataSub>;
-type BatchOp = BatchOperation<Level<string, unknown>, string, unknown>;
+/** A write of a batch, encoded: a UTF-8 key (sublevel prefix included) and JSON text or ciphertext bytes. */
+type RawOp = { type: 'put'; key: string; value: string | Buffer } | { type: 'del'; key: string };
+
+/**
+ * Writes encoded operations as one LevelDB batch, through classic-level's `_batch` (the implementation method that
+ * abstract-level's `batch()` ends in). `batch()` first copies each operation and resolves its sublevel and
+ * encodings: measured at 40–50 µs per small PUT (five entries) on the request thread against 8–12 µs for `_batch`
+ * alone. Nothing here needs what it adds: there are no hooks or 'write' listeners, and the values are encoded.
+ */
+async function writeBatch(db: Level<string, unknown>, ops: RawOp[], sync: boolean): Promise<void> {
+  if (db.status !== 'open') throw new Error(`the database is ${db.status}`);
+  await (db as unknown as { _batch(ops: RawOp[], options: { sync: boolean }): Promise<void> })._batch(ops, { sync });
+}
 
 const SEP = '\x00';
 
@@ -140,18 +152,24 @@ class GroupState {
     return false;
   }
 
-  ops(t: CommitTarget): BatchOp[] {
-    const ops: BatchOp[] = [];
-    const add = <V>(s: unknown, m: Map<string, V | null>) => {
-      for (const [k, v] of m) ops.push(v === null ? { type: 'del', sublevel: s as never, key: k } : { type: 'put', sublevel: s as never, key: k, value: v });
+  /**
+   * The group's writes, encoded as the sublevels would encode them: the sublevel's prefix and the key (all keys are
+   * UTF-8), and JSON text or the ciphertext Buffer.
+   */
+  ops(t: CommitTarget): RawOp[] {
+    const ops: RawOp[] = [];
+    const add = <V>(s: { prefix: string }, m: Map<string, V | null>) => {
+      for (const [k, v] of m) ops.push(v === null ? { type: 'del', key: s.prefix + k } : { type: 'put', key: s.prefix + k, value: JSON.stringify(v) });
     };
     add(t.buckets, this.buckets);
     add(t.objects, this.objects);
     for (const [ns, m] of this.records) add(t.nsOf(ns), m);
-    add(t.data, this.data);
+    for (const [k, v] of this.data) {
+      ops.push(v === null ? { type: 'del', key: t.data.prefix + k } : { type: 'put', key: t.data.prefix + k, value: v });
+    }
     for (const id of this.dirtyRefs) {
       const r = this.refs.get(id) ?? null;
-      ops.push(r === null ? { type: 'del', sublevel: t.refs as never, key: id } : { type: 'put', sublevel: t.refs as never, key: id, value: r });
+      ops.push(r === null ? { type: 'del', key: t.refs.prefix + id } : { type: 'put', key: t.refs.prefix + id, value: JSON.stringify(r) });
     }
     return ops;
   }
@@ -386,6 +404,62 @@ interface Job {
 
 /** Most transactions in one group commit (one LevelDB batch). */
 const MAX_GROUP = 256;
+/** Entries (object records and refcounts) kept by {@link Committed}. */
+const COMMITTED_CACHE_SIZE = 4096;
+
+/** A bounded map that forgets the least recently set key. */
+class RecentMap<V> {
+  readonly #m = new Map<string, V>();
+  constructor(readonly max: number) {}
+  get(k: string): V | undefined {
+    return this.#m.get(k);
+  }
+  set(k: string, v: V): void {
+    this.#m.delete(k);
+    this.#m.set(k, v);
+    if (this.#m.size > this.max) this.#m.delete(this.#m.keys().next().value!);
+  }
+  clear(): void {
+    this.#m.clear();
+  }
+}
+
+/**
+ * The committed JSON of recently written or read object records and refcounts (null = no entry), by database key:
+ * what LevelDB holds for them, so a group's prefetch need not read them again (an overwrite reads the record it
+ * replaces and its blobs' counts). Every write goes through the group committer, which takes a batch's entries in
+ * only once the batch is written, and reads in only keys that no batch in flight writes. Text, not objects: each
+ * read parses its own copy, so no caller can alter what the next one sees. A failed batch clears it (after a
+ * failed sync, LevelDB's state is not known until it is reopened).
+ */
+class Committed {
+  readonly #json = new RecentMap<string | null>(COMMITTED_CACHE_SIZE);
+  readonly #prefixes: readonly string[];
+
+  constructor(t: CommitTarget) {
+    this.#prefixes = [t.objects.prefix, t.refs.prefix];
+  }
+
+  /** The record at `key` of `sub`: parsed from the cache, else read (synchronously) and remembered. */
+  read<V>(sub: Sub<V>, key: string): V | null {
+    const k = sub.prefix + key;
+    let json = this.#json.get(k);
+    if (json === undefined) this.#json.set(k, (json = (sub.getSync(key, { valueEncoding: 'utf8' }) as string | undefined) ?? null));
+    return json === null ? null : (JSON.parse(json) as V);
+  }
+
+  /** Takes in the object and refcount entries of a batch just written. */
+  landed(ops: readonly RawOp[]): void {
+    for (const op of ops) {
+      if (!this.#prefixes.some((p) => op.key.startsWith(p))) continue;
+      this.#json.set(op.key, op.type === 'put' ? (op.value as string) : null);
+    }
+  }
+
+  clear(): void {
+    this.#json.clear();
+  }
+}
 
 /**
  * Group commit: transactions that arrive while a synced batch is being written wait, and then all go in the next
@@ -410,12 +484,14 @@ export class GroupCommitter {
   #inflight: InFlight | undefined;
   /** Wakes a group that is taking more commits while its parent's batch is being written. */
   #arrival: (() => void) | undefined;
+  readonly #committed: Committed;
 
   constructor(target: CommitTarget, mutex: Mutex, checks: TxChecks, after: (done: CommitDone) => void) {
     this.#t = target;
     this.#mutex = mutex;
     this.#checks = checks;
     this.#after = after;
+    this.#committed = new Committed(target);
   }
 
   /** Runs `fn` in the next group commit; resolves with its result once the batch is written. */
@@ -446,25 +522,17 @@ export class GroupCommitter {
     const keys = [...new Set(jobs.flatMap((j) => j.hint?.objects ?? []))]
       .filter((k) => !g.parent?.objects.has(k) && !g.objects.has(k) && !g.readObjects.has(k));
     if (keys.length === 0) return;
-    let recs: (ObjectRecord | undefined)[];
-    try {
-      recs = keys.map((k) => this.#t.objects.getSync(k) as ObjectRecord | undefined);
-    } catch {
-      return; // only a hint: the members read for themselves
-    }
+    const c = this.#committed;
     const ids = new Set<string>();
-    keys.forEach((k, i) => {
-      const rec = recs[i];
-      g.readObjects.set(k, rec ?? null);
-      for (const seg of rec?.segments ?? []) ids.add(seg.blobId);
-    });
-    if (ids.size === 0) return;
-    const list = [...ids].filter((id) => !g.hasRef(id, this.#t.uncommitted));
-    if (list.length === 0) return;
     try {
-      for (const id of list) g.refs.set(id, (this.#t.refs.getSync(id) as RefRecord | undefined) ?? null);
+      for (const k of keys) {
+        const rec = c.read(this.#t.objects, k);
+        g.readObjects.set(k, rec);
+        for (const seg of rec?.segments ?? []) ids.add(seg.blobId);
+      }
+      for (const id of ids) if (!g.hasRef(id, this.#t.uncommitted)) g.refs.set(id, c.read(this.#t.refs, id));
     } catch {
-      // only a hint
+      // only a hint: the members read for themselves
     }
   }
 
@@ -524,12 +592,14 @@ export class GroupCommitter {
       markStarted();
       if (ops.length > 0) {
         try {
-          await this.#t.db.batch(ops, { sync: this.#t.sync });
+          await writeBatch(this.#t.db, ops, this.#t.sync);
         } catch (err) {
+          this.#committed.clear();
           const e = ioError('the metadata commit', err);
           for (const { job } of ok) job.reject(e);
           return false;
         }
+        this.#committed.landed(ops);
       }
       this.#after({ committed: g.committed, freed: g.freed, buckets: g.buckets });
       for (const { job, result } of ok) job.resolve(result);
