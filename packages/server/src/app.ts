@@ -130,7 +130,7 @@ function authenticate(services: Services) {
 function dispatch(services: Services) {
   return async (ctx: Context) => {
     const { path, query } = rawTarget(ctx);
-    const ep = route(ctx.method, path, query, ctx.req.headers);
+    const ep = route(ctx.method, path, query, ctx.req.headers, services.domains);
     (ctx.state as AppState).endpoint = ep;
     await HANDLERS[ep.op](ctx, ep, services);
   };

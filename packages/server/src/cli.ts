@@ -32,6 +32,15 @@ function parsePositive(value: string): number {
 }
 
 /** Parses a whole number option (0 or more). */
+/** One more `--domain`: a DNS name (letters, digits, hyphens, dots), kept lowercase. */
+function parseDomain(value: string, previous: string[]): string[] {
+  const d = value.toLowerCase();
+  if (!/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(d)) {
+    throw new InvalidArgumentError('expected a domain name, e.g. s3.example.com');
+  }
+  return [...previous, d];
+}
+
 function parseCount(value: string): number {
   if (!/^\d{1,3}$/.test(value)) throw new InvalidArgumentError('expected a whole number');
   return Number(value);
@@ -75,6 +84,7 @@ program.command('serve')
   .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
   .option('--listen <host:port>', 'address to listen on', parseListen, { host: SERVER_DEFAULTS.host, port: SERVER_DEFAULTS.port })
   .option('--region <region>', 'region the server answers as', SERVER_DEFAULTS.region)
+  .option('--domain <name>', 'also address buckets as {bucket}.<name> (virtual-hosted style); repeatable', parseDomain, [] as string[])
   .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
   .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
@@ -103,6 +113,7 @@ program.command('serve')
       host: opts.listen.host,
       port: opts.listen.port,
       region: opts.region,
+      domains: opts.domain,
       masterKey: masterKeySource(opts),
       root: accessKey && secretKey ? { accessKey, secretKey } : undefined,
       onGeneratedRoot: (pair) => {

@@ -19,6 +19,8 @@ export interface Services {
   logger: Logger;
   /** Region this server answers as (credential scope, GetBucketLocation). */
   region: string;
+  /** Domains under which buckets are also addressed as host names (`{bucket}.{domain}`, virtual-hosted style). */
+  domains: readonly string[];
   /** When SSE-C may travel over plain HTTP beyond loopback peers. */
   security: {
     /** Accept SSE-C over plain HTTP from any peer (the operator's explicit opt-in). */

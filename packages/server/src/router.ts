@@ -1,6 +1,7 @@
 /**
  * Routing as a pure function: (method, raw path, raw query, headers) → the AWS operation it names.
- * Path-style only: `/{bucket}/{key}`. The raw path is decoded here, once, so that keys with encoded slashes,
+ * Path style (`/{bucket}/{key}`), and virtual-hosted style (`Host: {bucket}.{domain}`, path `/{key}`) for the
+ * domains the server is told it serves. The raw path is decoded here, once, so that keys with encoded slashes,
  * `+`, `%`, spaces and unicode arrive exactly as the client meant them.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
  */
@@ -64,6 +65,31 @@ export function splitPath(rawPath: string): { bucket?: string; key?: string } {
   return key === '' ? { bucket } : { bucket, key: decode(key, false) };
 }
 
+/**
+ * The bucket a virtual-hosted-style request names: `Host: {bucket}.{domain}[:port]` for one of `domains`
+ * (compared without case, as host names are); undefined for any other host, including a domain itself.
+ */
+export function hostBucket(host: string | undefined, domains: readonly string[]): string | undefined {
+  if (!host || domains.length === 0) return undefined;
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  for (const domain of domains) {
+    const d = domain.toLowerCase();
+    if (name.length > d.length + 1 && name.endsWith(d) && name[name.length - d.length - 1] === '.') {
+      return name.slice(0, name.length - d.length - 1);
+    }
+  }
+  return undefined;
+}
+
+/** Bucket and key of a request: from the Host (virtual-hosted style, the whole path is the key) or the path. */
+function target(rawPath: string, headers: Record<string, string | string[] | undefined>, domains: readonly string[]): { bucket?: string; key?: string } {
+  const host = headers['host'];
+  const bucket = hostBucket(typeof host === 'string' ? host : undefined, domains);
+  if (bucket === undefined) return splitPath(rawPath);
+  if (!rawPath.startsWith('/')) throw new S3Error('InvalidURI');
+  return rawPath === '/' ? { bucket } : { bucket, key: decode(rawPath.slice(1), false) };
+}
+
 function notImplemented(): never {
   throw new S3Error('NotImplemented', { message: 'A header you provided implies functionality that is not implemented' });
 }
@@ -75,10 +101,17 @@ function methodNotAllowed(method: string, resourceType: string): never {
 /**
  * Resolves a request to its AWS operation. Throws S3Error for a path that does not decode (`InvalidURI`), a
  * sub-resource Coffer does not implement (`NotImplemented`) or a method the resource does not take (`MethodNotAllowed`).
+ * `domains`: the names under which buckets are addressed as host names (virtual-hosted style); none by default.
  */
-export function route(method: string, rawPath: string, rawQuery: string, headers: Record<string, string | string[] | undefined>): Endpoint {
+export function route(
+  method: string,
+  rawPath: string,
+  rawQuery: string,
+  headers: Record<string, string | string[] | undefined>,
+  domains: readonly string[] = [],
+): Endpoint {
   const query = parseQuery(rawQuery);
-  const { bucket, key } = splitPath(rawPath);
+  const { bucket, key } = target(rawPath, headers, domains);
   const has = (name: string) => query.has(name);
   const m = method.toUpperCase();
 

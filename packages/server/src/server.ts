@@ -31,6 +31,11 @@ export interface ServerOptions {
   port: number;
   /** Region the server answers as. */
   region: string;
+  /**
+   * Domains under which buckets are also addressed as host names, virtual-hosted style (`Host: {bucket}.{domain}`,
+   * as the AWS SDKs send by default to a named endpoint). Path style always works. Default none.
+   */
+  domains?: readonly string[];
   /** Where the master keys come from: generated under `DATA/keys` by default. */
   masterKey: MasterKeySource;
   /** Root user's keys; when absent, the first start generates a pair and reports it through `onGeneratedRoot`. */
@@ -114,7 +119,7 @@ export class CofferServer {
       const multipart = new MultipartStore(store, { maxUploadAgeMs: opts.multipartMaxUploadAgeMs });
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
       const services: Services = {
-        store, multipart, keyRing, cryptoPool, users, logger, region: opts.region,
+        store, multipart, keyRing, cryptoPool, users, logger, region: opts.region, domains: opts.domains ?? [],
         security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
       };
       const app = createApp(services);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { route, splitPath, parseQuery } from '../src/router.ts';
+import { hostBucket, route, splitPath, parseQuery } from '../src/router.ts';
 import { S3Error } from '../src/errors.ts';
 
 describe('route', () => {
@@ -53,6 +53,45 @@ describe('route', () => {
     assert.throws(() => route('PUT', '/', '', {}), (e: S3Error) => e.code === 'MethodNotAllowed');
   });
 });
+
+describe('virtual-hosted style', () => {
+  const domains = ['s3.coffer.test'];
+  const vh = (method: string, host: string, path: string, query = '', headers: Record<string, string> = {}) =>
+    route(method, path, query, { host, ...headers }, domains);
+
+  it('should take the bucket from the Host and the whole path as the key', () => {
+    assert.deepEqual(pick(vh('PUT', 'bkt.s3.coffer.test:9000', '/a/b%20c//d')), { op: 'PutObject', bucket: 'bkt', key: 'a/b c//d' });
+    assert.deepEqual(pick(vh('GET', 'bkt.s3.coffer.test', '/', 'list-type=2')), { op: 'ListObjectsV2', bucket: 'bkt', key: undefined });
+    assert.deepEqual(pick(vh('PUT', 'bkt.s3.coffer.test', '/')), { op: 'CreateBucket', bucket: 'bkt', key: undefined });
+    assert.deepEqual(pick(vh('PUT', 'bkt.s3.coffer.test', '/k', '', { 'x-amz-copy-source': '/a/b' })), { op: 'CopyObject', bucket: 'bkt', key: 'k' });
+    assert.deepEqual(pick(vh('POST', 'my.dotted.bkt.s3.coffer.test', '/', 'delete')), { op: 'DeleteObjects', bucket: 'my.dotted.bkt', key: undefined });
+  });
+
+  it('should route path style for the domain itself, other hosts, and when no domain is configured', () => {
+    assert.deepEqual(pick(vh('GET', 's3.coffer.test:9000', '/')), { op: 'ListBuckets', bucket: undefined, key: undefined });
+    assert.deepEqual(pick(vh('GET', 's3.coffer.test', '/bkt/k')), { op: 'GetObject', bucket: 'bkt', key: 'k' });
+    assert.deepEqual(pick(vh('GET', '127.0.0.1:9000', '/bkt/k')), { op: 'GetObject', bucket: 'bkt', key: 'k' });
+    assert.deepEqual(pick(vh('GET', 'bkt.xs3.coffer.test', '/k')), { op: 'ListObjects', bucket: 'k', key: undefined });
+    assert.deepEqual(pick(route('GET', '/k', '', { host: 'bkt.s3.coffer.test' })), { op: 'ListObjects', bucket: 'k', key: undefined });
+  });
+
+  it('should compare host names without case and ignore the port', () => {
+    assert.equal(hostBucket('BKT.S3.Coffer.TEST:443', domains), 'bkt');
+    assert.equal(hostBucket('bkt.s3.coffer.test', ['S3.COFFER.TEST']), 'bkt');
+    assert.equal(hostBucket('s3.coffer.test', domains), undefined);
+    assert.equal(hostBucket('.s3.coffer.test', domains), undefined);
+    assert.equal(hostBucket(undefined, domains), undefined);
+    assert.equal(hostBucket('[::1]:9000', domains), undefined);
+  });
+
+  it('should answer InvalidURI for a key that does not decode', () => {
+    assert.throws(() => vh('GET', 'bkt.s3.coffer.test', '/%E2%82'), (e: S3Error) => e.code === 'InvalidURI');
+  });
+});
+
+function pick(ep: { op: string; bucket?: string; key?: string }) {
+  return { op: ep.op, bucket: ep.bucket, key: ep.key };
+}
 
 describe('splitPath', () => {
   it('should decode keys exactly once, keeping +, encoded slashes, spaces and unicode', () => {
