@@ -49,7 +49,7 @@ export interface AuthContext {
   scope: string;
   /** The request's signature: the seed of aws-chunked chunk signatures. */
   signature: string;
-  /** The derived SigV4 signing key (secret; never log it). */
+  /** The derived SigV4 signing key (secret; never log it). Cached and shared with later requests: read, never modify. */
   signingKey: Buffer;
 }
 
