@@ -4,7 +4,9 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
  */
 import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+
+import { createChecksum } from '@coffer/sigv4';
+
 import { MultipartError } from './errors.ts';
 
 /** S3's multipart limits. */
@@ -127,23 +129,13 @@ export function checkCompletionChecksums(
 
 /**
  * The COMPOSITE checksum of a multipart object: the checksum of the concatenated binary part checksums, base64,
- * then `-N`. Undefined when a part lacks a checksum of `algorithm`, or for CRC32C/CRC64NVME (not computed here).
+ * then `-N`, for any of the five algorithms. Undefined when a part lacks a checksum of `algorithm`.
  */
-export function compositeChecksum(algorithm: ChecksumAlgorithm, parts: readonly StoredPart[]): string | undefined {
-  const raw: Buffer[] = [];
+export async function compositeChecksum(algorithm: ChecksumAlgorithm, parts: readonly StoredPart[]): Promise<string | undefined> {
+  const c = createChecksum(algorithm);
   for (const p of parts) {
     if (p.checksum?.algorithm !== algorithm) return undefined;
-    raw.push(Buffer.from(p.checksum.value, 'base64'));
+    c.update(Buffer.from(p.checksum.value, 'base64'));
   }
-  const all = Buffer.concat(raw);
-  let digest: Buffer;
-  if (algorithm === 'SHA1' || algorithm === 'SHA256') {
-    digest = createHash(algorithm.toLowerCase()).update(all).digest();
-  } else if (algorithm === 'CRC32') {
-    digest = Buffer.alloc(4);
-    digest.writeUInt32BE(crc32(all) >>> 0);
-  } else {
-    return undefined;
-  }
-  return `${digest.toString('base64')}-${parts.length}`;
+  return `${(await c.digest()).toString('base64')}-${parts.length}`;
 }

@@ -276,7 +276,7 @@ export class MultipartStore {
           throw new MultipartError('MP_PRECONDITION_FAILED', MULTIPART_MESSAGES.preconditionFailed, { Condition: 'If-Match' });
         }
       }
-      const checksum = up.checksumAlgorithm ? compositeChecksum(up.checksumAlgorithm, resolved) : undefined;
+      const checksum = up.checksumAlgorithm ? await compositeChecksum(up.checksumAlgorithm, resolved) : undefined;
       const rec: ObjectRecord = {
         v: 1, bucket, key, id: up.objectId, size,
         etag: multipartEtag(resolved.map((p) => p.etag)),

@@ -326,8 +326,10 @@ describe('GetObject and HeadObject', () => {
   it('should return ChecksumCRC32 with ChecksumMode ENABLED', async () => {
     const h = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'obj', ChecksumMode: 'ENABLED' }));
     assert.equal(h.ChecksumCRC32, crc32b64(data));
+    assert.equal(h.ChecksumType, 'FULL_OBJECT');
     const g = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', ChecksumMode: 'ENABLED' }));
     assert.equal(g.ChecksumCRC32, crc32b64(data));
+    assert.equal(g.ChecksumType, 'FULL_OBJECT');
     await bodyBytes(g.Body);
   });
 

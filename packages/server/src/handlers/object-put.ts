@@ -14,9 +14,12 @@ import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, declaredSize, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty } from './bucket.ts';
 
-/** Sets `x-amz-checksum-<algorithm>` for a stored checksum. */
+/** Sets `x-amz-checksum-<algorithm>` and `x-amz-checksum-type` for a stored checksum. */
 export function setChecksumHeader(ctx: Context, rec: ObjectRecord): void {
-  if (rec.checksum) ctx.set(`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`, rec.checksum.value);
+  if (!rec.checksum) return;
+  ctx.set(`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`, rec.checksum.value);
+  // A multipart object's checksum is of its parts' checksums (`…-N`); any other is of the whole object.
+  ctx.set('x-amz-checksum-type', /-\d+$/.test(rec.checksum.value) ? 'COMPOSITE' : 'FULL_OBJECT');
 }
 
 /** Reads the write preconditions S3 supports on PUT: `If-None-Match: *` and `If-Match: <etag>`. */
