@@ -3,11 +3,13 @@ export {
   CHECKSUM_ALGORITHMS,
   MULTIPART_LIMITS,
   checkCompletionChecksums,
-  compositeChecksum,
   multipartEtag,
+  objectChecksum,
   parsePartNumber,
+  resolveChecksumType,
   resolveCompletion,
   type ChecksumAlgorithm,
+  type ChecksumType,
   type RequestedPart,
   type StoredPart,
 } from './rules.ts';
@@ -23,4 +25,5 @@ export {
   type PartRecord,
   type UploadPartOptions,
   type UploadRecord,
+  uploadChecksumType,
 } from './uploads.ts';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { createChecksum } from '@coffer/sigv4';
+import { combineChecksums, createChecksum, type CombinableAlgorithm } from '@coffer/sigv4';
 
 import { MultipartError } from './errors.ts';
 
@@ -59,8 +59,8 @@ export interface StoredPart {
   partNumber: number;
   etag: string;
   size: number;
-  /** The checksum the part was uploaded with (verified against its body), if any. */
-  checksum?: { algorithm: string; value: string };
+  /** The checksum the part was uploaded with (verified against its body), or computed by the server (`computed`). */
+  checksum?: { algorithm: string; value: string; computed?: true };
 }
 
 /** Strips the quotes some clients put around an ETag (s3cmd sends none, the SDKs send them). */
@@ -112,7 +112,7 @@ export function checkCompletionChecksums(
   requested.forEach((req, i) => {
     const part = resolved[i];
     const listed = req.checksums ?? {};
-    if (algorithm !== undefined && listed[algorithm] === undefined && part.checksum?.algorithm === algorithm) {
+    if (algorithm !== undefined && listed[algorithm] === undefined && part.checksum?.algorithm === algorithm && !part.checksum.computed) {
       throw new MultipartError('MP_CHECKSUM_MISSING',
         `The upload was created using a ${algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${req.partNumber} in the request.`);
     }
@@ -127,15 +127,51 @@ export function checkCompletionChecksums(
   });
 }
 
+/** How a multipart object's checksum follows from its parts': of their checksums, or of all the bytes. */
+export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
+
+/** The algorithms each checksum type takes (S3: CRC64NVME is full-object only, the SHAs composite only). */
+const TYPE_ALGORITHMS: Readonly<Record<ChecksumType, readonly ChecksumAlgorithm[]>> = Object.freeze({
+  COMPOSITE: ['CRC32', 'CRC32C', 'SHA1', 'SHA256'],
+  FULL_OBJECT: ['CRC32', 'CRC32C', 'CRC64NVME'],
+});
+
 /**
- * The COMPOSITE checksum of a multipart object: the checksum of the concatenated binary part checksums, base64,
- * then `-N`, for any of the five algorithms. Undefined when a part lacks a checksum of `algorithm`.
+ * The checksum type of an upload created with `algorithm` and `x-amz-checksum-type` = `type`: as given, else S3's
+ * default (FULL_OBJECT for CRC64NVME, COMPOSITE for the others); undefined without an algorithm.
+ * `MP_INVALID_CHECKSUM_TYPE` for an unknown type, a type without an algorithm, or a pair S3 does not support.
  */
-export async function compositeChecksum(algorithm: ChecksumAlgorithm, parts: readonly StoredPart[]): Promise<string | undefined> {
-  const c = createChecksum(algorithm);
+export function resolveChecksumType(algorithm: ChecksumAlgorithm | undefined, type: string | undefined): ChecksumType | undefined {
+  if (type === undefined) return algorithm === undefined ? undefined : algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE';
+  const t = type.trim().toUpperCase();
+  if (t !== 'COMPOSITE' && t !== 'FULL_OBJECT') {
+    throw new MultipartError('MP_INVALID_CHECKSUM_TYPE', 'Value for x-amz-checksum-type header is invalid.');
+  }
+  if (algorithm === undefined) {
+    throw new MultipartError('MP_INVALID_CHECKSUM_TYPE', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+  }
+  if (!TYPE_ALGORITHMS[t].includes(algorithm)) {
+    throw new MultipartError('MP_INVALID_CHECKSUM_TYPE', `The ${t} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`);
+  }
+  return t;
+}
+
+/**
+ * The checksum of a multipart object, base64, from its parts' checksums: COMPOSITE, the checksum of the
+ * concatenated binary part checksums followed by `-N`; FULL_OBJECT, the CRC of all the bytes, combined from the
+ * parts' CRCs and sizes (no suffix). Undefined when a part lacks a checksum of `algorithm`.
+ */
+export async function objectChecksum(algorithm: ChecksumAlgorithm, type: ChecksumType, parts: readonly StoredPart[]): Promise<string | undefined> {
+  const sums: Buffer[] = [];
   for (const p of parts) {
     if (p.checksum?.algorithm !== algorithm) return undefined;
-    c.update(Buffer.from(p.checksum.value, 'base64'));
+    sums.push(Buffer.from(p.checksum.value, 'base64'));
   }
+  if (type === 'FULL_OBJECT') {
+    const crc = algorithm as CombinableAlgorithm;
+    return sums.reduce((acc, sum, i) => combineChecksums(crc, acc, sum, parts[i]!.size)).toString('base64');
+  }
+  const c = createChecksum(algorithm);
+  for (const sum of sums) c.update(sum);
   return `${(await c.digest()).toString('base64')}-${parts.length}`;
 }

@@ -22,11 +22,13 @@ import { resolveMultipartOptions, type MultipartOptions, type ResolvedMultipartO
 import {
   MULTIPART_LIMITS,
   checkCompletionChecksums,
-  compositeChecksum,
   multipartEtag,
+  objectChecksum,
   parsePartNumber,
+  resolveChecksumType,
   resolveCompletion,
   type ChecksumAlgorithm,
+  type ChecksumType,
   type RequestedPart,
   type StoredPart,
 } from './rules.ts';
@@ -56,6 +58,8 @@ export interface UploadRecord {
   metadata: ObjectMetadata;
   /** `x-amz-checksum-algorithm` given at CreateMultipartUpload. */
   checksumAlgorithm?: ChecksumAlgorithm;
+  /** How the object's checksum follows from the parts' (with an algorithm; absent in older records: the default). */
+  checksumType?: ChecksumType;
   /** The upload's data key, wrapped like an object's (SSE-C: under the customer key, with its MD5). */
   enc: ObjectEncryption;
 }
@@ -77,6 +81,8 @@ export interface CreateUploadOptions {
   metadata: ObjectMetadata;
   encryption: WriteEncryption;
   checksumAlgorithm?: ChecksumAlgorithm;
+  /** `x-amz-checksum-type` as given (checked against the algorithm; S3's default when absent). */
+  checksumType?: string;
 }
 
 /** Options of {@link MultipartStore.uploadPart}. */
@@ -86,7 +92,7 @@ export interface UploadPartOptions {
   /** Default 5 GiB (`BLOB_TOO_LARGE` past it). */
   maxSize?: number;
   /** After the body ended and before the commit (Content-MD5, checksums); throw to abort. May return a checksum to keep. */
-  beforeCommit?: (w: { size: number; md5: Buffer }) => Promise<{ checksum?: { algorithm: string; value: string } } | void> | { checksum?: { algorithm: string; value: string } } | void;
+  beforeCommit?: (w: { size: number; md5: Buffer }) => Promise<{ checksum?: StoredPart['checksum'] } | void> | { checksum?: StoredPart['checksum'] } | void;
   signal?: AbortSignal;
 }
 
@@ -98,6 +104,10 @@ export interface CompleteOptions {
   ifMatch?: string;
   /** `x-amz-mp-object-size`: the size the client expects. */
   objectSize?: number;
+  /** An `x-amz-checksum-*` of the whole object the client sent: checked against the object's checksum. */
+  checksum?: { algorithm: ChecksumAlgorithm; value: string };
+  /** `x-amz-checksum-type` of the Complete request: must be the upload's. */
+  checksumType?: string;
 }
 
 /** Query of {@link MultipartStore.listUploads}. */
@@ -153,12 +163,13 @@ export class MultipartStore {
     const now = this.#opts.now();
     const uploadId = Math.floor(now).toString(36).padStart(9, '0') + randomBytes(16).toString('base64url');
     const objectId = randomUUID();
+    const checksumType = resolveChecksumType(opts.checksumAlgorithm, opts.checksumType);
     const { dek, enc } = this.#store.newDataKey(objectId, opts.encryption);
     dek.fill(0);
     const rec: UploadRecord = {
       v: 1, uploadId, bucket, key, objectId, owner: opts.owner, initiated: new Date(now).toISOString(),
       metadata: { ...opts.metadata, userMeta: { ...opts.metadata.userMeta } },
-      ...(opts.checksumAlgorithm ? { checksumAlgorithm: opts.checksumAlgorithm } : {}),
+      ...(opts.checksumAlgorithm ? { checksumAlgorithm: opts.checksumAlgorithm, checksumType } : {}),
       enc,
     };
     await this.#store.transaction(async (tx) => {
@@ -200,7 +211,7 @@ export class MultipartStore {
           v: 1, uploadId: upload.uploadId, partNumber, size: w.plainSize,
           etag: upload.enc.scheme === 'SSE-C' ? ssecEtag(dek, w.md5) : w.md5.toString('hex'),
           lastModified: new Date(this.#opts.now()).toISOString(),
-          ...(extra?.checksum ? { checksum: { algorithm: extra.checksum.algorithm, value: extra.checksum.value } } : {}),
+          ...(extra?.checksum ? { checksum: { algorithm: extra.checksum.algorithm, value: extra.checksum.value, ...(extra.checksum.computed ? { computed: true as const } : {}) } } : {}),
           segment: w.segment,
         };
         await this.#store.transaction(async (tx) => {
@@ -276,7 +287,8 @@ export class MultipartStore {
           throw new MultipartError('MP_PRECONDITION_FAILED', MULTIPART_MESSAGES.preconditionFailed, { Condition: 'If-Match' });
         }
       }
-      const checksum = up.checksumAlgorithm ? await compositeChecksum(up.checksumAlgorithm, resolved) : undefined;
+      const checksum = up.checksumAlgorithm ? await objectChecksum(up.checksumAlgorithm, uploadChecksumType(up)!, resolved) : undefined;
+      checkObjectChecksum(up, checksum, opts);
       const rec: ObjectRecord = {
         v: 1, bucket, key, id: up.objectId, size,
         etag: multipartEtag(resolved.map((p) => p.etag)),
@@ -442,3 +454,32 @@ function uploadKey(u: { bucket: string; key: string; uploadId: string }): string
 function partKey(uploadId: string, partNumber: number): string {
   return uploadId + SEP + String(partNumber).padStart(5, '0');
 }
+
+/** The checksum type of an upload (records written before types were kept have the default). */
+export function uploadChecksumType(up: Pick<UploadRecord, 'checksumAlgorithm' | 'checksumType'>): ChecksumType | undefined {
+  return up.checksumType ?? resolveChecksumType(up.checksumAlgorithm, undefined);
+}
+
+/**
+ * The whole-object checks of a Complete: its `x-amz-checksum-type` must be the upload's, and an `x-amz-checksum-*`
+ * it carries must be of the upload's algorithm and equal the object's checksum (compared without the `-N` of a
+ * COMPOSITE one, which clients send either way).
+ */
+function checkObjectChecksum(up: UploadRecord, computed: string | undefined, opts: CompleteOptions): void {
+  const type = uploadChecksumType(up);
+  if (opts.checksumType !== undefined && opts.checksumType.trim().toUpperCase() !== type) {
+    throw new MultipartError('MP_INVALID_CHECKSUM_TYPE',
+      `The upload was created using the ${type ?? 'null'} checksum mode. The complete request must use the same checksum mode.`);
+  }
+  const given = opts.checksum;
+  if (!given) return;
+  if (given.algorithm !== up.checksumAlgorithm) {
+    throw new MultipartError('MP_CHECKSUM_MISSING',
+      `Checksum Type mismatch occurred, expected checksum Type: ${up.checksumAlgorithm?.toLowerCase() ?? 'null'}, actual checksum Type: ${given.algorithm.toLowerCase()}`);
+  }
+  const bare = (v: string) => v.trim().replace(/-\d+$/, '');
+  if (computed === undefined || bare(computed) !== bare(given.value)) {
+    throw new MultipartError('MP_BAD_DIGEST', `The ${given.algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
+  }
+}
+

@@ -1,7 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { MultipartError, multipartEtag, parsePartNumber, resolveCompletion, type StoredPart } from '../src/index.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import {
+  MultipartError,
+  multipartEtag,
+  objectChecksum,
+  parsePartNumber,
+  resolveChecksumType,
+  resolveCompletion,
+  type StoredPart,
+} from '../src/index.ts';
 
 const MiB = 1024 * 1024;
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -53,3 +62,52 @@ describe('resolveCompletion', () => {
       (e: MultipartError) => e.code === 'MP_ENTITY_TOO_SMALL' && e.details.ProposedSize === '10' && e.details.MinSizeAllowed === String(5 * MiB));
   });
 });
+
+describe('resolveChecksumType', () => {
+  it('should default to FULL_OBJECT for CRC64NVME and COMPOSITE for the others, and nothing without an algorithm', () => {
+    assert.equal(resolveChecksumType('CRC64NVME', undefined), 'FULL_OBJECT');
+    for (const alg of ['CRC32', 'CRC32C', 'SHA1', 'SHA256'] as const) assert.equal(resolveChecksumType(alg, undefined), 'COMPOSITE');
+    assert.equal(resolveChecksumType(undefined, undefined), undefined);
+  });
+
+  it('should take the pairs S3 supports, in any case', () => {
+    assert.equal(resolveChecksumType('CRC32', 'full_object'), 'FULL_OBJECT');
+    assert.equal(resolveChecksumType('CRC32C', 'FULL_OBJECT'), 'FULL_OBJECT');
+    assert.equal(resolveChecksumType('CRC32C', 'COMPOSITE'), 'COMPOSITE');
+    assert.equal(resolveChecksumType('SHA256', 'COMPOSITE'), 'COMPOSITE');
+  });
+
+  it('should refuse the others with MP_INVALID_CHECKSUM_TYPE and S3\'s message', () => {
+    const refused = (alg: Parameters<typeof resolveChecksumType>[0], type: string, message: string) =>
+      assert.throws(() => resolveChecksumType(alg, type), (e: MultipartError) => e.code === 'MP_INVALID_CHECKSUM_TYPE' && e.message === message);
+    refused('SHA1', 'FULL_OBJECT', 'The FULL_OBJECT checksum type cannot be used with the sha1 checksum algorithm.');
+    refused('CRC64NVME', 'COMPOSITE', 'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.');
+    refused(undefined, 'FULL_OBJECT', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+    refused('CRC32', 'WHOLE', 'Value for x-amz-checksum-type header is invalid.');
+  });
+});
+
+describe('objectChecksum', () => {
+  const b64 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n >>> 0);
+    return b.toString('base64');
+  };
+  const data = [randomBytes(5 * 1024 * 1024), randomBytes(777), randomBytes(65_536)];
+  const parts: StoredPart[] = data.map((d, i) => ({ partNumber: i + 1, etag: 'e', size: d.length, checksum: { algorithm: 'CRC32', value: b64(crc32(d)) } }));
+
+  it('should give FULL_OBJECT the CRC of all the bytes, combined from the parts', async () => {
+    assert.equal(await objectChecksum('CRC32', 'FULL_OBJECT', parts), b64(crc32(Buffer.concat(data))));
+  });
+
+  it('should give COMPOSITE the CRC of the part CRCs, with -N', async () => {
+    const joined = Buffer.concat(parts.map((p) => Buffer.from(p.checksum!.value, 'base64')));
+    assert.equal(await objectChecksum('CRC32', 'COMPOSITE', parts), `${b64(crc32(joined))}-3`);
+  });
+
+  it('should give nothing when a part lacks the checksum', async () => {
+    assert.equal(await objectChecksum('CRC32', 'FULL_OBJECT', [...parts, { partNumber: 4, etag: 'e', size: 1 }]), undefined);
+    assert.equal(await objectChecksum('CRC32C', 'COMPOSITE', parts), undefined);
+  });
+});
+

@@ -1,6 +1,7 @@
 /** Bucket names, ownership and the request-body helpers the handlers share. */
 import type { Context } from 'koa';
 import type { BucketRecord } from '@coffer/blob-store';
+import type { BodyDecoderOptions } from '@coffer/sigv4';
 import { S3Error } from './errors.ts';
 import type { AppState, Services } from './context.ts';
 import type { User } from './users.ts';
@@ -44,6 +45,6 @@ function hasBody(ctx: Context): boolean {
 }
 
 /** The (auth-verified) request body for an XML operation; empty when the client sent none. */
-export function xmlBody(ctx: Context): AsyncIterable<Buffer> {
-  return hasBody(ctx) ? requestBody(ctx) : (async function* empty() { /* no body */ })();
+export function xmlBody(ctx: Context, opts: BodyDecoderOptions = {}): AsyncIterable<Buffer> {
+  return hasBody(ctx) ? requestBody(ctx, opts) : (async function* empty() { /* no body */ })();
 }

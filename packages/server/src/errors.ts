@@ -119,6 +119,7 @@ const PACKAGE_ERRORS: Record<string, S3ErrorCode> = {
   MP_NO_SUCH_UPLOAD: 'NoSuchUpload',
   MP_BAD_DIGEST: 'BadDigest',
   MP_CHECKSUM_MISSING: 'InvalidRequest',
+  MP_INVALID_CHECKSUM_TYPE: 'InvalidRequest',
   MP_OBJECT_SIZE_MISMATCH: 'InvalidRequest',
   MP_SSEC_REQUIRED: 'InvalidRequest',
   MP_SSEC_NOT_APPLICABLE: 'InvalidRequest',

@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 import type { ObjectMetadata, ObjectRecord } from '@coffer/blob-store';
-import { createBodyDecoder, type BodyDecoder } from '@coffer/sigv4';
+import { createBodyDecoder, type BodyDecoder, type BodyDecoderOptions } from '@coffer/sigv4';
 import { S3Error } from './errors.ts';
 import type { AppState } from './context.ts';
 
@@ -188,13 +188,13 @@ export function parseRange(value: string | undefined, size: number): ByteRange |
  * signatures and any `x-amz-checksum-*` verified as it flows (a mismatch fails the stream, so nothing is committed).
  * Requires a length, as S3 does (`MissingContentLength`).
  */
-export function requestBody(ctx: Context): BodyDecoder {
+export function requestBody(ctx: Context, opts: BodyDecoderOptions = {}): BodyDecoder {
   const state = ctx.state as AppState;
   const headers = ctx.req.headers;
   if (headers['content-length'] === undefined && headers['x-amz-decoded-content-length'] === undefined) {
     throw new S3Error('MissingContentLength');
   }
-  const decoder = createBodyDecoder(state.auth!, headers);
+  const decoder = createBodyDecoder(state.auth!, headers, opts);
   const req = ctx.req;
   // Not pipeline(): a failure downstream must not destroy the request, or the socket goes with it and the
   // client never sees the S3 error. The rest of the body is drained instead.

@@ -29,7 +29,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { startServer, type RunningServer } from './helpers/server.ts';
 import { Clients, describeRun, hasBoto3, hasProgram } from './helpers/clients.ts';
 import { assertS3Error, objectPath, signedSend, type HttpResult } from './helpers/http.ts';
-import { bodyBytes, rejectsS3 } from './helpers/assert.ts';
+import { bodyBytes, crc32b64, rejectsS3 } from './helpers/assert.ts';
 import { deterministicStream, hashFile, hashStream, writeDeterministicFile } from './helpers/multipart-data.ts';
 
 const MiB = 1024 * 1024;
@@ -157,6 +157,24 @@ print('ok')
     });
   });
 
+  it('should take a boto3 upload_file with a full-object CRC32 it computed (FULL_OBJECT) and report it', { skip: !hasBoto3() }, async () => {
+    const r = await clients.boto3(`
+import zlib
+from boto3.s3.transfer import TransferConfig
+data = open(os.environ['SRC'], 'rb').read()
+full = base64.b64encode(zlib.crc32(data).to_bytes(4, 'big')).decode()
+cfg = TransferConfig(multipart_threshold=8*1024*1024, multipart_chunksize=8*1024*1024, max_concurrency=4)
+s3.upload_file(os.environ['SRC'], '${bucket}', 'boto3/full-crc.bin', Config=cfg, ExtraArgs={'ChecksumCRC32': full})
+head = s3.head_object(Bucket='${bucket}', Key='boto3/full-crc.bin', ChecksumMode='ENABLED')
+assert head['ETag'].endswith('-7"'), head['ETag']
+assert head['ChecksumCRC32'] == full, (head.get('ChecksumCRC32'), full)
+assert head['ChecksumType'] == 'FULL_OBJECT', head.get('ChecksumType')
+print('ok')
+`, { env: { SRC: bigFile }, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(r.stdout, /ok/);
+  });
+
   describe('CompleteMultipartUpload', () => {
     const p1 = randomBytes(5 * MiB);
     const p2 = randomBytes(5 * MiB + 1);
@@ -201,7 +219,7 @@ print('ok')
       assert.match(ok.ChecksumCRC32!, /-2$/);
     });
 
-    for (const alg of ['CRC32C', 'CRC64NVME', 'SHA256'] as const) {
+    for (const alg of ['CRC32C', 'SHA256'] as const) {
       it(`should give the object the COMPOSITE ${alg} of its parts' checksums, and return it with ChecksumMode`, async () => {
         const key = `complete/composite-${alg}`;
         const id = await createUpload(key, { ChecksumAlgorithm: alg });
@@ -221,6 +239,81 @@ print('ok')
         assert.equal(head.ChecksumType, 'COMPOSITE');
       });
     }
+
+    it('should give a FULL_OBJECT CRC32 upload the CRC32 of the whole object, and check the one the Complete carries', async () => {
+      const key = 'complete/full-crc32';
+      const whole = Buffer.concat([p1, small]);
+      const id = await createUpload(key, { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' });
+      const parts = [];
+      for (const [i, body] of [p1, small].entries()) {
+        const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: id, PartNumber: i + 1, Body: body, ChecksumAlgorithm: 'CRC32' }));
+        parts.push({ PartNumber: i + 1, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32 });
+      }
+      const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: id }));
+      assert.equal(listed.ChecksumType, 'FULL_OBJECT');
+      const wrong = await s3.send(new CompleteMultipartUploadCommand({
+        Bucket: bucket, Key: key, UploadId: id, ChecksumCRC32: crc32b64(p1), ChecksumType: 'FULL_OBJECT', MultipartUpload: { Parts: parts },
+      })).then(() => undefined, (e: { name: string; message: string }) => e);
+      assert.equal(wrong?.name, 'BadDigest');
+      assert.equal(wrong?.message, 'The crc32 you specified did not match the calculated checksum.');
+      const done = await s3.send(new CompleteMultipartUploadCommand({
+        Bucket: bucket, Key: key, UploadId: id, ChecksumCRC32: crc32b64(whole), ChecksumType: 'FULL_OBJECT', MultipartUpload: { Parts: parts },
+      }));
+      assert.equal(done.ChecksumCRC32, crc32b64(whole));
+      assert.equal(done.ChecksumType, 'FULL_OBJECT');
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      assert.equal(head.ChecksumCRC32, crc32b64(whole));
+      assert.equal(head.ChecksumType, 'FULL_OBJECT');
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      assert.ok((await bodyBytes(got.Body)).equals(whole)); // the SDK validates the FULL_OBJECT CRC32 as it reads
+    });
+
+    it('should make CRC64NVME uploads FULL_OBJECT by default and compute the parts\' CRCs when the client sends none', async () => {
+      const key = 'complete/full-crc64';
+      const whole = Buffer.concat([p1, small]);
+      const created = await raw('POST', key, { uploads: '' }, undefined, { 'x-amz-checksum-algorithm': 'CRC64NVME' });
+      assert.equal(created.status, 200, created.text);
+      assert.equal(created.headers['x-amz-checksum-type'], 'FULL_OBJECT');
+      const id = /<UploadId>([^<]+)</.exec(created.text)![1]!;
+      const etags: string[] = [];
+      for (const [i, body] of [p1, small].entries()) {
+        const r = await raw('PUT', key, { partNumber: String(i + 1), uploadId: id }, body);
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.headers['x-amz-checksum-crc64nvme'], checksumB64('CRC64NVME', body));
+        etags.push(String(r.headers.etag));
+      }
+      const done = await raw('POST', key, { uploadId: id }, completeXml(etags.map((etag, i) => ({ n: i + 1, etag }))));
+      assert.equal(done.status, 200, done.text);
+      assert.ok(done.text.includes(`<ChecksumCRC64NVME>${checksumB64('CRC64NVME', whole)}</ChecksumCRC64NVME><ChecksumType>FULL_OBJECT</ChecksumType>`), done.text);
+    });
+
+    it('should give copied parts their checksum too, so a FULL_OBJECT CRC32C covers them', async () => {
+      const key = 'complete/full-copy';
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'complete/full-copy-src', Body: p1 }));
+      const id = await createUpload(key, { ChecksumAlgorithm: 'CRC32C', ChecksumType: 'FULL_OBJECT' });
+      const a = await s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: key, UploadId: id, PartNumber: 1, CopySource: `${bucket}/complete/full-copy-src` }));
+      assert.equal(a.CopyPartResult?.ChecksumCRC32C, checksumB64('CRC32C', p1));
+      const b = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: id, PartNumber: 2, Body: small, ChecksumAlgorithm: 'CRC32C' }));
+      const done = await s3.send(new CompleteMultipartUploadCommand({
+        Bucket: bucket, Key: key, UploadId: id,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: a.CopyPartResult!.ETag }, { PartNumber: 2, ETag: b.ETag, ChecksumCRC32C: b.ChecksumCRC32C }] },
+      }));
+      assert.equal(done.ChecksumCRC32C, checksumB64('CRC32C', Buffer.concat([p1, small])));
+      assert.equal(done.ChecksumType, 'FULL_OBJECT');
+    });
+
+    it('should refuse checksum types S3 does not support with the algorithm, with InvalidRequest', async () => {
+      for (const [alg, type, message] of [
+        ['SHA1', 'FULL_OBJECT', 'The FULL_OBJECT checksum type cannot be used with the sha1 checksum algorithm.'],
+        ['CRC64NVME', 'COMPOSITE', 'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.'],
+        [undefined, 'FULL_OBJECT', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.'],
+      ] as const) {
+        const headers: Record<string, string> = { 'x-amz-checksum-type': type };
+        if (alg) headers['x-amz-checksum-algorithm'] = alg;
+        const e = assertS3Error(await raw('POST', 'complete/bad-type', { uploads: '' }, undefined, headers), 400, 'InvalidRequest');
+        assert.equal(e.Message, message);
+      }
+    });
 
     it('should answer InvalidPart for an unknown part or a wrong ETag', async () => {
       const key = 'complete/invalid-part';

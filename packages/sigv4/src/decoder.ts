@@ -10,7 +10,7 @@ import {
   type Checksummer,
 } from './checksum.ts';
 import { MESSAGES, SigV4Error, checksumMismatchMessage, invalidChecksumMessage } from './errors.ts';
-import type { AuthContext, BodyDecoder, BodyDecoderResult, ChecksumAlgorithm, Headers } from './types.ts';
+import type { AuthContext, BodyDecoder, BodyDecoderOptions, BodyDecoderResult, ChecksumAlgorithm, Headers } from './types.ts';
 import { signaturesEqual } from './verify.ts';
 
 /** AWS: every aws-chunked chunk but the last data chunk must carry at least 8 KiB (signed streaming). */
@@ -48,10 +48,10 @@ interface ExpectedChecksum {
 }
 
 /** Validates the checksum-related headers (synchronously, before any body byte is read). */
-function expectedChecksum(headers: Headers, chunked: boolean): ExpectedChecksum | undefined {
+function expectedChecksum(headers: Headers, chunked: boolean, checksumHeaders: boolean): ExpectedChecksum | undefined {
   const found: ExpectedChecksum[] = [];
   for (const [name, raw] of Object.entries(headers)) {
-    if (raw === undefined) continue;
+    if (raw === undefined || !checksumHeaders) continue;
     const algorithm = checksumAlgorithmOfHeader(name);
     if (!algorithm) continue;
     const value = headerValue(headers, name)!.trim();
@@ -81,6 +81,9 @@ class AwsBodyDecoder extends Transform implements BodyDecoder {
   readonly #expectedLength: number | undefined;
   readonly #expected: ExpectedChecksum | undefined;
   readonly #checksum: Checksummer | undefined;
+  /** The algorithm computed without a checksum to verify (option `compute`), and its value once the body ended. */
+  readonly #computeOnly: ChecksumAlgorithm | undefined;
+  #computed: string | undefined;
   /** SHA-256 of the body as received, for a hex x-amz-content-sha256. */
   readonly #rawHash: Hash | undefined;
 
@@ -99,7 +102,7 @@ class AwsBodyDecoder extends Transform implements BodyDecoder {
   #trailers = new Map<string, string>();
   #trailerSignature: string | undefined;
 
-  constructor(auth: AuthContext, headers: Headers) {
+  constructor(auth: AuthContext, headers: Headers, opts: BodyDecoderOptions = {}) {
     super();
     this.#auth = auth;
     const kind = auth.payload.kind;
@@ -115,17 +118,21 @@ class AwsBodyDecoder extends Transform implements BodyDecoder {
       if (!/^\d{1,15}$/.test(decoded)) throw incompleteBody();
       this.#expectedLength = Number(decoded);
     }
-    this.#expected = expectedChecksum(headers, this.#chunked);
+    this.#expected = expectedChecksum(headers, this.#chunked, !opts.ignoreChecksumHeaders);
+    if (opts.compute !== undefined && !CHECKSUM_ALGORITHMS.includes(opts.compute)) throw new TypeError('opts.compute must be a checksum algorithm');
+    this.#computeOnly = this.#expected ? undefined : opts.compute;
     // only compute what is asked for
-    this.#checksum = this.#expected ? createChecksum(this.#expected.algorithm) : undefined;
+    const algorithm = this.#expected?.algorithm ?? this.#computeOnly;
+    this.#checksum = algorithm ? createChecksum(algorithm) : undefined;
     this.#rawHash = auth.payload.kind === 'signed' ? createHash('sha256') : undefined;
   }
 
   result(): BodyDecoderResult {
     if (!this.#finished) throw new Error('BodyDecoder.result() called before the body ended');
     const e = this.#expected;
+    const computed = this.#computeOnly && this.#computed !== undefined ? { algorithm: this.#computeOnly, value: this.#computed, computed: true as const } : undefined;
     return {
-      ...(e && e.value !== undefined ? { checksum: { algorithm: e.algorithm, value: e.value } } : {}),
+      ...(e && e.value !== undefined ? { checksum: { algorithm: e.algorithm, value: e.value } } : computed ? { checksum: computed } : {}),
       decodedLength: this.#decodedLength,
     };
   }
@@ -172,6 +179,8 @@ class AwsBodyDecoder extends Transform implements BodyDecoder {
       if (computed.length !== e.digest.length || !timingSafeEqual(computed, e.digest)) {
         throw new SigV4Error('SIGV4_CHECKSUM_MISMATCH', checksumMismatchMessage(e.algorithm));
       }
+    } else if (this.#computeOnly && this.#checksum) {
+      this.#computed = (await this.#checksum.digest()).toString('base64');
     }
     this.#finished = true;
   }
@@ -351,8 +360,10 @@ class AwsBodyDecoder extends Transform implements BodyDecoder {
  * `x-amz-content-sha256`, chunk and trailer signatures, `x-amz-decoded-content-length` and the one
  * `x-amz-checksum-*` (header or trailer). Header problems throw here, synchronously; body problems destroy the
  * stream with a {@link SigV4Error}, so `pipeline()` rejects before anything downstream commits.
+ * With `opts.compute`, a body that carries no checksum gets that algorithm's checksum computed, and `result()`
+ * reports it (as S3 does for the parts of an upload created with a checksum algorithm).
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html
  */
-export function createBodyDecoder(auth: AuthContext, headers: Headers): BodyDecoder {
-  return new AwsBodyDecoder(auth, headers);
+export function createBodyDecoder(auth: AuthContext, headers: Headers, opts: BodyDecoderOptions = {}): BodyDecoder {
+  return new AwsBodyDecoder(auth, headers, opts);
 }

@@ -1,6 +1,7 @@
 export type {
   AuthContext,
   BodyDecoder,
+  BodyDecoderOptions,
   BodyDecoderResult,
   ChecksumAlgorithm,
   Headers,
@@ -11,6 +12,13 @@ export type {
 export { SigV4Error, type SigV4ErrorCode } from './errors.ts';
 export { DEFAULT_VERIFY_OPTIONS, MAX_PRESIGN_EXPIRES, verifyRequest } from './verify.ts';
 export { MIN_CHUNK_SIZE, createBodyDecoder } from './decoder.ts';
-export { CHECKSUM_ALGORITHMS, checksumHeaderName, createChecksum, type Checksummer } from './checksum.ts';
+export {
+  CHECKSUM_ALGORITHMS,
+  checksumHeaderName,
+  combineChecksums,
+  createChecksum,
+  type Checksummer,
+  type CombinableAlgorithm,
+} from './checksum.ts';
 export { checkContentMd5, parseContentMd5 } from './content-md5.ts';
 export { presignUrl, signRequest, type PresignUrlInput, type SignRequestInput } from './client.ts';

@@ -56,10 +56,21 @@ export interface AuthContext {
 /** Checksum algorithms as AWS names them. */
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
 
+/** Options of createBodyDecoder. */
+export interface BodyDecoderOptions {
+  /** Compute this checksum when the request carries none (it is then reported by `result()`, not verified). */
+  compute?: ChecksumAlgorithm;
+  /**
+   * The request's `x-amz-checksum-*` headers are not of this body and are left alone (CompleteMultipartUpload:
+   * they carry the checksum of the object being completed). A trailer is still verified.
+   */
+  ignoreChecksumHeaders?: boolean;
+}
+
 /** Result of a {@link BodyDecoder} once it ended. */
 export interface BodyDecoderResult {
-  /** The checksum from an `x-amz-checksum-*` header or trailer, verified against the payload. */
-  checksum?: { algorithm: ChecksumAlgorithm; value: string /* base64 */ };
+  /** The checksum from an `x-amz-checksum-*` header or trailer, verified against the payload; else the one computed for `compute` (`computed`). */
+  checksum?: { algorithm: ChecksumAlgorithm; value: string /* base64 */; computed?: true };
   /** Bytes of decoded payload. */
   decodedLength: number;
 }

@@ -351,6 +351,19 @@ describe('createBodyDecoder', () => {
   });
 
   describe('checksums', () => {
+    it('should verify the checksum the request carries (not compute another one), unless it is not of this body', async () => {
+      const { auth } = await authFor('UNSIGNED-PAYLOAD');
+      const decoder = createBodyDecoder(auth, { 'x-amz-checksum-sha256': VECTOR_DIGESTS.SHA256 }, { compute: 'CRC32' });
+      await runDecoder(decoder, [VECTOR]);
+      assert.deepEqual(decoder.result(), { checksum: { algorithm: 'SHA256', value: VECTOR_DIGESTS.SHA256 }, decodedLength: 9 });
+      const other = createBodyDecoder(auth, { 'x-amz-checksum-sha256': VECTOR_DIGESTS.SHA256 }, { ignoreChecksumHeaders: true });
+      await runDecoder(other, [Buffer.from('not the vector')]);
+      assert.deepEqual(other.result(), { decodedLength: 14 });
+      const plain = createBodyDecoder(auth, {});
+      await runDecoder(plain, [VECTOR]);
+      assert.deepEqual(plain.result(), { decodedLength: 9 });
+    });
+
     for (const [algorithm, value] of Object.entries(VECTOR_DIGESTS) as [ChecksumAlgorithm, string][]) {
       const header = `x-amz-checksum-${algorithm.toLowerCase()}`;
 
@@ -359,6 +372,13 @@ describe('createBodyDecoder', () => {
         const decoder = createBodyDecoder(auth, { [header]: value });
         await runDecoder(decoder, split(VECTOR, 2));
         assert.deepEqual(decoder.result(), { checksum: { algorithm, value }, decodedLength: 9 });
+      });
+
+      it(`should compute ${algorithm} when asked to and the request carries no checksum`, async () => {
+        const { auth } = await authFor('UNSIGNED-PAYLOAD');
+        const decoder = createBodyDecoder(auth, {}, { compute: algorithm });
+        await runDecoder(decoder, split(VECTOR, 2));
+        assert.deepEqual(decoder.result(), { checksum: { algorithm, value, computed: true }, decodedLength: 9 });
       });
 
       it(`should verify ${algorithm} from a trailer`, async () => {

@@ -10,16 +10,19 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html
  */
+import { Transform, type Readable } from 'node:stream';
+
 import type { Context } from 'koa';
 import type { ObjectRecord } from '@coffer/blob-store';
 import {
   CHECKSUM_ALGORITHMS,
   MULTIPART_LIMITS,
   parsePartNumber,
+  uploadChecksumType,
   type ChecksumAlgorithm,
   type UploadRecord,
 } from '@coffer/multipart';
-import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
+import { checkContentMd5, createChecksum, parseContentMd5 } from '@coffer/sigv4';
 import { parseCompleteMultipartUpload } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
@@ -31,6 +34,7 @@ import { sendEmpty, sendXml } from './bucket.ts';
 import { parseCopySource } from './copy.ts';
 import { encoder, integerParam, owner } from './list.ts';
 import { loadObject } from './object-get.ts';
+import { checksumTypeOf, setChecksumHeader } from './object-put.ts';
 
 // ------------------------------------------------------------------ helpers
 
@@ -48,12 +52,16 @@ function checksumAlgorithm(ctx: Context): ChecksumAlgorithm | undefined {
   if (!CHECKSUM_ALGORITHMS.includes(alg)) {
     throw new S3Error('InvalidRequest', { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' });
   }
-  const type = header(ctx.req.headers, 'x-amz-checksum-type');
-  if (type !== undefined && type.toUpperCase() !== 'COMPOSITE') {
-    // Only COMPOSITE checksums (checksum of the part checksums) are kept; a FULL_OBJECT one would need combining.
-    throw new S3Error('NotImplemented', { extra: { Header: 'x-amz-checksum-type' } });
-  }
   return alg;
+}
+
+/** The whole-object `x-amz-checksum-*` header of a CompleteMultipartUpload, if any. */
+function objectChecksumHeader(ctx: Context): { algorithm: ChecksumAlgorithm; value: string } | undefined {
+  for (const algorithm of CHECKSUM_ALGORITHMS) {
+    const value = header(ctx.req.headers, `x-amz-checksum-${algorithm.toLowerCase()}`);
+    if (value !== undefined) return { algorithm, value };
+  }
+  return undefined;
 }
 
 /** `<ChecksumCRC32>…` elements for a stored checksum. */
@@ -79,12 +87,12 @@ export async function createMultipartUpload(ctx: Context, ep: Endpoint, services
   const encryption = writeEncryption(ctx, ep, services);
   const algorithm = checksumAlgorithm(ctx);
   const upload = await services.multipart.create(ep.bucket!, ep.key!, {
-    owner: currentUser(ctx).id, metadata, encryption, checksumAlgorithm: algorithm,
+    owner: currentUser(ctx).id, metadata, encryption, checksumAlgorithm: algorithm, checksumType: header(ctx.req.headers, 'x-amz-checksum-type'),
   });
   setEncryptionHeaders(ctx, upload);
   if (algorithm) {
     ctx.set('x-amz-checksum-algorithm', algorithm);
-    ctx.set('x-amz-checksum-type', 'COMPOSITE');
+    ctx.set('x-amz-checksum-type', uploadChecksumType(upload)!);
   }
   sendXml(ctx, 'InitiateMultipartUploadResult', { Bucket: ep.bucket!, Key: ep.key!, UploadId: upload.uploadId });
 }
@@ -101,7 +109,8 @@ export async function uploadPart(ctx: Context, ep: Endpoint, services: Services)
     throw new S3Error('EntityTooLarge', { extra: { ProposedSize: size, MaxSizeAllowed: MULTIPART_LIMITS.maxPartSize } });
   }
   const contentMd5 = parseContentMd5(header(ctx.req.headers, 'content-md5'));
-  const body = requestBody(ctx);
+  // A part of an upload with a checksum algorithm gets that checksum even when the client sent none (as in S3).
+  const body = requestBody(ctx, { compute: upload.checksumAlgorithm });
   const part = await mp.uploadPart(upload, partNumber, body, {
     customer,
     beforeCommit: ({ md5 }) => {
@@ -153,11 +162,23 @@ export async function uploadPartCopy(ctx: Context, ep: Endpoint, services: Servi
   if (length > MULTIPART_LIMITS.maxPartSize) {
     throw new S3Error('InvalidRequest', { message: `The specified copy range is larger than the maximum allowable size for a part: ${MULTIPART_LIMITS.maxPartSize}` });
   }
-  // Re-encrypted under the part's key (Part D 4.5): the source's plaintext is the part's body.
+  // Re-encrypted under the part's key (Part D 4.5): the source's plaintext is the part's body. With a checksum
+  // algorithm on the upload, the part gets that checksum, computed as the plaintext goes by (as for UploadPart).
   const body = await services.store.openObject(src, { range, customer: sourceCustomer });
+  const algorithm = upload.checksumAlgorithm;
+  const sum = algorithm ? createChecksum(algorithm) : undefined;
+  let input: Readable = body;
+  if (sum) {
+    const tap = new Transform({ transform(chunk: Buffer, _e, cb) { sum.update(chunk); cb(null, chunk); } });
+    body.on('error', (err) => tap.destroy(err));
+    input = body.pipe(tap);
+  }
   let part;
   try {
-    part = await mp.uploadPart(upload, partNumber, body, { customer });
+    part = await mp.uploadPart(upload, partNumber, input, {
+      customer,
+      beforeCommit: async () => (sum ? { checksum: { algorithm: algorithm!, value: (await sum.digest()).toString('base64'), computed: true } } : undefined),
+    });
   } finally {
     body.destroy();
   }
@@ -170,7 +191,8 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
   const uploadId = ep.query.get('uploadId') ?? '';
   // SSE-C headers are accepted and not needed: completion copies no data (Part A).
   const upload = await loadUpload(ctx, ep, services);
-  const request = await parseCompleteMultipartUpload(xmlBody(ctx));
+  // Its x-amz-checksum-* header is the completed object's checksum, not the XML's.
+  const request = await parseCompleteMultipartUpload(xmlBody(ctx, { ignoreChecksumHeaders: true }));
   const ifNoneMatch = header(ctx.req.headers, 'if-none-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', { extra: { Header: 'If-None-Match' } });
   const sizeHeader = header(ctx.req.headers, 'x-amz-mp-object-size');
@@ -181,9 +203,11 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
     ifNoneMatch: ifNoneMatch !== undefined || undefined,
     ifMatch: header(ctx.req.headers, 'if-match'),
     objectSize: sizeHeader === undefined ? undefined : Number(sizeHeader),
+    checksum: objectChecksumHeader(ctx),
+    checksumType: header(ctx.req.headers, 'x-amz-checksum-type'),
   });
   setEncryptionHeaders(ctx, upload);
-  if (rec.checksum) ctx.set(`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`, rec.checksum.value);
+  setChecksumHeader(ctx, rec);
   const path = ep.key!.split('/').map(encodeURIComponent).join('/');
   sendXml(ctx, 'CompleteMultipartUploadResult', {
     Location: `${ctx.protocol}://${ctx.host}/${encodeURIComponent(ep.bucket!)}/${path}`,
@@ -191,7 +215,7 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
     Key: ep.key!,
     ETag: quoted(rec.etag),
     ...checksumElements(rec.checksum),
-    ChecksumType: rec.checksum ? 'COMPOSITE' : undefined,
+    ChecksumType: rec.checksum ? checksumTypeOf(rec.checksum.value) : undefined,
   });
 }
 
@@ -229,7 +253,7 @@ export async function listParts(ctx: Context, ep: Endpoint, services: Services):
     Owner: initiator,
     StorageClass: 'STANDARD',
     ChecksumAlgorithm: upload.checksumAlgorithm,
-    ChecksumType: upload.checksumAlgorithm ? 'COMPOSITE' : undefined,
+    ChecksumType: uploadChecksumType(upload),
   });
 }
 
@@ -261,7 +285,7 @@ export async function listMultipartUploads(ctx: Context, ep: Endpoint, services:
       const who = owner(services, u.owner);
       return {
         ChecksumAlgorithm: u.checksumAlgorithm,
-        ChecksumType: u.checksumAlgorithm ? 'COMPOSITE' : undefined,
+        ChecksumType: uploadChecksumType(u),
         Initiated: new Date(u.initiated),
         Initiator: who,
         Key: enc(u.key),

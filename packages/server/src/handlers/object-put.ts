@@ -18,8 +18,12 @@ import { sendEmpty } from './bucket.ts';
 export function setChecksumHeader(ctx: Context, rec: ObjectRecord): void {
   if (!rec.checksum) return;
   ctx.set(`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`, rec.checksum.value);
-  // A multipart object's checksum is of its parts' checksums (`…-N`); any other is of the whole object.
-  ctx.set('x-amz-checksum-type', /-\d+$/.test(rec.checksum.value) ? 'COMPOSITE' : 'FULL_OBJECT');
+  ctx.set('x-amz-checksum-type', checksumTypeOf(rec.checksum.value));
+}
+
+/** A COMPOSITE checksum (of a multipart object's part checksums) ends in `-N`; any other covers the whole object. */
+export function checksumTypeOf(value: string): 'COMPOSITE' | 'FULL_OBJECT' {
+  return /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
 }
 
 /** Reads the write preconditions S3 supports on PUT: `If-None-Match: *` and `If-Match: <etag>`. */
