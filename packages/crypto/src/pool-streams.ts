@@ -1,10 +1,10 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
-import { sealChunkParts } from './chunk.ts';
 import { CryptoError } from './errors.ts';
 import { TAG_LENGTH } from './format.ts';
 import type { CryptoPool } from './pool.ts';
 import type { PoolResult } from './pool-worker.ts';
+import { ChunkSealer } from './sealer.ts';
 
 // The pooled variants of createEncryptStream / createDecryptStream (streams.ts picks them when given `pool`).
 // Same bytes in, same bytes out, same errors; only where the AES work runs differs.
@@ -102,11 +102,11 @@ function wipe(r: PoolResult | undefined): void {
 }
 
 /**
- * Pooled encryption. The first `pool.inlineBelow` bytes are encrypted inline, one chunk at a time (so a small
- * body never allocates a batch or waits for a worker); after that, plaintext is copied into batch buffers laid out
- * at the chunk-file stride (each chunk followed by a 16-byte slot for its tag), which the workers seal in place.
- * As inline, the last full chunk (here: the last full batch) is held back until more input or the end arrives, so
- * the final flag is right.
+ * Pooled encryption. The first `pool.inlineBelow` bytes are sealed inline by a {@link ChunkSealer}, as the inline
+ * stream does (so a small body never allocates a batch or waits for a worker); after that, plaintext is copied into
+ * batch buffers laid out at the chunk-file stride (each chunk followed by a 16-byte slot for its tag), which the
+ * workers seal in place. As inline, the last full batch is held back until more input or the end arrives, so the
+ * final flag is right.
  */
 export function createPooledEncryptStream(key: Buffer, chunkSize: number, pool: CryptoPool): Transform {
   const k = Buffer.from(key);
@@ -114,17 +114,11 @@ export function createPooledEncryptStream(key: Buffer, chunkSize: number, pool: 
   const batchChunks = pool.batchChunks(chunkSize);
   const capacity = batchChunks * chunkSize; // plaintext bytes per batch
   const inlineChunks = Math.ceil(pool.inlineBelow / chunkSize);
-  let index = 0; // next chunk index to be emitted inline or to start a batch
-  let chunk: Buffer | undefined; // inline phase: the held-back chunk
-  let batch: Buffer | undefined; // batch phase: the batch being filled
-  let filled = 0; // plaintext bytes in `chunk` or `batch`
+  const sealer = new ChunkSealer(k, chunkSize); // chunks 0 … inlineChunks − 1
+  let index = inlineChunks; // the first chunk of the next batch
+  let batch: Buffer | undefined; // the batch being filled
+  let filled = 0; // plaintext bytes in `batch`
   let window: OrderedWindow;
-
-  const inline = (stream: Transform, plain: Uint8Array, final: boolean): void => {
-    const [ct, tag] = sealChunkParts(k, index++, final, plain);
-    if (ct.length > 0) stream.push(ct);
-    stream.push(tag);
-  };
 
   const submit = (final: boolean): void => {
     const count = final ? Math.max(1, Math.ceil(filled / chunkSize)) : batchChunks;
@@ -140,21 +134,9 @@ export function createPooledEncryptStream(key: Buffer, chunkSize: number, pool: 
 
   const stream = new Transform({
     transform(this: Transform, data: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      let off = 0;
+      let off: number;
       try {
-        // Inline phase: exactly the inline stream's logic, for the first inlineChunks chunks.
-        while (off < data.length && index < inlineChunks) {
-          if (filled === chunkSize) {
-            inline(this, chunk!, false);
-            filled = 0;
-            continue;
-          }
-          chunk ??= Buffer.allocUnsafe(chunkSize);
-          const n = Math.min(chunkSize - filled, data.length - off);
-          data.copy(chunk, filled, off, off + n);
-          filled += n;
-          off += n;
-        }
+        off = sealer.write(this, data, 0, inlineChunks);
       } catch (err) {
         cb(err as Error);
         return;
@@ -183,8 +165,8 @@ export function createPooledEncryptStream(key: Buffer, chunkSize: number, pool: 
     },
     flush(this: Transform, cb: TransformCallback) {
       try {
-        if (index < inlineChunks) {
-          inline(this, chunk ? chunk.subarray(0, filled) : Buffer.alloc(0), true);
+        if (sealer.index < inlineChunks) {
+          sealer.end(this);
           finish();
           cb();
           return;
@@ -208,7 +190,7 @@ export function createPooledEncryptStream(key: Buffer, chunkSize: number, pool: 
     },
   });
   const finish = (): void => {
-    chunk?.fill(0);
+    sealer.wipe();
     k.fill(0);
   };
   window = new OrderedWindow(

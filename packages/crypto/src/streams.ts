@@ -1,10 +1,11 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
-import { checkKey, decryptChunk, sealChunkParts } from './chunk.ts';
+import { checkKey, decryptChunk } from './chunk.ts';
 import { CryptoError } from './errors.ts';
 import { CHUNK_SIZE, TAG_LENGTH, checkChunkSize, chunkCount } from './format.ts';
 import { CryptoPool } from './pool.ts';
 import { createPooledDecryptStream, createPooledEncryptStream } from './pool-streams.ts';
+import { ChunkSealer } from './sealer.ts';
 
 /** Options of {@link createEncryptStream}. */
 export interface EncryptStreamOptions {
@@ -47,10 +48,8 @@ function checkPool(pool: unknown): CryptoPool | undefined {
 const ENCRYPT_DEFAULTS = Object.freeze({ chunkSize: CHUNK_SIZE });
 
 /**
- * A Transform from plaintext to chunk-file bytes (format.ts). It buffers at most one chunk: a
- * full chunk is held back until more input (→ not final) or the end (→ final) arrives, so the
- * final flag is right for streams of unknown length. Input larger than a chunk is encrypted in
- * place, without copying into the buffer.
+ * A Transform from plaintext to chunk-file bytes (format.ts), sealed on the calling thread by a {@link ChunkSealer}
+ * (at most one chunk buffered, the final flag right for streams of unknown length), or in `opts.pool`.
  */
 export function createEncryptStream(key: Buffer, opts: EncryptStreamOptions = {}): Transform {
   checkKey(key);
@@ -58,38 +57,12 @@ export function createEncryptStream(key: Buffer, opts: EncryptStreamOptions = {}
   const pool = checkPool(opts.pool);
   if (pool) return createPooledEncryptStream(key, chunkSize, pool);
   const k = Buffer.from(key); // private copy: the caller may wipe theirs
-  let buf: Buffer | undefined; // allocated lazily, then reused for every chunk
-  let filled = 0;
-  let index = 0;
-
-  const emit = (stream: Transform, plain: Uint8Array, final: boolean): void => {
-    const [ct, tag] = sealChunkParts(k, index++, final, plain);
-    if (ct.length > 0) stream.push(ct);
-    stream.push(tag);
-  };
+  const sealer = new ChunkSealer(k, chunkSize);
 
   return new Transform({
     transform(this: Transform, data: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       try {
-        let off = 0;
-        while (off < data.length) {
-          if (filled === chunkSize) {
-            // More input follows a full buffered chunk, so that chunk is not the last.
-            emit(this, buf!, false);
-            filled = 0;
-          }
-          if (filled === 0 && data.length - off > chunkSize) {
-            // A whole chunk with more bytes after it: encrypt straight from the input.
-            emit(this, data.subarray(off, off + chunkSize), false);
-            off += chunkSize;
-            continue;
-          }
-          buf ??= Buffer.allocUnsafe(chunkSize);
-          const n = Math.min(chunkSize - filled, data.length - off);
-          data.copy(buf, filled, off, off + n);
-          filled += n;
-          off += n;
-        }
+        sealer.write(this, data);
         cb();
       } catch (err) {
         cb(err as Error);
@@ -97,8 +70,8 @@ export function createEncryptStream(key: Buffer, opts: EncryptStreamOptions = {}
     },
     flush(this: Transform, cb: TransformCallback) {
       try {
-        emit(this, buf ? buf.subarray(0, filled) : Buffer.alloc(0), true);
-        buf?.fill(0);
+        sealer.end(this);
+        sealer.wipe();
         k.fill(0);
         cb();
       } catch (err) {
@@ -106,7 +79,7 @@ export function createEncryptStream(key: Buffer, opts: EncryptStreamOptions = {}
       }
     },
     destroy(err, cb) {
-      buf?.fill(0);
+      sealer.wipe();
       k.fill(0);
       cb(err);
     },

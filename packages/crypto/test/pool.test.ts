@@ -22,16 +22,18 @@ const SIZES = [0, 1, C - 1, C, C + 1, 3 * C, 3 * C + 7, 8 * C, 17 * C + 5];
 const key = randomBytes(32);
 
 let small: CryptoPool; // 2 chunks per batch, 2 batches in flight, nothing inline: exercises every path
+let mixed: CryptoPool; // the first 3 chunks inline, then batches of 2: the hand-over at small sizes
 let defaults: CryptoPool;
 
 before(async () => {
-  [small, defaults] = await Promise.all([
+  [small, mixed, defaults] = await Promise.all([
     CryptoPool.open({ threads: 2, batchBytes: 2 * C, maxInFlightBatches: 2, inlineBelow: 0 }),
+    CryptoPool.open({ threads: 1, batchBytes: 2 * C, inlineBelow: 2 * C + 1 }),
     CryptoPool.open({ threads: 1 }),
   ]);
 });
 after(async () => {
-  await Promise.all([small.close(), defaults.close()]);
+  await Promise.all([small.close(), mixed.close(), defaults.close()]);
 });
 
 describe('CryptoPool.open', () => {
@@ -62,11 +64,11 @@ describe('createEncryptStream with a pool', () => {
     it(`should write the same bytes as inline for ${n} bytes`, async () => {
       const plain = bytes(n, n + 1);
       const inline = await encrypt(key, plain);
-      for (const pool of [small, defaults]) {
+      for (const pool of [small, mixed, defaults]) {
         for (const piece of [n || 1, 4096, C + 1]) {
           const enc = await run(createEncryptStream(key, { pool }), plain, piece);
           assert.equal(enc.length, encryptedSize(n));
-          assert.ok(enc.equals(inline), `pool batch ${pool.batchBytes}, piece ${piece}`);
+          assert.ok(enc.equals(inline), `pool batch ${pool.batchBytes}, inline below ${pool.inlineBelow}, piece ${piece}`);
         }
       }
     });
