@@ -1,6 +1,7 @@
 export { BlobStore, type Transaction } from './store.ts';
 export { BlobStoreError, isBlobStoreError, type BlobErrorCode } from './errors.ts';
 export { DEFAULT_OPTIONS, type BlobStoreOptions, type FileWriteFn } from './options.ts';
+export { commonPrefix } from './list.ts';
 export { OBJECT_STREAM_INFO } from './read.ts';
 export type {
   BeforeCommitResult,

@@ -12,6 +12,16 @@ export function utf8Compare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+/**
+ * The common prefix `key` rolls up into in a listing by `prefix` and `delimiter`: `key` up to and including the
+ * first `delimiter` after `prefix`; undefined without a delimiter or when the rest of the key holds none.
+ */
+export function commonPrefix(key: string, prefix: string, delimiter: string | undefined): string | undefined {
+  if (!delimiter) return undefined;
+  const i = key.indexOf(delimiter, prefix.length);
+  return i >= 0 ? key.slice(0, i + delimiter.length) : undefined;
+}
+
 // Sorts after every string that starts with P, in UTF-8 byte order, when appended to P … except strings that
 // continue with U+10FFFF itself; those few are skipped one by one.
 const MAX_CHAR = '\u{10FFFF}';
@@ -39,10 +49,7 @@ export async function listKeys(
   const after = q.after !== undefined && q.after !== '' && utf8Compare(q.after, prefix) >= 0 ? q.after : undefined;
   let skip: string | undefined; // keys starting with this are rolled up already
   let sought: string | undefined; // skip prefix we already seeked past
-  if (after !== undefined && delimiter !== undefined && after.startsWith(prefix)) {
-    const i = after.indexOf(delimiter, prefix.length);
-    if (i >= 0 && i + delimiter.length === after.length) skip = after;
-  }
+  if (after !== undefined && after.startsWith(prefix) && commonPrefix(after, prefix, delimiter) === after) skip = after;
 
   const it = open(after !== undefined ? { gt: after } : { gte: prefix });
   let count = 0;
@@ -60,11 +67,7 @@ export async function listKeys(
         }
         continue;
       }
-      let common: string | undefined;
-      if (delimiter !== undefined) {
-        const i = key.indexOf(delimiter, prefix.length);
-        if (i >= 0) common = key.slice(0, i + delimiter.length);
-      }
+      const common = commonPrefix(key, prefix, delimiter);
       if (count === q.maxKeys) {
         out.isTruncated = true;
         break;

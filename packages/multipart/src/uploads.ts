@@ -14,7 +14,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
-import { BlobStoreError, type BlobStore, type ObjectEncryption, type ObjectMetadata, type ObjectRecord, type Segment, type Transaction, type WriteEncryption } from '@coffer/blob-store';
+import { BlobStoreError, commonPrefix, type BlobStore, type ObjectEncryption, type ObjectMetadata, type ObjectRecord, type Segment, type Transaction, type WriteEncryption } from '@coffer/blob-store';
 import { CryptoError, secureRandom, ssecEtag, type SseCustomerKey } from '@coffer/crypto';
 
 import { MULTIPART_MESSAGES, MultipartError, noSuchUpload } from './errors.ts';
@@ -350,11 +350,7 @@ export class MultipartStore {
         const after = up.key > keyMarker || (uploadIdMarker !== undefined && up.key === keyMarker && up.uploadId > uploadIdMarker);
         if (!after) continue;
       }
-      let cp: string | undefined;
-      if (delimiter) {
-        const i = up.key.indexOf(delimiter, prefix.length);
-        if (i >= 0) cp = up.key.slice(0, i + delimiter.length);
-      }
+      const cp = commonPrefix(up.key, prefix, delimiter);
       if (cp !== undefined && (cp === last?.key && last.uploadId === undefined || (keyMarker && cp <= keyMarker))) continue;
       if (count === q.maxUploads) {
         out.isTruncated = true;

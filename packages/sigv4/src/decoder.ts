@@ -50,8 +50,8 @@ interface ExpectedChecksum {
 /** Validates the checksum-related headers (synchronously, before any body byte is read). */
 function expectedChecksum(headers: Headers, chunked: boolean, checksumHeaders: boolean): ExpectedChecksum | undefined {
   const found: ExpectedChecksum[] = [];
-  for (const [name, raw] of Object.entries(headers)) {
-    if (raw === undefined || !checksumHeaders) continue;
+  for (const [name, raw] of checksumHeaders ? Object.entries(headers) : []) {
+    if (raw === undefined) continue;
     const algorithm = checksumAlgorithmOfHeader(name);
     if (!algorithm) continue;
     const value = headerValue(headers, name)!.trim();
