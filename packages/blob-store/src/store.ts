@@ -261,7 +261,10 @@ export class BlobStore {
       const next: BucketRecord = { ...rec };
       if ('encryption' in patch) {
         if (patch.encryption === undefined) delete next.encryption;
-        else next.encryption = { sseAlgorithm: patch.encryption.sseAlgorithm };
+        else {
+          const { sseAlgorithm, blockedEncryptionTypes } = patch.encryption;
+          next.encryption = blockedEncryptionTypes ? { sseAlgorithm, blockedEncryptionTypes: [...blockedEncryptionTypes] } : { sseAlgorithm };
+        }
       }
       tx.putBucket(next);
     });

@@ -182,6 +182,8 @@ export function runConformanceSuite(
         const s = ctx.store;
         await s.updateBucket('zeta', { encryption: { sseAlgorithm: 'AES256' } });
         assert.deepEqual((await s.getBucket('zeta'))?.encryption, { sseAlgorithm: 'AES256' });
+        await s.updateBucket('zeta', { encryption: { sseAlgorithm: 'AES256', blockedEncryptionTypes: ['SSE-C'] } });
+        assert.deepEqual((await s.getBucket('zeta'))?.encryption, { sseAlgorithm: 'AES256', blockedEncryptionTypes: ['SSE-C'] });
         await s.updateBucket('zeta', { encryption: undefined });
         assert.equal((await s.getBucket('zeta'))?.encryption, undefined);
         await rejectsCode(s.updateBucket('nope', { encryption: undefined }), 'BLOB_NO_SUCH_BUCKET');

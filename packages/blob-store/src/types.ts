@@ -12,8 +12,18 @@ export interface BucketRecord {
   created: string;
   /** LocationConstraint given at creation (`us-east-1` when none). */
   location: string;
-  /** Bucket default encryption (PutBucketEncryption); absent = the implicit AES256 default. */
-  encryption?: { sseAlgorithm: 'AES256' };
+  /** Bucket default encryption (PutBucketEncryption); absent = the implicit AES256 default, SSE-C allowed. */
+  encryption?: BucketEncryption;
+}
+
+/** A bucket's encryption configuration (PutBucketEncryption). */
+export interface BucketEncryption {
+  sseAlgorithm: 'AES256';
+  /**
+   * `BlockedEncryptionTypes` as configured: `['SSE-C']` refuses writes that ask for SSE-C, `['NONE']` (or absent)
+   * allows them.
+   */
+  blockedEncryptionTypes?: ('SSE-C' | 'NONE')[];
 }
 
 /** The HTTP metadata of an object that S3 stores and returns. */

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
-import type { ObjectRecord, WriteEncryption } from '@coffer/blob-store';
+import type { BucketRecord, ObjectRecord, WriteEncryption } from '@coffer/blob-store';
 import { parseServerSideEncryption, parseSseCustomerHeaders, type SseCustomerKey } from '@coffer/crypto';
 import { S3Error } from './errors.ts';
 import type { Services } from './context.ts';
@@ -51,12 +51,19 @@ function sseParameters(ctx: Context, ep: Endpoint): IncomingHttpHeaders {
   return merged;
 }
 
+const SSE_C_PARAM = /^x-amz-server-side-encryption-customer-/;
+
 /**
- * The encryption a write asks for: SSE-C with the three customer headers, SSE-S3 otherwise (every object is
- * encrypted). `aws:kms` is 501, an unknown value 400, and SSE-C together with `x-amz-server-side-encryption` 400.
+ * The encryption a write to `bucket` asks for: SSE-C with the three customer headers, SSE-S3 otherwise (every
+ * object is encrypted). `aws:kms` is 501, an unknown value 400, and SSE-C together with `x-amz-server-side-encryption`
+ * 400. A bucket that blocks SSE-C answers any SSE-C parameter with 403 AccessDenied before the key is looked at,
+ * as S3 does (Part B row 13).
  */
-export function writeEncryption(ctx: Context, ep: Endpoint, services: Services): WriteEncryption {
+export function writeEncryption(ctx: Context, ep: Endpoint, services: Services, bucket: BucketRecord): WriteEncryption {
   const headers = sseParameters(ctx, ep);
+  if (bucket.encryption?.blockedEncryptionTypes?.includes('SSE-C') && Object.keys(headers).some((h) => SSE_C_PARAM.test(h))) {
+    throw new S3Error('AccessDenied');
+  }
   const sse = parseServerSideEncryption(header(headers, 'x-amz-server-side-encryption'));
   const customer = parseSseCustomerHeaders(headers, { requireKeyMd5: true });
   if (!customer) return { scheme: 'SSE-S3' };

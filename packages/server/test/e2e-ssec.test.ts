@@ -9,8 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCopyCommand, DeleteBucketEncryptionCommand, GetBucketEncryptionCommand, GetObjectCommand,
-  HeadObjectCommand, PutBucketEncryptionCommand, PutObjectCommand, type S3Client,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCopyCommand, DeleteBucketEncryptionCommand, GetBucketEncryptionCommand, GetObjectCommand,
+  HeadObjectCommand, PutBucketEncryptionCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { filesUnder } from '@coffer/blob-store/testing';
@@ -23,6 +23,17 @@ import { bodyBytes, md5hex, rejectsS3 } from './helpers/assert.ts';
 const BUCKET = 'ssec-bucket';
 const b64 = (b: Buffer) => b.toString('base64');
 const md5b64 = (b: Buffer) => createHash('md5').update(b).digest('base64');
+
+/** A boto3 snippet that runs `call` and prints the S3 error code and HTTP status it fails with ("no error" if none). */
+function errorOf(call: string): string {
+  return `
+try:
+    ${call}
+    print('no error')
+except ClientError as e:
+    print(e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'])
+`;
+}
 
 /** The three SSE-C headers for a key. */
 function ssecHeaders(key: Buffer, prefix = 'x-amz-server-side-encryption-customer-'): Record<string, string> {
@@ -257,12 +268,7 @@ assert h['SSECustomerAlgorithm'] == 'AES256', h
 s3.copy_object(Bucket='${BUCKET}', Key='boto2', CopySource={'Bucket': '${BUCKET}', 'Key': 'boto'}, SSECustomerAlgorithm='AES256', SSECustomerKey=new,
     CopySourceSSECustomerAlgorithm='AES256', CopySourceSSECustomerKey=key)
 assert s3.get_object(Bucket='${BUCKET}', Key='boto2', SSECustomerAlgorithm='AES256', SSECustomerKey=new)['Body'].read() == body
-try:
-    s3.get_object(Bucket='${BUCKET}', Key='boto2', SSECustomerAlgorithm='AES256', SSECustomerKey=key)
-    print('no error')
-except ClientError as e:
-    print(e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'])
-`);
+${errorOf(`s3.get_object(Bucket='${BUCKET}', Key='boto2', SSECustomerAlgorithm='AES256', SSECustomerKey=key)`)}`);
       assert.equal(r.code, 0, describeRun(r));
       assert.equal(r.stdout.trim(), 'AccessDenied 403');
     });
@@ -315,6 +321,99 @@ print(open(src, 'rb').read() == open(dst, 'rb').read(), h['ETag'].strip('"').end
       const del = await sdk.send(new DeleteBucketEncryptionCommand({ Bucket: BUCKET }));
       assert.equal(del.$metadata.httpStatusCode, 204);
       await rejectsS3(sdk.send(new GetBucketEncryptionCommand({ Bucket: 'no-such-bucket-here' })), 404, 'NoSuchBucket');
+    });
+  });
+
+  describe('buckets that block SSE-C (Part B row 13)', () => {
+    const BLOCKED = 'ssec-blocked';
+    const blockedConfig = (types: string[]) => ({
+      Bucket: BLOCKED,
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' as const }, BlockedEncryptionTypes: { EncryptionType: types as ('SSE-C' | 'NONE')[] } }] },
+    });
+    const encryptionXml = (types: string) =>
+      Buffer.from(`<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BlockedEncryptionTypes>${types}</BlockedEncryptionTypes></Rule></ServerSideEncryptionConfiguration>`);
+
+    it('should refuse every SSE-C write with 403 AccessDenied, keep reads of existing SSE-C objects, and unblock with NONE', async () => {
+      await sdk.send(new CreateBucketCommand({ Bucket: BLOCKED }));
+      await sdk.send(new PutObjectCommand({ Bucket: BLOCKED, Key: 'before', Body: data, ...ssec(key) }));
+      const { UploadId } = await sdk.send(new CreateMultipartUploadCommand({ Bucket: BLOCKED, Key: 'mp-before', ...ssec(key) }));
+
+      await sdk.send(new PutBucketEncryptionCommand(blockedConfig(['SSE-C'])));
+      const shown = await sdk.send(new GetBucketEncryptionCommand({ Bucket: BLOCKED }));
+      assert.deepEqual(shown.ServerSideEncryptionConfiguration?.Rules?.[0]?.BlockedEncryptionTypes?.EncryptionType, ['SSE-C']);
+      assert.equal(shown.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'AES256');
+
+      // PutObject: refused before the key is looked at, so a key MD5 that does not match gets the same 403.
+      const put = await signedSend(server, { method: 'PUT', path: objectPath(BLOCKED, 'new'), headers: ssecHeaders(key), body: Buffer.from('x') });
+      assert.equal(assertS3Error(put, 403, 'AccessDenied')['Message'], 'Access Denied');
+      const badMd5 = { ...ssecHeaders(key), 'x-amz-server-side-encryption-customer-key-md5': md5b64(otherKey) };
+      assertS3Error(await signedSend(server, { method: 'PUT', path: objectPath(BLOCKED, 'new'), headers: badMd5, body: Buffer.from('x') }), 403, 'AccessDenied');
+      // CopyObject to an SSE-C destination, CreateMultipartUpload, and a part of an upload begun before the block.
+      await rejectsS3(sdk.send(new CopyObjectCommand({
+        Bucket: BLOCKED, Key: 'copy', CopySource: `${BLOCKED}/before`, ...ssec(otherKey),
+        CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: b64(key), CopySourceSSECustomerKeyMD5: md5b64(key),
+      })), 403, 'AccessDenied');
+      await rejectsS3(sdk.send(new CreateMultipartUploadCommand({ Bucket: BLOCKED, Key: 'mp', ...ssec(key) })), 403, 'AccessDenied');
+      await rejectsS3(sdk.send(new UploadPartCommand({ Bucket: BLOCKED, Key: 'mp-before', UploadId, PartNumber: 1, Body: data, ...ssec(key) })), 403, 'AccessDenied');
+      await sdk.send(new AbortMultipartUploadCommand({ Bucket: BLOCKED, Key: 'mp-before', UploadId }));
+      // boto3 gets the same answer.
+      const r = await clients.boto3(errorOf(`s3.put_object(Bucket='${BLOCKED}', Key='boto', Body=b'x', SSECustomerAlgorithm='AES256', SSECustomerKey=bytes.fromhex('${key.toString('hex')}'))`));
+      assert.equal(r.code, 0, describeRun(r));
+      assert.equal(r.stdout.trim(), 'AccessDenied 403');
+
+      // Reads of existing SSE-C objects, copies out of them to SSE-S3, and SSE-S3 writes go on.
+      const got = await sdk.send(new GetObjectCommand({ Bucket: BLOCKED, Key: 'before', ...ssec(key) }));
+      assert.deepEqual(await bodyBytes(got.Body), data);
+      assert.equal((await sdk.send(new HeadObjectCommand({ Bucket: BLOCKED, Key: 'before', ...ssec(key) }))).ContentLength, data.length);
+      await sdk.send(new CopyObjectCommand({
+        Bucket: BLOCKED, Key: 'plain-copy', CopySource: `${BLOCKED}/before`,
+        CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: b64(key), CopySourceSSECustomerKeyMD5: md5b64(key),
+      }));
+      assert.deepEqual(await bodyBytes((await sdk.send(new GetObjectCommand({ Bucket: BLOCKED, Key: 'plain-copy' }))).Body), data);
+      assert.equal((await sdk.send(new PutObjectCommand({ Bucket: BLOCKED, Key: 'sse-s3', Body: 'y' }))).ServerSideEncryption, 'AES256');
+
+      // NONE unblocks; deleting the configuration also leaves SSE-C allowed (Coffer's default).
+      await sdk.send(new PutBucketEncryptionCommand(blockedConfig(['NONE'])));
+      const unblocked = await sdk.send(new GetBucketEncryptionCommand({ Bucket: BLOCKED }));
+      assert.deepEqual(unblocked.ServerSideEncryptionConfiguration?.Rules?.[0]?.BlockedEncryptionTypes?.EncryptionType, ['NONE']);
+      await sdk.send(new PutObjectCommand({ Bucket: BLOCKED, Key: 'after', Body: 'z', ...ssec(key) }));
+      await sdk.send(new PutBucketEncryptionCommand(blockedConfig(['SSE-C'])));
+      await sdk.send(new DeleteBucketEncryptionCommand({ Bucket: BLOCKED }));
+      const reset = await sdk.send(new GetBucketEncryptionCommand({ Bucket: BLOCKED }));
+      assert.equal(reset.ServerSideEncryptionConfiguration?.Rules?.[0]?.BlockedEncryptionTypes, undefined);
+      await sdk.send(new PutObjectCommand({ Bucket: BLOCKED, Key: 'after', Body: 'z', ...ssec(otherKey) }));
+    });
+
+    it('should refuse an unknown EncryptionType, or SSE-C with NONE, with 400 MalformedXML and keep the configuration', async () => {
+      await sdk.send(new PutBucketEncryptionCommand(blockedConfig(['SSE-C'])));
+      for (const types of ['<EncryptionType>SSE-KMS</EncryptionType>', '<EncryptionType>SSE-C</EncryptionType><EncryptionType>NONE</EncryptionType>', '']) {
+        const body = encryptionXml(types);
+        const r = await signedSend(server, { method: 'PUT', path: `/${BLOCKED}`, query: { encryption: '' }, headers: { 'content-md5': md5b64(body) }, body });
+        assertS3Error(r, 400, 'MalformedXML');
+      }
+      const kept = await sdk.send(new GetBucketEncryptionCommand({ Bucket: BLOCKED }));
+      assert.deepEqual(kept.ServerSideEncryptionConfiguration?.Rules?.[0]?.BlockedEncryptionTypes?.EncryptionType, ['SSE-C']);
+      await sdk.send(new DeleteBucketEncryptionCommand({ Bucket: BLOCKED }));
+    });
+
+    it('should block and unblock with the aws CLI', async () => {
+      const config = (t: string) => JSON.stringify({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BlockedEncryptionTypes: { EncryptionType: [t] } }] });
+      const block = await clients.aws(['s3api', 'put-bucket-encryption', '--bucket', BLOCKED, '--server-side-encryption-configuration', config('SSE-C')]);
+      assert.equal(block.code, 0, describeRun(block));
+      const shown = await clients.aws(['s3api', 'get-bucket-encryption', '--bucket', BLOCKED]);
+      assert.equal(shown.code, 0, describeRun(shown));
+      assert.deepEqual(JSON.parse(shown.stdout).ServerSideEncryptionConfiguration.Rules[0].BlockedEncryptionTypes, { EncryptionType: ['SSE-C'] });
+      const keyFile = join(clients.dir, 'blocked.key');
+      await writeFile(keyFile, key);
+      const src = join(clients.dir, 'blocked-src.bin');
+      await writeFile(src, data.subarray(0, 1000));
+      const refused = await clients.aws(['s3', 'cp', src, `s3://${BLOCKED}/cli.bin`, '--sse-c', 'AES256', '--sse-c-key', `fileb://${keyFile}`]);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /AccessDenied|Access Denied|403/);
+      const unblock = await clients.aws(['s3api', 'put-bucket-encryption', '--bucket', BLOCKED, '--server-side-encryption-configuration', config('NONE')]);
+      assert.equal(unblock.code, 0, describeRun(unblock));
+      const ok = await clients.aws(['s3', 'cp', src, `s3://${BLOCKED}/cli.bin`, '--sse-c', 'AES256', '--sse-c-key', `fileb://${keyFile}`]);
+      assert.equal(ok.code, 0, describeRun(ok));
     });
   });
 

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Context } from 'koa';
+import type { BucketRecord } from '@coffer/blob-store';
 import { isSecure, writeEncryption } from '../src/encryption.ts';
 import type { Services } from '../src/context.ts';
 import type { Endpoint } from '../src/router.ts';
@@ -15,6 +16,7 @@ function services(security: Partial<Services['security']> = {}): Services {
   return { security: { allowInsecureSseC: false, trustProxy: false, ...security } } as Services;
 }
 const ep: Endpoint = { op: 'PutObject', bucket: 'b', key: 'k', query: new Map() };
+const bucket: BucketRecord = { v: 1, name: 'b', owner: 'u', created: '2026-01-01T00:00:00.000Z', location: 'us-east-1' };
 const ssecHeaders = {
   'x-amz-server-side-encryption-customer-algorithm': 'AES256',
   'x-amz-server-side-encryption-customer-key': Buffer.alloc(32, 1).toString('base64'),
@@ -40,12 +42,12 @@ describe('isSecure', () => {
 
 describe('writeEncryption', () => {
   it('should refuse SSE-C over plain HTTP from a non-loopback peer with 400 InvalidRequest (Part B row 0)', () => {
-    assert.throws(() => writeEncryption(ctx('10.1.2.3', ssecHeaders), ep, services()), (e: S3Error) =>
+    assert.throws(() => writeEncryption(ctx('10.1.2.3', ssecHeaders), ep, services(), bucket), (e: S3Error) =>
       e.code === 'InvalidRequest' && e.status === 400
       && e.message === 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
   });
   it('should take SSE-C from a loopback peer, and SSE-S3 when no customer key is sent', () => {
-    assert.equal(writeEncryption(ctx('127.0.0.1', ssecHeaders), ep, services()).scheme, 'SSE-C');
-    assert.equal(writeEncryption(ctx('10.1.2.3'), ep, services()).scheme, 'SSE-S3');
+    assert.equal(writeEncryption(ctx('127.0.0.1', ssecHeaders), ep, services(), bucket).scheme, 'SSE-C');
+    assert.equal(writeEncryption(ctx('10.1.2.3'), ep, services(), bucket).scheme, 'SSE-S3');
   });
 });

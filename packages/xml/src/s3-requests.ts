@@ -43,6 +43,11 @@ export interface ServerSideEncryptionRule {
   kmsMasterKeyId?: string;
   /** `<BucketKeyEnabled>`; absent when not sent. */
   bucketKeyEnabled?: boolean;
+  /**
+   * The `<EncryptionType>` values of `<BlockedEncryptionTypes>`, trimmed, in the order sent (`SSE-C`, `NONE`; the
+   * caller checks them); absent when the rule has no such element.
+   */
+  blockedEncryptionTypes?: string[];
 }
 
 /** Result of {@link parseServerSideEncryptionConfiguration}. */
@@ -189,8 +194,8 @@ export async function parseCompleteMultipartUpload(
 /**
  * Parses a PutBucketEncryption body:
  * `<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm/>
- * <KMSMasterKeyID/></ApplyServerSideEncryptionByDefault><BucketKeyEnabled/></Rule>…`.
- * Other elements (BlockedEncryptionTypes, …) are ignored.
+ * <KMSMasterKeyID/></ApplyServerSideEncryptionByDefault><BucketKeyEnabled/><BlockedEncryptionTypes>
+ * <EncryptionType/>…</BlockedEncryptionTypes></Rule>…`. Other elements are ignored.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html
  * @throws XmlError XML_EMPTY (empty body), XML_MALFORMED (bad XML, wrong root, no Rule, a Rule without
  *   ApplyServerSideEncryptionByDefault/SSEAlgorithm, a BucketKeyEnabled that is not a boolean), XML_TOO_LARGE
@@ -213,6 +218,11 @@ export async function parseServerSideEncryptionConfiguration(
     if (kmsEl !== undefined) rule.kmsMasterKeyId = leafText(kmsEl).trim();
     const bucketKeyEl = optionalChild(el, 'BucketKeyEnabled');
     if (bucketKeyEl !== undefined) rule.bucketKeyEnabled = parseBoolean(bucketKeyEl);
+    const blockedEl = optionalChild(el, 'BlockedEncryptionTypes');
+    if (blockedEl !== undefined) {
+      checkContainer(blockedEl);
+      rule.blockedEncryptionTypes = children(blockedEl, 'EncryptionType').map((t) => leafText(t).trim());
+    }
     return rule;
   });
   return { rules };

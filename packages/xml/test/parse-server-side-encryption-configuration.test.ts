@@ -15,7 +15,7 @@ describe('parseServerSideEncryptionConfiguration', () => {
     assert.deepEqual(await parseServerSideEncryptionConfiguration(chunks(xml)), { rules: [{ sseAlgorithm: 'AES256' }] });
   });
 
-  it('should read KMSMasterKeyID and BucketKeyEnabled, and ignore BlockedEncryptionTypes', async () => {
+  it('should read KMSMasterKeyID, BucketKeyEnabled and BlockedEncryptionTypes', async () => {
     const xml = wrap(`
   <Rule>
     <ApplyServerSideEncryptionByDefault>
@@ -26,8 +26,19 @@ describe('parseServerSideEncryptionConfiguration', () => {
     <BlockedEncryptionTypes><EncryptionType>SSE-C</EncryptionType></BlockedEncryptionTypes>
   </Rule>`);
     assert.deepEqual(await parseServerSideEncryptionConfiguration(chunks(xml, 1)), {
-      rules: [{ sseAlgorithm: 'aws:kms', kmsMasterKeyId: 'arn:aws:kms:us-east-1:1:key/abc', bucketKeyEnabled: true }],
+      rules: [{ sseAlgorithm: 'aws:kms', kmsMasterKeyId: 'arn:aws:kms:us-east-1:1:key/abc', bucketKeyEnabled: true, blockedEncryptionTypes: ['SSE-C'] }],
     });
+  });
+
+  it('should keep every EncryptionType as sent (the caller checks the values)', async () => {
+    const rule = (blocked: string): string =>
+      wrap(`<Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault>${blocked}</Rule>`);
+    const parse = async (blocked: string) => (await parseServerSideEncryptionConfiguration(chunks(rule(blocked)))).rules[0]!.blockedEncryptionTypes;
+    assert.deepEqual(await parse('<BlockedEncryptionTypes><EncryptionType> NONE </EncryptionType></BlockedEncryptionTypes>'), ['NONE']);
+    assert.deepEqual(await parse('<BlockedEncryptionTypes><EncryptionType>SSE-C</EncryptionType><EncryptionType>bogus</EncryptionType></BlockedEncryptionTypes>'), ['SSE-C', 'bogus']);
+    assert.deepEqual(await parse('<BlockedEncryptionTypes></BlockedEncryptionTypes>'), []);
+    assert.equal(await parse(''), undefined);
+    await rejectsWith(parseServerSideEncryptionConfiguration(chunks(rule('<BlockedEncryptionTypes>SSE-C</BlockedEncryptionTypes>'))), 'XML_MALFORMED');
   });
 
   it('should keep several rules in order', async () => {

@@ -4,6 +4,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
  */
 import type { Context } from 'koa';
+import type { BucketEncryption } from '@coffer/blob-store';
 import { MultipartStore } from '@coffer/multipart';
 import { S3_NAMESPACE, buildXml, parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
@@ -93,16 +94,28 @@ export async function getBucketVersioning(ctx: Context, ep: Endpoint, services: 
 
 /**
  * Every object is encrypted: with no configuration the implicit default is AES256 (S3-ENCRYPTION.md Part A).
+ * `BlockedEncryptionTypes` is shown as it was configured.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html
  */
 export async function getBucketEncryption(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   const bucket = await ownedBucket(ctx, services, ep.bucket!);
+  const blocked = bucket.encryption?.blockedEncryptionTypes;
   sendXml(ctx, 'ServerSideEncryptionConfiguration', {
     Rule: {
       ApplyServerSideEncryptionByDefault: { SSEAlgorithm: bucket.encryption?.sseAlgorithm ?? 'AES256' },
       BucketKeyEnabled: false,
+      ...(blocked ? { BlockedEncryptionTypes: { EncryptionType: blocked } } : {}),
     },
   });
+}
+
+/** `<BlockedEncryptionTypes>` of a PutBucketEncryption rule: `SSE-C` or `NONE`, not both. */
+function blockedEncryptionTypes(values: string[] | undefined): BucketEncryption['blockedEncryptionTypes'] {
+  if (values === undefined) return undefined;
+  const set = new Set(values);
+  for (const v of set) if (v !== 'SSE-C' && v !== 'NONE') throw new S3Error('MalformedXML');
+  if (set.size !== 1) throw new S3Error('MalformedXML');
+  return [...set] as ('SSE-C' | 'NONE')[];
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html */
@@ -121,7 +134,8 @@ export async function putBucketEncryption(ctx: Context, ep: Endpoint, services: 
       extra: { ArgumentName: 'ApplyServerSideEncryptionByDefault' },
     });
   }
-  await services.store.updateBucket(ep.bucket!, { encryption: { sseAlgorithm: 'AES256' } });
+  const blocked = blockedEncryptionTypes(rule.blockedEncryptionTypes);
+  await services.store.updateBucket(ep.bucket!, { encryption: blocked ? { sseAlgorithm: 'AES256', blockedEncryptionTypes: blocked } : { sseAlgorithm: 'AES256' } });
   sendEmpty(ctx);
 }
 

@@ -38,7 +38,7 @@ export async function copyObject(ctx: Context, ep: Endpoint, services: Services)
   checkKey(ep.key!);
   const headers = ctx.req.headers;
   const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
-  await ownedBucket(ctx, services, ep.bucket!);
+  const bucket = await ownedBucket(ctx, services, ep.bucket!);
   const src = await loadObject(ctx, services, source.bucket, source.key);
   const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
   evaluateConditions(headers, src, 'copy');
@@ -47,7 +47,7 @@ export async function copyObject(ctx: Context, ep: Endpoint, services: Services)
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', { message: 'Unknown metadata directive.', extra: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive } });
   }
-  const encryption = writeEncryption(ctx, ep, services);
+  const encryption = writeEncryption(ctx, ep, services, bucket);
   const changesEncryption = header(headers, 'x-amz-server-side-encryption') !== undefined || encryption.scheme === 'SSE-C' || src.enc.scheme === 'SSE-C';
   const sameObject = source.bucket === ep.bucket && source.key === ep.key;
   if (sameObject && directive === 'COPY' && !changesEncryption && header(headers, 'x-amz-storage-class') === undefined) {

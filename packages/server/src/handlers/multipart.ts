@@ -13,7 +13,7 @@
 import { Transform, type Readable } from 'node:stream';
 
 import type { Context } from 'koa';
-import type { ObjectRecord } from '@coffer/blob-store';
+import type { BucketRecord, ObjectRecord } from '@coffer/blob-store';
 import {
   CHECKSUM_ALGORITHMS,
   MULTIPART_LIMITS,
@@ -39,9 +39,9 @@ import { checksumTypeOf, setChecksumHeader } from './object-put.ts';
 // ------------------------------------------------------------------ helpers
 
 /** The upload a request names (`uploadId` query parameter), in a bucket the caller owns. `NoSuchUpload`. */
-async function loadUpload(ctx: Context, ep: Endpoint, services: Services): Promise<UploadRecord> {
-  await ownedBucket(ctx, services, ep.bucket!);
-  return services.multipart.getUpload(ep.bucket!, ep.key!, ep.query.get('uploadId') ?? '');
+async function loadUpload(ctx: Context, ep: Endpoint, services: Services): Promise<{ bucket: BucketRecord; upload: UploadRecord }> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+  return { bucket, upload: await services.multipart.getUpload(ep.bucket!, ep.key!, ep.query.get('uploadId') ?? '') };
 }
 
 /** `x-amz-checksum-algorithm` of CreateMultipartUpload. */
@@ -70,10 +70,10 @@ function checksumElements(checksum: { algorithm: string; value: string } | undef
 }
 
 /** The customer key a part request carries (checked against the upload by the MultipartStore). */
-function partCustomer(ctx: Context, ep: Endpoint, services: Services) {
+function partCustomer(ctx: Context, ep: Endpoint, services: Services, bucket: BucketRecord) {
   // Parts inherit the upload's encryption: `x-amz-server-side-encryption` is not taken here (Part B 1.1).
   refuseSseHeader(ctx);
-  const enc = writeEncryption(ctx, ep, services);
+  const enc = writeEncryption(ctx, ep, services, bucket);
   return enc.scheme === 'SSE-C' ? enc.customer : undefined;
 }
 
@@ -82,9 +82,9 @@ function partCustomer(ctx: Context, ep: Endpoint, services: Services) {
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html */
 export async function createMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   checkKey(ep.key!);
-  await ownedBucket(ctx, services, ep.bucket!);
+  const bucket = await ownedBucket(ctx, services, ep.bucket!);
   const metadata = readMetadata(ctx.req.headers);
-  const encryption = writeEncryption(ctx, ep, services);
+  const encryption = writeEncryption(ctx, ep, services, bucket);
   const algorithm = checksumAlgorithm(ctx);
   const upload = await services.multipart.create(ep.bucket!, ep.key!, {
     owner: currentUser(ctx).id, metadata, encryption, checksumAlgorithm: algorithm, checksumType: header(ctx.req.headers, 'x-amz-checksum-type'),
@@ -100,8 +100,8 @@ export async function createMultipartUpload(ctx: Context, ep: Endpoint, services
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html */
 export async function uploadPart(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   const partNumber = parsePartNumber(ep.query.get('partNumber') ?? '');
-  const upload = await loadUpload(ctx, ep, services);
-  const customer = partCustomer(ctx, ep, services);
+  const { bucket, upload } = await loadUpload(ctx, ep, services);
+  const customer = partCustomer(ctx, ep, services, bucket);
   const mp = services.multipart;
   mp.dataKey(upload, customer).fill(0); // the key check comes before the body (Part B rows 10–12)
   const size = declaredSize(ctx.req.headers);
@@ -150,8 +150,8 @@ export async function uploadPartCopy(ctx: Context, ep: Endpoint, services: Servi
   const headers = ctx.req.headers;
   const partNumber = parsePartNumber(ep.query.get('partNumber') ?? '');
   const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
-  const upload = await loadUpload(ctx, ep, services);
-  const customer = partCustomer(ctx, ep, services);
+  const { bucket, upload } = await loadUpload(ctx, ep, services);
+  const customer = partCustomer(ctx, ep, services, bucket);
   const mp = services.multipart;
   mp.dataKey(upload, customer).fill(0);
   const src: ObjectRecord = await loadObject(ctx, services, source.bucket, source.key);
@@ -190,7 +190,7 @@ export async function uploadPartCopy(ctx: Context, ep: Endpoint, services: Servi
 export async function completeMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   const uploadId = ep.query.get('uploadId') ?? '';
   // SSE-C headers are accepted and not needed: completion copies no data (Part A).
-  const upload = await loadUpload(ctx, ep, services);
+  const { upload } = await loadUpload(ctx, ep, services);
   // Its x-amz-checksum-* header is the completed object's checksum, not the XML's.
   const request = await parseCompleteMultipartUpload(xmlBody(ctx, { ignoreChecksumHeaders: true }));
   const ifNoneMatch = header(ctx.req.headers, 'if-none-match');
@@ -229,7 +229,7 @@ export async function abortMultipartUpload(ctx: Context, ep: Endpoint, services:
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html */
 export async function listParts(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   // SSE-C headers are accepted and not needed (Part A).
-  const upload = await loadUpload(ctx, ep, services);
+  const { upload } = await loadUpload(ctx, ep, services);
   const maxParts = integerParam(ep.query, 'max-parts', MULTIPART_LIMITS.maxListEntries);
   const marker = integerParam(ep.query, 'part-number-marker', 0);
   const r = await services.multipart.listParts(upload, { partNumberMarker: marker, maxParts: Math.min(maxParts, MULTIPART_LIMITS.maxListEntries) });

@@ -38,9 +38,9 @@ function writePreconditions(ctx: Context): { ifNoneMatch?: boolean; ifMatch?: st
 
 export async function putObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   checkKey(ep.key!);
-  await ownedBucket(ctx, services, ep.bucket!);
+  const bucket = await ownedBucket(ctx, services, ep.bucket!);
   const metadata = readMetadata(ctx.req.headers);
-  const encryption = writeEncryption(ctx, ep, services);
+  const encryption = writeEncryption(ctx, ep, services, bucket);
   const preconditions = writePreconditions(ctx);
   const size = declaredSize(ctx.req.headers);
   if (size !== undefined && size > LIMITS.maxPutSize) {
