@@ -283,15 +283,16 @@ export async function listMultipartUploads(ctx: Context, ep: Endpoint, services:
     IsTruncated: r.isTruncated,
     Upload: r.uploads.map((u) => {
       const who = owner(services, u.owner);
+      // In the order of S3's responses (the API reference lists the members alphabetically).
       return {
-        ChecksumAlgorithm: u.checksumAlgorithm,
-        ChecksumType: uploadChecksumType(u),
-        Initiated: new Date(u.initiated),
-        Initiator: who,
         Key: enc(u.key),
+        UploadId: u.uploadId,
+        Initiator: who,
         Owner: who,
         StorageClass: 'STANDARD',
-        UploadId: u.uploadId,
+        Initiated: new Date(u.initiated),
+        ChecksumAlgorithm: u.checksumAlgorithm,
+        ChecksumType: uploadChecksumType(u),
       };
     }),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
