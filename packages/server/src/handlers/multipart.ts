@@ -183,7 +183,7 @@ export async function uploadPartCopy(ctx: Context, ep: Endpoint, services: Servi
     body.destroy();
   }
   setEncryptionHeaders(ctx, upload);
-  sendXml(ctx, 'CopyPartResult', { ETag: quoted(part.etag), LastModified: new Date(part.lastModified), ...checksumElements(part.checksum) });
+  sendXml(ctx, 'CopyPartResult', { LastModified: new Date(part.lastModified), ETag: quoted(part.etag), ...checksumElements(part.checksum) });
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html */
@@ -234,24 +234,25 @@ export async function listParts(ctx: Context, ep: Endpoint, services: Services):
   const marker = integerParam(ep.query, 'part-number-marker', 0);
   const r = await services.multipart.listParts(upload, { partNumberMarker: marker, maxParts: Math.min(maxParts, MULTIPART_LIMITS.maxListEntries) });
   const initiator = owner(services, upload.owner);
+  // Elements in the order of S3's responses (the API reference lists them alphabetically).
   sendXml(ctx, 'ListPartsResult', {
     Bucket: ep.bucket!,
     Key: ep.key!,
     UploadId: upload.uploadId,
+    Initiator: initiator,
+    Owner: initiator,
+    StorageClass: 'STANDARD',
     PartNumberMarker: marker,
     NextPartNumberMarker: r.nextPartNumberMarker ?? marker,
     MaxParts: maxParts,
     IsTruncated: r.isTruncated,
     Part: r.parts.map((p) => ({
-      ...checksumElements(p.checksum),
-      ETag: quoted(p.etag),
-      LastModified: new Date(p.lastModified),
       PartNumber: p.partNumber,
+      LastModified: new Date(p.lastModified),
+      ETag: quoted(p.etag),
       Size: p.size,
+      ...checksumElements(p.checksum),
     })),
-    Initiator: initiator,
-    Owner: initiator,
-    StorageClass: 'STANDARD',
     ChecksumAlgorithm: upload.checksumAlgorithm,
     ChecksumType: uploadChecksumType(upload),
   });
