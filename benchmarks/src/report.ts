@@ -41,7 +41,20 @@ export interface Results {
   machine: { cpus: number; model: string; node: string; platform: string };
   notes: string[];
   servers: ServerKind[];
-  workloads: (Workload & { cells: Partial<Record<ServerKind, Cell>>; ratios: Record<string, number | null> })[];
+  workloads: (Workload & {
+    cells: Partial<Record<ServerKind, Cell>>;
+    /** Ratios of the medians. */
+    ratios: Record<string, number | null>;
+    /** The same ratios taken round by round (both servers ran back to back in each round): median, min, max. */
+    paired?: Record<string, PairedRatio | null>;
+  })[];
+}
+
+/** Summary of the per-round ratios of two servers. */
+export interface PairedRatio {
+  median: number;
+  min: number;
+  max: number;
 }
 
 /** Median, min and max of the samples. */
@@ -60,6 +73,20 @@ export function ratio(a: Cell | undefined, b: Cell | undefined): number | null {
   return a.median / b.median;
 }
 
+/**
+ * The ratio a/b round by round: sample i of each cell comes from round i, where the two servers ran one right after
+ * the other, so each ratio compares them on the machine as it was then (this machine's speed drifts from minute to
+ * minute, which a ratio of medians taken from different rounds does not cancel). Null unless both cells are ok and
+ * have a sample from every round.
+ */
+export function pairedRatio(a: Cell | undefined, b: Cell | undefined): PairedRatio | null {
+  if (!a || !b || a.status !== 'ok' || b.status !== 'ok' || a.samples.length === 0 || a.samples.length !== b.samples.length) return null;
+  if (b.samples.some((v) => !(v > 0))) return null;
+  const cell: Cell = { status: 'ok', samples: a.samples.map((v, i) => v / b.samples[i]!) };
+  summarize(cell);
+  return { median: cell.median!, min: cell.min!, max: cell.max! };
+}
+
 function fmt(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
@@ -76,6 +103,13 @@ function ratioText(r: number | null | undefined): string {
   return r === null || r === undefined ? '—' : `${r.toFixed(2)}×`;
 }
 
+function pairedText(r: PairedRatio | null | undefined): string {
+  return r ? `**${r.median.toFixed(2)}×** (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : '—';
+}
+
+/** The three ratios every table shows, by key in `ratios` / `paired`. */
+const RATIO_KEYS = ['coffer/s3rver', 'coffer/ceiling', 'pool/inline'] as const;
+
 /** The markdown report. */
 export function markdown(res: Results): string {
   const servers = res.servers;
@@ -89,7 +123,15 @@ export function markdown(res: Results): string {
   lines.push(`| workload | unit | ${servers.map((s) => SERVER_NAMES[s]).join(' | ')} | Coffer / s3rver | Coffer / ceiling | pool / inline |`);
   lines.push(`|---|---|${servers.map(() => '---:').join('|')}|---:|---:|---:|`);
   for (const w of res.workloads) {
-    lines.push(`| ${w.label} | ${w.unit} | ${servers.map((s) => cellText(w.cells[s])).join(' | ')} | ${ratioText(w.ratios['coffer/s3rver'])} | ${ratioText(w.ratios['coffer/ceiling'])} | ${ratioText(w.ratios['pool/inline'])} |`);
+    lines.push(`| ${w.label} | ${w.unit} | ${servers.map((s) => cellText(w.cells[s])).join(' | ')} | ${RATIO_KEYS.map((k) => ratioText(w.ratios[k])).join(' | ')} |`);
+  }
+  if (res.workloads.some((w) => w.paired && RATIO_KEYS.some((k) => w.paired![k]))) {
+    lines.push('');
+    lines.push('The same ratios round by round (in each round the servers ran one right after the other, so each ratio compares them on the machine as it was then): median of the rounds, (min–max).');
+    lines.push('');
+    lines.push('| workload | Coffer / s3rver | Coffer / ceiling | pool / inline |');
+    lines.push('|---|---:|---:|---:|');
+    for (const w of res.workloads) lines.push(`| ${w.label} | ${RATIO_KEYS.map((k) => pairedText(w.paired?.[k])).join(' | ')} |`);
   }
   lines.push('');
   lines.push('Peak RSS of each server process during the workload (MiB, highest over the rounds):');

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
 
 import { S3Client, S3RequestError } from './client.ts';
-import { chartSvg, markdown, ratio, sizeLabel, summarize, type Cell, type Results, type Workload } from './report.ts';
+import { chartSvg, markdown, pairedRatio, ratio, sizeLabel, summarize, type Cell, type Results, type Workload } from './report.ts';
 import {
   ROOT,
   RssMeter,
@@ -213,13 +213,19 @@ async function main(): Promise<void> {
         summarize(c);
         byServer[k] = c;
       }
+      const poolPair: [Cell | undefined, Cell | undefined] = other === 'coffer-pool' ? [byServer['coffer-pool'], byServer.coffer] : [byServer.coffer, byServer['coffer-inline']];
       return {
         ...wl,
         cells: byServer,
         ratios: {
           'coffer/s3rver': ratio(byServer.coffer, byServer.s3rver),
           'coffer/ceiling': ratio(byServer.coffer, byServer.ceiling),
-          'pool/inline': other === 'coffer-pool' ? ratio(byServer['coffer-pool'], byServer.coffer) : ratio(byServer.coffer, byServer['coffer-inline']),
+          'pool/inline': ratio(...poolPair),
+        },
+        paired: {
+          'coffer/s3rver': pairedRatio(byServer.coffer, byServer.s3rver),
+          'coffer/ceiling': pairedRatio(byServer.coffer, byServer.ceiling),
+          'pool/inline': pairedRatio(...poolPair),
         },
       };
     }),
