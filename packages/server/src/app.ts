@@ -13,6 +13,7 @@ import { route, type Endpoint, type Operation } from './router.ts';
 import * as bucket from './handlers/bucket.ts';
 import * as list from './handlers/list.ts';
 import { putObject } from './handlers/object-put.ts';
+import { isPostForm, postObject } from './handlers/object-post.ts';
 import { getObject, headObject } from './handlers/object-get.ts';
 import { deleteObject, deleteObjects } from './handlers/object-delete.ts';
 import { copyObject } from './handlers/copy.ts';
@@ -41,6 +42,7 @@ const HANDLERS: Record<Operation, Handler> = {
   ListObjectVersions: list.listObjectVersions,
   DeleteObjects: deleteObjects,
   PutObject: putObject,
+  PostObject: postObject,
   CopyObject: copyObject,
   GetObject: getObject,
   HeadObject: headObject,
@@ -111,10 +113,18 @@ function errors(services: Services) {
   };
 }
 
-/** Verifies SigV4 (header or presigned) and resolves the caller. Every request is signed: anonymous is AccessDenied. */
+/**
+ * Verifies SigV4 (header or presigned) and resolves the caller. Every request is signed: anonymous is AccessDenied.
+ * A browser upload (a form POST) carries its signature in the form: its handler verifies it, and no other
+ * operation runs without a verified caller.
+ */
 function authenticate(services: Services) {
   return async (ctx: Context, next: Next) => {
     const { path, query } = rawTarget(ctx);
+    if (isPostForm(ctx.method, ctx.req.headers, query)) {
+      await next();
+      return;
+    }
     const auth = await verifyRequest({ method: ctx.method, path, query, headers: ctx.req.headers }, {
       getSecretKey: (accessKey) => services.users.secretKey(accessKey),
       region: services.region,
@@ -131,7 +141,9 @@ function dispatch(services: Services) {
   return async (ctx: Context) => {
     const { path, query } = rawTarget(ctx);
     const ep = route(ctx.method, path, query, ctx.req.headers, services.domains);
-    (ctx.state as AppState).endpoint = ep;
+    const state = ctx.state as AppState;
+    state.endpoint = ep;
+    if (state.auth === undefined && ep.op !== 'PostObject') throw new S3Error('AccessDenied');
     await HANDLERS[ep.op](ctx, ep, services);
   };
 }

@@ -57,10 +57,11 @@ const SSE_C_PARAM = /^x-amz-server-side-encryption-customer-/;
  * The encryption a write to `bucket` asks for: SSE-C with the three customer headers, SSE-S3 otherwise (every
  * object is encrypted). `aws:kms` is 501, an unknown value 400, and SSE-C together with `x-amz-server-side-encryption`
  * 400. A bucket that blocks SSE-C answers any SSE-C parameter with 403 AccessDenied before the key is looked at,
- * as S3 does (Part B row 13).
+ * as S3 does (Part B row 13). `params`: where the parameters are (default: the request's headers and query; a POST
+ * form's fields for a browser upload).
  */
-export function writeEncryption(ctx: Context, ep: Endpoint, services: Services, bucket: BucketRecord): WriteEncryption {
-  const headers = sseParameters(ctx, ep);
+export function writeEncryption(ctx: Context, ep: Endpoint, services: Services, bucket: BucketRecord, params?: IncomingHttpHeaders): WriteEncryption {
+  const headers = params ?? sseParameters(ctx, ep);
   if (bucket.encryption?.blockedEncryptionTypes?.includes('SSE-C') && Object.keys(headers).some((h) => SSE_C_PARAM.test(h))) {
     throw new S3Error('AccessDenied');
   }

@@ -80,6 +80,11 @@ export function metadataOf(rec: ObjectRecord): ObjectMetadata {
 /** Quoted ETag as S3 sends it. */
 export const quoted = (etag: string): string => `"${etag}"`;
 
+/** The path-style URL of an object on this server (the `Location` of CompleteMultipartUpload and POST uploads). */
+export function objectUrl(ctx: Context, bucket: string, key: string): string {
+  return `${ctx.protocol}://${ctx.host}/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
 /** Sets the object's stored headers on a GET/HEAD response (Content-Type, user metadata, ETag, …). */
 export function setObjectHeaders(ctx: Context, rec: ObjectRecord): void {
   for (const [field, name] of CONTENT_HEADERS) {

@@ -13,7 +13,7 @@ export type Operation =
   | 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation' | 'GetBucketVersioning'
   | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
   | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects'
-  | 'PutObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
+  | 'PutObject' | 'PostObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload' | 'ListParts' | 'ListMultipartUploads';
 
@@ -142,6 +142,7 @@ export function route(
         return ep('DeleteBucket');
       case 'POST':
         if (has('delete')) return ep('DeleteObjects');
+        if (/^multipart\/form-data\s*;/i.test(String(headers['content-type'] ?? ''))) return ep('PostObject');
         notImplemented();
       default:
         methodNotAllowed(m, 'BUCKET');

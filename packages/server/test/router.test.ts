@@ -20,6 +20,7 @@ describe('route', () => {
     ['GET', '/bkt', 'versions', {}, 'ListObjectVersions', 'bkt'],
     ['GET', '/bkt', 'uploads', {}, 'ListMultipartUploads', 'bkt'],
     ['POST', '/bkt', 'delete', {}, 'DeleteObjects', 'bkt'],
+    ['POST', '/bkt', '', { 'content-type': 'multipart/form-data; boundary=x' }, 'PostObject', 'bkt'],
     ['PUT', '/bkt/k', '', {}, 'PutObject', 'bkt', 'k'],
     ['PUT', '/bkt/k', 'x-id=PutObject', {}, 'PutObject', 'bkt', 'k'],
     ['PUT', '/bkt/k', '', { 'x-amz-copy-source': '/a/b' }, 'CopyObject', 'bkt', 'k'],
@@ -46,6 +47,7 @@ describe('route', () => {
 
   it('should answer NotImplemented for a sub-resource Coffer does not implement', () => {
     assert.throws(() => route('GET', '/bkt', 'acl', {}), (e: S3Error) => e.code === 'NotImplemented' && e.status === 501);
+    assert.throws(() => route('POST', '/bkt', '', { 'content-type': 'application/x-www-form-urlencoded' }), (e: S3Error) => e.code === 'NotImplemented');
   });
 
   it('should answer MethodNotAllowed for a verb the resource does not take', () => {

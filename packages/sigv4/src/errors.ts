@@ -23,7 +23,10 @@ export type SigV4ErrorCode =
   | 'SIGV4_INVALID_DIGEST'
   | 'SIGV4_BAD_DIGEST'
   | 'SIGV4_CHECKSUM_MISMATCH'
-  | 'SIGV4_INVALID_CHECKSUM';
+  | 'SIGV4_INVALID_CHECKSUM'
+  | 'SIGV4_POST_MISSING_FIELD'
+  | 'SIGV4_POST_POLICY_INVALID'
+  | 'SIGV4_POST_POLICY_DENIED';
 
 /** AWS message texts, exact (trailing periods included) as S3 sends them. */
 export const MESSAGES = Object.freeze({

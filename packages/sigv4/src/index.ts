@@ -22,3 +22,4 @@ export {
 } from './checksum.ts';
 export { checkContentMd5, parseContentMd5 } from './content-md5.ts';
 export { presignUrl, signRequest, type PresignUrlInput, type SignRequestInput } from './client.ts';
+export { checkPostPolicy, missingPostFieldMessage, verifyPostForm, type PostAuth, type PostPolicyResult } from './post.ts';

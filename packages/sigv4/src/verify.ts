@@ -39,14 +39,14 @@ const PRESIGN_PARAMS = [
   'X-Amz-Expires',
 ] as const;
 
-interface ResolvedOptions {
+export interface ResolvedOptions {
   getSecretKey: VerifyOptions['getSecretKey'];
   region: string;
   now: () => number;
   maxSkewMs: number;
 }
 
-function resolveOptions(opts: VerifyOptions): ResolvedOptions {
+export function resolveOptions(opts: VerifyOptions): ResolvedOptions {
   if (opts === null || typeof opts !== 'object') throw new TypeError('opts must be an object');
   if (typeof opts.getSecretKey !== 'function') throw new TypeError('opts.getSecretKey must be a function');
   const region = opts.region ?? DEFAULT_VERIFY_OPTIONS.region;
@@ -76,14 +76,14 @@ export function parsePayloadMode(value: string): PayloadMode | undefined {
   }
 }
 
-interface Credential {
+export interface Credential {
   accessKeyId: string;
   date: string;
   region: string;
   service: string;
 }
 
-function parseCredential(value: string): Credential | undefined {
+export function parseCredential(value: string): Credential | undefined {
   const parts = value.split('/');
   if (parts.length !== 5) return undefined;
   const [accessKeyId, date, region, service, terminator] = parts as [string, string, string, string, string];

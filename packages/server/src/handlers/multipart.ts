@@ -29,7 +29,7 @@ import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { currentUser, ownedBucket, xmlBody } from '../access.ts';
 import { readCustomerKey, refuseSseHeader, writeEncryption } from '../encryption.ts';
-import { checkKey, declaredSize, evaluateConditions, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
+import { checkKey, declaredSize, evaluateConditions, header, objectUrl, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty, sendXml } from './bucket.ts';
 import { parseCopySource } from './copy.ts';
 import { encoder, integerParam, owner } from './list.ts';
@@ -208,9 +208,8 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
   });
   setEncryptionHeaders(ctx, upload);
   setChecksumHeader(ctx, rec);
-  const path = ep.key!.split('/').map(encodeURIComponent).join('/');
   sendXml(ctx, 'CompleteMultipartUploadResult', {
-    Location: `${ctx.protocol}://${ctx.host}/${encodeURIComponent(ep.bucket!)}/${path}`,
+    Location: objectUrl(ctx, ep.bucket!, ep.key!),
     Bucket: ep.bucket!,
     Key: ep.key!,
     ETag: quoted(rec.etag),
