@@ -6,6 +6,7 @@ export { OBJECT_STREAM_INFO } from './read.ts';
 export type {
   BeforeCommitResult,
   BodySummary,
+  BucketCorsRule,
   BucketEncryption,
   BucketRecord,
   CopyOptions,

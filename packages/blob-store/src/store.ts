@@ -253,7 +253,7 @@ export class BlobStore {
   }
 
   /** Changes a bucket's default encryption (`{ encryption: undefined }` removes it). `BLOB_NO_SUCH_BUCKET`. */
-  async updateBucket(name: string, patch: Partial<Pick<BucketRecord, 'encryption'>>): Promise<void> {
+  async updateBucket(name: string, patch: Partial<Pick<BucketRecord, 'encryption' | 'cors'>>): Promise<void> {
     checkBucketName(name);
     await this.transaction(async (tx) => {
       const rec = await tx.getBucket(name);
@@ -265,6 +265,10 @@ export class BlobStore {
           const { sseAlgorithm, blockedEncryptionTypes } = patch.encryption;
           next.encryption = blockedEncryptionTypes ? { sseAlgorithm, blockedEncryptionTypes: [...blockedEncryptionTypes] } : { sseAlgorithm };
         }
+      }
+      if ('cors' in patch) {
+        if (patch.cors === undefined) delete next.cors;
+        else next.cors = structuredClone(patch.cors);
       }
       tx.putBucket(next);
     });

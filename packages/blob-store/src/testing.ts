@@ -178,14 +178,19 @@ export function runConformanceSuite(
         });
       });
 
-      it('should set and remove the default encryption', async () => {
+      it('should set and remove the default encryption and the CORS rules', async () => {
         const s = ctx.store;
         await s.updateBucket('zeta', { encryption: { sseAlgorithm: 'AES256' } });
         assert.deepEqual((await s.getBucket('zeta'))?.encryption, { sseAlgorithm: 'AES256' });
         await s.updateBucket('zeta', { encryption: { sseAlgorithm: 'AES256', blockedEncryptionTypes: ['SSE-C'] } });
         assert.deepEqual((await s.getBucket('zeta'))?.encryption, { sseAlgorithm: 'AES256', blockedEncryptionTypes: ['SSE-C'] });
-        await s.updateBucket('zeta', { encryption: undefined });
+        const cors = [{ allowedMethods: ['GET'], allowedOrigins: ['*'], allowedHeaders: [], exposeHeaders: ['ETag'], maxAgeSeconds: 60 }];
+        await s.updateBucket('zeta', { cors });
+        assert.deepEqual((await s.getBucket('zeta'))?.cors, cors);
+        assert.deepEqual((await s.getBucket('zeta'))?.encryption, { sseAlgorithm: 'AES256', blockedEncryptionTypes: ['SSE-C'] });
+        await s.updateBucket('zeta', { encryption: undefined, cors: undefined });
         assert.equal((await s.getBucket('zeta'))?.encryption, undefined);
+        assert.equal((await s.getBucket('zeta'))?.cors, undefined);
         await rejectsCode(s.updateBucket('nope', { encryption: undefined }), 'BLOB_NO_SUCH_BUCKET');
       });
 

@@ -14,6 +14,18 @@ export interface BucketRecord {
   location: string;
   /** Bucket default encryption (PutBucketEncryption); absent = the implicit AES256 default, SSE-C allowed. */
   encryption?: BucketEncryption;
+  /** CORS rules (PutBucketCors), in order; absent = no CORS configuration. */
+  cors?: BucketCorsRule[];
+}
+
+/** One CORS rule of a bucket, as S3's PutBucketCors defines it (checked by the server; the same shape as @coffer/xml's CorsRule, which this package does not depend on). */
+export interface BucketCorsRule {
+  id?: string;
+  allowedMethods: string[];
+  allowedOrigins: string[];
+  allowedHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds?: number;
 }
 
 /** A bucket's encryption configuration (PutBucketEncryption). */

@@ -18,6 +18,7 @@ import { getObject, headObject } from './handlers/object-get.ts';
 import { deleteObject, deleteObjects } from './handlers/object-delete.ts';
 import { copyObject } from './handlers/copy.ts';
 import * as multipart from './handlers/multipart.ts';
+import * as cors from './handlers/cors.ts';
 
 /** A handler of one AWS operation. */
 export type Handler = (ctx: Context, ep: Endpoint, services: Services) => Promise<void>;
@@ -37,6 +38,10 @@ const HANDLERS: Record<Operation, Handler> = {
   GetBucketEncryption: bucket.getBucketEncryption,
   PutBucketEncryption: bucket.putBucketEncryption,
   DeleteBucketEncryption: bucket.deleteBucketEncryption,
+  GetBucketCors: cors.getBucketCors,
+  PutBucketCors: cors.putBucketCors,
+  DeleteBucketCors: cors.deleteBucketCors,
+  PreflightRequest: cors.preflight,
   ListObjects: list.listObjects,
   ListObjectsV2: list.listObjectsV2,
   ListObjectVersions: list.listObjectVersions,
@@ -95,6 +100,7 @@ function errors(services: Services) {
       }
       for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
       stamp();
+      for (const [name, value] of Object.entries(state.cors ?? {})) ctx.set(name, value);
       for (const [name, value] of Object.entries(err.headers)) ctx.set(name, value);
       if (ctx.method === 'HEAD') {
         ctx.body = null;
@@ -115,13 +121,13 @@ function errors(services: Services) {
 
 /**
  * Verifies SigV4 (header or presigned) and resolves the caller. Every request is signed: anonymous is AccessDenied.
- * A browser upload (a form POST) carries its signature in the form: its handler verifies it, and no other
- * operation runs without a verified caller.
+ * A browser upload (a form POST) carries its signature in the form: its handler verifies it. A CORS preflight
+ * (OPTIONS) carries none, as in S3. No other operation runs without a verified caller.
  */
 function authenticate(services: Services) {
   return async (ctx: Context, next: Next) => {
     const { path, query } = rawTarget(ctx);
-    if (isPostForm(ctx.method, ctx.req.headers, query)) {
+    if (ctx.method === 'OPTIONS' || isPostForm(ctx.method, ctx.req.headers, query)) {
       await next();
       return;
     }
@@ -143,7 +149,8 @@ function dispatch(services: Services) {
     const ep = route(ctx.method, path, query, ctx.req.headers, services.domains);
     const state = ctx.state as AppState;
     state.endpoint = ep;
-    if (state.auth === undefined && ep.op !== 'PostObject') throw new S3Error('AccessDenied');
+    if (state.auth === undefined && ep.op !== 'PostObject' && ep.op !== 'PreflightRequest') throw new S3Error('AccessDenied');
+    if (ep.op !== 'PreflightRequest') await cors.applyCors(ctx, ep, services);
     await HANDLERS[ep.op](ctx, ep, services);
   };
 }

@@ -36,4 +36,6 @@ export interface AppState {
   auth?: AuthContext;
   user?: User;
   endpoint?: Endpoint;
+  /** CORS response headers of an allowed cross-origin request (kept on error responses too). */
+  cors?: Record<string, string>;
 }

@@ -12,6 +12,7 @@ export type Operation =
   | 'ListBuckets'
   | 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation' | 'GetBucketVersioning'
   | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
+  | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PreflightRequest'
   | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects'
   | 'PutObject' | 'PostObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
@@ -26,7 +27,7 @@ export interface Endpoint {
 }
 
 /** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
-const UNSUPPORTED_SUBRESOURCES = ['acl', 'policy', 'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification',
+const UNSUPPORTED_SUBRESOURCES = ['acl', 'policy', 'lifecycle', 'tagging', 'website', 'logging', 'notification',
   'replication', 'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'object-lock', 'ownershipControls',
   'publicAccessBlock', 'intelligent-tiering', 'retention', 'legal-hold', 'torrent', 'restore', 'select', 'attributes',
   'policyStatus'];
@@ -119,6 +120,8 @@ export function route(
     if (m === 'GET') return { op: 'ListBuckets', query };
     methodNotAllowed(m, 'SERVICE');
   }
+  // A browser's CORS preflight, for the bucket or any object in it.
+  if (m === 'OPTIONS') return { op: 'PreflightRequest', bucket, key, query };
   if (UNSUPPORTED_SUBRESOURCES.some(has)) notImplemented();
 
   if (key === undefined) {
@@ -128,6 +131,7 @@ export function route(
         if (has('location')) return ep('GetBucketLocation');
         if (has('versioning')) return ep('GetBucketVersioning');
         if (has('encryption')) return ep('GetBucketEncryption');
+        if (has('cors')) return ep('GetBucketCors');
         if (has('versions')) return ep('ListObjectVersions');
         if (has('uploads')) return ep('ListMultipartUploads');
         return ep(query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects');
@@ -135,10 +139,12 @@ export function route(
         return ep('HeadBucket');
       case 'PUT':
         if (has('encryption')) return ep('PutBucketEncryption');
+        if (has('cors')) return ep('PutBucketCors');
         if (has('versioning')) notImplemented();
         return ep('CreateBucket');
       case 'DELETE':
         if (has('encryption')) return ep('DeleteBucketEncryption');
+        if (has('cors')) return ep('DeleteBucketCors');
         return ep('DeleteBucket');
       case 'POST':
         if (has('delete')) return ep('DeleteObjects');

@@ -3,14 +3,14 @@
  * generate_presigned_post and by the JS SDK's createPresignedPost, sent as multipart/form-data by fetch; the
  * policy's signature, expiry, conditions, extra fields and content-length-range; the three kinds of answer.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { startServer, type RunningServer } from './helpers/server.ts';
-import { Clients, describeRun } from './helpers/clients.ts';
+import { serverForSuite } from './helpers/suite.ts';
+import { describeRun } from './helpers/clients.ts';
 import { parseErrorXml } from './helpers/http.ts';
 import { bodyBytes, rejectsS3 } from './helpers/assert.ts';
 
@@ -37,25 +37,11 @@ async function errorOf(r: Response): Promise<{ status: number; code?: string; me
 }
 
 describe('POST Object (browser-based uploads)', () => {
-  let server: RunningServer;
-  let clients: Clients;
-  let sdk: S3Client;
-
-  before(async () => {
-    server = await startServer();
-    clients = await Clients.create(server);
-    sdk = clients.sdk();
-    await sdk.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  });
-  after(async () => {
-    sdk?.destroy();
-    await clients?.cleanup();
-    await server?.stop({ removeDir: true });
-  });
+  const t = serverForSuite([BUCKET]);
 
   /** A form from boto3's generate_presigned_post. */
   async function boto3Post(key: string, fields: Record<string, string>, conditions: unknown[], expiresIn = 300): Promise<Presigned> {
-    const r = await clients.boto3(`
+    const r = await t.clients.boto3(`
 p = s3.generate_presigned_post('${BUCKET}', ${JSON.stringify(key)}, Fields=json.loads(${JSON.stringify(JSON.stringify(fields))}),
     Conditions=json.loads(${JSON.stringify(JSON.stringify(conditions))}), ExpiresIn=${expiresIn})
 print(json.dumps(p))
@@ -72,9 +58,9 @@ print(json.dumps(p))
     assert.equal(r.status, 204, await r.text());
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
     assert.equal(r.headers.get('etag'), etag);
-    assert.equal(r.headers.get('location'), `${server.url}/${BUCKET}/uploads/hello.txt`);
+    assert.equal(r.headers.get('location'), `${t.server.url}/${BUCKET}/uploads/hello.txt`);
     assert.equal(r.headers.get('x-amz-server-side-encryption'), 'AES256');
-    const got = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'uploads/hello.txt' }));
+    const got = await t.sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'uploads/hello.txt' }));
     assert.deepEqual(await bodyBytes(got.Body), body);
     assert.equal(got.ContentType, 'text/plain');
     assert.deepEqual(got.Metadata, { origin: 'browser' });
@@ -86,7 +72,7 @@ print(json.dumps(p))
     const p = await boto3Post('ranged', {}, [['content-length-range', 10, 1000]]);
     assert.deepEqual(await errorOf(await send(p, Buffer.alloc(1001, 1))), { status: 400, code: 'EntityTooLarge', message: 'Your proposed upload exceeds the maximum allowed size' });
     assert.deepEqual(await errorOf(await send(p, Buffer.alloc(9, 1))), { status: 400, code: 'EntityTooSmall', message: 'Your proposed upload is smaller than the minimum allowed size' });
-    await rejectsS3(sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'ranged' })), 404);
+    await rejectsS3(t.sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'ranged' })), 404);
     assert.equal((await send(p, Buffer.alloc(10, 1))).status, 204);
   });
 
@@ -105,7 +91,7 @@ print(json.dumps(p))
     // x-ignore-* fields, and anything after the file, are not the policy's business.
     const ok = await send(p, file, { filename: 'a.png', extra: { 'x-ignore-tracking': '42' }, after: { 'x-amz-meta-late': 'ignored' } });
     assert.equal(ok.status, 204, await ok.text());
-    const head = await sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'policy/a.png' }));
+    const head = await t.sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'policy/a.png' }));
     assert.deepEqual(head.Metadata, {});
   });
 
@@ -125,7 +111,7 @@ print(json.dumps(p))
     const short = await boto3Post('expired', {}, [], 1);
     await new Promise((r) => setTimeout(r, 2100));
     assert.deepEqual(await errorOf(await send(short, Buffer.from('x'))), { status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' });
-    await rejectsS3(sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'expired' })), 404);
+    await rejectsS3(t.sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'expired' })), 404);
   });
 
   it('should answer success_action_status 201 with a PostResponse, and success_action_redirect with 303', async () => {
@@ -134,7 +120,7 @@ print(json.dumps(p))
     assert.equal(r.status, 201);
     const xml = await r.text();
     const etag = `"${createHash('md5').update('created').digest('hex')}"`;
-    assert.match(xml, new RegExp(`<PostResponse[^>]*><Location>${server.url}/${BUCKET}/answered</Location><Bucket>${BUCKET}</Bucket><Key>answered</Key><ETag>&quot;${etag.slice(1, -1)}&quot;</ETag></PostResponse>`));
+    assert.match(xml, new RegExp(`<PostResponse[^>]*><Location>${t.server.url}/${BUCKET}/answered</Location><Bucket>${BUCKET}</Bucket><Key>answered</Key><ETag>&quot;${etag.slice(1, -1)}&quot;</ETag></PostResponse>`));
 
     const back = 'https://app.example/done?x=1';
     const q = await boto3Post('redirected', { success_action_redirect: back }, [{ success_action_redirect: back }]);
@@ -159,7 +145,7 @@ print(json.dumps(p))
       req.write(Buffer.alloc(100_000, 3), () => { req.destroy(); resolve(); });
     });
     await new Promise((r) => setTimeout(r, 300));
-    await rejectsS3(sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cut' })), 404);
+    await rejectsS3(t.sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cut' })), 404);
     const malformed = await fetch(p.url, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: 'not a form at all' });
     assert.deepEqual(await errorOf(malformed), { status: 400, code: 'MalformedPOSTRequest', message: 'The body of your POST request is not well-formed multipart/form-data.' });
     const fine = await send(p, Buffer.from('after the cut'));
@@ -167,7 +153,7 @@ print(json.dumps(p))
   });
 
   it('should take a form from the JS SDK (createPresignedPost) with SSE-S3 asked for in a field', async () => {
-    const { url, fields } = await createPresignedPost(sdk as never, {
+    const { url, fields } = await createPresignedPost(t.sdk as never, {
       Bucket: BUCKET,
       Key: 'sdk/${filename}',
       Conditions: [['starts-with', '$key', 'sdk/'], { 'x-amz-server-side-encryption': 'AES256' }],
@@ -177,7 +163,7 @@ print(json.dumps(p))
     const body = Buffer.alloc(300_000, 7); // larger than an inline object: stored in a chunk file
     const r = await send({ url, fields }, body, { filename: 'big.bin' });
     assert.equal(r.status, 204, await r.text());
-    const got = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sdk/big.bin' }));
+    const got = await t.sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sdk/big.bin' }));
     assert.deepEqual(await bodyBytes(got.Body), body);
     assert.equal(got.ServerSideEncryption, 'AES256');
   });

@@ -7,6 +7,7 @@ export {
   parseDelete,
   parseCompleteMultipartUpload,
   parseServerSideEncryptionConfiguration,
+  parseCorsConfiguration,
   MAX_DELETE_OBJECTS,
 } from './s3-requests.ts';
 export type {
@@ -17,6 +18,7 @@ export type {
   CompleteMultipartUploadRequest,
   ServerSideEncryptionRule,
   ServerSideEncryptionConfiguration,
+  CorsRule,
 } from './s3-requests.ts';
 export { S3_NAMESPACE, XML_DECLARATION, buildXml, errorXml, escapeXml } from './build.ts';
 export type { XmlValue, XmlNode, BuildOptions, ErrorDocument } from './build.ts';

@@ -50,6 +50,22 @@ export interface ServerSideEncryptionRule {
   blockedEncryptionTypes?: string[];
 }
 
+/** One `<CORSRule>` of a bucket's CORS configuration (values trimmed, in the order sent; the caller checks them). */
+export interface CorsRule {
+  /** `<ID>`. */
+  id?: string;
+  /** `<AllowedMethod>` values. */
+  allowedMethods: string[];
+  /** `<AllowedOrigin>` values (each may hold one `*`). */
+  allowedOrigins: string[];
+  /** `<AllowedHeader>` values (each may hold one `*`). */
+  allowedHeaders: string[];
+  /** `<ExposeHeader>` values. */
+  exposeHeaders: string[];
+  /** `<MaxAgeSeconds>`. */
+  maxAgeSeconds?: number;
+}
+
 /** Result of {@link parseServerSideEncryptionConfiguration}. */
 export interface ServerSideEncryptionConfiguration {
   /** At least one rule, in the order sent. */
@@ -222,6 +238,41 @@ export async function parseServerSideEncryptionConfiguration(
     if (blockedEl !== undefined) {
       checkContainer(blockedEl);
       rule.blockedEncryptionTypes = children(blockedEl, 'EncryptionType').map((t) => leafText(t).trim());
+    }
+    return rule;
+  });
+  return { rules };
+}
+
+/**
+ * Parses a PutBucketCors body: `<CORSConfiguration><CORSRule><ID/><AllowedMethod/>…<AllowedOrigin/>…
+ * <AllowedHeader/>…<ExposeHeader/>…<MaxAgeSeconds/></CORSRule>…</CORSConfiguration>`.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketCors.html
+ * @throws XmlError XML_EMPTY, XML_MALFORMED (bad XML, wrong root, no CORSRule, a rule without AllowedMethod or
+ *   AllowedOrigin, a MaxAgeSeconds that is not a non-negative integer), XML_TOO_LARGE
+ */
+export async function parseCorsConfiguration(source: XmlSource, opts?: ParseOptions): Promise<{ rules: CorsRule[] }> {
+  const root = await parseRoot(source, opts, 'CORSConfiguration');
+  const ruleEls = children(root, 'CORSRule');
+  if (ruleEls.length === 0) throw malformed('<CORSConfiguration> has no <CORSRule>');
+  const rules = ruleEls.map((el): CorsRule => {
+    checkContainer(el);
+    const texts = (name: string) => children(el, name).map((c) => leafText(c).trim());
+    const rule: CorsRule = {
+      allowedMethods: texts('AllowedMethod'),
+      allowedOrigins: texts('AllowedOrigin'),
+      allowedHeaders: texts('AllowedHeader'),
+      exposeHeaders: texts('ExposeHeader'),
+    };
+    if (rule.allowedMethods.length === 0) throw malformed('<CORSRule> has no <AllowedMethod>');
+    if (rule.allowedOrigins.length === 0) throw malformed('<CORSRule> has no <AllowedOrigin>');
+    const id = optionalChild(el, 'ID');
+    if (id !== undefined) rule.id = leafText(id).trim();
+    const maxAge = optionalChild(el, 'MaxAgeSeconds');
+    if (maxAge !== undefined) {
+      const text = leafText(maxAge).trim();
+      if (!/^\d{1,9}$/.test(text)) throw malformed('<MaxAgeSeconds> is not a non-negative integer');
+      rule.maxAgeSeconds = Number(text);
     }
     return rule;
   });
