@@ -1,11 +1,12 @@
-/** Bucket names, ownership and the request-body helpers the handlers share. */
+/** Bucket names, ownership, ACL headers and the request-body helpers the handlers share. */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 import type { BucketRecord } from '@coffer/blob-store';
 import type { BodyDecoderOptions } from '@coffer/sigv4';
 import { S3Error } from './errors.ts';
 import type { AppState, Services } from './context.ts';
 import type { User } from './users.ts';
-import { requestBody } from './http.ts';
+import { header, requestBody } from './http.ts';
 
 /**
  * Checks a bucket name against S3's naming rules.
@@ -47,4 +48,18 @@ function hasBody(ctx: Context): boolean {
 /** The (auth-verified) request body for an XML operation; empty when the client sent none. */
 export function xmlBody(ctx: Context, opts: BodyDecoderOptions = {}): AsyncIterable<Buffer> {
   return hasBody(ctx) ? requestBody(ctx, opts) : (async function* empty() { /* no body */ })();
+}
+
+const GRANT_HEADERS = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write', 'x-amz-grant-write-acp'];
+
+/**
+ * Refuses ACL headers that would grant anything (`x-amz-acl` other than `private` — or `bucket-owner-full-control`
+ * on an object —, any `x-amz-grant-*`): 400 AccessControlListNotSupported on object writes and ACL puts,
+ * 400 InvalidBucketAclWithObjectOwnership on CreateBucket.
+ */
+export function refuseAcl(headers: IncomingHttpHeaders, target: 'bucket' | 'object' | 'create-bucket'): void {
+  const acl = header(headers, 'x-amz-acl');
+  const harmless = acl === undefined || acl === 'private' || (target !== 'create-bucket' && acl === 'bucket-owner-full-control');
+  if (harmless && !GRANT_HEADERS.some((h) => headers[h] !== undefined)) return;
+  throw new S3Error(target === 'create-bucket' ? 'InvalidBucketAclWithObjectOwnership' : 'AccessControlListNotSupported');
 }

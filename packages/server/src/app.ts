@@ -19,6 +19,7 @@ import { deleteObject, deleteObjects } from './handlers/object-delete.ts';
 import { copyObject } from './handlers/copy.ts';
 import * as multipart from './handlers/multipart.ts';
 import * as cors from './handlers/cors.ts';
+import * as acl from './handlers/acl.ts';
 
 /** A handler of one AWS operation. */
 export type Handler = (ctx: Context, ep: Endpoint, services: Services) => Promise<void>;
@@ -42,6 +43,10 @@ const HANDLERS: Record<Operation, Handler> = {
   PutBucketCors: cors.putBucketCors,
   DeleteBucketCors: cors.deleteBucketCors,
   PreflightRequest: cors.preflight,
+  GetBucketAcl: acl.getBucketAcl,
+  PutBucketAcl: acl.putBucketAcl,
+  GetObjectAcl: acl.getObjectAcl,
+  PutObjectAcl: acl.putObjectAcl,
   ListObjects: list.listObjects,
   ListObjectsV2: list.listObjectsV2,
   ListObjectVersions: list.listObjectVersions,

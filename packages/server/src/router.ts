@@ -13,6 +13,7 @@ export type Operation =
   | 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation' | 'GetBucketVersioning'
   | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
   | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PreflightRequest'
+  | 'GetBucketAcl' | 'PutBucketAcl' | 'GetObjectAcl' | 'PutObjectAcl'
   | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects'
   | 'PutObject' | 'PostObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
@@ -27,7 +28,7 @@ export interface Endpoint {
 }
 
 /** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
-const UNSUPPORTED_SUBRESOURCES = ['acl', 'policy', 'lifecycle', 'tagging', 'website', 'logging', 'notification',
+const UNSUPPORTED_SUBRESOURCES = ['policy', 'lifecycle', 'tagging', 'website', 'logging', 'notification',
   'replication', 'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'object-lock', 'ownershipControls',
   'publicAccessBlock', 'intelligent-tiering', 'retention', 'legal-hold', 'torrent', 'restore', 'select', 'attributes',
   'policyStatus'];
@@ -123,11 +124,13 @@ export function route(
   // A browser's CORS preflight, for the bucket or any object in it.
   if (m === 'OPTIONS') return { op: 'PreflightRequest', bucket, key, query };
   if (UNSUPPORTED_SUBRESOURCES.some(has)) notImplemented();
+  if (has('acl') && m !== 'GET' && m !== 'PUT') methodNotAllowed(m, key === undefined ? 'BUCKET' : 'OBJECT');
 
   if (key === undefined) {
     const ep = (op: Operation): Endpoint => ({ op, bucket, query });
     switch (m) {
       case 'GET':
+        if (has('acl')) return ep('GetBucketAcl');
         if (has('location')) return ep('GetBucketLocation');
         if (has('versioning')) return ep('GetBucketVersioning');
         if (has('encryption')) return ep('GetBucketEncryption');
@@ -138,6 +141,7 @@ export function route(
       case 'HEAD':
         return ep('HeadBucket');
       case 'PUT':
+        if (has('acl')) return ep('PutBucketAcl');
         if (has('encryption')) return ep('PutBucketEncryption');
         if (has('cors')) return ep('PutBucketCors');
         if (has('versioning')) notImplemented();
@@ -159,10 +163,12 @@ export function route(
   const copySource = headers['x-amz-copy-source'] !== undefined;
   switch (m) {
     case 'GET':
+      if (has('acl')) return ep('GetObjectAcl');
       return ep(has('uploadId') ? 'ListParts' : 'GetObject');
     case 'HEAD':
       return ep('HeadObject');
     case 'PUT':
+      if (has('acl')) return ep('PutObjectAcl');
       if (has('uploadId') && has('partNumber')) return ep(copySource ? 'UploadPartCopy' : 'UploadPart');
       return ep(copySource ? 'CopyObject' : 'PutObject');
     case 'DELETE':

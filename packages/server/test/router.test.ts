@@ -19,6 +19,10 @@ describe('route', () => {
     ['PUT', '/bkt', 'cors', {}, 'PutBucketCors', 'bkt'],
     ['DELETE', '/bkt', 'cors', {}, 'DeleteBucketCors', 'bkt'],
     ['OPTIONS', '/bkt', '', {}, 'PreflightRequest', 'bkt'],
+    ['GET', '/bkt', 'acl', {}, 'GetBucketAcl', 'bkt'],
+    ['PUT', '/bkt', 'acl', {}, 'PutBucketAcl', 'bkt'],
+    ['GET', '/bkt/k', 'acl', {}, 'GetObjectAcl', 'bkt', 'k'],
+    ['PUT', '/bkt/k', 'acl', {}, 'PutObjectAcl', 'bkt', 'k'],
     ['OPTIONS', '/bkt/a/b', 'uploads', {}, 'PreflightRequest', 'bkt', 'a/b'],
     ['GET', '/bkt', '', {}, 'ListObjects', 'bkt'],
     ['GET', '/bkt', 'list-type=2&prefix=a', {}, 'ListObjectsV2', 'bkt'],
@@ -51,13 +55,14 @@ describe('route', () => {
   }
 
   it('should answer NotImplemented for a sub-resource Coffer does not implement', () => {
-    assert.throws(() => route('GET', '/bkt', 'acl', {}), (e: S3Error) => e.code === 'NotImplemented' && e.status === 501);
+    assert.throws(() => route('GET', '/bkt', 'policy', {}), (e: S3Error) => e.code === 'NotImplemented' && e.status === 501);
     assert.throws(() => route('POST', '/bkt', '', { 'content-type': 'application/x-www-form-urlencoded' }), (e: S3Error) => e.code === 'NotImplemented');
   });
 
   it('should answer MethodNotAllowed for a verb the resource does not take', () => {
     assert.throws(() => route('PATCH', '/bkt/k', '', {}), (e: S3Error) => e.code === 'MethodNotAllowed' && e.status === 405 && e.extra.Method === 'PATCH');
     assert.throws(() => route('PUT', '/', '', {}), (e: S3Error) => e.code === 'MethodNotAllowed');
+    assert.throws(() => route('DELETE', '/bkt/k', 'acl', {}), (e: S3Error) => e.code === 'MethodNotAllowed');
   });
 });
 

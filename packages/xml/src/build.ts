@@ -7,10 +7,19 @@ export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 /** A value of {@link XmlNode}: arrays are repeated elements, Date → ISO 8601 with ms, null/undefined omitted. */
 export type XmlValue = string | number | boolean | Date | null | undefined | XmlNode | XmlValue[];
 
-/** Element content: each key (in insertion order) becomes a child element. */
+/**
+ * Element content: each key (in insertion order) becomes a child element, but {@link ATTRS}, whose string values
+ * become the element's attributes (`xsi:type` of an ACL grantee).
+ */
 export interface XmlNode {
   [name: string]: XmlValue;
 }
+
+/** The key of an {@link XmlNode} that holds its element's attributes (not an element name, so never one). */
+export const ATTRS = '$attrs';
+
+// Attribute names: element names, plus one namespace prefix.
+const ATTR_NAME = /^[A-Za-z_][A-Za-z0-9._-]*(:[A-Za-z_][A-Za-z0-9._-]*)?$/;
 
 /** Options of {@link buildXml}. */
 export interface BuildOptions {
@@ -59,7 +68,16 @@ function writeElement(out: string[], name: string, value: XmlValue): void {
     return;
   }
   checkName(name);
-  out.push('<', name, '>');
+  out.push('<', name);
+  const attrs = value !== null && typeof value === 'object' && !(value instanceof Date) ? value[ATTRS] : undefined;
+  if (attrs !== undefined) {
+    if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs) || attrs instanceof Date) throw new TypeError(`<${name}> has attributes that are not an object`);
+    for (const [a, v] of Object.entries(attrs)) {
+      if (!ATTR_NAME.test(a) || typeof v !== 'string') throw new TypeError(`<${name}> has an invalid attribute ${JSON.stringify(a)}`);
+      out.push(' ', a, '="', escapeAttr(v), '"');
+    }
+  }
+  out.push('>');
   writeContent(out, name, value);
   out.push('</', name, '>');
 }
@@ -72,7 +90,7 @@ function writeContent(out: string[], name: string, value: XmlValue): void {
   } else if (typeof value === 'boolean') out.push(value ? 'true' : 'false');
   else if (value instanceof Date) out.push(value.toISOString());
   else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [child, v] of Object.entries(value)) writeElement(out, child, v);
+    for (const [child, v] of Object.entries(value)) if (child !== ATTRS) writeElement(out, child, v);
   } else throw new TypeError(`<${name}> has a value of unsupported type ${typeof value}`);
 }
 

@@ -20,5 +20,5 @@ export type {
   ServerSideEncryptionConfiguration,
   CorsRule,
 } from './s3-requests.ts';
-export { S3_NAMESPACE, XML_DECLARATION, buildXml, errorXml, escapeXml } from './build.ts';
+export { ATTRS, S3_NAMESPACE, XML_DECLARATION, buildXml, errorXml, escapeXml } from './build.ts';
 export type { XmlValue, XmlNode, BuildOptions, ErrorDocument } from './build.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { buildXml, escapeXml, parseDelete, parseXml, S3_NAMESPACE } from '../src/index.ts';
+import { ATTRS, buildXml, escapeXml, parseDelete, parseXml, S3_NAMESPACE } from '../src/index.ts';
 import { chunks } from './helpers.ts';
 
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
@@ -42,6 +42,15 @@ describe('buildXml', () => {
         '<Contents><Key>b</Key><LastModified>1970-01-01T00:00:00.000Z</LastModified><Size>12</Size></Contents>' +
         '<Owner><ID>o</ID><DisplayName>me</DisplayName></Owner></ListBucketResult>',
     );
+  });
+
+  it('should write the attributes of $attrs on the element, escaped, and refuse bad ones', () => {
+    const xml = buildXml('AccessControlPolicy', {
+      Grant: { Grantee: { [ATTRS]: { 'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', 'xsi:type': 'Canonical"User' }, ID: 'a' }, Permission: 'FULL_CONTROL' },
+    }, { namespace: false });
+    assert.equal(xml, `${DECL}<AccessControlPolicy><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Canonical&quot;User"><ID>a</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlPolicy>`);
+    assert.throws(() => buildXml('R', { X: { [ATTRS]: { 'bad name': 'v' } } }), TypeError);
+    assert.throws(() => buildXml('R', { X: { [ATTRS]: { a: 1 } } }), TypeError);
   });
 
   it('should flatten nested arrays into repeated elements', () => {

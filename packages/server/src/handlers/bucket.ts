@@ -10,7 +10,7 @@ import { S3_NAMESPACE, buildXml, parseCreateBucketConfiguration, parseServerSide
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
-import { currentUser, isValidBucketName, ownedBucket, xmlBody } from '../access.ts';
+import { currentUser, isValidBucketName, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 
 /** Writes an XML response body. */
 export function sendXml(ctx: Context, root: string, body: Parameters<typeof buildXml>[1]): void {
@@ -38,6 +38,7 @@ export async function listBuckets(ctx: Context, _ep: Endpoint, services: Service
 export async function createBucket(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   const name = ep.bucket!;
   if (!isValidBucketName(name)) throw new S3Error('InvalidBucketName', { extra: { BucketName: name } });
+  refuseAcl(ctx.req.headers, 'create-bucket');
   const config = await parseCreateBucketConfiguration(xmlBody(ctx));
   const constraint = config?.locationConstraint;
   if (constraint && constraint !== services.region) {

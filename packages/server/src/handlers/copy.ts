@@ -7,7 +7,7 @@ import type { Context } from 'koa';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
-import { currentUser, ownedBucket } from '../access.ts';
+import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
 import { readCustomerKey, writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, evaluateConditions, header, metadataOf, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
 import { loadObject } from './object-get.ts';
@@ -39,6 +39,7 @@ export async function copyObject(ctx: Context, ep: Endpoint, services: Services)
   const headers = ctx.req.headers;
   const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
   const bucket = await ownedBucket(ctx, services, ep.bucket!);
+  refuseAcl(headers, 'object');
   const src = await loadObject(ctx, services, source.bucket, source.key);
   const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
   evaluateConditions(headers, src, 'copy');

@@ -27,7 +27,7 @@ import { parseCompleteMultipartUpload } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
-import { currentUser, ownedBucket, xmlBody } from '../access.ts';
+import { currentUser, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 import { readCustomerKey, refuseSseHeader, writeEncryption } from '../encryption.ts';
 import { checkKey, declaredSize, evaluateConditions, header, objectUrl, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty, sendXml } from './bucket.ts';
@@ -83,6 +83,7 @@ function partCustomer(ctx: Context, ep: Endpoint, services: Services, bucket: Bu
 export async function createMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   checkKey(ep.key!);
   const bucket = await ownedBucket(ctx, services, ep.bucket!);
+  refuseAcl(ctx.req.headers, 'object');
   const metadata = readMetadata(ctx.req.headers);
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const algorithm = checksumAlgorithm(ctx);

@@ -14,7 +14,7 @@ import { buildXml } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { AppState, Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
-import { currentUser, ownedBucket } from '../access.ts';
+import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, objectUrl, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty } from './bucket.ts';
@@ -128,6 +128,7 @@ export async function postObject(ctx: Context, ep: Endpoint, services: Services)
     const bucket = await ownedBucket(ctx, services, ep.bucket!);
     checkKey(key);
     const params = asHeaders(fields);
+    refuseAcl({ 'x-amz-acl': fields.get('acl') }, 'object');
     const rec = await services.store.putObject(ep.bucket!, key, form.file, {
       owner: currentUser(ctx).id,
       metadata: readMetadata(params),

@@ -9,7 +9,7 @@ import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
-import { ownedBucket, currentUser } from '../access.ts';
+import { ownedBucket, currentUser, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, declaredSize, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty } from './bucket.ts';
@@ -39,6 +39,7 @@ function writePreconditions(ctx: Context): { ifNoneMatch?: boolean; ifMatch?: st
 export async function putObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   checkKey(ep.key!);
   const bucket = await ownedBucket(ctx, services, ep.bucket!);
+  refuseAcl(ctx.req.headers, 'object');
   const metadata = readMetadata(ctx.req.headers);
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const preconditions = writePreconditions(ctx);
