@@ -84,6 +84,12 @@ function pickMetadata(m: ObjectMetadata): ObjectMetadata {
   for (const [k, v] of Object.entries(out.userMeta)) {
     if (typeof v !== 'string') throw new TypeError(`metadata.userMeta.${k} must be a string`);
   }
+  if (m.tags !== undefined) {
+    out.tags = { ...m.tags };
+    for (const [k, v] of Object.entries(out.tags)) {
+      if (typeof v !== 'string') throw new TypeError(`metadata.tags.${k} must be a string`);
+    }
+  }
   return out;
 }
 
@@ -253,7 +259,7 @@ export class BlobStore {
   }
 
   /** Changes a bucket's default encryption (`{ encryption: undefined }` removes it). `BLOB_NO_SUCH_BUCKET`. */
-  async updateBucket(name: string, patch: Partial<Pick<BucketRecord, 'encryption' | 'cors'>>): Promise<void> {
+  async updateBucket(name: string, patch: Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags'>>): Promise<void> {
     checkBucketName(name);
     await this.transaction(async (tx) => {
       const rec = await tx.getBucket(name);
@@ -269,6 +275,10 @@ export class BlobStore {
       if ('cors' in patch) {
         if (patch.cors === undefined) delete next.cors;
         else next.cors = structuredClone(patch.cors);
+      }
+      if ('tags' in patch) {
+        if (patch.tags === undefined) delete next.tags;
+        else next.tags = { ...patch.tags };
       }
       tx.putBucket(next);
     });
@@ -506,6 +516,26 @@ export class BlobStore {
     return this.#op(() => this.#transaction(async (tx) => {
       if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
       return tx.deleteObject(bucket, key);
+    }, { objects: [objectKey(bucket, key)] }));
+  }
+
+  /**
+   * Replaces an object's tags (`undefined` removes them), keeping its data, ETag and Last-Modified, as S3's
+   * PutObjectTagging does. `BLOB_NO_SUCH_BUCKET`, `BLOB_NO_SUCH_KEY`.
+   */
+  async setObjectTags(bucket: string, key: string, tags: Record<string, string> | undefined): Promise<ObjectRecord> {
+    checkBucketName(bucket);
+    checkKey(key);
+    const picked = tags === undefined ? undefined : pickMetadata({ userMeta: {}, tags }).tags;
+    return this.#op(() => this.#transaction(async (tx) => {
+      if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
+      const rec = await tx.getObject(bucket, key);
+      if (!rec) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
+      const next: ObjectRecord = { ...rec };
+      if (picked === undefined) delete next.tags;
+      else next.tags = picked;
+      await tx.putObject(next);
+      return next;
     }, { objects: [objectKey(bucket, key)] }));
   }
 

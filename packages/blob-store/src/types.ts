@@ -16,6 +16,8 @@ export interface BucketRecord {
   encryption?: BucketEncryption;
   /** CORS rules (PutBucketCors), in order; absent = no CORS configuration. */
   cors?: BucketCorsRule[];
+  /** Bucket tags (PutBucketTagging); absent = none. */
+  tags?: Record<string, string>;
 }
 
 /** One CORS rule of a bucket, as S3's PutBucketCors defines it (checked by the server; the same shape as @coffer/xml's CorsRule, which this package does not depend on). */
@@ -54,6 +56,8 @@ export interface ObjectMetadata {
   expires?: string;
   /** User metadata: lowercased name without `x-amz-meta-` → value. */
   userMeta: Record<string, string>;
+  /** Object tags (x-amz-tagging, PutObjectTagging): key → value, in the order given; absent = none. */
+  tags?: Record<string, string>;
 }
 
 /**

@@ -20,6 +20,7 @@ import { copyObject } from './handlers/copy.ts';
 import * as multipart from './handlers/multipart.ts';
 import * as cors from './handlers/cors.ts';
 import * as acl from './handlers/acl.ts';
+import * as tagging from './handlers/tagging.ts';
 
 /** A handler of one AWS operation. */
 export type Handler = (ctx: Context, ep: Endpoint, services: Services) => Promise<void>;
@@ -47,6 +48,12 @@ const HANDLERS: Record<Operation, Handler> = {
   PutBucketAcl: acl.putBucketAcl,
   GetObjectAcl: acl.getObjectAcl,
   PutObjectAcl: acl.putObjectAcl,
+  GetBucketTagging: tagging.getBucketTagging,
+  PutBucketTagging: tagging.putBucketTagging,
+  DeleteBucketTagging: tagging.deleteBucketTagging,
+  GetObjectTagging: tagging.getObjectTagging,
+  PutObjectTagging: tagging.putObjectTagging,
+  DeleteObjectTagging: tagging.deleteObjectTagging,
   ListObjects: list.listObjects,
   ListObjectsV2: list.listObjectsV2,
   ListObjectVersions: list.listObjectVersions,

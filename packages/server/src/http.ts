@@ -92,6 +92,8 @@ export function setObjectHeaders(ctx: Context, rec: ObjectRecord): void {
     if (v !== undefined) ctx.set(name, v);
   }
   for (const [name, value] of Object.entries(rec.userMeta)) ctx.set(`x-amz-meta-${name}`, value);
+  const tagCount = Object.keys(rec.tags ?? {}).length;
+  if (tagCount > 0) ctx.set('x-amz-tagging-count', String(tagCount));
   ctx.set('ETag', quoted(rec.etag));
   ctx.set('Last-Modified', new Date(rec.lastModified).toUTCString());
   ctx.set('Accept-Ranges', 'bytes');

@@ -14,6 +14,7 @@ export type Operation =
   | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
   | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PreflightRequest'
   | 'GetBucketAcl' | 'PutBucketAcl' | 'GetObjectAcl' | 'PutObjectAcl'
+  | 'GetBucketTagging' | 'PutBucketTagging' | 'DeleteBucketTagging' | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging'
   | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects'
   | 'PutObject' | 'PostObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
   | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
@@ -28,7 +29,7 @@ export interface Endpoint {
 }
 
 /** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
-const UNSUPPORTED_SUBRESOURCES = ['policy', 'lifecycle', 'tagging', 'website', 'logging', 'notification',
+const UNSUPPORTED_SUBRESOURCES = ['policy', 'lifecycle', 'website', 'logging', 'notification',
   'replication', 'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'object-lock', 'ownershipControls',
   'publicAccessBlock', 'intelligent-tiering', 'retention', 'legal-hold', 'torrent', 'restore', 'select', 'attributes',
   'policyStatus'];
@@ -131,6 +132,7 @@ export function route(
     switch (m) {
       case 'GET':
         if (has('acl')) return ep('GetBucketAcl');
+        if (has('tagging')) return ep('GetBucketTagging');
         if (has('location')) return ep('GetBucketLocation');
         if (has('versioning')) return ep('GetBucketVersioning');
         if (has('encryption')) return ep('GetBucketEncryption');
@@ -142,6 +144,7 @@ export function route(
         return ep('HeadBucket');
       case 'PUT':
         if (has('acl')) return ep('PutBucketAcl');
+        if (has('tagging')) return ep('PutBucketTagging');
         if (has('encryption')) return ep('PutBucketEncryption');
         if (has('cors')) return ep('PutBucketCors');
         if (has('versioning')) notImplemented();
@@ -149,6 +152,7 @@ export function route(
       case 'DELETE':
         if (has('encryption')) return ep('DeleteBucketEncryption');
         if (has('cors')) return ep('DeleteBucketCors');
+        if (has('tagging')) return ep('DeleteBucketTagging');
         return ep('DeleteBucket');
       case 'POST':
         if (has('delete')) return ep('DeleteObjects');
@@ -164,14 +168,17 @@ export function route(
   switch (m) {
     case 'GET':
       if (has('acl')) return ep('GetObjectAcl');
+      if (has('tagging')) return ep('GetObjectTagging');
       return ep(has('uploadId') ? 'ListParts' : 'GetObject');
     case 'HEAD':
       return ep('HeadObject');
     case 'PUT':
       if (has('acl')) return ep('PutObjectAcl');
+      if (has('tagging')) return ep('PutObjectTagging');
       if (has('uploadId') && has('partNumber')) return ep(copySource ? 'UploadPartCopy' : 'UploadPart');
       return ep(copySource ? 'CopyObject' : 'PutObject');
     case 'DELETE':
+      if (has('tagging')) return ep('DeleteObjectTagging');
       return ep(has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject');
     case 'POST':
       if (has('uploads')) return ep('CreateMultipartUpload');

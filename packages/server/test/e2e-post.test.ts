@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { serverForSuite } from './helpers/suite.ts';
 import { describeRun } from './helpers/clients.ts';
@@ -15,6 +15,7 @@ import { parseErrorXml } from './helpers/http.ts';
 import { bodyBytes, rejectsS3 } from './helpers/assert.ts';
 
 const BUCKET = 'post-bucket';
+const TAGGING = '<Tagging><TagSet><Tag><Key>source</Key><Value>form</Value></Tag></TagSet></Tagging>';
 
 /** A presigned POST: the URL and the fields to send before the file. */
 interface Presigned {
@@ -156,8 +157,8 @@ print(json.dumps(p))
     const { url, fields } = await createPresignedPost(t.sdk as never, {
       Bucket: BUCKET,
       Key: 'sdk/${filename}',
-      Conditions: [['starts-with', '$key', 'sdk/'], { 'x-amz-server-side-encryption': 'AES256' }],
-      Fields: { 'x-amz-server-side-encryption': 'AES256' },
+      Conditions: [['starts-with', '$key', 'sdk/'], { 'x-amz-server-side-encryption': 'AES256' }, { tagging: TAGGING }],
+      Fields: { 'x-amz-server-side-encryption': 'AES256', tagging: TAGGING },
       Expires: 300,
     });
     const body = Buffer.alloc(300_000, 7); // larger than an inline object: stored in a chunk file
@@ -166,5 +167,7 @@ print(json.dumps(p))
     const got = await t.sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sdk/big.bin' }));
     assert.deepEqual(await bodyBytes(got.Body), body);
     assert.equal(got.ServerSideEncryption, 'AES256');
+    assert.equal(got.TagCount, 1);
+    assert.deepEqual((await t.sdk.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'sdk/big.bin' }))).TagSet, [{ Key: 'source', Value: 'form' }]);
   });
 });

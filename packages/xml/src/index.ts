@@ -8,6 +8,7 @@ export {
   parseCompleteMultipartUpload,
   parseServerSideEncryptionConfiguration,
   parseCorsConfiguration,
+  parseTagging,
   MAX_DELETE_OBJECTS,
 } from './s3-requests.ts';
 export type {

@@ -278,3 +278,21 @@ export async function parseCorsConfiguration(source: XmlSource, opts?: ParseOpti
   });
   return { rules };
 }
+
+/**
+ * Parses a PutObjectTagging / PutBucketTagging body: `<Tagging><TagSet><Tag><Key/><Value/></Tag>…</TagSet></Tagging>`.
+ * Tags in the order sent, values as sent (not trimmed: spaces are part of a tag); the caller checks counts,
+ * lengths and duplicates.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html
+ * @throws XmlError XML_EMPTY, XML_MALFORMED (bad XML, wrong root, no TagSet, a Tag without Key or Value), XML_TOO_LARGE
+ */
+export async function parseTagging(source: XmlSource, opts?: ParseOptions): Promise<{ tags: { key: string; value: string }[] }> {
+  const root = await parseRoot(source, opts, 'Tagging');
+  const set = requiredChild(root, 'TagSet');
+  checkContainer(set);
+  const tags = children(set, 'Tag').map((el) => {
+    checkContainer(el);
+    return { key: leafText(requiredChild(el, 'Key')), value: leafText(requiredChild(el, 'Value')) };
+  });
+  return { tags };
+}

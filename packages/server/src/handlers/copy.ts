@@ -10,6 +10,7 @@ import type { Endpoint } from '../router.ts';
 import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
 import { readCustomerKey, writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, evaluateConditions, header, metadataOf, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
+import { taggingHeader } from './tagging.ts';
 import { loadObject } from './object-get.ts';
 import { sendXml } from './bucket.ts';
 
@@ -48,6 +49,10 @@ export async function copyObject(ctx: Context, ep: Endpoint, services: Services)
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', { message: 'Unknown metadata directive.', extra: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive } });
   }
+  const taggingDirective = (header(headers, 'x-amz-tagging-directive') ?? 'COPY').toUpperCase();
+  if (taggingDirective !== 'COPY' && taggingDirective !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', { message: 'Unknown tagging directive.', extra: { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: taggingDirective } });
+  }
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const changesEncryption = header(headers, 'x-amz-server-side-encryption') !== undefined || encryption.scheme === 'SSE-C' || src.enc.scheme === 'SSE-C';
   const sameObject = source.bucket === ep.bucket && source.key === ep.key;
@@ -61,7 +66,11 @@ export async function copyObject(ctx: Context, ep: Endpoint, services: Services)
   }
   const rec = await services.store.copyObject(src, ep.bucket!, ep.key!, {
     owner: currentUser(ctx).id,
-    metadata: directive === 'REPLACE' ? readMetadata(headers) : metadataOf(src),
+    metadata: {
+      ...(directive === 'REPLACE' ? readMetadata(headers) : metadataOf(src)),
+      // Tags follow their own directive (COPY by default), not the metadata's.
+      tags: taggingDirective === 'REPLACE' ? taggingHeader(headers) : src.tags,
+    },
     sourceCustomer,
     encryption,
   });

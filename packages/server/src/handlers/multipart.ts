@@ -35,6 +35,7 @@ import { parseCopySource } from './copy.ts';
 import { encoder, integerParam, owner } from './list.ts';
 import { loadObject } from './object-get.ts';
 import { checksumTypeOf, setChecksumHeader } from './object-put.ts';
+import { taggingHeader } from './tagging.ts';
 
 // ------------------------------------------------------------------ helpers
 
@@ -84,7 +85,7 @@ export async function createMultipartUpload(ctx: Context, ep: Endpoint, services
   checkKey(ep.key!);
   const bucket = await ownedBucket(ctx, services, ep.bucket!);
   refuseAcl(ctx.req.headers, 'object');
-  const metadata = readMetadata(ctx.req.headers);
+  const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers) };
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const algorithm = checksumAlgorithm(ctx);
   const upload = await services.multipart.create(ep.bucket!, ep.key!, {

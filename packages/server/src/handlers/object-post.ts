@@ -18,6 +18,7 @@ import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, objectUrl, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty } from './bucket.ts';
+import { readTagging } from './tagging.ts';
 
 /** Bytes of the form's fields before the file that S3 takes (its limit is 20 KB; a policy can be long). */
 const MAX_FIELD_BYTES = 64 * 1024;
@@ -129,9 +130,11 @@ export async function postObject(ctx: Context, ep: Endpoint, services: Services)
     checkKey(key);
     const params = asHeaders(fields);
     refuseAcl({ 'x-amz-acl': fields.get('acl') }, 'object');
+    const taggingXml = fields.get('tagging');
+    const tags = taggingXml === undefined ? undefined : await readTagging((async function* one() { yield taggingXml; })(), 'Object');
     const rec = await services.store.putObject(ep.bucket!, key, form.file, {
       owner: currentUser(ctx).id,
-      metadata: readMetadata(params),
+      metadata: { ...readMetadata(params), tags },
       encryption: writeEncryption(ctx, ep, services, bucket, params),
       maxSize: Math.min(range?.max ?? LIMITS.maxPutSize, LIMITS.maxPutSize),
       beforeCommit: ({ size }) => {

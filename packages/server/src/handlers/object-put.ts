@@ -13,6 +13,7 @@ import { ownedBucket, currentUser, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, declaredSize, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty } from './bucket.ts';
+import { taggingHeader } from './tagging.ts';
 
 /** Sets `x-amz-checksum-<algorithm>` and `x-amz-checksum-type` for a stored checksum. */
 export function setChecksumHeader(ctx: Context, rec: ObjectRecord): void {
@@ -40,7 +41,7 @@ export async function putObject(ctx: Context, ep: Endpoint, services: Services):
   checkKey(ep.key!);
   const bucket = await ownedBucket(ctx, services, ep.bucket!);
   refuseAcl(ctx.req.headers, 'object');
-  const metadata = readMetadata(ctx.req.headers);
+  const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers) };
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const preconditions = writePreconditions(ctx);
   const size = declaredSize(ctx.req.headers);
