@@ -21,6 +21,7 @@ import * as multipart from './handlers/multipart.ts';
 import * as cors from './handlers/cors.ts';
 import * as acl from './handlers/acl.ts';
 import * as tagging from './handlers/tagging.ts';
+import { getBucketDefault } from './handlers/bucket-defaults.ts';
 
 /** A handler of one AWS operation. */
 export type Handler = (ctx: Context, ep: Endpoint, services: Services) => Promise<void>;
@@ -48,6 +49,7 @@ const HANDLERS: Record<Operation, Handler> = {
   PutBucketAcl: acl.putBucketAcl,
   GetObjectAcl: acl.getObjectAcl,
   PutObjectAcl: acl.putObjectAcl,
+  GetBucketDefault: getBucketDefault,
   GetBucketTagging: tagging.getBucketTagging,
   PutBucketTagging: tagging.putBucketTagging,
   DeleteBucketTagging: tagging.deleteBucketTagging,

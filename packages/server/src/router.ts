@@ -14,6 +14,7 @@ export type Operation =
   | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
   | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PreflightRequest'
   | 'GetBucketAcl' | 'PutBucketAcl' | 'GetObjectAcl' | 'PutObjectAcl'
+  | 'GetBucketDefault'
   | 'GetBucketTagging' | 'PutBucketTagging' | 'DeleteBucketTagging' | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging'
   | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects'
   | 'PutObject' | 'PostObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
@@ -29,6 +30,10 @@ export interface Endpoint {
 }
 
 /** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
+/** GET of these on a bucket: the answer of a bucket without that configuration (handlers/bucket-defaults.ts). */
+const BUCKET_DEFAULT_SUBRESOURCES = ['policy', 'lifecycle', 'website', 'replication', 'object-lock', 'logging', 'notification',
+  'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'policyStatus'];
+
 const UNSUPPORTED_SUBRESOURCES = ['policy', 'lifecycle', 'website', 'logging', 'notification',
   'replication', 'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'object-lock', 'ownershipControls',
   'publicAccessBlock', 'intelligent-tiering', 'retention', 'legal-hold', 'torrent', 'restore', 'select', 'attributes',
@@ -124,6 +129,8 @@ export function route(
   }
   // A browser's CORS preflight, for the bucket or any object in it.
   if (m === 'OPTIONS') return { op: 'PreflightRequest', bucket, key, query };
+  // The configurations Coffer has no feature for read back as on a bucket that never had one (bucket-defaults.ts).
+  if (m === 'GET' && key === undefined && BUCKET_DEFAULT_SUBRESOURCES.some(has)) return { op: 'GetBucketDefault', bucket, query };
   if (UNSUPPORTED_SUBRESOURCES.some(has)) notImplemented();
   if (has('acl') && m !== 'GET' && m !== 'PUT') methodNotAllowed(m, key === undefined ? 'BUCKET' : 'OBJECT');
 

@@ -61,7 +61,8 @@ describe('route', () => {
   }
 
   it('should answer NotImplemented for a sub-resource Coffer does not implement', () => {
-    assert.throws(() => route('GET', '/bkt', 'policy', {}), (e: S3Error) => e.code === 'NotImplemented' && e.status === 501);
+    assert.throws(() => route('GET', '/bkt', 'analytics', {}), (e: S3Error) => e.code === 'NotImplemented' && e.status === 501);
+    assert.throws(() => route('PUT', '/bkt', 'policy', {}), (e: S3Error) => e.code === 'NotImplemented');
     assert.throws(() => route('POST', '/bkt', '', { 'content-type': 'application/x-www-form-urlencoded' }), (e: S3Error) => e.code === 'NotImplemented');
   });
 
