@@ -22,6 +22,7 @@ import * as cors from './handlers/cors.ts';
 import * as acl from './handlers/acl.ts';
 import * as tagging from './handlers/tagging.ts';
 import { getBucketDefault } from './handlers/bucket-defaults.ts';
+import { getObjectAttributes } from './handlers/object-attributes.ts';
 
 /** A handler of one AWS operation. */
 export type Handler = (ctx: Context, ep: Endpoint, services: Services) => Promise<void>;
@@ -50,6 +51,7 @@ const HANDLERS: Record<Operation, Handler> = {
   GetObjectAcl: acl.getObjectAcl,
   PutObjectAcl: acl.putObjectAcl,
   GetBucketDefault: getBucketDefault,
+  GetObjectAttributes: getObjectAttributes,
   GetBucketTagging: tagging.getBucketTagging,
   PutBucketTagging: tagging.putBucketTagging,
   DeleteBucketTagging: tagging.deleteBucketTagging,

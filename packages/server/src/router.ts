@@ -14,7 +14,7 @@ export type Operation =
   | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
   | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PreflightRequest'
   | 'GetBucketAcl' | 'PutBucketAcl' | 'GetObjectAcl' | 'PutObjectAcl'
-  | 'GetBucketDefault'
+  | 'GetBucketDefault' | 'GetObjectAttributes'
   | 'GetBucketTagging' | 'PutBucketTagging' | 'DeleteBucketTagging' | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging'
   | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects'
   | 'PutObject' | 'PostObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
@@ -36,7 +36,7 @@ const BUCKET_DEFAULT_SUBRESOURCES = ['policy', 'lifecycle', 'website', 'replicat
 
 const UNSUPPORTED_SUBRESOURCES = ['policy', 'lifecycle', 'website', 'logging', 'notification',
   'replication', 'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'object-lock', 'ownershipControls',
-  'publicAccessBlock', 'intelligent-tiering', 'retention', 'legal-hold', 'torrent', 'restore', 'select', 'attributes',
+  'publicAccessBlock', 'intelligent-tiering', 'retention', 'legal-hold', 'torrent', 'restore', 'select',
   'policyStatus'];
 
 /** Decodes a percent-encoded URI component; S3 answers `InvalidURI` to one that does not decode. */
@@ -176,6 +176,7 @@ export function route(
     case 'GET':
       if (has('acl')) return ep('GetObjectAcl');
       if (has('tagging')) return ep('GetObjectTagging');
+      if (has('attributes')) return ep('GetObjectAttributes');
       return ep(has('uploadId') ? 'ListParts' : 'GetObject');
     case 'HEAD':
       return ep('HeadObject');

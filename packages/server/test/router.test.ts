@@ -29,6 +29,7 @@ describe('route', () => {
     ['GET', '/bkt/k', 'tagging', {}, 'GetObjectTagging', 'bkt', 'k'],
     ['PUT', '/bkt/k', 'tagging', {}, 'PutObjectTagging', 'bkt', 'k'],
     ['DELETE', '/bkt/k', 'tagging', {}, 'DeleteObjectTagging', 'bkt', 'k'],
+    ['GET', '/bkt/k', 'attributes', {}, 'GetObjectAttributes', 'bkt', 'k'],
     ['OPTIONS', '/bkt/a/b', 'uploads', {}, 'PreflightRequest', 'bkt', 'a/b'],
     ['GET', '/bkt', '', {}, 'ListObjects', 'bkt'],
     ['GET', '/bkt', 'list-type=2&prefix=a', {}, 'ListObjectsV2', 'bkt'],
