@@ -24,13 +24,38 @@ export function sendEmpty(ctx: Context, status = 200): void {
   ctx.status = status;
 }
 
-/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html */
-export async function listBuckets(ctx: Context, _ep: Endpoint, services: Services): Promise<void> {
+/** Largest `max-buckets` of ListBuckets. */
+const MAX_BUCKETS = 10_000;
+
+/**
+ * The caller's buckets in name order; paged when the client asks (`max-buckets`, `continuation-token`), filtered
+ * by `prefix` and `bucket-region`.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html
+ */
+export async function listBuckets(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   const user = currentUser(ctx);
-  const buckets = (await services.store.listBuckets()).filter((b) => b.owner === user.id);
+  const q = ep.query;
+  const rawMax = q.get('max-buckets');
+  if (rawMax !== undefined && !(/^\d+$/.test(rawMax) && Number(rawMax) >= 1 && Number(rawMax) <= MAX_BUCKETS)) {
+    throw new S3Error('InvalidArgument', { message: `max-buckets must be between 1 and ${MAX_BUCKETS}`, extra: { ArgumentName: 'max-buckets', ArgumentValue: rawMax } });
+  }
+  const token = q.get('continuation-token');
+  const after = token === undefined ? undefined : Buffer.from(token, 'base64url').toString('utf8');
+  if (token !== undefined && (!/^[A-Za-z0-9_-]+$/.test(token) || !isValidBucketName(after!))) {
+    throw new S3Error('InvalidArgument', { message: 'The continuation token provided is incorrect', extra: { ArgumentName: 'continuation-token', ArgumentValue: token } });
+  }
+  const prefix = q.get('prefix');
+  const region = q.get('bucket-region');
+  const all = (await services.store.listBuckets())
+    .filter((b) => b.owner === user.id && (prefix === undefined || b.name.startsWith(prefix)) && (region === undefined || b.location === region))
+    .filter((b) => after === undefined || b.name > after)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const page = rawMax === undefined ? all : all.slice(0, Number(rawMax));
   sendXml(ctx, 'ListAllMyBucketsResult', {
     Owner: { ID: user.id, DisplayName: user.name },
-    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: new Date(b.created), BucketRegion: b.location })) },
+    Buckets: { Bucket: page.map((b) => ({ Name: b.name, CreationDate: new Date(b.created), BucketRegion: b.location })) },
+    ContinuationToken: page.length < all.length ? Buffer.from(page[page.length - 1]!.name, 'utf8').toString('base64url') : undefined,
+    Prefix: prefix,
   });
 }
 
