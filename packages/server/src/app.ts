@@ -94,6 +94,7 @@ function errors(services: Services) {
     const state = ctx.state as AppState;
     state.requestId = requestId;
     const started = process.hrtime.bigint();
+    const done = services.metrics?.start();
     const stamp = () => {
       ctx.set('x-amz-request-id', requestId);
       ctx.set('x-amz-id-2', requestId);
@@ -127,6 +128,7 @@ function errors(services: Services) {
         ctx.body = errorXml({ code: err.code, message: err.message, resource: rawTarget(ctx).path, requestId, extra: err.extra });
       }
     } finally {
+      done?.(state.endpoint?.op, ctx.status);
       services.logger.info({
         requestId, method: ctx.method, path: rawTarget(ctx).path, op: state.endpoint?.op, status: ctx.status,
         ms: Number(process.hrtime.bigint() - started) / 1e6,

@@ -93,6 +93,7 @@ program.command('serve')
   .option('--allow-insecure-sse-c', 'accept SSE-C keys over plain HTTP from any peer (loopback peers always may)')
   .option('--trust-proxy', 'count X-Forwarded-Proto: https from the proxy in front as a secure connection')
   .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
+  .option('--metrics-listen <host:port>', 'serve Prometheus metrics (GET /metrics) on this address', parseListen)
   .action(async (opts) => {
     // Streaming objects allocates ~1–2 MiB of short-lived Buffers per MiB served, while the live heap stays small
     // (~14 MB). With V8's default growth the old-generation limit sits so close to the heap (29 MB, its slack no
@@ -126,6 +127,7 @@ program.command('serve')
       trustProxy: opts.trustProxy ?? false,
       shutdownTimeoutMs: SERVER_DEFAULTS.shutdownTimeoutMs,
       logger,
+      metricsListen: opts.metricsListen,
     });
     // Handlers go in before the listening line: a supervisor may signal as soon as it reads it.
     const stop = (signal: string) => {
@@ -134,9 +136,10 @@ program.command('serve')
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
-    const { address, port } = server.address;
-    const host = address.includes(':') ? `[${address}]` : address;
-    process.stdout.write(`coffer listening on ${opts.tlsCert ? 'https' : 'http'}://${host}:${port}\n`);
+    // An IPv6 address goes in brackets in a URL.
+    const hostPort = ({ address, port }: { address: string; port: number }) => `${address.includes(':') ? `[${address}]` : address}:${port}`;
+    if (server.metricsAddress) process.stdout.write(`coffer metrics on http://${hostPort(server.metricsAddress)}/metrics\n`);
+    process.stdout.write(`coffer listening on ${opts.tlsCert ? 'https' : 'http'}://${hostPort(server.address)}\n`);
   });
 
 const user = program.command('user').description('manage users of a stopped data directory');

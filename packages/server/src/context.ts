@@ -6,6 +6,7 @@ import type { MultipartStore } from '@coffer/multipart';
 import type { AuthContext } from '@coffer/sigv4';
 import type { User, UserRegistry } from './users.ts';
 import type { Endpoint } from './router.ts';
+import type { Metrics } from './metrics.ts';
 
 /** The long-lived services a request handler works with. */
 export interface Services {
@@ -17,6 +18,8 @@ export interface Services {
   cryptoPool?: CryptoPool;
   users: UserRegistry;
   logger: Logger;
+  /** Prometheus metrics, when the server exports them. */
+  metrics?: Metrics;
   /** Region this server answers as (credential scope, GetBucketLocation). */
   region: string;
   /** Domains under which buckets are also addressed as host names (`{bucket}.{domain}`, virtual-hosted style). */

@@ -14,6 +14,7 @@ import { MultipartStore } from '@coffer/multipart';
 import { createApp } from './app.ts';
 import type { Services } from './context.ts';
 import { UserRegistry, generateKeyPair } from './users.ts';
+import { Metrics } from './metrics.ts';
 
 /** Where the master key ring comes from. */
 export type MasterKeySource =
@@ -56,6 +57,8 @@ export interface ServerOptions {
   shutdownTimeoutMs: number;
   /** Logger; a pino logger to stderr at `info` when absent. */
   logger?: Logger;
+  /** Serve Prometheus metrics (`GET /metrics`) on this address; none when absent. */
+  metricsListen?: { host: string; port: number };
 }
 
 /** Defaults of {@link ServerOptions}. */
@@ -84,12 +87,14 @@ export class CofferServer {
   readonly #server: http.Server;
   readonly #services: Services;
   readonly #timeoutMs: number;
+  readonly #metricsServer: http.Server | undefined;
   #closing?: Promise<void>;
 
-  private constructor(server: http.Server, services: Services, timeoutMs: number) {
+  private constructor(server: http.Server, services: Services, timeoutMs: number, metricsServer?: http.Server) {
     this.#server = server;
     this.#services = services;
     this.#timeoutMs = timeoutMs;
+    this.#metricsServer = metricsServer;
   }
 
   /** Opens the data directory and starts listening. */
@@ -118,8 +123,9 @@ export class CofferServer {
       }
       const multipart = new MultipartStore(store, { maxUploadAgeMs: opts.multipartMaxUploadAgeMs });
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
+      const metrics = opts.metricsListen ? new Metrics() : undefined;
       const services: Services = {
-        store, multipart, keyRing, cryptoPool, users, logger, region: opts.region, domains: opts.domains ?? [],
+        store, multipart, keyRing, cryptoPool, users, logger, metrics, region: opts.region, domains: opts.domains ?? [],
         security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
       };
       const app = createApp(services);
@@ -130,7 +136,16 @@ export class CofferServer {
         server.once('error', reject);
         server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
       });
-      return new CofferServer(server, services, opts.shutdownTimeoutMs);
+      let metricsServer: http.Server | undefined;
+      if (metrics && opts.metricsListen) {
+        try {
+          metricsServer = (await metrics.listen(opts.metricsListen.host, opts.metricsListen.port)).server;
+        } catch (err) {
+          server.close();
+          throw err;
+        }
+      }
+      return new CofferServer(server, services, opts.shutdownTimeoutMs, metricsServer);
     } catch (err) {
       await store.close();
       await cryptoPool?.close();
@@ -143,9 +158,16 @@ export class CofferServer {
     return this.#server.address() as AddressInfo;
   }
 
+  /** The address of the metrics endpoint, when there is one. */
+  get metricsAddress(): AddressInfo | undefined {
+    return this.#metricsServer?.address() as AddressInfo | undefined;
+  }
+
   /** Stops accepting, lets in-flight requests finish (bounded by the shutdown timeout), then closes the store. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#metricsServer?.close();
+      this.#metricsServer?.closeAllConnections();
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       this.#server.closeIdleConnections();
       const timer = setTimeout(() => this.#server.closeAllConnections(), this.#timeoutMs);

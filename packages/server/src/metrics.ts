@@ -1,0 +1,61 @@
+/**
+ * Prometheus metrics (prom-client): requests by S3 operation and status, their duration, the requests in flight,
+ * and Node's process metrics. Served on their own address (`coffer serve --metrics-listen`), never on the S3 port.
+ * Labels carry operation names and status codes only: no bucket, key or credential.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #requests = new Counter({
+    name: 'coffer_requests_total',
+    help: 'S3 requests answered, by operation and HTTP status',
+    labelNames: ['op', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly #duration = new Histogram({
+    name: 'coffer_request_duration_seconds',
+    help: 'Time from the request to its answer, by S3 operation',
+    labelNames: ['op'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly #inFlight = new Gauge({ name: 'coffer_requests_in_flight', help: 'S3 requests being handled', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'coffer_' });
+  }
+
+  /** A request started; call the returned function once it is answered. */
+  start(): (op: string | undefined, status: number) => void {
+    const began = process.hrtime.bigint();
+    this.#inFlight.inc();
+    return (op, status) => {
+      this.#inFlight.dec();
+      const name = op ?? 'unknown';
+      this.#requests.inc({ op: name, status: String(status) });
+      this.#duration.observe({ op: name }, Number(process.hrtime.bigint() - began) / 1e9);
+    };
+  }
+
+  /** Serves `GET /metrics` on its own HTTP server; resolves once it listens. */
+  async listen(host: string, port: number): Promise<{ server: http.Server; address: AddressInfo }> {
+    const server = http.createServer((req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics failed\n'),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => { server.off('error', reject); resolve(); });
+    });
+    return { server, address: server.address() as AddressInfo };
+  }
+}
