@@ -3,7 +3,7 @@
  * variables and flags.
  */
 import { setFlagsFromString } from 'node:v8';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { BlobStore } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
@@ -82,7 +82,8 @@ const program = new Command('coffer').description('Coffer: an S3-compatible obje
 program.command('serve')
   .description('serve the S3 API')
   .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
-  .option('--listen <host:port>', 'address to listen on', parseListen, { host: SERVER_DEFAULTS.host, port: SERVER_DEFAULTS.port })
+  .addOption(new Option('--listen <host:port>', 'address to listen on').argParser(parseListen)
+    .default({ host: SERVER_DEFAULTS.host, port: SERVER_DEFAULTS.port }, `${SERVER_DEFAULTS.host}:${SERVER_DEFAULTS.port}`))
   .option('--region <region>', 'region the server answers as', SERVER_DEFAULTS.region)
   .option('--domain <name>', 'also address buckets as {bucket}.<name> (virtual-hosted style); repeatable', parseDomain, [] as string[])
   .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
