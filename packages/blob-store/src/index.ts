@@ -7,6 +7,7 @@ export type {
   BeforeCommitResult,
   BodySummary,
   BucketCorsRule,
+  BucketLifecycleRule,
   BucketEncryption,
   BucketRecord,
   CopyOptions,

@@ -259,7 +259,7 @@ export class BlobStore {
   }
 
   /** Changes a bucket's default encryption (`{ encryption: undefined }` removes it). `BLOB_NO_SUCH_BUCKET`. */
-  async updateBucket(name: string, patch: Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags'>>): Promise<void> {
+  async updateBucket(name: string, patch: Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle'>>): Promise<void> {
     checkBucketName(name);
     await this.transaction(async (tx) => {
       const rec = await tx.getBucket(name);
@@ -279,6 +279,10 @@ export class BlobStore {
       if ('tags' in patch) {
         if (patch.tags === undefined) delete next.tags;
         else next.tags = { ...patch.tags };
+      }
+      if ('lifecycle' in patch) {
+        if (patch.lifecycle === undefined) delete next.lifecycle;
+        else next.lifecycle = structuredClone(patch.lifecycle);
       }
       tx.putBucket(next);
     });
@@ -510,11 +514,13 @@ export class BlobStore {
   }
 
   /** Deletes an object; false if there was none. Its blob files go after the commit. `BLOB_NO_SUCH_BUCKET`. */
-  async deleteObject(bucket: string, key: string): Promise<boolean> {
+  async deleteObject(bucket: string, key: string, opts: { ifObjectId?: string } = {}): Promise<boolean> {
     checkBucketName(bucket);
     checkKey(key);
     return this.#op(() => this.#transaction(async (tx) => {
       if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
+      // Only that object, not one written since under the same key (a lifecycle expiry decided on the old one).
+      if (opts.ifObjectId !== undefined && (await tx.getObject(bucket, key))?.id !== opts.ifObjectId) return false;
       return tx.deleteObject(bucket, key);
     }, { objects: [objectKey(bucket, key)] }));
   }

@@ -18,6 +18,24 @@ export interface BucketRecord {
   cors?: BucketCorsRule[];
   /** Bucket tags (PutBucketTagging); absent = none. */
   tags?: Record<string, string>;
+  /** Lifecycle rules (PutBucketLifecycleConfiguration), checked by the server; absent = none. */
+  lifecycle?: BucketLifecycleRule[];
+}
+
+/** One lifecycle rule of a bucket: which objects (prefix, tags, size bounds) and what happens to them, when. */
+export interface BucketLifecycleRule {
+  id: string;
+  enabled: boolean;
+  prefix?: string;
+  tags?: Record<string, string>;
+  sizeGreaterThan?: number;
+  sizeLessThan?: number;
+  /** Expire objects this many days after their creation (rounded up to the next midnight UTC). */
+  expirationDays?: number;
+  /** Expire objects on this date (ISO 8601, midnight UTC). */
+  expirationDate?: string;
+  /** Abort multipart uploads this many days after their initiation. */
+  abortIncompleteDays?: number;
 }
 
 /** One CORS rule of a bucket, as S3's PutBucketCors defines it (checked by the server; the same shape as @coffer/xml's CorsRule, which this package does not depend on). */

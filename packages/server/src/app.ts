@@ -23,6 +23,7 @@ import * as acl from './handlers/acl.ts';
 import * as tagging from './handlers/tagging.ts';
 import { getBucketDefault } from './handlers/bucket-defaults.ts';
 import { getObjectAttributes } from './handlers/object-attributes.ts';
+import * as lifecycle from './handlers/lifecycle.ts';
 
 /** A handler of one AWS operation. */
 export type Handler = (ctx: Context, ep: Endpoint, services: Services) => Promise<void>;
@@ -52,6 +53,9 @@ const HANDLERS: Record<Operation, Handler> = {
   PutObjectAcl: acl.putObjectAcl,
   GetBucketDefault: getBucketDefault,
   GetObjectAttributes: getObjectAttributes,
+  GetBucketLifecycleConfiguration: lifecycle.getBucketLifecycle,
+  PutBucketLifecycleConfiguration: lifecycle.putBucketLifecycle,
+  DeleteBucketLifecycle: lifecycle.deleteBucketLifecycle,
   GetBucketTagging: tagging.getBucketTagging,
   PutBucketTagging: tagging.putBucketTagging,
   DeleteBucketTagging: tagging.deleteBucketTagging,

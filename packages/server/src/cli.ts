@@ -94,6 +94,7 @@ program.command('serve')
   .option('--allow-insecure-sse-c', 'accept SSE-C keys over plain HTTP from any peer (loopback peers always may)')
   .option('--trust-proxy', 'count X-Forwarded-Proto: https from the proxy in front as a secure connection')
   .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
+  .option('--lifecycle-interval <seconds>', 'how often the buckets\' lifecycle rules run', parsePositive, 3600)
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics (GET /metrics) on this address', parseListen)
   .action(async (opts) => {
     // Streaming objects allocates ~1–2 MiB of short-lived Buffers per MiB served, while the live heap stays small
@@ -129,6 +130,7 @@ program.command('serve')
       shutdownTimeoutMs: SERVER_DEFAULTS.shutdownTimeoutMs,
       logger,
       metricsListen: opts.metricsListen,
+      lifecycleIntervalMs: opts.lifecycleInterval * 1000,
     });
     // Handlers go in before the listening line: a supervisor may signal as soon as it reads it.
     const stop = (signal: string) => {

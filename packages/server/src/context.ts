@@ -7,12 +7,15 @@ import type { AuthContext } from '@coffer/sigv4';
 import type { User, UserRegistry } from './users.ts';
 import type { Endpoint } from './router.ts';
 import type { Metrics } from './metrics.ts';
+import type { LifecycleRunner } from './lifecycle.ts';
 
 /** The long-lived services a request handler works with. */
 export interface Services {
   store: BlobStore;
   /** Multipart upload sessions over the same store (its background sweep runs while the server does). */
   multipart: MultipartStore;
+  /** The background runs of the buckets' lifecycle rules. */
+  lifecycle: LifecycleRunner;
   keyRing: MasterKeyRing;
   /** The chunk-encryption worker pool, when the server runs one. */
   cryptoPool?: CryptoPool;

@@ -15,6 +15,7 @@ export type Operation =
   | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PreflightRequest'
   | 'GetBucketAcl' | 'PutBucketAcl' | 'GetObjectAcl' | 'PutObjectAcl'
   | 'GetBucketDefault' | 'GetObjectAttributes'
+  | 'GetBucketLifecycleConfiguration' | 'PutBucketLifecycleConfiguration' | 'DeleteBucketLifecycle'
   | 'GetBucketTagging' | 'PutBucketTagging' | 'DeleteBucketTagging' | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging'
   | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects'
   | 'PutObject' | 'PostObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
@@ -31,10 +32,10 @@ export interface Endpoint {
 
 /** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
 /** GET of these on a bucket: the answer of a bucket without that configuration (handlers/bucket-defaults.ts). */
-const BUCKET_DEFAULT_SUBRESOURCES = ['policy', 'lifecycle', 'website', 'replication', 'object-lock', 'logging', 'notification',
+const BUCKET_DEFAULT_SUBRESOURCES = ['policy', 'website', 'replication', 'object-lock', 'logging', 'notification',
   'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'policyStatus'];
 
-const UNSUPPORTED_SUBRESOURCES = ['policy', 'lifecycle', 'website', 'logging', 'notification',
+const UNSUPPORTED_SUBRESOURCES = ['policy', 'website', 'logging', 'notification',
   'replication', 'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'object-lock', 'ownershipControls',
   'publicAccessBlock', 'intelligent-tiering', 'retention', 'legal-hold', 'torrent', 'restore', 'select',
   'policyStatus'];
@@ -139,6 +140,7 @@ export function route(
     switch (m) {
       case 'GET':
         if (has('acl')) return ep('GetBucketAcl');
+        if (has('lifecycle')) return ep('GetBucketLifecycleConfiguration');
         if (has('tagging')) return ep('GetBucketTagging');
         if (has('location')) return ep('GetBucketLocation');
         if (has('versioning')) return ep('GetBucketVersioning');
@@ -151,6 +153,7 @@ export function route(
         return ep('HeadBucket');
       case 'PUT':
         if (has('acl')) return ep('PutBucketAcl');
+        if (has('lifecycle')) return ep('PutBucketLifecycleConfiguration');
         if (has('tagging')) return ep('PutBucketTagging');
         if (has('encryption')) return ep('PutBucketEncryption');
         if (has('cors')) return ep('PutBucketCors');
@@ -160,6 +163,7 @@ export function route(
         if (has('encryption')) return ep('DeleteBucketEncryption');
         if (has('cors')) return ep('DeleteBucketCors');
         if (has('tagging')) return ep('DeleteBucketTagging');
+        if (has('lifecycle')) return ep('DeleteBucketLifecycle');
         return ep('DeleteBucket');
       case 'POST':
         if (has('delete')) return ep('DeleteObjects');

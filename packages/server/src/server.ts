@@ -15,6 +15,7 @@ import { createApp } from './app.ts';
 import type { Services } from './context.ts';
 import { UserRegistry, generateKeyPair } from './users.ts';
 import { Metrics } from './metrics.ts';
+import { LifecycleRunner } from './lifecycle.ts';
 
 /** Where the master key ring comes from. */
 export type MasterKeySource =
@@ -57,6 +58,8 @@ export interface ServerOptions {
   shutdownTimeoutMs: number;
   /** Logger; a pino logger to stderr at `info` when absent. */
   logger?: Logger;
+  /** How often the buckets' lifecycle rules run (expirations, stale uploads); default hourly. */
+  lifecycleIntervalMs?: number;
   /** Serve Prometheus metrics (`GET /metrics`) on this address; none when absent. */
   metricsListen?: { host: string; port: number };
 }
@@ -123,9 +126,11 @@ export class CofferServer {
       }
       const multipart = new MultipartStore(store, { maxUploadAgeMs: opts.multipartMaxUploadAgeMs });
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
+      const lifecycle = new LifecycleRunner(store, multipart, logger);
+      lifecycle.start(opts.lifecycleIntervalMs ?? 3_600_000);
       const metrics = opts.metricsListen ? new Metrics() : undefined;
       const services: Services = {
-        store, multipart, keyRing, cryptoPool, users, logger, metrics, region: opts.region, domains: opts.domains ?? [],
+        store, multipart, lifecycle, keyRing, cryptoPool, users, logger, metrics, region: opts.region, domains: opts.domains ?? [],
         security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
       };
       const app = createApp(services);
@@ -173,6 +178,7 @@ export class CofferServer {
       const timer = setTimeout(() => this.#server.closeAllConnections(), this.#timeoutMs);
       await closed;
       clearTimeout(timer);
+      await this.#services.lifecycle.stop();
       await this.#services.multipart.stop();
       await this.#services.store.close();
       await this.#services.cryptoPool?.close();

@@ -9,6 +9,7 @@ export {
   parseServerSideEncryptionConfiguration,
   parseCorsConfiguration,
   parseTagging,
+  parseLifecycleConfiguration,
   MAX_DELETE_OBJECTS,
 } from './s3-requests.ts';
 export type {
@@ -20,6 +21,7 @@ export type {
   ServerSideEncryptionRule,
   ServerSideEncryptionConfiguration,
   CorsRule,
+  LifecycleRule,
 } from './s3-requests.ts';
 export { ATTRS, S3_NAMESPACE, XML_DECLARATION, buildXml, errorXml, escapeXml } from './build.ts';
 export type { XmlValue, XmlNode, BuildOptions, ErrorDocument } from './build.ts';

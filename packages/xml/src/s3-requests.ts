@@ -296,3 +296,70 @@ export async function parseTagging(source: XmlSource, opts?: ParseOptions): Prom
   });
   return { tags };
 }
+
+/** One `<Rule>` of a bucket lifecycle configuration, as sent (the caller checks values and combinations). */
+export interface LifecycleRule {
+  id?: string;
+  /** `<Status>` (`Enabled` / `Disabled`). */
+  status: string;
+  /** `<Filter>` (or the older `<Prefix>` directly in the rule); absent = every object. */
+  filter: { prefix?: string; tags: { key: string; value: string }[]; sizeGreaterThan?: string; sizeLessThan?: string };
+  /** `<Expiration>`: `<Days>`, `<Date>` or `<ExpiredObjectDeleteMarker>` as text. */
+  expiration?: { days?: string; date?: string; expiredObjectDeleteMarker?: string };
+  /** `<AbortIncompleteMultipartUpload><DaysAfterInitiation>`. */
+  abortIncompleteDays?: string;
+  /** Names of the other actions present (`Transition`, `NoncurrentVersionExpiration`, …). */
+  otherActions: string[];
+}
+
+/**
+ * Parses a PutBucketLifecycleConfiguration body: `<LifecycleConfiguration><Rule>…</Rule>…</LifecycleConfiguration>`.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html
+ * @throws XmlError XML_EMPTY, XML_MALFORMED (bad XML, wrong root, no Rule, a Rule without Status), XML_TOO_LARGE
+ */
+export async function parseLifecycleConfiguration(source: XmlSource, opts?: ParseOptions): Promise<{ rules: LifecycleRule[] }> {
+  const root = await parseRoot(source, opts, 'LifecycleConfiguration');
+  const ruleEls = children(root, 'Rule');
+  if (ruleEls.length === 0) throw malformed('<LifecycleConfiguration> has no <Rule>');
+  const text = (el: XmlElement | undefined, name: string): string | undefined => {
+    const c = el && optionalChild(el, name);
+    return c === undefined ? undefined : leafText(c).trim();
+  };
+  const tagsOf = (el: XmlElement) => children(el, 'Tag').map((t) => ({ key: leafText(requiredChild(t, 'Key')), value: leafText(requiredChild(t, 'Value')) }));
+  const rules = ruleEls.map((el): LifecycleRule => {
+    checkContainer(el);
+    const status = text(el, 'Status');
+    if (status === undefined) throw malformed('<Rule> has no <Status>');
+    const rule: LifecycleRule = { status, filter: { tags: [] }, otherActions: [] };
+    const id = text(el, 'ID');
+    if (id !== undefined) rule.id = id;
+    const filterEl = optionalChild(el, 'Filter');
+    const and = filterEl && optionalChild(filterEl, 'And');
+    const scope = and ?? filterEl;
+    const prefix = text(scope, 'Prefix') ?? text(el, 'Prefix');
+    if (prefix !== undefined) rule.filter.prefix = prefix;
+    if (scope) {
+      rule.filter.tags = tagsOf(scope);
+      const gt = text(scope, 'ObjectSizeGreaterThan');
+      const lt = text(scope, 'ObjectSizeLessThan');
+      if (gt !== undefined) rule.filter.sizeGreaterThan = gt;
+      if (lt !== undefined) rule.filter.sizeLessThan = lt;
+    }
+    const exp = optionalChild(el, 'Expiration');
+    if (exp) {
+      checkContainer(exp);
+      rule.expiration = {};
+      for (const [name, field] of [['Days', 'days'], ['Date', 'date'], ['ExpiredObjectDeleteMarker', 'expiredObjectDeleteMarker']] as const) {
+        const v = text(exp, name);
+        if (v !== undefined) rule.expiration[field] = v;
+      }
+    }
+    const abort = optionalChild(el, 'AbortIncompleteMultipartUpload');
+    if (abort) rule.abortIncompleteDays = text(abort, 'DaysAfterInitiation') ?? '';
+    for (const c of el.children) {
+      if (!['ID', 'Status', 'Filter', 'Prefix', 'Expiration', 'AbortIncompleteMultipartUpload'].includes(c.name)) rule.otherActions.push(c.name);
+    }
+    return rule;
+  });
+  return { rules };
+}

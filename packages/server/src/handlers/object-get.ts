@@ -14,6 +14,7 @@ import { ownedBucket } from '../access.ts';
 import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
 import { type ByteRange, evaluateConditions, header, parseRange, setObjectHeaders } from '../http.ts';
 import { setChecksumHeader } from './object-put.ts';
+import { expirationHeader, objectExpiry } from '../lifecycle.ts';
 
 /** `response-*` query parameters override these response headers on GET. */
 const OVERRIDES = [
@@ -56,6 +57,9 @@ async function readObject(ctx: Context, ep: Endpoint, services: Services, withBo
     throw new S3Error('InvalidRequest', { message: 'Cannot specify both Range header and partNumber query parameter' });
   }
   setObjectHeaders(ctx, rec);
+  const rules = (await services.store.getBucket(ep.bucket!))?.lifecycle;
+  const expiry = rules && objectExpiry(rules, rec);
+  if (expiry) ctx.set('x-amz-expiration', expirationHeader(expiry));
   if (evaluateConditions(ctx.req.headers, rec, 'read') === 'not-modified') {
     ctx.body = null;
     ctx.status = 304;
