@@ -153,6 +153,34 @@ print(json.dumps(p))
     assert.equal(fine.status, 204);
   });
 
+  it('should encrypt with the customer key given in the form (SSE-C fields), which the reads then need', async () => {
+    const key = Buffer.alloc(32, 9);
+    const ssec = {
+      'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+      'x-amz-server-side-encryption-customer-key': key.toString('base64'),
+      'x-amz-server-side-encryption-customer-key-MD5': createHash('md5').update(key).digest('base64'),
+    };
+    const p = await boto3Post('ssec-form', ssec, Object.entries(ssec).map(([k, v]) => ({ [k]: v })));
+    const r = await send(p, Buffer.from('customer-keyed'));
+    assert.equal(r.status, 204, await r.text());
+    assert.equal(r.headers.get('x-amz-server-side-encryption-customer-algorithm'), 'AES256');
+    await rejectsS3(t.sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'ssec-form' })), 400, 'InvalidRequest');
+    const got = await t.sdk.send(new GetObjectCommand({
+      Bucket: BUCKET, Key: 'ssec-form', SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: ssec['x-amz-server-side-encryption-customer-key-MD5'],
+    }));
+    assert.equal((await bodyBytes(got.Body)).toString(), 'customer-keyed');
+    // A form whose key breaks the policy, or whose signature is wrong: the errors never carry the policy's key.
+    const other = Buffer.alloc(32, 7).toString('base64');
+    const broken = await send(p, Buffer.from('x'), { extra: { 'x-amz-server-side-encryption-customer-key': other } });
+    const text = await broken.text();
+    assert.equal(broken.status, 403);
+    assert.match(text, /Policy Condition failed: \[&quot;eq&quot;, &quot;\$x-amz-server-side-encryption-customer-key&quot;, &quot;\*\*\*\*\*&quot;\]/);
+    const forged = await send({ ...p, fields: { ...p.fields, 'x-amz-signature': '0'.repeat(64) } }, Buffer.from('x'));
+    const forgedText = await forged.text();
+    assert.equal(forged.status, 403);
+    for (const t2 of [text, forgedText]) assert.ok(!t2.includes(key.toString('base64')) && !t2.includes(p.fields.policy!), t2);
+  });
+
   it('should take a form from the JS SDK (createPresignedPost) with SSE-S3 asked for in a field', async () => {
     const { url, fields } = await createPresignedPost(t.sdk as never, {
       Bucket: BUCKET,

@@ -417,6 +417,25 @@ print(open(src, 'rb').read() == open(dst, 'rb').read(), h['ETag'].strip('"').end
     });
   });
 
+  describe('the customer key is never echoed', () => {
+    it('should leave it out of SignatureDoesNotMatch (CanonicalRequest and its bytes), signed as a header or in the query', async () => {
+      const wrong = { ...server, secretKey: 'not-the-secret-key-at-all' };
+      const r = await signedSend(wrong, { method: 'PUT', path: objectPath(BUCKET, 'echo'), headers: ssecHeaders(key), body: Buffer.from('x') });
+      const e = assertS3Error(r, 403, 'SignatureDoesNotMatch');
+      assert.match(e['CanonicalRequest']!, /^x-amz-server-side-encryption-customer-key:\*{5}$/m);
+      const target = `${server.url}${objectPath(BUCKET, 'obj')}?x-amz-server-side-encryption-customer-algorithm=AES256&x-amz-server-side-encryption-customer-key=${encodeURIComponent(b64(key))}`;
+      const q = await fetch(presignUrl({ method: 'GET', url: target, expiresIn: 300, accessKeyId: server.accessKey, secretAccessKey: wrong.secretKey }));
+      const text = await q.text();
+      assert.equal(q.status, 403);
+      assert.match(text, /x-amz-server-side-encryption-customer-key=\*{5}/);
+      for (const body of [r.text, text]) {
+        for (const needle of [b64(key), encodeURIComponent(b64(key)), Buffer.from(b64(key)).toString('hex'), key.toString('hex')]) {
+          assert.ok(!body.includes(needle) && !body.replace(/ /g, '').includes(needle), 'the key is in the error');
+        }
+      }
+    });
+  });
+
   describe('the customer key is never kept', () => {
     it('should leave no trace of the key, raw, base64 or hex, in any file of the data directory or in the log', async () => {
       const stderr = server.stderr();

@@ -4,7 +4,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-authentication-HTTPPOST.html
  */
-import { ALGORITHM, SERVICE, deriveSigningKey, hexBytes, parseAmzDate, sign } from './canonical.ts';
+import { ALGORITHM, SERVICE, deriveSigningKey, parseAmzDate, sign } from './canonical.ts';
 import { MESSAGES, SigV4Error, wrongRegionMessage } from './errors.ts';
 import type { VerifyOptions } from './types.ts';
 import { parseCredential, resolveOptions, signaturesEqual } from './verify.ts';
@@ -62,12 +62,8 @@ export async function verifyPostForm(fields: ReadonlyMap<string, string>, opts: 
   }
   const expected = sign(deriveSigningKey(secret, credential.date, credential.region), policy);
   if (!signaturesEqual(expected, signature)) {
-    throw new SigV4Error('SIGV4_SIGNATURE_MISMATCH', MESSAGES.signatureMismatch, {
-      AWSAccessKeyId: credential.accessKeyId,
-      StringToSign: policy,
-      SignatureProvided: signature,
-      StringToSignBytes: hexBytes(policy),
-    });
+    // Not the policy as StringToSign: its conditions may hold an SSE-C key, which no error may carry.
+    throw new SigV4Error('SIGV4_SIGNATURE_MISMATCH', MESSAGES.signatureMismatch, { AWSAccessKeyId: credential.accessKeyId, SignatureProvided: signature });
   }
   return { accessKeyId: credential.accessKeyId, amzDate, scope: `${credential.date}/${credential.region}/${SERVICE}/aws4_request` };
 }
@@ -85,9 +81,13 @@ function exempt(name: string): boolean {
 const invalid = (why: string): SigV4Error => new SigV4Error('SIGV4_POST_POLICY_INVALID', `Invalid Policy: ${why}`);
 const denied = (why: string): SigV4Error => new SigV4Error('SIGV4_POST_POLICY_DENIED', `Invalid according to Policy: ${why}`);
 
-/** S3 writes a failed condition back as `["eq", "$key", "value"]`. */
+/** A field whose value is a secret (the SSE-C key): never written back into an error. */
+const SECRET_FIELD = 'x-amz-server-side-encryption-customer-key';
+
+/** S3 writes a failed condition back as `["eq", "$key", "value"]` (a secret value as `*****`). */
 function conditionText(op: string, field: string, value: string): string {
-  return `[${[op, `$${field}`, value].map((s) => JSON.stringify(s)).join(', ')}]`;
+  const shown = field.toLowerCase() === SECRET_FIELD ? '*****' : value;
+  return `[${[op, `$${field}`, shown].map((s) => JSON.stringify(s)).join(', ')}]`;
 }
 
 /**

@@ -328,13 +328,14 @@ export async function verifyRequest(req: SignableRequest, opts: VerifyOptions): 
   const signingKey = cached?.secret === secret ? cached.key : deriveSigningKey(secret, p.credential.date, p.credential.region);
   const expected = sign(signingKey, toSign);
   if (!signaturesEqual(expected, p.signature)) {
+    const shown = redactSecrets(canonical);
     throw new SigV4Error('SIGV4_SIGNATURE_MISMATCH', MESSAGES.signatureMismatch, {
       AWSAccessKeyId: accessKeyId,
       StringToSign: toSign,
       SignatureProvided: p.signature,
       StringToSignBytes: hexBytes(toSign),
-      CanonicalRequest: canonical,
-      CanonicalRequestBytes: hexBytes(canonical),
+      CanonicalRequest: shown,
+      CanonicalRequestBytes: hexBytes(shown),
     });
   }
   if (cached?.key !== signingKey) rememberSigningKey(cacheId, secret, signingKey);
@@ -347,6 +348,18 @@ export async function verifyRequest(req: SignableRequest, opts: VerifyOptions): 
     signature: expected,
     signingKey,
   };
+}
+
+// An SSE-C key (or a copy source's) as a canonical header line or a canonical query parameter.
+const SECRET_HEADER_LINE = /^(x-amz-(?:copy-source-)?server-side-encryption-customer-key):.*$/gm;
+const SECRET_QUERY_PARAM = /((?:^|&)x-amz-(?:copy-source-)?server-side-encryption-customer-key=)[^&\n]*/gim;
+
+/**
+ * The canonical request as the SignatureDoesNotMatch error shows it, with SSE-C key values replaced by `*****`: a
+ * customer key never goes into an error (AWS echoes it; this store promises not to).
+ */
+export function redactSecrets(canonical: string): string {
+  return canonical.replace(SECRET_HEADER_LINE, '$1:*****').replace(SECRET_QUERY_PARAM, '$1*****');
 }
 
 /** Constant-time comparison of an expected hex signature with a provided one. */

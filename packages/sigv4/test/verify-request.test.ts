@@ -302,3 +302,21 @@ describe('verifyRequest', () => {
     });
   });
 });
+
+describe('SignatureDoesNotMatch details', () => {
+  it('should show the canonical request with SSE-C key values replaced by *****, as a header and in the query', async () => {
+    const key = Buffer.alloc(32, 3).toString('base64');
+    const url = new URL(`http://127.0.0.1:9000/b/k?x-amz-copy-source-server-side-encryption-customer-key=${encodeURIComponent(key)}`);
+    const headers = signRequest({
+      method: 'PUT', url, headers: { 'x-amz-server-side-encryption-customer-key': key }, body: 'UNSIGNED-PAYLOAD',
+      accessKeyId: ACCESS_KEY, secretAccessKey: 'some-other-secret',
+    });
+    const err = await assertSigV4Error(() => verifyRequest({ method: 'PUT', path: url.pathname, query: url.search.slice(1), headers }, {
+      getSecretKey: () => SECRET_KEY, now: () => Date.parse(`${headers['x-amz-date']!.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')}`),
+    }), 'SIGV4_SIGNATURE_MISMATCH');
+    const canonical = String(err.details?.CanonicalRequest);
+    assert.match(canonical, /^x-amz-server-side-encryption-customer-key:\*{5}$/m);
+    assert.match(canonical, /x-amz-copy-source-server-side-encryption-customer-key=\*{5}/);
+    assert.ok(!JSON.stringify(err.details).includes(key) && !JSON.stringify(err.details).includes(encodeURIComponent(key)));
+  });
+});
