@@ -78,6 +78,9 @@ function readForm(ctx: Context): Promise<Form> {
       fields.set(name.toLowerCase(), value);
     });
     bb.on('file', (name, stream, info) => {
+      // A form cut short errors its file stream ("Unexpected end of form") whether or not anyone reads it any
+      // more (the request may already have been refused): never an unhandled 'error'. A reader still sees it.
+      stream.on('error', () => undefined);
       if (started || name.toLowerCase() !== 'file') {
         stream.resume();
         fail(oneFile());
