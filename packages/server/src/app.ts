@@ -114,7 +114,8 @@ function errors(services: Services) {
         ctx.req.unpipe();
         ctx.req.resume();
       }
-      if (err.status >= 500) services.logger.error({ requestId, err: thrown }, 'request failed');
+      // A server fault, logged with its stack; 501 is the client asking for what Coffer does not do, not a fault.
+      if (err.status >= 500 && err.status !== 501) services.logger.error({ requestId, err: thrown }, 'request failed');
       if (ctx.headerSent) {
         ctx.req.socket.destroy();
         return;

@@ -33,6 +33,8 @@ describe('bucket configurations Coffer does not have', () => {
     await rejectsS3(t.sdk.send(new GetObjectLockConfigurationCommand({ Bucket })), 404, 'ObjectLockConfigurationNotFoundError');
     await rejectsS3(t.sdk.send(new GetBucketPolicyCommand({ Bucket: 'no-such-bucket-here' })), 404, 'NoSuchBucket');
     await rejectsS3(t.sdk.send(new PutBucketPolicyCommand({ Bucket, Policy: '{}' })), 501, 'NotImplemented');
+    // A 501 is the client asking for something Coffer does not do, not a server fault: no error-level log line.
+    assert.doesNotMatch(t.server.stderr(), /"level":50/);
   });
 
   it('should give the documents that always exist: logging off, no notifications, owner pays, ACLs disabled, public access blocked', async () => {
