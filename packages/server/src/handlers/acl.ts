@@ -14,7 +14,7 @@ import { ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 import { header } from '../http.ts';
 import { sendEmpty, sendXml } from './bucket.ts';
 import { owner } from './list.ts';
-import { loadObject } from './object-get.ts';
+import { loadObjectIn } from './object-get.ts';
 
 /** The one grant there is: the owner's FULL_CONTROL. */
 function policy(services: Services, ownerId: string) {
@@ -62,15 +62,13 @@ export async function putBucketAcl(ctx: Context, ep: Endpoint, services: Service
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html */
 export async function getObjectAcl(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
-  await loadObject(ctx, services, ep.bucket!, ep.key!);
+  const { bucket } = await loadObjectIn(ctx, services, ep.bucket!, ep.key!);
   sendXml(ctx, 'AccessControlPolicy', policy(services, bucket.owner));
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html */
 export async function putObjectAcl(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
-  await loadObject(ctx, services, ep.bucket!, ep.key!);
+  const { bucket } = await loadObjectIn(ctx, services, ep.bucket!, ep.key!);
   await putAcl(ctx, bucket.owner, 'object');
   sendEmpty(ctx);
 }

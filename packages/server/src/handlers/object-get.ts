@@ -5,7 +5,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
  */
 import type { Context } from 'koa';
-import type { ObjectRecord } from '@coffer/blob-store';
+import type { BucketRecord, ObjectRecord } from '@coffer/blob-store';
 import { parsePartNumber } from '@coffer/multipart';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
@@ -26,12 +26,17 @@ const OVERRIDES = [
   ['response-content-encoding', 'Content-Encoding'],
 ] as const;
 
-/** Loads an object the caller may read, or `NoSuchKey`. */
-export async function loadObject(ctx: Context, services: Services, bucket: string, key: string): Promise<ObjectRecord> {
-  await ownedBucket(ctx, services, bucket);
+/** Loads an object the caller may read, with its bucket's record, or `NoSuchKey`. */
+export async function loadObjectIn(ctx: Context, services: Services, bucket: string, key: string): Promise<{ bucket: BucketRecord; rec: ObjectRecord }> {
+  const owned = await ownedBucket(ctx, services, bucket);
   const rec = await services.store.getObject(bucket, key);
   if (!rec) throw new S3Error('NoSuchKey', { extra: { Key: key } });
-  return rec;
+  return { bucket: owned, rec };
+}
+
+/** Loads an object the caller may read, or `NoSuchKey`. */
+export async function loadObject(ctx: Context, services: Services, bucket: string, key: string): Promise<ObjectRecord> {
+  return (await loadObjectIn(ctx, services, bucket, key)).rec;
 }
 
 /** The byte range a `?partNumber=N` read selects, with the part count to report. */
@@ -49,7 +54,7 @@ function partRange(rec: ObjectRecord, raw: string): { range?: ByteRange; count?:
 
 async function readObject(ctx: Context, ep: Endpoint, services: Services, withBody: boolean): Promise<void> {
   refuseSseHeader(ctx);
-  const rec = await loadObject(ctx, services, ep.bucket!, ep.key!);
+  const { bucket, rec } = await loadObjectIn(ctx, services, ep.bucket!, ep.key!);
   const customer = readCustomerKey(ctx, ep, services, rec);
   const rangeHeader = header(ctx.req.headers, 'range');
   const partNumber = ep.query.get('partNumber');
@@ -57,8 +62,7 @@ async function readObject(ctx: Context, ep: Endpoint, services: Services, withBo
     throw new S3Error('InvalidRequest', { message: 'Cannot specify both Range header and partNumber query parameter' });
   }
   setObjectHeaders(ctx, rec);
-  const rules = (await services.store.getBucket(ep.bucket!))?.lifecycle;
-  const expiry = rules && objectExpiry(rules, rec);
+  const expiry = bucket.lifecycle && objectExpiry(bucket.lifecycle, rec);
   if (expiry) ctx.set('x-amz-expiration', expirationHeader(expiry));
   if (evaluateConditions(ctx.req.headers, rec, 'read') === 'not-modified') {
     ctx.body = null;
