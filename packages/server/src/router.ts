@@ -32,8 +32,11 @@ export interface Endpoint {
 
 /** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
 /** GET of these on a bucket: the answer of a bucket without that configuration (handlers/bucket-defaults.ts). */
-const BUCKET_DEFAULT_SUBRESOURCES = ['policy', 'website', 'replication', 'object-lock', 'logging', 'notification',
-  'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'policyStatus'];
+export const BUCKET_DEFAULT_SUBRESOURCES = ['policy', 'website', 'replication', 'object-lock', 'logging', 'notification',
+  'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'policyStatus'] as const;
+
+/** One of {@link BUCKET_DEFAULT_SUBRESOURCES}. */
+export type BucketDefaultSubresource = (typeof BUCKET_DEFAULT_SUBRESOURCES)[number];
 
 const UNSUPPORTED_SUBRESOURCES = ['policy', 'website', 'logging', 'notification',
   'replication', 'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'object-lock', 'ownershipControls',
@@ -107,6 +110,11 @@ function methodNotAllowed(method: string, resourceType: string): never {
   throw new S3Error('MethodNotAllowed', { extra: { Method: method, ResourceType: resourceType } });
 }
 
+/** A `multipart/form-data` body (with its parameters): what a POST to a bucket makes a browser upload. */
+export function isFormBody(headers: Record<string, string | string[] | undefined>): boolean {
+  return /^multipart\/form-data\s*;/i.test(String(headers['content-type'] ?? ''));
+}
+
 /**
  * Resolves a request to its AWS operation. Throws S3Error for a path that does not decode (`InvalidURI`), a
  * sub-resource Coffer does not implement (`NotImplemented`) or a method the resource does not take (`MethodNotAllowed`).
@@ -167,7 +175,7 @@ export function route(
         return ep('DeleteBucket');
       case 'POST':
         if (has('delete')) return ep('DeleteObjects');
-        if (/^multipart\/form-data\s*;/i.test(String(headers['content-type'] ?? ''))) return ep('PostObject');
+        if (isFormBody(headers)) return ep('PostObject');
         notImplemented();
       default:
         methodNotAllowed(m, 'BUCKET');

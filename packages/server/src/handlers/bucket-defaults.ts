@@ -9,15 +9,15 @@
 import type { Context } from 'koa';
 import { S3Error, type S3ErrorCode } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import { BUCKET_DEFAULT_SUBRESOURCES, type BucketDefaultSubresource, type Endpoint } from '../router.ts';
 import { ownedBucket } from '../access.ts';
 import { sendXml } from './bucket.ts';
 import type { XmlNode } from '@coffer/xml';
 
 type Answer = { error: S3ErrorCode } | { root: string; body: XmlNode };
 
-/** Sub-resource → what GET on it answers. */
-export const BUCKET_DEFAULTS: Readonly<Record<string, Answer>> = Object.freeze({
+/** Sub-resource → what GET on it answers (one entry for each the router sends here). */
+export const BUCKET_DEFAULTS: Readonly<Record<BucketDefaultSubresource, Answer>> = Object.freeze({
   policy: { error: 'NoSuchBucketPolicy' },
   website: { error: 'NoSuchWebsiteConfiguration' },
   replication: { error: 'ReplicationConfigurationNotFoundError' },
@@ -37,8 +37,8 @@ export const BUCKET_DEFAULTS: Readonly<Record<string, Answer>> = Object.freeze({
 /** GET of one of {@link BUCKET_DEFAULTS} (the router names it by the query). */
 export async function getBucketDefault(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   await ownedBucket(ctx, services, ep.bucket!);
-  const name = Object.keys(BUCKET_DEFAULTS).find((k) => ep.query.has(k))!;
-  const answer = BUCKET_DEFAULTS[name]!;
+  const name = BUCKET_DEFAULT_SUBRESOURCES.find((k) => ep.query.has(k))!;
+  const answer = BUCKET_DEFAULTS[name];
   if ('error' in answer) throw new S3Error(answer.error, { extra: { BucketName: ep.bucket! } });
   sendXml(ctx, answer.root, answer.body);
 }

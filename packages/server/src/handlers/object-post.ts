@@ -13,7 +13,7 @@ import { checkPostPolicy, missingPostFieldMessage, verifyPostForm } from '@coffe
 import { buildXml } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { AppState, Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import { isFormBody, type Endpoint } from '../router.ts';
 import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, objectUrl, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
@@ -27,7 +27,7 @@ const MAX_FIELDS = 256;
 /** True for a request that is a browser upload: a form POSTed to a bucket, without SigV4 headers or query. */
 export function isPostForm(method: string, headers: IncomingHttpHeaders, rawQuery: string): boolean {
   return method === 'POST'
-    && /^multipart\/form-data\s*;/i.test(headers['content-type'] ?? '')
+    && isFormBody(headers)
     && headers.authorization === undefined
     && !/(^|&)x-amz-(signature|credential)=/i.test(rawQuery);
 }
@@ -97,15 +97,6 @@ function readForm(ctx: Context): Promise<Form> {
   });
 }
 
-/** The form's fields as the request headers they stand for (metadata, SSE), for the code that reads headers. */
-function asHeaders(fields: Map<string, string>): IncomingHttpHeaders {
-  const headers: IncomingHttpHeaders = {};
-  for (const [name, value] of fields) {
-    if (/^(content-type|content-encoding|content-disposition|content-language|cache-control|expires|x-amz-.*)$/.test(name)) headers[name] = value;
-  }
-  return headers;
-}
-
 /** Where to send the browser: `success_action_redirect` (or the older `redirect`) when it is an absolute URL. */
 function redirectUrl(fields: Map<string, string>): URL | undefined {
   const raw = fields.get('success_action_redirect') ?? fields.get('redirect');
@@ -131,7 +122,9 @@ export async function postObject(ctx: Context, ep: Endpoint, services: Services)
     const range = checkPostPolicy(fields.get('policy')!, compared).contentLengthRange;
     const bucket = await ownedBucket(ctx, services, ep.bucket!);
     checkKey(key);
-    const params = asHeaders(fields);
+    // The fields stand for the headers of a PUT (by lower-cased name): readMetadata and writeEncryption read the
+    // content headers, x-amz-meta-* and the SSE ones among them and nothing else.
+    const params: IncomingHttpHeaders = Object.fromEntries(fields);
     refuseAcl({ 'x-amz-acl': fields.get('acl') }, 'object');
     const taggingXml = fields.get('tagging');
     const tags = taggingXml === undefined ? undefined : await readTagging((async function* one() { yield taggingXml; })(), 'Object');
