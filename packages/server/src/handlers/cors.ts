@@ -62,6 +62,11 @@ function allowHeaders(rule: BucketCorsRule, origin: string): Record<string, stri
   return h;
 }
 
+/** The bucket's CORS rules; undefined when it has none, or there is no such bucket (nothing to tell a stranger). */
+async function corsRules(services: Services, bucket: string): Promise<BucketCorsRule[] | undefined> {
+  return (await services.store.getBucket(bucket).catch(() => undefined))?.cors;
+}
+
 /**
  * For an actual request with an `Origin` to a bucket whose CORS rules allow it: sets the CORS response headers,
  * and keeps them in the state so that an error response carries them too (a page can then read the error).
@@ -69,7 +74,7 @@ function allowHeaders(rule: BucketCorsRule, origin: string): Record<string, stri
 export async function applyCors(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   const origin = header(ctx.req.headers, 'origin');
   if (origin === undefined || ep.bucket === undefined) return;
-  const rules = (await services.store.getBucket(ep.bucket).catch(() => undefined))?.cors;
+  const rules = await corsRules(services, ep.bucket);
   const rule = rules && matchCors(rules, origin, ctx.method.toUpperCase());
   if (!rule) return;
   const headers = allowHeaders(rule, origin);
@@ -116,7 +121,7 @@ export async function preflight(ctx: Context, ep: Endpoint, services: Services):
   const method = header(ctx.req.headers, 'access-control-request-method');
   if (method === undefined) throw new S3Error('BadRequest', { message: 'Invalid Access-Control-Request-Method: null' });
   const requested = (header(ctx.req.headers, 'access-control-request-headers') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
-  const rules = (await services.store.getBucket(ep.bucket!).catch(() => undefined))?.cors;
+  const rules = await corsRules(services, ep.bucket!);
   if (!rules) throw new S3Error('AccessForbidden', { message: 'CORSResponse: CORS is not enabled for this bucket.' });
   const rule = matchCors(rules, origin, method, requested);
   if (!rule) throw new S3Error('AccessForbidden');
