@@ -3,6 +3,7 @@
  * SSE-C key rotation onto the same key) does not re-encrypt the data.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
@@ -35,6 +36,16 @@ export function parseCopySource(raw: string): { bucket: string; key: string } {
   }
 }
 
+/** `x-amz-metadata-directive` / `x-amz-tagging-directive`: COPY (the default) or REPLACE. */
+function copyDirective(headers: IncomingHttpHeaders, what: 'metadata' | 'tagging'): 'COPY' | 'REPLACE' {
+  const name = `x-amz-${what}-directive`;
+  const value = (header(headers, name) ?? 'COPY').toUpperCase();
+  if (value !== 'COPY' && value !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', { message: `Unknown ${what} directive.`, extra: { ArgumentName: name, ArgumentValue: value } });
+  }
+  return value;
+}
+
 export async function copyObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   checkKey(ep.key!);
   const headers = ctx.req.headers;
@@ -45,14 +56,8 @@ export async function copyObject(ctx: Context, ep: Endpoint, services: Services)
   const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
   evaluateConditions(headers, src, 'copy');
 
-  const directive = (header(headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
-  if (directive !== 'COPY' && directive !== 'REPLACE') {
-    throw new S3Error('InvalidArgument', { message: 'Unknown metadata directive.', extra: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive } });
-  }
-  const taggingDirective = (header(headers, 'x-amz-tagging-directive') ?? 'COPY').toUpperCase();
-  if (taggingDirective !== 'COPY' && taggingDirective !== 'REPLACE') {
-    throw new S3Error('InvalidArgument', { message: 'Unknown tagging directive.', extra: { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: taggingDirective } });
-  }
+  const directive = copyDirective(headers, 'metadata');
+  const taggingDirective = copyDirective(headers, 'tagging');
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const changesEncryption = header(headers, 'x-amz-server-side-encryption') !== undefined || encryption.scheme === 'SSE-C' || src.enc.scheme === 'SSE-C';
   const sameObject = source.bucket === ep.bucket && source.key === ep.key;
