@@ -16,14 +16,18 @@ import { sendXml } from './bucket.ts';
 
 const MAX_KEYS = 1000;
 
-/** An integer query parameter from 0 to 2147483647 (`max-keys`, `max-parts`, `max-uploads`, markers). */
-export function integerParam(q: Map<string, string>, name: string, fallback: number): number {
-  const raw = q.get(name);
-  if (raw === undefined || raw === '') return fallback;
+/** An integer from 0 to 2147483647, as S3 takes its counts and markers; InvalidArgument naming `name` otherwise. */
+export function integerValue(raw: string, name: string): number {
   if (!/^\d+$/.test(raw) || Number(raw) > 2147483647) {
     throw new S3Error('InvalidArgument', { message: `Provided ${name} not an integer or within integer range`, extra: { ArgumentName: name, ArgumentValue: raw } });
   }
   return Number(raw);
+}
+
+/** An integer query parameter (`max-keys`, `max-parts`, `max-uploads`, markers); `fallback` when absent or empty. */
+export function integerParam(q: Map<string, string>, name: string, fallback: number): number {
+  const raw = q.get(name);
+  return raw === undefined || raw === '' ? fallback : integerValue(raw, name);
 }
 
 /** `max-keys`: above 1000 the page is capped, as S3 does. */

@@ -12,17 +12,16 @@ import type { Endpoint } from '../router.ts';
 import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
 import { header, setEncryptionHeaders } from '../http.ts';
 import { sendXml } from './bucket.ts';
+import { integerValue } from './list.ts';
 import { loadObject } from './object-get.ts';
 import { checksumTypeOf } from './object-put.ts';
 
 const ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
 
-/** A non-negative integer header, or `def`; S3's InvalidArgument otherwise. */
+/** An integer header (`x-amz-max-parts`, `x-amz-part-number-marker`), or `def` when absent. */
 function intHeader(ctx: Context, name: string, def: number): number {
   const raw = header(ctx.req.headers, name);
-  if (raw === undefined) return def;
-  if (!/^\d{1,9}$/.test(raw.trim())) throw new S3Error('InvalidArgument', { message: `Provided ${name} not an integer or within integer range`, extra: { ArgumentName: name, ArgumentValue: raw } });
-  return Number(raw.trim());
+  return raw === undefined ? def : integerValue(raw.trim(), name);
 }
 
 export async function getObjectAttributes(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
