@@ -4,6 +4,12 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
  */
 
+import type { BlobErrorCode } from '@coffer/blob-store';
+import type { CryptoErrorCode } from '@coffer/crypto';
+import type { MultipartErrorCode } from '@coffer/multipart';
+import type { SigV4ErrorCode } from '@coffer/sigv4';
+import type { XmlErrorCode } from '@coffer/xml';
+
 /** S3 error codes Coffer answers with, their HTTP status and AWS's default message. */
 export const S3_ERRORS = Object.freeze({
   AccessDenied: [403, 'Access Denied'],
@@ -28,7 +34,6 @@ export const S3_ERRORS = Object.freeze({
   InvalidBucketAclWithObjectOwnership: [400, 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting'],
   InvalidDigest: [400, 'The Content-MD5 you specified was invalid.'],
   InvalidEncryptionAlgorithmError: [400, 'The Encryption request you specified is not valid. Supported value: AES256.'],
-  InvalidLocationConstraint: [400, 'The specified location-constraint is not valid'],
   InvalidPart: [400, 'One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.'],
   InvalidPartNumber: [416, 'The requested partnumber is not satisfiable'],
   InvalidPolicyDocument: [400, 'The content of the form does not meet the conditions specified in the policy document.'],
@@ -61,9 +66,7 @@ export const S3_ERRORS = Object.freeze({
   NotImplemented: [501, 'A header you provided implies functionality that is not implemented'],
   PreconditionFailed: [412, 'At least one of the pre-conditions you specified did not hold'],
   RequestTimeTooSkewed: [403, 'The difference between the request time and the current time is too large.'],
-  ServerSideEncryptionConfigurationNotFoundError: [404, 'The server side encryption configuration was not found'],
   SignatureDoesNotMatch: [403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'],
-  SlowDown: [503, 'Please reduce your request rate.'],
   XAmzContentSHA256Mismatch: [400, 'The provided \'x-amz-content-sha256\' header does not match what was computed.'],
 } as const satisfies Record<string, readonly [number, string]>);
 
@@ -92,70 +95,100 @@ export class S3Error extends Error {
   }
 }
 
-/** Package error codes (`SIGV4_*`, `XML_*`, `CRYPTO_*`, `BLOB_*`, `MP_*`) → S3 error code. */
-const PACKAGE_ERRORS: Record<string, S3ErrorCode> = {
-  SIGV4_MISSING_AUTH: 'AccessDenied',
-  SIGV4_UNSUPPORTED_ALGORITHM: 'InvalidRequest',
-  SIGV4_MALFORMED_AUTH: 'AuthorizationHeaderMalformed',
-  SIGV4_QUERY_PARAMS: 'AuthorizationQueryParametersError',
-  SIGV4_EXPIRED: 'AccessDenied',
-  SIGV4_UNKNOWN_ACCESS_KEY: 'InvalidAccessKeyId',
-  SIGV4_SIGNATURE_MISMATCH: 'SignatureDoesNotMatch',
-  SIGV4_TIME_SKEWED: 'RequestTimeTooSkewed',
-  SIGV4_UNSIGNED_HEADERS: 'AccessDenied',
-  SIGV4_MISSING_CONTENT_SHA256: 'InvalidRequest',
-  SIGV4_INVALID_CONTENT_SHA256: 'InvalidArgument',
-  SIGV4_PAYLOAD_HASH_MISMATCH: 'XAmzContentSHA256Mismatch',
-  SIGV4_CHUNK_SIGNATURE_MISMATCH: 'SignatureDoesNotMatch',
-  SIGV4_INCOMPLETE_BODY: 'IncompleteBody',
-  SIGV4_MALFORMED_CHUNK: 'InvalidRequest',
-  SIGV4_INVALID_CHUNK_SIZE: 'InvalidChunkSizeError',
-  SIGV4_MALFORMED_TRAILER: 'MalformedTrailerError',
-  SIGV4_INVALID_DIGEST: 'InvalidDigest',
-  SIGV4_BAD_DIGEST: 'BadDigest',
-  SIGV4_CHECKSUM_MISMATCH: 'BadDigest',
-  SIGV4_INVALID_CHECKSUM: 'InvalidRequest',
-  SIGV4_POST_MISSING_FIELD: 'InvalidArgument',
-  SIGV4_POST_POLICY_INVALID: 'InvalidPolicyDocument',
-  SIGV4_POST_POLICY_DENIED: 'AccessDenied',
-  XML_MALFORMED: 'MalformedXML',
-  XML_TOO_LARGE: 'MaxMessageLengthExceeded',
-  XML_EMPTY: 'MissingRequestBodyError',
-  CRYPTO_WRONG_KEY: 'AccessDenied',
-  CRYPTO_KMS_NOT_IMPLEMENTED: 'NotImplemented',
-  CRYPTO_INVALID_SSE: 'InvalidArgument',
-  CRYPTO_SSEC_INVALID_ALGORITHM: 'InvalidEncryptionAlgorithmError',
-  CRYPTO_SSEC_MISSING_KEY: 'InvalidArgument',
-  CRYPTO_SSEC_INVALID_KEY: 'InvalidArgument',
-  CRYPTO_SSEC_KEY_MD5_MISMATCH: 'InvalidArgument',
-  CRYPTO_SSEC_MISSING_ALGORITHM: 'InvalidArgument',
-  CRYPTO_SSEC_INCOMPATIBLE: 'InvalidArgument',
-  MP_INVALID_PART_NUMBER: 'InvalidArgument',
-  MP_NO_PARTS: 'InvalidRequest',
-  MP_INVALID_PART_ORDER: 'InvalidPartOrder',
-  MP_INVALID_PART: 'InvalidPart',
-  MP_ENTITY_TOO_SMALL: 'EntityTooSmall',
-  MP_NO_SUCH_UPLOAD: 'NoSuchUpload',
-  MP_BAD_DIGEST: 'BadDigest',
-  MP_CHECKSUM_MISSING: 'InvalidRequest',
-  MP_INVALID_CHECKSUM_TYPE: 'InvalidRequest',
-  MP_OBJECT_SIZE_MISMATCH: 'InvalidRequest',
-  MP_SSEC_REQUIRED: 'InvalidRequest',
-  MP_SSEC_NOT_APPLICABLE: 'InvalidRequest',
-  MP_SSEC_KEY_MISMATCH: 'AccessDenied',
-  MP_INVALID_UPLOAD_ID_MARKER: 'InvalidArgument',
-  MP_PRECONDITION_FAILED: 'PreconditionFailed',
-  BLOB_NO_SUCH_BUCKET: 'NoSuchBucket',
-  BLOB_NO_SUCH_KEY: 'NoSuchKey',
-  BLOB_SSEC_REQUIRED: 'InvalidRequest',
-  BLOB_SSEC_NOT_APPLICABLE: 'InvalidRequest',
-  BLOB_BUCKET_NOT_EMPTY: 'BucketNotEmpty',
-  BLOB_PRECONDITION_FAILED: 'PreconditionFailed',
-  BLOB_TOO_LARGE: 'EntityTooLarge',
-};
+/** Every error code a package throws. Adding a code to a package's union makes {@link PACKAGE_ERRORS} fail to compile. */
+export type PackageErrorCode = SigV4ErrorCode | XmlErrorCode | CryptoErrorCode | BlobErrorCode | MultipartErrorCode;
 
-/** Package error codes whose own message is not AWS's and must not be shown. */
-const OWN_MESSAGE_HIDDEN = new Set(['BLOB_NO_SUCH_BUCKET', 'BLOB_NO_SUCH_KEY', 'BLOB_BUCKET_NOT_EMPTY', 'BLOB_PRECONDITION_FAILED', 'BLOB_TOO_LARGE', 'XML_MALFORMED', 'XML_TOO_LARGE', 'XML_EMPTY']);
+/** How one package error code is answered: the S3 error, and whether the package's own message may be shown. */
+export interface PackageErrorMapping {
+  /** The S3 error code (and so the HTTP status) the client gets. */
+  readonly s3: S3ErrorCode;
+  /**
+   * True when the package wrote AWS's text for that S3 error as its message (sigv4, crypto and multipart do), so the
+   * client sees it; false when the message is the package's own (it names internals) and the S3 default is sent.
+   */
+  readonly showMessage: boolean;
+}
+
+/**
+ * The one table from package error codes to S3 errors. `satisfies Record<PackageErrorCode, …>` makes it exhaustive:
+ * a package that adds a code does not compile until the code has a row here, and a row for a code that no longer
+ * exists is an excess property. Codes that mean a fault of the server (corruption, I/O, a closed store) answer
+ * InternalError and never show their message or details.
+ */
+export const PACKAGE_ERRORS = Object.freeze({
+  SIGV4_MISSING_AUTH: { s3: 'AccessDenied', showMessage: true },
+  SIGV4_UNSUPPORTED_ALGORITHM: { s3: 'InvalidRequest', showMessage: true },
+  SIGV4_MALFORMED_AUTH: { s3: 'AuthorizationHeaderMalformed', showMessage: true },
+  SIGV4_QUERY_PARAMS: { s3: 'AuthorizationQueryParametersError', showMessage: true },
+  SIGV4_EXPIRED: { s3: 'AccessDenied', showMessage: true },
+  SIGV4_UNKNOWN_ACCESS_KEY: { s3: 'InvalidAccessKeyId', showMessage: true },
+  SIGV4_SIGNATURE_MISMATCH: { s3: 'SignatureDoesNotMatch', showMessage: true },
+  SIGV4_TIME_SKEWED: { s3: 'RequestTimeTooSkewed', showMessage: true },
+  SIGV4_UNSIGNED_HEADERS: { s3: 'AccessDenied', showMessage: true },
+  SIGV4_MISSING_CONTENT_SHA256: { s3: 'InvalidRequest', showMessage: true },
+  SIGV4_INVALID_CONTENT_SHA256: { s3: 'InvalidArgument', showMessage: true },
+  SIGV4_PAYLOAD_HASH_MISMATCH: { s3: 'XAmzContentSHA256Mismatch', showMessage: true },
+  SIGV4_CHUNK_SIGNATURE_MISMATCH: { s3: 'SignatureDoesNotMatch', showMessage: true },
+  SIGV4_INCOMPLETE_BODY: { s3: 'IncompleteBody', showMessage: true },
+  SIGV4_MALFORMED_CHUNK: { s3: 'InvalidRequest', showMessage: true },
+  SIGV4_INVALID_CHUNK_SIZE: { s3: 'InvalidChunkSizeError', showMessage: true },
+  SIGV4_MALFORMED_TRAILER: { s3: 'MalformedTrailerError', showMessage: true },
+  SIGV4_INVALID_DIGEST: { s3: 'InvalidDigest', showMessage: true },
+  SIGV4_BAD_DIGEST: { s3: 'BadDigest', showMessage: true },
+  SIGV4_CHECKSUM_MISMATCH: { s3: 'BadDigest', showMessage: true },
+  SIGV4_INVALID_CHECKSUM: { s3: 'InvalidRequest', showMessage: true },
+  SIGV4_POST_MISSING_FIELD: { s3: 'InvalidArgument', showMessage: true },
+  SIGV4_POST_POLICY_INVALID: { s3: 'InvalidPolicyDocument', showMessage: true },
+  SIGV4_POST_POLICY_DENIED: { s3: 'AccessDenied', showMessage: true },
+  XML_MALFORMED: { s3: 'MalformedXML', showMessage: false },
+  XML_TOO_LARGE: { s3: 'MaxMessageLengthExceeded', showMessage: false },
+  XML_EMPTY: { s3: 'MissingRequestBodyError', showMessage: false },
+  CRYPTO_WRONG_KEY: { s3: 'AccessDenied', showMessage: true },
+  CRYPTO_KMS_NOT_IMPLEMENTED: { s3: 'NotImplemented', showMessage: true },
+  CRYPTO_INVALID_SSE: { s3: 'InvalidArgument', showMessage: true },
+  CRYPTO_SSEC_INVALID_ALGORITHM: { s3: 'InvalidEncryptionAlgorithmError', showMessage: true },
+  CRYPTO_SSEC_MISSING_KEY: { s3: 'InvalidArgument', showMessage: true },
+  CRYPTO_SSEC_INVALID_KEY: { s3: 'InvalidArgument', showMessage: true },
+  CRYPTO_SSEC_KEY_MD5_MISMATCH: { s3: 'InvalidArgument', showMessage: true },
+  CRYPTO_SSEC_MISSING_ALGORITHM: { s3: 'InvalidArgument', showMessage: true },
+  CRYPTO_SSEC_INCOMPATIBLE: { s3: 'InvalidArgument', showMessage: true },
+  MP_INVALID_PART_NUMBER: { s3: 'InvalidArgument', showMessage: true },
+  MP_NO_PARTS: { s3: 'InvalidRequest', showMessage: true },
+  MP_INVALID_PART_ORDER: { s3: 'InvalidPartOrder', showMessage: true },
+  MP_INVALID_PART: { s3: 'InvalidPart', showMessage: true },
+  MP_ENTITY_TOO_SMALL: { s3: 'EntityTooSmall', showMessage: true },
+  MP_NO_SUCH_UPLOAD: { s3: 'NoSuchUpload', showMessage: true },
+  MP_BAD_DIGEST: { s3: 'BadDigest', showMessage: true },
+  MP_CHECKSUM_MISSING: { s3: 'InvalidRequest', showMessage: true },
+  MP_INVALID_CHECKSUM_TYPE: { s3: 'InvalidRequest', showMessage: true },
+  MP_OBJECT_SIZE_MISMATCH: { s3: 'InvalidRequest', showMessage: true },
+  MP_SSEC_REQUIRED: { s3: 'InvalidRequest', showMessage: true },
+  MP_SSEC_NOT_APPLICABLE: { s3: 'InvalidRequest', showMessage: true },
+  MP_SSEC_KEY_MISMATCH: { s3: 'AccessDenied', showMessage: true },
+  MP_INVALID_UPLOAD_ID_MARKER: { s3: 'InvalidArgument', showMessage: true },
+  MP_PRECONDITION_FAILED: { s3: 'PreconditionFailed', showMessage: true },
+  BLOB_NO_SUCH_BUCKET: { s3: 'NoSuchBucket', showMessage: false },
+  BLOB_NO_SUCH_KEY: { s3: 'NoSuchKey', showMessage: false },
+  BLOB_SSEC_REQUIRED: { s3: 'InvalidRequest', showMessage: true },
+  BLOB_SSEC_NOT_APPLICABLE: { s3: 'InvalidRequest', showMessage: true },
+  BLOB_BUCKET_NOT_EMPTY: { s3: 'BucketNotEmpty', showMessage: false },
+  BLOB_PRECONDITION_FAILED: { s3: 'PreconditionFailed', showMessage: false },
+  BLOB_TOO_LARGE: { s3: 'EntityTooLarge', showMessage: false },
+  BLOB_BUCKET_EXISTS: { s3: 'InternalError', showMessage: false },
+  BLOB_LOCKED: { s3: 'InternalError', showMessage: false },
+  BLOB_CORRUPT: { s3: 'InternalError', showMessage: false },
+  BLOB_ABORTED: { s3: 'InternalError', showMessage: false },
+  BLOB_IO: { s3: 'InternalError', showMessage: false },
+  BLOB_CLOSED: { s3: 'InternalError', showMessage: false },
+  CRYPTO_AUTH_FAILED: { s3: 'InternalError', showMessage: false },
+  CRYPTO_UNKNOWN_KEY: { s3: 'InternalError', showMessage: false },
+  CRYPTO_READONLY_RING: { s3: 'InternalError', showMessage: false },
+  CRYPTO_INVALID_KEYRING: { s3: 'InternalError', showMessage: false },
+} as const satisfies Record<PackageErrorCode, PackageErrorMapping>);
+
+function isPackageErrorCode(code: string): code is PackageErrorCode {
+  return Object.hasOwn(PACKAGE_ERRORS, code);
+}
 
 /**
  * Turns anything thrown into an S3Error. Package errors map through one table and keep their message (packages
@@ -164,10 +197,12 @@ const OWN_MESSAGE_HIDDEN = new Set(['BLOB_NO_SUCH_BUCKET', 'BLOB_NO_SUCH_KEY', '
 export function toS3Error(err: unknown): S3Error {
   if (err instanceof S3Error) return err;
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code in PACKAGE_ERRORS) {
+  if (typeof code === 'string' && isPackageErrorCode(code)) {
+    const { s3, showMessage } = PACKAGE_ERRORS[code];
+    if (s3 === 'InternalError') return new S3Error('InternalError', { cause: err });
     const details = (err as { details?: Record<string, string> }).details ?? {};
-    const message = OWN_MESSAGE_HIDDEN.has(code) ? undefined : (err as Error).message || undefined;
-    return new S3Error(PACKAGE_ERRORS[code], { message, extra: details, cause: err });
+    const message = showMessage ? (err as Error).message || undefined : undefined;
+    return new S3Error(s3, { message, extra: details, cause: err });
   }
   return new S3Error('InternalError', { cause: err });
 }

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { S3Error, S3_ERRORS, toS3Error } from '../src/errors.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ERRORS, S3Error, S3_ERRORS, toS3Error, type S3ErrorCode } from '../src/errors.ts';
 
 describe('S3_ERRORS', () => {
   const statuses: [string, number][] = [
@@ -53,5 +55,33 @@ describe('toS3Error', () => {
     const e = toS3Error(Object.assign(new Error('The Content-MD5 you specified did not match what we received.'), { code: 'SIGV4_BAD_DIGEST', details: { ExpectedDigest: 'ab' } }));
     assert.equal(e.extra.ExpectedDigest, 'ab');
     assert.equal(e.message, 'The Content-MD5 you specified did not match what we received.');
+  });
+});
+
+describe('PACKAGE_ERRORS', () => {
+  const DEFAULT = 'the package\'s own words, naming /internal/paths';
+  for (const [from, { s3, showMessage }] of Object.entries(PACKAGE_ERRORS)) {
+    it(`should answer ${from} with ${s3} ${S3_ERRORS[s3][0]}${showMessage ? ' and its message' : ', hiding its message'}`, () => {
+      const e = toS3Error(Object.assign(new Error(DEFAULT), { code: from, details: { Detail: 'd' } }));
+      assert.equal(e.code, s3);
+      assert.equal(e.status, S3_ERRORS[s3][0]);
+      assert.equal(e.message, showMessage ? DEFAULT : S3_ERRORS[s3][1]);
+      // A server fault never carries the package's details into the error document.
+      assert.deepEqual(e.extra, s3 === 'InternalError' ? {} : { Detail: 'd' });
+    });
+  }
+  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, MP_)', () => {
+    for (const code of Object.keys(PACKAGE_ERRORS)) assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|MP)_[A-Z0-9_]+$/);
+  });
+});
+
+describe('S3_ERRORS', () => {
+  it('should hold only codes the server answers with: each is a mapping target or named in a server source', () => {
+    const srcDir = join(import.meta.dirname, '..', 'src');
+    const files = readdirSync(srcDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && f !== 'errors.ts');
+    const sources = files.map((f) => readFileSync(join(srcDir, f), 'utf8')).join('\n');
+    const targets = new Set<S3ErrorCode>(Object.values(PACKAGE_ERRORS).map((m) => m.s3));
+    const unused = (Object.keys(S3_ERRORS) as S3ErrorCode[]).filter((c) => !targets.has(c) && !sources.includes(`'${c}'`));
+    assert.deepEqual(unused, []);
   });
 });
