@@ -41,36 +41,43 @@ async function readProcess(pid: number): Promise<ProcessEntry | undefined> {
   }
 }
 
-/** `root` and all its descendants, now. */
-async function processTree(root: number): Promise<ProcessEntry[]> {
+/** Every process /proc shows now. */
+async function allProcesses(): Promise<ProcessEntry[]> {
   const all: ProcessEntry[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const p = await readProcess(Number(name));
     if (p) all.push(p);
   }
+  return all;
+}
+
+/** `root` and all its descendants, now. */
+async function processTree(root: number): Promise<ProcessEntry[]> {
+  const all = await allProcesses();
   const tree = all.filter((p) => p.pid === root);
   for (let i = 0; i < tree.length; i++) tree.push(...all.filter((p) => p.ppid === tree[i]!.pid));
   return tree;
 }
 
-/** Those of `tree` that still run: same pid and start time, and not a zombie (exited, waiting to be reaped). */
-async function survivors(tree: readonly ProcessEntry[]): Promise<ProcessEntry[]> {
-  const left: ProcessEntry[] = [];
-  for (const p of tree) {
-    const now = await readProcess(p.pid);
-    if (now && now.startTime === p.startTime && now.state !== 'Z') left.push(now);
-  }
-  return left;
+/**
+ * Those of `tree` that still run (same pid and start time, and not a zombie: exited, waiting to be reaped), and any
+ * other running process whose command line names `dataDir` (the test's own temp dir): one started after the tree
+ * was read and orphaned since.
+ */
+async function survivors(tree: readonly ProcessEntry[], dataDir: string): Promise<ProcessEntry[]> {
+  const running = (await allProcesses()).filter((p) => p.state !== 'Z');
+  return running.filter((p) => p.cmdline.includes(dataDir) ||
+    tree.some((t) => t.pid === p.pid && t.startTime === p.startTime));
 }
 
-/** Waits up to `boundMs` for every process of `tree` to end; returns those still running then. */
-async function waitGone(tree: readonly ProcessEntry[], boundMs: number): Promise<ProcessEntry[]> {
+/** Waits up to `boundMs` for every such process to end; returns those still running then. */
+async function waitGone(tree: readonly ProcessEntry[], dataDir: string, boundMs: number): Promise<ProcessEntry[]> {
   const deadline = Date.now() + boundMs;
-  let left = await survivors(tree);
+  let left = await survivors(tree, dataDir);
   while (left.length > 0 && Date.now() < deadline) {
     await sleep(100);
-    left = await survivors(tree);
+    left = await survivors(tree, dataDir);
   }
   return left;
 }
@@ -101,7 +108,13 @@ afterEach(async () => {
   const { server, tree } = started;
   started = undefined;
   // A failed test may leave the tree running: end exactly those processes (pid and start time match), then the dir.
-  for (const p of await survivors(tree)) process.kill(p.pid, 'SIGKILL');
+  for (const p of await survivors(tree, server.dataDir)) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // ended in the meantime
+    }
+  }
   await server.stop({ removeDir: true });
 });
 
@@ -115,7 +128,7 @@ for (const { name, command } of LAUNCHERS) {
         assert.equal(await tryConnect(server.port), 'connected', 'the server listens before the signal');
 
         process.kill(server.pid, signal);
-        const left = await waitGone(tree, EXIT_BOUND_MS);
+        const left = await waitGone(tree, server.dataDir, EXIT_BOUND_MS);
         assert.deepEqual(left.map((p) => `${p.pid} (parent ${p.ppid}): ${p.cmdline}`), [],
           'no process of the tree is left');
         assert.deepEqual(await server.exited, { code: 0, signal: null },
