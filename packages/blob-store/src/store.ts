@@ -791,7 +791,7 @@ export class BlobStore {
 
   /**
    * Removes every file in `tmp/` and every blob file without a refcount entry, except those of writes in progress.
-   * Runs at open; safe to run at any time (`coffer gc`).
+   * Runs at open (the only caller; there is no `coffer gc`); safe to run at any time.
    */
   async sweep(): Promise<{ tmpFiles: number; blobFiles: number }> {
     return this.#op(async () => {

@@ -1,6 +1,6 @@
 /**
- * The `coffer` command: `serve`, `user add|list|remove`, `keys list`. The only place that reads environment
- * variables and flags.
+ * The `coffer` command: `serve`, `user add|list|remove`, `keys list|rotate`, `scrub`. The only place that reads
+ * environment variables and flags. `bin/coffer.js` runs it in one process.
  */
 import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';

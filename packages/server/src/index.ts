@@ -1,4 +1,7 @@
-/** @coffer/server: the Koa S3 front and the server lifecycle. The `coffer` command is `src/cli.ts`. */
+/**
+ * @coffer/server: the Koa S3 front and the server lifecycle. The `coffer` command is `src/cli.ts`, run by
+ * `bin/coffer.js`.
+ */
 export { CofferServer, SERVER_DEFAULTS, openKeyRing, type ServerOptions, type MasterKeySource } from './server.ts';
 export { createApp, type Handler } from './app.ts';
 export { route, parseQuery, splitPath, type Endpoint, type Operation } from './router.ts';

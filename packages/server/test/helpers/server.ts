@@ -1,9 +1,10 @@
 /**
  * End-to-end harness: starts the real `coffer serve` process on a free loopback port and stops it again.
  *
- * The server is spawned exactly as a user would run it (`node --import tsx packages/server/src/cli.ts serve …`),
- * with its root keys in COFFER_ACCESS_KEY / COFFER_SECRET_KEY and COFFER_MASTER_KEY unset, so that it generates its
- * key ring under DATA/keys. Readiness is the one stdout line `coffer listening on http://127.0.0.1:PORT`.
+ * The server is spawned as `node --import tsx packages/server/src/cli.ts serve …`, which is what the `coffer`
+ * executable the README runs does in one process (`command` starts it another way), with its root keys in
+ * COFFER_ACCESS_KEY / COFFER_SECRET_KEY and COFFER_MASTER_KEY unset, so that it generates its key ring under
+ * DATA/keys. Readiness is the one stdout line `coffer listening on http://127.0.0.1:PORT`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,9 @@ export const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..', '..');
 /** The server's command-line entry. */
 export const CLI_PATH = join(REPO_ROOT, 'packages', 'server', 'src', 'cli.ts');
 
+/** The `coffer` executable that `pnpm install` links at the root (packages/server's `bin`), as the README runs it. */
+export const COFFER_BIN = join(REPO_ROOT, 'node_modules', '.bin', 'coffer');
+
 /** The region the server signs for. */
 export const REGION = 'us-east-1';
 
@@ -28,6 +32,12 @@ export interface StartServerOptions {
   env?: Record<string, string | undefined>;
   /** Extra arguments appended after `serve --data DIR --listen 127.0.0.1:0`. */
   args?: string[];
+  /**
+   * The program and its first arguments, which `--data DIR --listen 127.0.0.1:0` follow: by default
+   * `node --import tsx packages/server/src/cli.ts serve`; the README's ways are `['pnpm', 'start']` and
+   * `[COFFER_BIN, 'serve']`.
+   */
+  command?: readonly string[];
   /** Reuse this data directory (for restarts) instead of making a fresh one. */
   dataDir?: string;
   /** Root access key; a random one by default. Ignored when `env` sets COFFER_ACCESS_KEY (even to undefined). */
@@ -101,8 +111,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     COFFER_MASTER_KEY: undefined,
     ...opts.env,
   });
-  const args = ['--import', 'tsx', CLI_PATH, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0', ...(opts.args ?? [])];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [program, ...leading] = opts.command ?? [process.execPath, '--import', 'tsx', CLI_PATH, 'serve'];
+  const args = [...leading, '--data', dataDir, '--listen', '127.0.0.1:0', ...(opts.args ?? [])];
+  const child = spawn(program!, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 
   let out = '';
   let err = '';
