@@ -88,6 +88,8 @@ export interface Transaction {
   deleteRecord(ns: string, id: string): Promise<boolean>;
   /** True if the namespace holds a record whose id starts with `prefix`. */
   hasRecords(ns: string, prefix: string): Promise<boolean>;
+  /** The records of a namespace whose ids start with `prefix`, in id order (UTF-8 bytes). */
+  listRecords<T>(ns: string, prefix: string): Promise<T[]>;
   /** +1 reference on each blob (of a segment another record keeps, e.g. a multipart part). */
   addRefs(blobIds: readonly string[]): void;
   /** -1 reference on each blob; a blob at 0 is deleted by (inline) or after (file) the commit. */
@@ -200,6 +202,31 @@ async function layeredHas<V>(layers: readonly Layer<V>[], prefix: string, keys: 
   return false;
 }
 
+/**
+ * The live values whose keys start with `prefix`, in key order (UTF-8 bytes, as LevelDB orders them): the
+ * database `entries` overlaid by the layers (the first layer that has a key wins; null = deleted).
+ */
+async function layeredList<V>(
+  layers: readonly Layer<V>[],
+  prefix: string,
+  entries: () => AsyncIterable<[string, V]>,
+): Promise<V[]> {
+  const live = new Map<string, V>();
+  for await (const [k, v] of entries()) {
+    if (!k.startsWith(prefix)) break;
+    live.set(k, v);
+  }
+  for (const m of [...layers].reverse()) {
+    for (const [k, v] of m ?? []) {
+      if (!k.startsWith(prefix)) continue;
+      if (v === null) live.delete(k);
+      else live.set(k, v);
+    }
+  }
+  const order = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  return [...live.keys()].sort(order).map((k) => live.get(k)!);
+}
+
 /** One member of a group commit: an overlay of its own writes over the group's and the database. */
 class Tx implements Transaction {
   readonly #t: CommitTarget;
@@ -290,6 +317,12 @@ class Tx implements Transaction {
   hasRecords(ns: string, prefix: string): Promise<boolean> {
     this.#c.namespace(ns);
     return layeredHas([this.#recordW.get(ns), this.#g.records.get(ns), this.#g.parent?.records.get(ns)], prefix, () => this.#t.nsOf(ns).keys({ gte: prefix }));
+  }
+
+  listRecords<T>(ns: string, prefix: string): Promise<T[]> {
+    this.#c.namespace(ns);
+    const layers = [this.#recordW.get(ns), this.#g.records.get(ns), this.#g.parent?.records.get(ns)];
+    return layeredList<object>(layers, prefix, () => this.#t.nsOf(ns).iterator({ gte: prefix })) as Promise<T[]>;
   }
 
   addRefs(blobIds: readonly string[]): void {

@@ -4,8 +4,9 @@ import { Readable, type Transform } from 'node:stream';
 import { chunkSpan, createDecryptStream, deriveStreamKey, type CryptoPool } from '@coffer/crypto';
 
 import { BlobStoreError, ioError } from './errors.ts';
+import { checkLayout } from './layout.ts';
 import type { DataLayout } from './paths.ts';
-import type { Segment } from './types.ts';
+import type { ObjectRecord, Segment } from './types.ts';
 
 /** Default HKDF info of a single-part object's stream key. */
 export const OBJECT_STREAM_INFO = 'S3E1/obj';
@@ -20,11 +21,16 @@ export interface ReadStep {
 }
 
 /**
- * Maps the inclusive plaintext range [start, end] of an object made of `segments` to per-segment steps
- * (cumulative plainSize; a range may span several segments). An empty object reads its empty segment(s), so that
- * even size 0 is authenticated.
+ * Maps the inclusive plaintext range [start, end] of an object to per-segment steps (cumulative plainSize; a range
+ * may span several segments), after checking that its record agrees with itself about its size (`BLOB_CORRUPT`,
+ * layout.ts). An empty object reads its empty segment(s), so that even size 0 is authenticated.
  */
-export function planRead(segments: readonly Segment[], size: number, range?: { start: number; end: number }): ReadStep[] {
+export function planRead(
+  rec: Pick<ObjectRecord, 'size' | 'segments' | 'parts'>,
+  range?: { start: number; end: number },
+): ReadStep[] {
+  checkLayout(rec);
+  const { segments, size } = rec;
   if (size === 0) return segments.map((segment) => ({ segment, start: 0, end: -1 }));
   const start = range?.start ?? 0;
   const end = range?.end ?? size - 1;
@@ -41,7 +47,6 @@ export function planRead(segments: readonly Segment[], size: number, range?: { s
     offset += segment.plainSize;
     if (offset > end) break;
   }
-  if (offset < end + 1) throw new BlobStoreError('BLOB_CORRUPT', 'object segments are shorter than its size');
   return steps;
 }
 
@@ -175,6 +180,13 @@ export async function* decryptSteps(
     let feeding: Promise<void> | undefined;
     try {
       fh = await open(layout.blobPath(segment.blobId), 'r');
+      // A file cut (or grown) by whole chunks would pass every chunk a range reads but the final one: its size,
+      // against the record's, tells before the first byte (and a record that lies about the size, too).
+      const { size } = await fh.stat();
+      if (size !== segment.encSize) {
+        const why = `blob file ${segment.blobId} has ${size} bytes, expected ${segment.encSize}`;
+        throw new BlobStoreError('BLOB_CORRUPT', why);
+      }
       feeding = feed(fh, ds, span.encStart, span.encEnd, highWaterMark, () => stop || ds.destroyed);
       feeding.catch((err: unknown) => ds.destroy(err as Error));
       yield* chunksOf(ds);

@@ -19,6 +19,7 @@ import {
 import { BlobStoreError, ioError } from './errors.ts';
 import { GroupCommitter, dataSub, sub, type DataSub, type RefRecord, type Sub, type Transaction, type TxHint } from './group-commit.ts';
 import { openInline, readSmallBody, sealInline } from './inline.ts';
+import { checkLayout } from './layout.ts';
 import { listKeys, type KeyIterator } from './list.ts';
 import { Mutex } from './mutex.ts';
 import { resolveOptions, type BlobStoreOptions, type ResolvedOptions } from './options.ts';
@@ -409,12 +410,13 @@ export class BlobStore {
    * the first piece of plaintext read and authenticated before the promise resolves, so a wrong key
    * (`CRYPTO_WRONG_KEY`) or a corrupt start (`CRYPTO_AUTH_FAILED`) rejects before any header is sent. A later
    * corrupt chunk errors the stream (never passing unauthenticated bytes). `BLOB_NO_SUCH_KEY` if the object was
-   * deleted in the meantime; `BLOB_CORRUPT` if a blob file is missing.
+   * deleted in the meantime; `BLOB_CORRUPT` if the record disagrees with itself about the object's size (before the
+   * key is unwrapped), or a blob file is missing or not of its recorded size (before its first byte is sent).
    */
   async openObject(rec: ObjectRecord, opts: OpenOptions = {}): Promise<Readable> {
     return this.#op(async () => {
+      const steps = planRead(rec, opts.range); // before the unwrap: a bad record or range leaves no key to wipe
       const dek = this.unwrapKey(rec, opts.customer);
-      const steps = planRead(rec.segments, rec.size, opts.range);
       if (steps.every((s) => s.segment.inline)) {
         const parts = await this.#readInline(rec, dek, steps, opts.signal);
         const reader = new Readable({
@@ -456,8 +458,8 @@ export class BlobStore {
   async readInline(rec: ObjectRecord, opts: OpenOptions = {}): Promise<Buffer | undefined> {
     if (!rec.segments.every((s) => s.inline)) return undefined;
     return this.#op(async () => {
-      const dek = this.unwrapKey(rec, opts.customer);
-      const parts = await this.#readInline(rec, dek, planRead(rec.segments, rec.size, opts.range), opts.signal);
+      const steps = planRead(rec, opts.range);
+      const parts = await this.#readInline(rec, this.unwrapKey(rec, opts.customer), steps, opts.signal);
       return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     });
   }
@@ -578,7 +580,8 @@ export class BlobStore {
    * the new object id under the destination's (master key or a customer key), and the destination shares the
    * source's blob files (refcount +1 each, in the commit batch). This also rotates an SSE-C key or switches between
    * SSE-S3 and SSE-C. The ETag follows the destination scheme (plaintext MD5 for SSE-S3, `ssecEtag` for SSE-C;
-   * multipart ETags are kept). `BLOB_NO_SUCH_KEY` if the source was deleted before the commit.
+   * multipart ETags are kept). `BLOB_NO_SUCH_KEY` if the source was deleted before the commit; `BLOB_CORRUPT` if the
+   * source record disagrees with itself about its size (layout.ts).
    */
   async copyObject(src: ObjectRecord, dstBucket: string, dstKey: string, opts: CopyOptions): Promise<ObjectRecord> {
     checkBucketName(dstBucket);
@@ -586,6 +589,7 @@ export class BlobStore {
     if (typeof opts?.owner !== 'string') throw new TypeError('opts.owner must be a string');
     const metadata = pickMetadata(opts.metadata);
     return this.#op(async () => {
+      checkLayout(src); // a record that lies about its size must not pass the lie on to a copy
       const dek = this.unwrapKey(src, opts.sourceCustomer);
       try {
         let md5: Buffer | undefined;
@@ -884,9 +888,10 @@ export class BlobStore {
   }
 
   /**
-   * Verifies stored data: every blob file must exist with its recorded size, and every SSE-S3 object must decrypt
-   * and authenticate end to end (SSE-C objects cannot be decrypted without their key: only sizes are checked).
-   * Problems are reported, not repaired.
+   * Verifies stored data: every record must agree with itself about the object's size (layout.ts), every blob file
+   * must exist with its recorded size, and every SSE-S3 object must decrypt and authenticate end to end, final chunks
+   * included (SSE-C objects cannot be decrypted without their key: only sizes are checked). Problems are reported,
+   * not repaired.
    */
   async scrub(opts: { signal?: AbortSignal; onProgress?: (p: { objects: number; bytes: number }) => void } = {}): Promise<{
     objects: number; bytes: number; sizeOnly: number; failures: { bucket: string; key: string; code: string; message: string }[];
@@ -900,6 +905,7 @@ export class BlobStore {
         opts.signal?.throwIfAborted();
         objects++;
         try {
+          checkLayout(rec);
           for (const seg of rec.segments) {
             if (seg.inline) {
               const sealed = await this.#data.get(seg.blobId);

@@ -698,6 +698,27 @@ export function runConformanceSuite(
         assert.deepEqual((await s.listRecords('t')).length, 2);
         assert.equal(await s.getRecord('t', '3'), undefined);
       });
+
+      it('should list in a transaction the records of the transactions before it, even in the same batch', async () => {
+        const s = ctx.store;
+        await s.putRecord('l', 'p\x00b', { v: 1, n: 'b' });
+        await s.putRecord('l', 'q', { v: 1, n: 'q' });
+        // Not awaited one by one: all three go to the same group commit, in this order.
+        const [, , seen] = await Promise.all([
+          s.transaction((tx) => tx.putRecord('l', 'p\x00a', { v: 1, n: 'a' })),
+          s.transaction(async (tx) => {
+            await tx.deleteRecord('l', 'p\x00b');
+            tx.putRecord('l', 'p\x00\u00e9', { v: 1, n: 'e' });
+          }),
+          s.transaction(async (tx) => {
+            tx.putRecord('l', 'p\x00c', { v: 1, n: 'c' });
+            return tx.listRecords<{ n: string }>('l', 'p\x00');
+          }),
+        ]);
+        assert.deepEqual(seen.map((r) => r.n), ['a', 'c', 'e']);
+        const after = await s.listRecords<{ n: string }>('l', { prefix: 'p\x00' });
+        assert.deepEqual(after.map((r) => r.n), ['a', 'c', 'e']);
+      });
     });
   });
 }

@@ -14,6 +14,29 @@
  * - Every chunk but the last holds exactly C plaintext bytes. An empty stream is one empty final
  *   chunk (a lone 16-byte tag), which authenticates "size 0" too.
  * The index and final flag in nonce/AAD stop reordering, truncation and extension.
+ *
+ * Where a stream ends, and why this format needed no new version for it (issue 10 point 5). This is the STREAM
+ * construction (Hoang, Reyhanitabar, Rogaway, Vizár; Tink's streaming AEAD puts the same flag in its nonce): chunk i
+ * is authenticated as "chunk i, final or not", and the chunk size C is bound into the data key's wrap (keys.ts), so
+ * the final chunk fixes the plaintext length n = i_final·C + its own length. The length cannot also be bound into the
+ * wrap or into every chunk: a body of unknown length (aws-chunked) is sealed chunk by chunk before its end is known.
+ * What a reader of a stream of n bytes (n taken from the record) can therefore trust:
+ * - A read that reaches chunk last(n) opens it as final: a stream that really ends elsewhere (the record or the
+ *   file cut or grown by whole chunks, or by any number of bytes) fails there: its real final chunk is read as
+ *   non-final, a non-final chunk as final, the final chunk's length is off, or the file ends early or goes on. So a
+ *   whole-object read never ends short and clean: it fails at the end (a cut connection once bytes are sent), or
+ *   before the first byte when the first chunk read is the one at fault.
+ * - A range that ends before chunk last(n) cannot see the flag, but every chunk it reads is authenticated at its
+ *   index, so it returns exactly the bytes written at those offsets: never wrong bytes, only (if the record lies) a
+ *   wrong total in Content-Range. The store closes most of that gap before the first byte with what it holds
+ *   outside the format: the file's size must be encryptedSize(n), and the record's sizes must agree with each
+ *   other (blob-store layout.ts). Only a record and a file that lie alike (cut by the same whole chunks) are left
+ *   to the flag check, which the read of the object's end makes (scrub reads every SSE-S3 object to its end).
+ * - A multipart object is one stream per part, each with its own final chunk: "final" is per part, since which part
+ *   is last is known only at completion, when the parts are long sealed (and an SSE-C Complete carries no key to
+ *   seal anything new). Parts cannot be reordered (the part number is in each part key's HKDF info) and each part's
+ *   end is authenticated as above; which parts make up the object is the record's word, checked for consistency
+ *   (its parts list, segments and size) by the store.
  */
 
 /** Format magic, bound into every chunk's AAD and every key wrap. */

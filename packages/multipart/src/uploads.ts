@@ -37,6 +37,8 @@ import {
 export const MULTIPART_NAMESPACES = Object.freeze({ uploads: 'mpu', parts: 'mpp' });
 
 const SEP = '\x00';
+/** Orphan part records removed per transaction by the sweep. */
+const SWEEP_BATCH = 100;
 /** Upload ids: 9 base-36 digits of the initiation time (so ids sort by age), then 128 random bits, base64url. */
 const UPLOAD_ID = /^[0-9a-z]{9}[A-Za-z0-9_-]{22}$/;
 
@@ -265,8 +267,8 @@ export class MultipartStore {
     return this.#store.transaction(async (tx) => {
       const up = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, uploadKey({ bucket, key, uploadId }));
       if (!up) throw noSuchUpload(uploadId);
-      // Under the commit mutex no other commit runs, so reading the committed part records is consistent.
-      const all = await this.#parts(uploadId);
+      // Read in the transaction: a part committed just before, in the same batch, is not in the database yet.
+      const all = await txParts(tx, uploadId);
       const resolved = resolveCompletion(uploadId, requested, new Map(all.map((p) => [p.partNumber, p]))) as PartRecord[];
       checkCompletionChecksums(up.checksumAlgorithm, requested, resolved);
       const size = resolved.reduce((n, p) => n + p.size, 0);
@@ -312,7 +314,7 @@ export class MultipartStore {
     await this.#store.transaction(async (tx) => {
       const up = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, uploadKey({ bucket, key, uploadId }));
       if (!up) throw noSuchUpload(uploadId);
-      await this.#removeUpload(tx, up, await this.#parts(uploadId));
+      await this.#removeUpload(tx, up, await txParts(tx, uploadId));
     });
   }
 
@@ -372,8 +374,11 @@ export class MultipartStore {
     return out;
   }
 
-  /** Aborts every upload initiated more than `maxUploadAgeMs` ago. Returns how many it aborted. */
-  async sweep(): Promise<{ aborted: number }> {
+  /**
+   * Aborts every upload initiated more than `maxUploadAgeMs` ago, then removes part records whose upload is gone
+   * (left by a crash or an older version) with their blob references. Returns how many of each.
+   */
+  async sweep(): Promise<{ aborted: number; orphanParts: number }> {
     const cutoff = this.#opts.now() - this.#opts.maxUploadAgeMs;
     let aborted = 0;
     for (const up of await this.#store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads)) {
@@ -385,7 +390,36 @@ export class MultipartStore {
         if ((err as { code?: string }).code !== 'MP_NO_SUCH_UPLOAD') throw err;
       }
     }
-    return { aborted };
+    return { aborted, orphanParts: await this.#sweepOrphanParts() };
+  }
+
+  /**
+   * Removes the part records whose upload no longer exists. Parts are listed before uploads: a part is committed
+   * only while its upload exists, and an upload id never comes back, so an upload missing from the later listing
+   * is gone for good. Each removal checks again in its transaction that the part is the one listed.
+   */
+  async #sweepOrphanParts(): Promise<number> {
+    const parts = await this.#store.listRecords<PartRecord>(MULTIPART_NAMESPACES.parts);
+    if (parts.length === 0) return 0;
+    const uploads = await this.#store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads);
+    const live = new Set(uploads.map((u) => u.uploadId));
+    const orphans = parts.filter((p) => !live.has(p.uploadId));
+    let removed = 0;
+    for (let i = 0; i < orphans.length; i += SWEEP_BATCH) {
+      removed += await this.#store.transaction(async (tx) => {
+        let n = 0;
+        for (const p of orphans.slice(i, i + SWEEP_BATCH)) {
+          const id = partKey(p.uploadId, p.partNumber);
+          const cur = await tx.getRecord<PartRecord>(MULTIPART_NAMESPACES.parts, id);
+          if (cur?.segment.blobId !== p.segment.blobId) continue;
+          await tx.deleteRecord(MULTIPART_NAMESPACES.parts, id);
+          tx.dropRefs([p.segment.blobId]);
+          n++;
+        }
+        return n;
+      });
+    }
+    return removed;
   }
 
   /**
@@ -441,6 +475,11 @@ export class MultipartStore {
     tx.dropRefs(parts.map((p) => p.segment.blobId));
     await tx.deleteRecord(MULTIPART_NAMESPACES.uploads, uploadKey(up));
   }
+}
+
+/** The part records of an upload as the transaction sees them, in part-number order. */
+function txParts(tx: Transaction, uploadId: string): Promise<PartRecord[]> {
+  return tx.listRecords<PartRecord>(MULTIPART_NAMESPACES.parts, uploadId + SEP);
 }
 
 function uploadKey(u: { bucket: string; key: string; uploadId: string }): string {

@@ -9,7 +9,9 @@ import { BlobStore } from '@coffer/blob-store';
 import { bodyOf, makeCustomerKey, readAll } from '@coffer/blob-store/testing';
 import { MasterKeyRing } from '@coffer/crypto';
 
-import { MultipartError, MultipartStore, multipartEtag, type UploadRecord } from '../src/index.ts';
+import {
+  MULTIPART_NAMESPACES, MultipartError, MultipartStore, multipartEtag, type PartRecord, type UploadRecord,
+} from '../src/index.ts';
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -192,11 +194,91 @@ describe('MultipartStore', () => {
       await mp.uploadPart(old, 1, bodyOf(randomBytes(1000)));
       clock = Date.now();
       const young = await create('young');
-      assert.deepEqual(await mp.sweep(), { aborted: 1 });
+      assert.deepEqual(await mp.sweep(), { aborted: 1, orphanParts: 0 });
       await settle();
       assert.deepEqual(await blobFiles(dir), files);
       await assert.rejects(mp.getUpload('b', 'old', old.uploadId), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
       await mp.getUpload('b', 'young', young.uploadId);
+      await mp.abort('b', 'young', young.uploadId);
+    });
+  });
+
+  describe('races', () => {
+    /**
+     * No part record outlives its upload, and the blob files on disk are exactly those that a record refers to (the
+     * store's sweep first removes any file nothing refers to, so a file left is one a reference keeps).
+     */
+    const assertNoLeak = async (): Promise<void> => {
+      const uploads = await store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads);
+      const live = new Set(uploads.map((u) => u.uploadId));
+      const parts = await store.listRecords<PartRecord>(MULTIPART_NAMESPACES.parts);
+      const orphans = parts.filter((p) => !live.has(p.uploadId)).map((p) => `${p.uploadId}/${p.partNumber}`);
+      assert.deepEqual(orphans, [], 'orphan part records');
+      await store.sweep();
+      const objects = (await store.listObjects('b', { maxKeys: 1000 })).objects;
+      const segments = [...parts.map((p) => p.segment), ...objects.flatMap((o) => o.segments)].filter((g) => !g.inline);
+      assert.deepEqual(await blobFiles(dir), segments.map((g) => g.blobId).sort());
+    };
+
+    /**
+     * Runs UploadPart(2) against `other`, which starts `ticks` microtasks after the part's body is stored: its
+     * commit lands before the part's, in the same batch after it, or in the next one (while the part's batch is
+     * still being written). Either may fail with MP_NO_SUCH_UPLOAD.
+     */
+    const race = async (up: UploadRecord, ticks: number, other: () => Promise<unknown>): Promise<void> => {
+      let rival: Promise<unknown> | undefined;
+      const part = mp.uploadPart(up, 2, bodyOf(randomBytes(64)), {
+        beforeCommit: () => {
+          rival = (async () => {
+            for (let i = 0; i < ticks; i++) await Promise.resolve();
+            return other();
+          })();
+        },
+      });
+      const rivalDone = (async () => {
+        await part.catch(() => undefined);
+        return rival;
+      })();
+      const results = await Promise.allSettled([part, rivalDone]);
+      for (const r of results) {
+        if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'MP_NO_SUCH_UPLOAD');
+      }
+    };
+
+    it('should leave no orphan part when UploadPart races AbortMultipartUpload (50 runs)', async () => {
+      for (let run = 0; run < 50; run++) {
+        const up = await create(`race-abort-${run}`);
+        await mp.uploadPart(up, 1, bodyOf(randomBytes(64)));
+        await race(up, run % 10, () => mp.abort('b', up.key, up.uploadId));
+        await assertNoLeak();
+      }
+    });
+
+    it('should leave no orphan part when UploadPart races CompleteMultipartUpload (50 runs)', async () => {
+      for (let run = 0; run < 50; run++) {
+        const up = await create(`race-complete-${run}`);
+        const one = await mp.uploadPart(up, 1, bodyOf(randomBytes(64)));
+        await race(up, run % 10, () => mp.complete('b', up.key, up.uploadId, [{ partNumber: 1, etag: one.etag }]));
+        await assertNoLeak();
+        await store.deleteObject('b', up.key);
+      }
+      await assertNoLeak();
+    });
+
+    it('should remove in its sweep a part record whose upload record is gone', async () => {
+      const up = await create('orphaned');
+      const part = await mp.uploadPart(up, 1, bodyOf(randomBytes(1000)));
+      // What a crash or an older version could leave: the upload record gone, its part and reference kept.
+      await store.transaction((tx) => tx.deleteRecord(MULTIPART_NAMESPACES.uploads, `b\x00orphaned\x00${up.uploadId}`));
+      const young = await create('young');
+      const kept = await mp.uploadPart(young, 1, bodyOf(randomBytes(10)));
+      assert.ok((await blobFiles(dir)).includes(part.segment.blobId));
+      assert.deepEqual(await mp.sweep(), { aborted: 0, orphanParts: 1 });
+      const left = await store.listRecords<PartRecord>(MULTIPART_NAMESPACES.parts);
+      assert.deepEqual(left.map((p) => p.segment.blobId), [kept.segment.blobId]);
+      await assertNoLeak();
+      assert.equal((await blobFiles(dir)).includes(part.segment.blobId), false);
+      assert.deepEqual(await mp.sweep(), { aborted: 0, orphanParts: 0 });
       await mp.abort('b', 'young', young.uploadId);
     });
   });
