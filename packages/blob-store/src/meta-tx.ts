@@ -33,8 +33,11 @@ export interface Transaction {
   deleteRecord(ns: string, id: string): Promise<boolean>;
   /** True if the namespace holds a record whose id starts with `prefix`. */
   hasRecords(ns: string, prefix: string): Promise<boolean>;
-  /** The records of a namespace whose id starts with `prefix`, in id order (UTF-8 bytes), with their ids. */
-  listRecords<T>(ns: string, prefix: string): Promise<{ id: string; value: T }[]>;
+  /**
+   * The records of a namespace whose id starts with `prefix`, in id order (UTF-8 bytes), including those this
+   * transaction wrote: what a commit reads to act on all of them (the parts of an upload) is part of what it checked.
+   */
+  listRecords<T>(ns: string, prefix: string): Promise<T[]>;
   /** +1 reference on each blob (of a segment another record keeps, e.g. a multipart part). */
   addRefs(blobIds: readonly string[]): void;
   /** -1 reference on each blob; a blob at 0 is deleted by (inline) or after (file) the commit. */
@@ -161,12 +164,11 @@ export class MetaTx implements Transaction {
     return false;
   }
 
-  async listRecords<T>(ns: string, prefix: string): Promise<{ id: string; value: T }[]> {
-    const out: { id: string; value: T }[] = [];
+  async listRecords<T>(ns: string, prefix: string): Promise<T[]> {
+    const out: T[] = [];
     for await (const e of this.#kv.scan(K.records(this.#c.namespace(ns), prefix))) {
-      const id = K.recordId(e.key, ns);
-      if (!id.startsWith(prefix)) break;
-      out.push({ id, value: decode<T>(e.value)! });
+      if (!K.recordId(e.key, ns).startsWith(prefix)) break;
+      out.push(decode<T>(e.value)!);
     }
     return out;
   }
