@@ -18,6 +18,11 @@ export type FileWriteFn = (
 export interface BlobStoreOptions {
   /** The data directory. `meta/` (LevelDB), `blobs/` and `tmp/` are created inside it. */
   dir: string;
+  /**
+   * A `postgres://` URL: the metadata lives in that PostgreSQL database (several Coffer nodes may share it) instead
+   * of LevelDB in `dir/meta/`. Blob files stay in `dir`, which the nodes must then share.
+   */
+  meta?: string;
   /** Master key ring: SSE-S3 data keys are wrapped under `keyRing.key(keyRing.activeId)`. */
   keyRing: Pick<MasterKeyRing, 'activeId' | 'key'>;
   /** Plaintext chunk size for new objects (default 65536). Stored per object, so it may change between runs. */
@@ -60,6 +65,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
 /** The options after defaults and checks. */
 export interface ResolvedOptions {
   dir: string;
+  meta: string | undefined;
   keyRing: Pick<MasterKeyRing, 'activeId' | 'key'>;
   chunkSize: number;
   sync: boolean;
@@ -86,10 +92,14 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
     throw new TypeError('options.keyRing must be a MasterKeyRing');
   }
   if (opts.sync !== undefined && typeof opts.sync !== 'boolean') throw new TypeError('options.sync must be a boolean');
+  if (opts.meta !== undefined && (typeof opts.meta !== 'string' || !/^postgres(ql)?:\/\//.test(opts.meta))) {
+    throw new TypeError('options.meta must be a postgres:// URL');
+  }
   const write = opts.testing?.write;
   if (write !== undefined && typeof write !== 'function') throw new TypeError('options.testing.write must be a function');
   return {
     dir: opts.dir,
+    meta: opts.meta,
     keyRing: opts.keyRing,
     // The chunk size only needs to fit the chunk format (u64 indexes); keep it to sane sizes.
     chunkSize: positiveInt('chunkSize', opts.chunkSize ?? DEFAULT_OPTIONS.chunkSize, 16, 16 * 1024 * 1024),

@@ -3,8 +3,6 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 
-import { Level } from 'level';
-
 import {
   CryptoError,
   deriveStreamKey,
@@ -15,16 +13,17 @@ import {
   wrapDataKey,
   type SseCustomerKey,
 } from '@coffer/crypto';
+import { LevelEngine, PgEngine, isKvError, type KvEngine } from '@coffer/kv';
 
 import { BlobStoreError, ioError } from './errors.ts';
-import { GroupCommitter, dataSub, sub, type DataSub, type RefRecord, type Sub, type Transaction, type TxHint } from './group-commit.ts';
 import { openInline, readSmallBody, sealInline } from './inline.ts';
 import { checkLayout } from './layout.ts';
 import { listKeys, type KeyIterator } from './list.ts';
-import { Mutex } from './mutex.ts';
+import { MetaTx, type CommitDone, type Transaction } from './meta-tx.ts';
 import { resolveOptions, type BlobStoreOptions, type ResolvedOptions } from './options.ts';
 import { DataLayout, isBlobId, newBlobId } from './paths.ts';
 import { OBJECT_STREAM_INFO, PlaintextReader, decryptSteps, planRead, type ReadStep } from './read.ts';
+import { K, SEP, decode, type RefRecord } from './schema.ts';
 import { openMd5, sealMd5 } from './seal.ts';
 import type {
   BucketRecord,
@@ -41,9 +40,20 @@ import type {
 } from './types.ts';
 import { removeBlob, writeBlob } from './write.ts';
 
-export type { Transaction } from './group-commit.ts';
+export type { Transaction } from './meta-tx.ts';
 
-const SEP = '\x00';
+/** The record namespace of job leases (see `acquireJobLease`). */
+const LEASE_NS = 'job-leases';
+
+/** How long a cached bucket record is trusted when other nodes share the metadata. */
+const SHARED_CACHE_MS = 2000;
+/**
+ * When other nodes share the data directory, an unreferenced file younger than this may be another node's write in
+ * progress (a temp file is written to as the body arrives; a blob file is committed right after its rename), so the
+ * sweeper leaves it.
+ */
+const SHARED_SWEEP_GRACE_MS = 15 * 60_000;
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -65,10 +75,6 @@ function checkNamespace(ns: unknown): string {
 function checkId(id: unknown): string {
   if (typeof id !== 'string' || id === '') throw new TypeError('id must be a non-empty string');
   return id;
-}
-
-function objectKey(bucket: string, key: string): string {
-  return bucket + SEP + key;
 }
 
 /** Copies the known metadata fields (and nothing else) of `m`. */
@@ -124,24 +130,26 @@ function checkPreconditions(prev: ObjectRecord | undefined, c: { ifNoneMatch?: b
 export class BlobStore {
   readonly #opts: ResolvedOptions;
   readonly #layout: DataLayout;
-  readonly #db: Level<string, unknown>;
-  readonly #buckets: Sub<BucketRecord>;
-  readonly #objects: Sub<ObjectRecord>;
-  readonly #refs: Sub<RefRecord>;
-  /** Inline ciphertext of small objects (key = blob id). */
-  readonly #data: DataSub;
-  readonly #records = new Map<string, Sub<object>>();
-  readonly #mutex = new Mutex();
+  /** The metadata engine: the only truth about buckets, objects and references. */
+  readonly #kv: KvEngine;
+  /** Other nodes share the metadata (and the data directory): caches expire, the sweeper spares young files. */
+  readonly #shared: boolean;
+  /** This store's identity as the holder of job leases. */
+  readonly #nodeId = randomUUID();
   /** Blob files written but not (yet) referenced by a committed record; the sweeper leaves them alone. */
   readonly #uncommitted = new Set<string>();
-  /** Ciphertext of uncommitted inline blobs: written to `d` by the commit that first references them. */
+  /** Ciphertext of uncommitted inline blobs: written under `!d!` by the commit that first references them. */
   readonly #inlinePending = new Map<string, Buffer>();
-  readonly #committer: GroupCommitter;
+  /** First references taken by transactions not yet settled (see `BlobState.claims`). */
+  readonly #claims = new Map<string, object>();
   /**
-   * Bucket records, read on every request: cached once read or written. Sound because this store is the only
-   * writer while it has the database open (LevelDB's lock) and updates the cache when a commit writes a bucket.
+   * Bucket records, read on every request: cached once read or written, with the time they were. On LevelDB this
+   * store is the only writer while it has the database open (LevelDB's lock) and updates the cache when a commit
+   * writes a bucket, so entries never go stale. On a shared engine other nodes write too: an entry is read again
+   * once older than {@link SHARED_CACHE_MS}, so another node's change shows within that bound. Every commit reads
+   * the bucket inside its transaction, never from the cache.
    */
-  readonly #bucketCache = new Map<string, BucketRecord>();
+  readonly #bucketCache = new Map<string, { rec: BucketRecord; at: number }>();
   #bucketGen = 0;
   /** Open readers per blob id: a freed blob with readers is unlinked when the last one closes. */
   readonly #leases = new Map<string, number>();
@@ -149,39 +157,28 @@ export class BlobStore {
   readonly #inflight = new Set<Promise<unknown>>();
   #closed = false;
 
-  private constructor(opts: ResolvedOptions, db: Level<string, unknown>) {
+  private constructor(opts: ResolvedOptions, kv: KvEngine) {
     this.#opts = opts;
     this.#layout = new DataLayout(opts.dir);
-    this.#db = db;
-    this.#buckets = sub<BucketRecord>(db, 'b');
-    this.#objects = sub<ObjectRecord>(db, 'o');
-    this.#refs = sub<RefRecord>(db, 'r');
-    this.#data = dataSub(db);
-    this.#committer = new GroupCommitter({
-      db,
-      buckets: this.#buckets,
-      objects: this.#objects,
-      refs: this.#refs,
-      data: this.#data,
-      nsOf: (ns) => this.#ns(ns),
-      uncommitted: this.#uncommitted,
-      pendingInline: (id) => this.#inlinePending.get(id),
-      sync: opts.sync,
-      bucket: (name) => this.#bucket(name),
-    }, this.#mutex, { bucketName: checkBucketName, key: checkKey, namespace: checkNamespace, id: checkId }, (done) => {
-      for (const id of done.committed) {
-        this.#uncommitted.delete(id);
-        this.#inlinePending.delete(id);
+    this.#kv = kv;
+    this.#shared = opts.meta !== undefined;
+  }
+
+  /** Bookkeeping once a commit is durable: fresh blobs are committed, freed files go, the bucket cache follows. */
+  #settle(done: CommitDone): void {
+    for (const id of done.committed) {
+      this.#uncommitted.delete(id);
+      this.#inlinePending.delete(id);
+      this.#claims.delete(id);
+    }
+    for (const id of done.freed) this.#free(id);
+    if (done.buckets.size > 0) {
+      this.#bucketGen++;
+      for (const [name, rec] of done.buckets) {
+        if (rec === null) this.#bucketCache.delete(name);
+        else this.#bucketCache.set(name, { rec: freezeBucket(rec), at: Date.now() });
       }
-      for (const id of done.freed) this.#free(id);
-      if (done.buckets.size > 0) {
-        this.#bucketGen++;
-        for (const [name, rec] of done.buckets) {
-          if (rec === null) this.#bucketCache.delete(name);
-          else this.#bucketCache.set(name, freezeBucket(rec));
-        }
-      }
-    });
+    }
   }
 
   /**
@@ -197,21 +194,22 @@ export class BlobStore {
     } catch (err) {
       throw ioError('creating the data directory', err);
     }
-    const db = new Level<string, unknown>(layout.meta, { keyEncoding: 'utf8', valueEncoding: 'json' });
+    let kv: KvEngine;
     try {
-      await db.open();
+      kv = opts.meta !== undefined ? await PgEngine.open(opts.meta) : await LevelEngine.open(layout.meta, { sync: opts.sync });
     } catch (err) {
-      const e = err as { code?: string; cause?: { code?: string } };
-      if (e.code === 'LEVEL_LOCKED' || e.cause?.code === 'LEVEL_LOCKED') {
+      const e = (err as { cause?: { code?: string; cause?: { code?: string } } }).cause;
+      if (e?.code === 'LEVEL_LOCKED' || e?.cause?.code === 'LEVEL_LOCKED') {
         throw new BlobStoreError('BLOB_LOCKED', `the data directory ${opts.dir} is in use by another process (LevelDB lock held)`, { cause: err });
       }
-      throw ioError('opening the metadata database', err);
+      if (isKvError(err)) throw ioError('opening the metadata database', err);
+      throw err;
     }
-    const store = new BlobStore(opts, db);
+    const store = new BlobStore(opts, kv);
     try {
       await store.sweep();
     } catch (err) {
-      await db.close().catch(() => undefined);
+      await kv.close().catch(() => undefined);
       throw err;
     }
     return store;
@@ -222,8 +220,7 @@ export class BlobStore {
     if (this.#closed) return;
     this.#closed = true;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
-    await this.#committer.idle();
-    await this.#db.close();
+    await this.#kv.close();
   }
 
   /** The data directory. */
@@ -256,7 +253,11 @@ export class BlobStore {
 
   /** All buckets, sorted by name (UTF-8 byte order). */
   async listBuckets(): Promise<BucketRecord[]> {
-    return this.#op(() => this.#buckets.values().all());
+    return this.#op(async () => {
+      const out: BucketRecord[] = [];
+      for await (const e of this.#kv.scan(K.buckets)) out.push(decode<BucketRecord>(e.value)!);
+      return out;
+    });
   }
 
   /** Changes a bucket's default encryption (`{ encryption: undefined }` removes it). `BLOB_NO_SUCH_BUCKET`. */
@@ -333,7 +334,7 @@ export class BlobStore {
       // small (sizeHint) is read first instead: nothing is stored before the commit, whose checks are enough.
       const early = async (): Promise<void> => {
         if (!(await this.#bucket(bucket))) throw noSuchBucket(bucket);
-        checkPreconditions((await this.#objects.get(objectKey(bucket, key))) as ObjectRecord | undefined, opts);
+        checkPreconditions(await this.#object(bucket, key), opts);
       };
       const limit = this.#opts.inlineMax;
       const tryInline = limit > 0 && !(opts.sizeHint !== undefined && opts.sizeHint > limit);
@@ -381,7 +382,7 @@ export class BlobStore {
           if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
           checkPreconditions(await tx.getObject(bucket, key), opts);
           await tx.putObject(rec);
-        }, { objects: [objectKey(bucket, key)] });
+        });
         return rec;
       } finally {
         // A no-op once committed.
@@ -394,7 +395,7 @@ export class BlobStore {
   async getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
     checkBucketName(bucket);
     checkKey(key);
-    return this.#op(async () => (await this.#objects.get(objectKey(bucket, key))) as ObjectRecord | undefined);
+    return this.#op(() => this.#object(bucket, key));
   }
 
   /**
@@ -484,7 +485,7 @@ export class BlobStore {
     if (signal?.aborted) return new BlobStoreError('BLOB_ABORTED', 'the read was aborted', { cause: err });
     if (err instanceof BlobStoreError && err.code === 'BLOB_CORRUPT') {
       // A missing file (or inline entry) of an object deleted or overwritten since `rec` was read is not corruption.
-      const now = (await this.#objects.get(objectKey(rec.bucket, rec.key))) as ObjectRecord | undefined;
+      const now = await this.#object(rec.bucket, rec.key);
       if (now?.id !== rec.id) return new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { cause: err });
     }
     return err;
@@ -493,7 +494,7 @@ export class BlobStore {
   /** Verified plaintext of one inline step. `BLOB_CORRUPT` if its data entry is missing. */
   async #openInline(dek: Buffer, step: ReadStep): Promise<Buffer> {
     const seg = step.segment;
-    const sealed = await this.#data.get(seg.blobId);
+    const sealed = await this.#kv.get(K.data(seg.blobId));
     if (sealed === undefined) throw new BlobStoreError('BLOB_CORRUPT', `inline data of blob ${seg.blobId} is missing`);
     const key = deriveStreamKey(dek, Buffer.from(seg.salt, 'base64'), seg.info ?? OBJECT_STREAM_INFO);
     try {
@@ -524,7 +525,7 @@ export class BlobStore {
       // Only that object, not one written since under the same key (a lifecycle expiry decided on the old one).
       if (opts.ifObjectId !== undefined && (await tx.getObject(bucket, key))?.id !== opts.ifObjectId) return false;
       return tx.deleteObject(bucket, key);
-    }, { objects: [objectKey(bucket, key)] }));
+    }));
   }
 
   /**
@@ -544,7 +545,7 @@ export class BlobStore {
       else next.tags = picked;
       await tx.putObject(next);
       return next;
-    }, { objects: [objectKey(bucket, key)] }));
+    }));
   }
 
   /**
@@ -556,22 +557,7 @@ export class BlobStore {
     if (!Number.isSafeInteger(q?.maxKeys) || q.maxKeys < 0) throw new RangeError('q.maxKeys must be a non-negative integer');
     return this.#op(async () => {
       if (!(await this.#bucket(bucket))) throw noSuchBucket(bucket);
-      const base = bucket + SEP;
-      return listKeys((lower) => {
-        const it = this.#objects.iterator({
-          ...(lower.gt !== undefined ? { gt: base + lower.gt } : { gte: base + (lower.gte ?? '') }),
-          lt: bucket + '\x01',
-        });
-        const adapter: KeyIterator = {
-          next: async () => {
-            const e = await it.next();
-            return e === undefined ? undefined : [e[0].slice(base.length), e[1]];
-          },
-          seek: (target) => it.seek(base + target),
-          close: () => it.close(),
-        };
-        return adapter;
-      }, q);
+      return listKeys((lower) => this.#objectIterator(bucket, lower), q);
     });
   }
 
@@ -619,7 +605,7 @@ export class BlobStore {
           if (!(await tx.getBucket(dstBucket))) throw noSuchBucket(dstBucket);
           checkPreconditions(await tx.getObject(dstBucket, dstKey), opts);
           await tx.putObject(rec);
-        }, { objects: [objectKey(dstBucket, dstKey)] });
+        });
         return rec;
       } catch (err) {
         if (opts.signal?.aborted && !(err instanceof BlobStoreError)) {
@@ -646,7 +632,7 @@ export class BlobStore {
   async getRecord<T>(ns: string, id: string): Promise<T | undefined> {
     checkNamespace(ns);
     checkId(id);
-    return this.#op(async () => (await this.#ns(ns).get(id)) as T | undefined);
+    return this.#op(async () => decode<T>(await this.#kv.get(K.record(ns, id))));
   }
 
   /** All records of a namespace in id order (UTF-8 bytes), optionally only ids starting with `prefix`. */
@@ -654,11 +640,10 @@ export class BlobStore {
     checkNamespace(ns);
     return this.#op(async () => {
       const prefix = opts.prefix ?? '';
-      if (prefix === '') return (await this.#ns(ns).values().all()) as T[];
       const out: T[] = [];
-      for await (const [id, v] of this.#ns(ns).iterator({ gte: prefix })) {
-        if (!id.startsWith(prefix)) break;
-        out.push(v as T);
+      for await (const e of this.#kv.scan(K.records(ns, prefix))) {
+        if (!K.recordId(e.key, ns).startsWith(prefix)) break;
+        out.push(decode<T>(e.value)!);
       }
       return out;
     });
@@ -669,6 +654,24 @@ export class BlobStore {
     checkNamespace(ns);
     checkId(id);
     return this.transaction(async (tx) => tx.deleteRecord(ns, id));
+  }
+
+  /**
+   * Takes (or keeps) the lease on a background job for `ttlMs`, so that one node at a time runs it when several
+   * share the metadata (the multipart sweep, the lifecycle run): true when this store holds it now. A lease whose
+   * holder stopped renewing it (a node gone) is free once it has run out. On LevelDB this store is the only one and
+   * always gets it.
+   */
+  async acquireJobLease(job: string, ttlMs: number): Promise<boolean> {
+    checkId(job);
+    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError('ttlMs must be a positive integer');
+    return this.transaction(async (tx) => {
+      const now = Date.now();
+      const cur = await tx.getRecord<{ holder: string; until: number }>(LEASE_NS, job);
+      if (cur && cur.holder !== this.#nodeId && cur.until > now) return false;
+      tx.putRecord(LEASE_NS, job, { holder: this.#nodeId, until: now + ttlMs });
+      return true;
+    });
   }
 
   // ---------------------------------------------------------------- lower level (multipart, tools)
@@ -789,13 +792,29 @@ export class BlobStore {
     return this.#op(() => this.#transaction(fn));
   }
 
-  async #transaction<T>(fn: (tx: Transaction) => Promise<T> | T, hint?: TxHint): Promise<T> {
-    return this.#committer.run(fn, hint);
+  async #transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    const token = {};
+    const checks = { bucketName: checkBucketName, key: checkKey, namespace: checkNamespace, id: checkId };
+    const blobs = { uncommitted: this.#uncommitted, pendingInline: (id: string) => this.#inlinePending.get(id), claims: this.#claims };
+    let result: { value: T; done: CommitDone };
+    try {
+      result = await this.#kv.transact(async (ktx) => {
+        const tx = new MetaTx(ktx, blobs, checks, token);
+        const value = await fn(tx);
+        return { value, done: await tx.finish() };
+      });
+    } catch (err) {
+      for (const [id, t] of this.#claims) if (t === token) this.#claims.delete(id);
+      throw isKvError(err) ? ioError('the metadata commit', err) : err;
+    }
+    this.#settle(result.done);
+    return result.value;
   }
 
   /**
-   * Removes every file in `tmp/` and every blob file without a refcount entry, except those of writes in progress.
-   * Runs at open (the only caller; there is no `coffer gc`); safe to run at any time.
+   * Removes every file in `tmp/` and every blob file without a refcount entry, except those of writes in progress
+   * (this process's; with shared metadata, every file younger than 15 minutes, which may be another node's).
+   * Runs at open (the only caller; there is no `coffer gc` yet); safe to run at any time.
    */
   async sweep(): Promise<{ tmpFiles: number; blobFiles: number }> {
     return this.#op(async () => {
@@ -803,7 +822,7 @@ export class BlobStore {
       let blobFiles = 0;
       try {
         for (const name of await readdir(this.#layout.tmp)) {
-          if (this.#uncommitted.has(name)) continue;
+          if (this.#uncommitted.has(name) || (await this.#young(path.join(this.#layout.tmp, name)))) continue;
           await rm(path.join(this.#layout.tmp, name), { recursive: true, force: true });
           tmpFiles++;
         }
@@ -812,12 +831,14 @@ export class BlobStore {
             const dir = path.join(this.#layout.blobs, xx, yy);
             const ids = (await readdirSafe(dir)).filter((n) => isBlobId(n) && n.startsWith(xx + yy));
             if (ids.length === 0) continue;
-            // Under the mutex: no commit can reference a blob between this read and the check below.
-            const dead = await this.#mutex.run(async () => {
-              const refs = await this.#refs.getMany(ids);
+            // In a transaction: no commit can reference a blob between this read and the check below (a first
+            // reference needs the blob uncommitted, which is checked inside the commit's own transaction).
+            const dead = await this.#kv.transact(async (tx) => {
+              const refs = await Promise.all(ids.map((id) => tx.get(K.ref(id))));
               return ids.filter((id, i) => refs[i] === undefined && !this.#uncommitted.has(id));
             });
             for (const id of dead) {
+              if (await this.#young(path.join(dir, id))) continue;
               await rm(path.join(dir, id), { force: true });
               blobFiles++;
             }
@@ -875,7 +896,7 @@ export class BlobStore {
         });
         opts.onProgress?.({ scanned, rewrapped });
       };
-      for await (const rec of this.#objects.values()) {
+      for await (const rec of this.#objectRecords()) {
         opts.signal?.throwIfAborted();
         scanned++;
         if (rec.enc.scheme === 'SSE-S3' && rec.enc.wrap.kekId !== active) pending.push(rec);
@@ -901,14 +922,14 @@ export class BlobStore {
       let objects = 0;
       let bytes = 0;
       let sizeOnly = 0;
-      for await (const rec of this.#objects.values()) {
+      for await (const rec of this.#objectRecords()) {
         opts.signal?.throwIfAborted();
         objects++;
         try {
           checkLayout(rec);
           for (const seg of rec.segments) {
             if (seg.inline) {
-              const sealed = await this.#data.get(seg.blobId);
+              const sealed = await this.#kv.get(K.data(seg.blobId));
               if (sealed === undefined) throw new BlobStoreError('BLOB_CORRUPT', `inline data of blob ${seg.blobId} is missing`);
               if (sealed.length !== seg.encSize) throw new BlobStoreError('BLOB_CORRUPT', `inline blob ${seg.blobId} has ${sealed.length} bytes, expected ${seg.encSize}`);
               continue;
@@ -965,21 +986,59 @@ export class BlobStore {
   /** A committed bucket record, from the cache or the database (which then fills the cache). */
   async #bucket(name: string): Promise<BucketRecord | undefined> {
     const hit = this.#bucketCache.get(name);
-    if (hit) return hit;
+    if (hit && !(this.#shared && Date.now() - hit.at > SHARED_CACHE_MS)) return hit.rec;
     const gen = this.#bucketGen;
-    const rec = (await this.#buckets.get(name)) as BucketRecord | undefined;
+    const rec = decode<BucketRecord>(await this.#kv.get(K.bucket(name)));
     // A commit that wrote buckets meanwhile may have made this read stale: then leave the cache alone.
-    if (rec && gen === this.#bucketGen) this.#bucketCache.set(name, freezeBucket(rec));
+    if (gen === this.#bucketGen) {
+      if (rec) this.#bucketCache.set(name, { rec: freezeBucket(rec), at: Date.now() });
+      else this.#bucketCache.delete(name);
+    }
     return rec;
   }
 
-  #ns(ns: string): Sub<object> {
-    let s = this.#records.get(ns);
-    if (!s) {
-      s = sub<object>(this.#db, ['x', ns]);
-      this.#records.set(ns, s);
+  /** True when other nodes share the data directory and the file at `p` may still be one's write in progress. */
+  async #young(p: string): Promise<boolean> {
+    if (!this.#shared) return false;
+    try {
+      return Date.now() - (await stat(p)).mtimeMs < SHARED_SWEEP_GRACE_MS;
+    } catch {
+      return true; // gone meanwhile, or not ours to judge now
     }
-    return s;
+  }
+
+  /** A committed object record, or undefined. */
+  async #object(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+    return decode<ObjectRecord>(await this.#kv.get(K.object(bucket, key)));
+  }
+
+  /** Every object record, in key order. */
+  async *#objectRecords(): AsyncGenerator<ObjectRecord> {
+    for await (const e of this.#kv.scan(K.objects)) yield decode<ObjectRecord>(e.value)!;
+  }
+
+  /**
+   * The listing iterator over one bucket's keys from `lower`: an engine scan, restarted at the target on a seek
+   * (listing seeks past every key under a common prefix).
+   */
+  #objectIterator(bucket: string, lower: { gt?: string; gte?: string }): KeyIterator {
+    const end = K.objectsEnd(bucket);
+    let it: AsyncIterator<{ key: Buffer; value: Buffer }> | undefined;
+    const start = (range: { gt?: Buffer; gte?: Buffer }) => {
+      void it?.return?.();
+      it = this.#kv.scan({ ...range, lt: end })[Symbol.asyncIterator]();
+    };
+    start(lower.gt !== undefined ? { gt: K.objectsFrom(bucket, lower.gt) } : { gte: K.objectsFrom(bucket, lower.gte ?? '') });
+    return {
+      next: async () => {
+        const e = await it!.next();
+        return e.done ? undefined : [K.objectKeyTail(e.value.key, bucket), decode<ObjectRecord>(e.value.value)!];
+      },
+      seek: (target) => start({ gte: K.objectsFrom(bucket, target) }),
+      close: async () => {
+        await it?.return?.();
+      },
+    };
   }
 
   #lease(ids: readonly string[]): void {

@@ -430,7 +430,10 @@ export class MultipartStore {
     if (this.#timer) return;
     const run = () => {
       if (this.#sweeping) return;
-      this.#sweeping = this.sweep().catch((err) => {
+      // One node at a time sweeps when several share the metadata; the lease outlives the interval a little, so
+      // the node that holds it keeps it while it runs.
+      const lease = Math.ceil(this.#opts.sweepIntervalMs * 1.5);
+      this.#sweeping = this.#store.acquireJobLease('multipart-sweep', lease).then((mine) => (mine ? this.sweep() : undefined)).catch((err) => {
         if ((err as { code?: string }).code === 'BLOB_CLOSED') this.stop();
         else onError(err);
       }).finally(() => { this.#sweeping = undefined; });

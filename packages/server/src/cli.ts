@@ -11,8 +11,15 @@ import { CofferServer, SERVER_DEFAULTS, openKeyRing, type MasterKeySource } from
 import { UserRegistry } from './users.ts';
 import { rotateMasterKey } from './rotate.ts';
 
-/** Opens the users of a stopped data directory. */
-function withUsers<T>(opts: { data: string; masterKeyFile?: string }, fn: (users: UserRegistry) => Promise<T>): Promise<T> {
+/** Options every command that opens a data directory takes. */
+interface DataOpts {
+  data: string;
+  meta?: string;
+  masterKeyFile?: string;
+}
+
+/** Opens the users of a stopped data directory (or of a PostgreSQL metadata database, running nodes or not). */
+function withUsers<T>(opts: DataOpts, fn: (users: UserRegistry) => Promise<T>): Promise<T> {
   return withStore(opts, async (store, keyRing) => fn(await UserRegistry.open(store, keyRing)));
 }
 
@@ -22,6 +29,14 @@ function parseListen(value: string): { host: string; port: number } {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:9000');
   return { host: m[1] ?? m[2], port };
+}
+
+/** Parses `--meta`: a PostgreSQL URL (the default, LevelDB in the data directory, needs no flag). */
+function parseMeta(value: string): string {
+  if (!/^postgres(ql)?:\/\/[^/]/.test(value)) {
+    throw new InvalidArgumentError('expected a postgres:// URL, e.g. postgres://coffer:PASSWORD@db.example:5432/coffer');
+  }
+  return value;
 }
 
 /** Parses a positive number option. */
@@ -59,11 +74,11 @@ function masterKeySource(opts: { masterKeyFile?: string }): MasterKeySource {
 }
 
 /** Opens a stopped data directory for an administrative command; a clear message while a server holds it. */
-async function withStore<T>(opts: { data: string; masterKeyFile?: string }, fn: (store: BlobStore, keyRing: MasterKeyRing) => Promise<T>): Promise<T> {
+async function withStore<T>(opts: DataOpts, fn: (store: BlobStore, keyRing: MasterKeyRing) => Promise<T>): Promise<T> {
   const keyRing = await openKeyRing(opts.data, masterKeySource(opts));
   let store: BlobStore;
   try {
-    store = await BlobStore.open({ dir: opts.data, keyRing });
+    store = await BlobStore.open({ dir: opts.data, meta: opts.meta, keyRing });
   } catch (err) {
     if ((err as { code?: string }).code === 'BLOB_LOCKED') {
       throw new Error(`the data directory ${opts.data} is in use by a running Coffer server: stop it first`);
@@ -82,6 +97,7 @@ const program = new Command('coffer').description('Coffer: an S3-compatible obje
 program.command('serve')
   .description('serve the S3 API')
   .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
+  .option('--meta <url>', 'metadata in PostgreSQL (postgres://…, shared by several nodes) instead of LevelDB in DATA', parseMeta)
   .addOption(new Option('--listen <host:port>', 'address to listen on').argParser(parseListen)
     .default({ host: SERVER_DEFAULTS.host, port: SERVER_DEFAULTS.port }, `${SERVER_DEFAULTS.host}:${SERVER_DEFAULTS.port}`))
   .option('--region <region>', 'region the server answers as', SERVER_DEFAULTS.region)
@@ -113,6 +129,7 @@ program.command('serve')
     if (!!opts.tlsCert !== !!opts.tlsKey) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
     const server = await CofferServer.start({
       dataDir: opts.data,
+      meta: opts.meta,
       host: opts.listen.host,
       port: opts.listen.port,
       region: opts.region,
@@ -148,6 +165,7 @@ program.command('serve')
 const user = program.command('user').description('manage users of a stopped data directory');
 const dataOptions = (cmd: Command) => cmd
   .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
+  .option('--meta <url>', 'metadata in PostgreSQL (postgres://…) instead of LevelDB in DATA', parseMeta)
   .option('--master-key-file <file>', 'master key ring file (default: DATA/keys)');
 
 dataOptions(user.command('add').description('add a user'))

@@ -76,7 +76,9 @@ export class LifecycleRunner {
   /** Runs once soon, then every `intervalMs`. */
   start(intervalMs: number): void {
     const tick = () => {
-      this.#running = this.run().then(() => undefined, (err: unknown) => this.#logger.error({ err }, 'lifecycle run failed')).finally(() => {
+      // One node at a time runs the rules when several share the metadata.
+      const lease = Math.ceil(intervalMs * 1.5);
+      this.#running = this.#store.acquireJobLease('lifecycle', lease).then((mine) => (mine ? this.run() : undefined)).then(() => undefined, (err: unknown) => this.#logger.error({ err }, 'lifecycle run failed')).finally(() => {
         this.#running = undefined;
         if (!this.#stopped) this.#timer = setTimeout(tick, intervalMs);
       });

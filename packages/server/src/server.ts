@@ -27,6 +27,11 @@ export type MasterKeySource =
 export interface ServerOptions {
   /** Data directory (LevelDB metadata, chunk files, key ring). */
   dataDir: string;
+  /**
+   * A `postgres://` URL: metadata (buckets, objects, uploads, users) in that PostgreSQL database, which several
+   * Coffer nodes can share, instead of LevelDB in the data directory. Default: LevelDB.
+   */
+  meta?: string;
   /** Host to listen on. */
   host: string;
   /** Port to listen on; 0 picks a free one. */
@@ -76,6 +81,9 @@ export const SERVER_DEFAULTS = Object.freeze({
   cryptoThreads: availableParallelism() > 2 ? defaultCryptoThreads() : 0,
 });
 
+/** How often a node on shared metadata reads the users again. */
+const USERS_RELOAD_MS = 2000;
+
 /** Opens the master key ring from the source the operator chose. */
 export async function openKeyRing(dataDir: string, source: MasterKeySource): Promise<MasterKeyRing> {
   switch (source.kind) {
@@ -110,7 +118,7 @@ export class CofferServer {
     const cryptoPool = opts.cryptoThreads > 0 ? await CryptoPool.open({ threads: opts.cryptoThreads }) : undefined;
     let store: BlobStore;
     try {
-      store = await BlobStore.open({ dir: opts.dataDir, keyRing, cryptoPool });
+      store = await BlobStore.open({ dir: opts.dataDir, meta: opts.meta, keyRing, cryptoPool });
     } catch (err) {
       await cryptoPool?.close();
       throw err;
@@ -124,6 +132,8 @@ export class CofferServer {
         await users.add({ ...pair, name: 'root', root: true });
         opts.onGeneratedRoot?.(pair);
       }
+      // Other nodes on the same metadata may add or remove users: see their changes within seconds.
+      if (opts.meta) users.startReloading(USERS_RELOAD_MS, (err) => logger.warn({ err }, 'reloading users failed'));
       const multipart = new MultipartStore(store, { maxUploadAgeMs: opts.multipartMaxUploadAgeMs });
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
       const lifecycle = new LifecycleRunner(store, multipart, logger);
@@ -178,6 +188,7 @@ export class CofferServer {
       const timer = setTimeout(() => this.#server.closeAllConnections(), this.#timeoutMs);
       await closed;
       clearTimeout(timer);
+      this.#services.users.stop();
       await this.#services.lifecycle.stop();
       await this.#services.multipart.stop();
       await this.#services.store.close();

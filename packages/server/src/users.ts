@@ -52,7 +52,8 @@ export function generateKeyPair(): { accessKey: string; secretKey: string } {
 export class UserRegistry {
   readonly #store: BlobStore;
   readonly #keyRing: MasterKeyRing;
-  readonly #byAccessKey = new Map<string, { user: User; secret: string }>();
+  #byAccessKey = new Map<string, { user: User; secret: string; sealed: string }>();
+  #refresh: NodeJS.Timeout | undefined;
 
   private constructor(store: BlobStore, keyRing: MasterKeyRing) {
     this.#store = store;
@@ -62,10 +63,35 @@ export class UserRegistry {
   /** Loads every user (unsealing secrets into memory). */
   static async open(store: BlobStore, keyRing: MasterKeyRing): Promise<UserRegistry> {
     const reg = new UserRegistry(store, keyRing);
-    for (const rec of await store.listRecords<UserRecord>(NS)) {
-      reg.#byAccessKey.set(rec.accessKey, { user: toUser(rec), secret: keyRing.open(rec.secret, sealAad(rec.accessKey)).toString('utf8') });
-    }
+    await reg.reload();
     return reg;
+  }
+
+  /**
+   * Reads every user again, so that users added, removed or re-keyed by another node (or by `coffer user` on a
+   * shared metadata database) take effect here. Secrets already known are not unsealed again.
+   */
+  async reload(): Promise<void> {
+    const next = new Map<string, { user: User; secret: string; sealed: string }>();
+    for (const rec of await this.#store.listRecords<UserRecord>(NS)) {
+      const known = this.#byAccessKey.get(rec.accessKey);
+      const secret = known?.sealed === rec.secret ? known.secret : this.#keyRing.open(rec.secret, sealAad(rec.accessKey)).toString('utf8');
+      next.set(rec.accessKey, { user: toUser(rec), secret, sealed: rec.secret });
+    }
+    this.#byAccessKey = next;
+  }
+
+  /** Reloads every `intervalMs` (several nodes on one metadata database) until {@link stop}. */
+  startReloading(intervalMs: number, onError: (err: unknown) => void): void {
+    this.stop();
+    this.#refresh = setInterval(() => void this.reload().catch(onError), intervalMs);
+    this.#refresh.unref();
+  }
+
+  /** Stops reloading. */
+  stop(): void {
+    clearInterval(this.#refresh);
+    this.#refresh = undefined;
   }
 
   /** The secret key of an access key, for SigV4 verification. */
@@ -111,7 +137,7 @@ export class UserRegistry {
     };
     await this.#store.putRecord(NS, rec.accessKey, rec);
     const user = toUser(rec);
-    this.#byAccessKey.set(rec.accessKey, { user, secret: p.secretKey });
+    this.#byAccessKey.set(rec.accessKey, { user, secret: p.secretKey, sealed: rec.secret });
     return user;
   }
 

@@ -1,0 +1,71 @@
+/**
+ * The key layout of Coffer's metadata in the engine (`@coffer/kv`): one place for every key and value encoding.
+ *
+ * DO NOT CHANGE: these are the bytes an existing data directory holds. They are what abstract-level's sublevels wrote
+ * before the engine seam existed (`!name!` prefixes, nested `!x!!ns!`; JSON values as UTF-8 text; inline ciphertext
+ * as raw bytes), so a data directory from before opens unchanged. A new record kind takes a new prefix.
+ *
+ * | prefix          | key after it                 | value                                  |
+ * |-----------------|------------------------------|----------------------------------------|
+ * | `!b!`           | bucket name                  | BucketRecord (JSON)                     |
+ * | `!o!`           | bucket NUL key               | ObjectRecord (JSON)                     |
+ * | `!r!`           | blob id                      | RefRecord (JSON): references to a blob  |
+ * | `!d!`           | blob id                      | inline ciphertext (bytes)               |
+ * | `!x!!NS!`       | record id                    | a generic record of namespace NS (JSON) |
+ *
+ * Keys order as UTF-8 bytes, so the objects of one bucket are contiguous and in S3's list order: bucket names hold no
+ * NUL, and NUL sorts before every other byte of a key.
+ */
+import type { BucketRecord, ObjectRecord } from './types.ts';
+
+/** Refcount record of a blob (prefix `!r!`, key = blob id). */
+export interface RefRecord {
+  v: 1;
+  /** Number of records (objects, parts) that refer to the blob. */
+  n: number;
+  /** The blob's ciphertext is under `!d!` (an inline object), not in a file. Absent = a file. */
+  inline?: true;
+}
+
+/** Separates a bucket name from an object key. */
+export const SEP = '\x00';
+
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+
+/** Every key of the metadata, and the ranges that scans use. */
+export const K = Object.freeze({
+  bucket: (name: string) => utf8('!b!' + name),
+  buckets: Object.freeze({ gte: utf8('!b!'), lt: utf8('!b"') }),
+  /** The bucket name of a bucket key. */
+  bucketName: (key: Buffer) => key.toString('utf8', 3),
+
+  object: (bucket: string, key: string) => utf8('!o!' + bucket + SEP + key),
+  /** The first possible object key of a bucket after `tail` (`''` = its first). */
+  objectsFrom: (bucket: string, tail: string) => utf8('!o!' + bucket + SEP + tail),
+  /** The end (exclusive) of a bucket's objects. */
+  objectsEnd: (bucket: string) => utf8('!o!' + bucket + '\x01'),
+  objects: Object.freeze({ gte: utf8('!o!'), lt: utf8('!o"') }),
+  /** The object key part (after bucket NUL) of an object key. */
+  objectKeyTail: (key: Buffer, bucket: string) => key.toString('utf8', 3 + Buffer.byteLength(bucket) + 1),
+
+  ref: (blobId: string) => utf8('!r!' + blobId),
+  data: (blobId: string) => utf8('!d!' + blobId),
+
+  record: (ns: string, id: string) => utf8(`!x!!${ns}!` + id),
+  /** The records of a namespace whose id starts with `prefix`. */
+  records: (ns: string, prefix = '') => ({ gte: utf8(`!x!!${ns}!` + prefix), lt: utf8(`!x!!${ns}"`) }),
+  /** The id of a record key of namespace `ns`. */
+  recordId: (key: Buffer, ns: string) => key.toString('utf8', 5 + Buffer.byteLength(ns)),
+});
+
+/** A JSON value as the engine stores it. */
+export function encode(value: object): Buffer {
+  return utf8(JSON.stringify(value));
+}
+
+/** A JSON value from the engine, or undefined. */
+export function decode<T>(bytes: Buffer | undefined): T | undefined {
+  return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as T);
+}
+
+export type { BucketRecord, ObjectRecord };
