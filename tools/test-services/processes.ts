@@ -3,7 +3,7 @@
  * waiting for a condition, recognising a process we started, and cleaning up when the test process ends.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -81,16 +81,25 @@ export function isOurProcess(pid: number, marker: string): boolean {
 
 /**
  * True once `pid` has finished exiting: gone, or a zombie waiting for its parent. Only then are its sockets closed;
- * its command line empties earlier, while it still holds its ports.
+ * its command line empties earlier, while it still holds its ports. Every thread counts: the main thread of a
+ * multi-threaded daemon shows as a zombie while the others are still tearing down (and holding the files).
  */
 export function hasExited(pid: number): boolean {
+  let tasks: string[];
   try {
-    // the state is the first field after the parenthesised command name, which may itself contain spaces
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
     return true;
   }
+  return tasks.every((tid) => {
+    try {
+      // the state is the first field after the parenthesised command name, which may itself contain spaces
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+    } catch {
+      return true;
+    }
+  });
 }
 
 /** Sends `signal` to `pid` if it is still ours (see {@link isOurProcess}) and waits until it has exited. */

@@ -1,16 +1,28 @@
 /**
  * The throw-away services of the scale-out tests (tools/test-services/), against the real programs: PostgreSQL 15
- * from tools/install-test-deps.sh.
+ * and a one-node Ceph from tools/install-test-deps.sh.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3ServiceException,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import pg from 'pg';
 
+import { sdkClient } from '../../packages/server/test/helpers/clients.ts';
 import { runProcess } from '../../packages/server/test/helpers/server.ts';
+import { startCeph, type RunningCeph } from '../test-services/ceph.ts';
 import { hasExited } from '../test-services/processes.ts';
 import { startPostgres, type RunningPostgres } from '../test-services/postgres.ts';
 
@@ -131,5 +143,114 @@ describe('startPostgres', () => {
     const { dir, port } = JSON.parse(stdout) as { dir: string; port: number };
     assert.equal(existsSync(dir), false);
     await bindOnce(port);
+  });
+});
+
+describe('startCeph', () => {
+  let ceph: RunningCeph;
+  let s3: S3Client;
+  const bucket = 'coffer-services-test';
+  before(async () => {
+    ceph = await startCeph();
+    // radosgw 16 does not take the SDK's default streaming upload (aws-chunked with a checksum trailer): see below
+    s3 = sdkClient({ url: ceph.endpoint }, ceph, { requestChecksumCalculation: 'WHEN_REQUIRED' });
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  });
+  after(async () => {
+    s3?.destroy();
+    await ceph?.stop();
+  });
+
+  it('should serve S3 on a loopback port: PutObject, GetObject and ListObjectsV2 round-trip', async () => {
+    assert.match(ceph.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const body = Buffer.from('chunk bytes \x00\xff', 'latin1');
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a/1', Body: body }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a/2', Body: 'two' }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'a/1' }));
+    assert.deepEqual(Buffer.from(await got.Body!.transformToByteArray()), body);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'a/' }));
+    assert.deepEqual(
+      listed.Contents?.map((o) => [o.Key, o.Size]),
+      [
+        ['a/1', body.length],
+        ['a/2', 3],
+      ],
+    );
+  });
+
+  it('should answer If-None-Match: * on an existing key with 412 PreconditionFailed and keep the object', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'once', Body: 'first', IfNoneMatch: '*' }));
+    const err = await s3
+      .send(new PutObjectCommand({ Bucket: bucket, Key: 'once', Body: 'second', IfNoneMatch: '*' }))
+      .then(() => assert.fail('the second PUT succeeded'), (e: unknown) => e);
+    assert.ok(err instanceof S3ServiceException);
+    assert.equal(err.$metadata.httpStatusCode, 412);
+    assert.equal(err.name, 'PreconditionFailed');
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'once' }));
+    assert.equal(await got.Body!.transformToString(), 'first');
+  });
+
+  it('should refuse connections while radosgw is stopped and serve the same data after startRgw', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'survives', Body: 'kept in the OSD' }));
+    const { mon, osd } = ceph.pids();
+    await ceph.stopRgw();
+    assert.deepEqual(ceph.alive(), { mon: true, osd: true, rgw: false });
+    await assert.rejects(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'survives' })), { code: 'ECONNREFUSED' });
+    await ceph.startRgw();
+    assert.deepEqual(ceph.pids().mon, mon);
+    assert.deepEqual(ceph.pids().osd, osd);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'survives' }));
+    assert.equal(await got.Body!.transformToString(), 'kept in the OSD');
+  });
+
+  it('should answer the SDK\'s default streaming PUT (aws-chunked, checksum trailer) with 411 MissingContentLength',
+    async () => {
+      const defaults = sdkClient({ url: ceph.endpoint }, ceph);
+      try {
+        const body = Readable.from([Buffer.from('streamed')]);
+        const err = await defaults
+          .send(new PutObjectCommand({ Bucket: bucket, Key: 'streamed', Body: body, ContentLength: 8 }))
+          .then(() => assert.fail('the PUT succeeded'), (e: unknown) => e);
+        assert.ok(err instanceof S3ServiceException);
+        assert.equal(err.$metadata.httpStatusCode, 411);
+        assert.equal(err.name, 'MissingContentLength');
+      } finally {
+        defaults.destroy();
+      }
+    });
+
+  it('should fail a PUT in flight when radosgw is killed, and leave no object behind', async () => {
+    const body = new PassThrough();
+    const size = 4 * 1024 * 1024;
+    const put = s3
+      .send(new PutObjectCommand({ Bucket: bucket, Key: 'half', Body: body, ContentLength: size }))
+      .then(() => assert.fail('the PUT succeeded'), (e: unknown) => e as NodeJS.ErrnoException);
+    // 'drain' means the request took the first MiB off the stream: radosgw is connected and reading the body
+    if (!body.write(Buffer.alloc(1024 * 1024, 1))) await new Promise((res) => body.once('drain', res));
+    await ceph.stopRgw();
+    body.end(Buffer.alloc(size - 1024 * 1024, 2));
+    const err = await put;
+    assert.ok(['ECONNRESET', 'EPIPE'].includes(err.code ?? ''), `unexpected ${err.code}: ${err.message}`);
+    await ceph.startRgw();
+    await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'half' })), (e: unknown) => {
+      assert.ok(e instanceof S3ServiceException);
+      assert.equal(e.$metadata.httpStatusCode, 404);
+      return true;
+    });
+  });
+
+  it('should kill exactly its own daemons and remove its directory on stop', async () => {
+    const other = await startPostgres(); // an unrelated service that must survive
+    try {
+      const pids = ceph.pids();
+      await ceph.stop();
+      for (const pid of Object.values(pids)) assert.equal(hasExited(pid!), true);
+      assert.deepEqual(ceph.alive(), { mon: false, osd: false, rgw: false });
+      assert.equal(existsSync(ceph.dir), false);
+      await bindOnce(Number(new URL(ceph.endpoint).port));
+      assert.deepEqual(await query(other.url, 'SELECT 1 AS one'), [{ one: 1 }]);
+    } finally {
+      await other.stop();
+    }
   });
 });
