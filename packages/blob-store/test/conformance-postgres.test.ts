@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
 
-import pg from 'pg';
-
 import { MasterKeyRing } from '@coffer/crypto';
 
 import { BlobStore } from '../src/index.ts';
@@ -22,16 +20,10 @@ after(async () => {
 
 /** A store on a new, empty PostgreSQL database, with its blob files in a temp directory. */
 async function makeStore() {
-  const name = `blob_${process.pid}_${++n}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(server.url);
-  url.pathname = `/${name}`;
+  const url = await server.createDatabase(`blob_${++n}`);
   const dir = await mkdtemp(path.join(tmpdir(), 'coffer-blob-pg-'));
   const keyRing = await MasterKeyRing.open({ dir: path.join(dir, 'keys') });
-  const store = await BlobStore.open({ dir, keyRing, meta: url.href });
+  const store = await BlobStore.open({ dir, keyRing, meta: url });
   return {
     store,
     async cleanup() {

@@ -28,12 +28,8 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 }
 
 /** A URL of a new, empty database on the test server. */
-async function freshDb(): Promise<string> {
-  const name = `kv_${process.pid}_${++n}`;
-  await withClient(server.url, (c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(server.url);
-  url.pathname = `/${name}`;
-  return url.href;
+function freshDb(): Promise<string> {
+  return server.createDatabase(`kv_${++n}`);
 }
 
 const urls = new WeakMap<object, string>();
@@ -58,13 +54,10 @@ describe('PgEngine', () => {
   it('should create its schema once when several nodes open a new database at the same time', async () => {
     const url = await freshDb();
     const engines = await Promise.all(Array.from({ length: 4 }, () => PgEngine.open(url)));
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
     try {
-      const { rows } = await c.query('SELECT id, version FROM coffer_schema');
+      const { rows } = await withClient(url, (c) => c.query('SELECT id, version FROM coffer_schema'));
       assert.deepEqual(rows, [{ id: 1, version: PG_SCHEMA_VERSION }]);
     } finally {
-      await c.end();
       await Promise.all(engines.map((e) => e.close()));
     }
   });
@@ -72,31 +65,27 @@ describe('PgEngine', () => {
   it('should refuse a database whose schema is newer than it knows, with KV_SCHEMA', async () => {
     const url = await freshDb();
     await (await PgEngine.open(url)).close();
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query('UPDATE coffer_schema SET version = version + 1');
-    await c.end();
+    await withClient(url, (c) => c.query('UPDATE coffer_schema SET version = version + 1'));
     await assert.rejects(PgEngine.open(url), (err) => isKvError(err, 'KV_SCHEMA'));
   });
 
   it('should order keys by bytes through the primary key index (an index range scan, no sort)', async () => {
     const url = await freshDb();
     const engine = await PgEngine.open(url);
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
     try {
       await engine.transact((tx) => {
         for (let i = 0; i < 5000; i++) tx.set(Buffer.from(`${String.fromCharCode(97 + (i % 26))}/${i}`), Buffer.from('v'));
       });
-      await c.query('ANALYZE coffer_kv');
-      const { rows } = await c.query(
-        "EXPLAIN SELECT k, v FROM coffer_kv WHERE k >= '\\x61'::bytea AND k < '\\x62'::bytea ORDER BY k ASC LIMIT 10",
-      );
-      const plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+      const plan = await withClient(url, async (c) => {
+        await c.query('ANALYZE coffer_kv');
+        const { rows } = await c.query(
+          "EXPLAIN SELECT k, v FROM coffer_kv WHERE k >= '\\x61'::bytea AND k < '\\x62'::bytea ORDER BY k ASC LIMIT 10",
+        );
+        return rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+      });
       assert.match(plan, /Index Scan using coffer_kv_pkey/);
       assert.doesNotMatch(plan, /Sort/);
     } finally {
-      await c.end();
       await engine.close();
     }
   });

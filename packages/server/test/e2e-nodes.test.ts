@@ -46,13 +46,7 @@ describe('several nodes on one PostgreSQL (coffer serve --meta)', () => {
 
   before(async () => {
     db = await startPostgres();
-    const admin = new pg.Client({ connectionString: db.url });
-    await admin.connect();
-    await admin.query('CREATE DATABASE coffer_nodes');
-    await admin.end();
-    const u = new URL(db.url);
-    u.pathname = '/coffer_nodes';
-    metaUrl = u.href;
+    metaUrl = await db.createDatabase('coffer_nodes');
     dataDir = await makeTempDir('coffer-nodes-');
     // The first node creates the schema and the root user; the others join.
     nodes.push(await startNode());
