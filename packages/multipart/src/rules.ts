@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { combineChecksums, createChecksum, type CombinableAlgorithm } from '@coffer/sigv4';
+import { combineChecksums, createChecksum, type ChecksumAlgorithm, type CombinableAlgorithm } from '@coffer/checksum';
 
 import { MultipartError } from './errors.ts';
 
@@ -20,12 +20,6 @@ export const MULTIPART_LIMITS = Object.freeze({
   /** ListParts and ListMultipartUploads return at most this many entries per page. */
   maxListEntries: 1000,
 });
-
-/** The checksum algorithms S3 accepts (`x-amz-checksum-algorithm`, `<ChecksumCRC32>` …). */
-export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
-
-/** All of {@link ChecksumAlgorithm}, in AWS's order. */
-export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = Object.freeze(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256']);
 
 /** Parses a part number (`partNumber` query parameter or a Complete entry): an integer from 1 to 10000. */
 export function parsePartNumber(raw: string | number): number {

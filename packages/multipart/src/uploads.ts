@@ -15,6 +15,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { BlobStoreError, commonPrefix, type BlobStore, type ObjectEncryption, type ObjectMetadata, type ObjectRecord, type Segment, type Transaction, type WriteEncryption } from '@coffer/blob-store';
+import type { ChecksumAlgorithm } from '@coffer/checksum';
 import { CryptoError, secureRandom, ssecEtag, type SseCustomerKey } from '@coffer/crypto';
 
 import { MULTIPART_MESSAGES, MultipartError, noSuchUpload } from './errors.ts';
@@ -27,7 +28,6 @@ import {
   parsePartNumber,
   resolveChecksumType,
   resolveCompletion,
-  type ChecksumAlgorithm,
   type ChecksumType,
   type RequestedPart,
   type StoredPart,

@@ -14,15 +14,14 @@ import { Transform, type Readable } from 'node:stream';
 
 import type { Context } from 'koa';
 import type { BucketRecord, ObjectRecord } from '@coffer/blob-store';
+import { CHECKSUM_ALGORITHMS, createChecksum, type ChecksumAlgorithm } from '@coffer/checksum';
 import {
-  CHECKSUM_ALGORITHMS,
   MULTIPART_LIMITS,
   parsePartNumber,
   uploadChecksumType,
-  type ChecksumAlgorithm,
   type UploadRecord,
 } from '@coffer/multipart';
-import { checkContentMd5, createChecksum, parseContentMd5 } from '@coffer/sigv4';
+import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
 import { parseCompleteMultipartUpload } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
