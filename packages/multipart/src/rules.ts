@@ -5,7 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 
-import { combineChecksums, createChecksum, type ChecksumAlgorithm, type CombinableAlgorithm } from '@coffer/checksum';
+import {
+  combineChecksums,
+  createChecksum,
+  unquoteEtag,
+  type ChecksumAlgorithm,
+  type CombinableAlgorithm,
+} from '@coffer/checksum';
 
 import { MultipartError } from './errors.ts';
 
@@ -57,9 +63,6 @@ export interface StoredPart {
   checksum?: { algorithm: string; value: string; computed?: true };
 }
 
-/** Strips the quotes some clients put around an ETag (s3cmd sends none, the SDKs send them). */
-const bare = (etag: string) => etag.trim().replace(/^"|"$/g, '');
-
 /**
  * Checks a Complete request against the stored parts, in the order S3 does: at least one part, ascending part
  * numbers, every part present with its ETag, every part but the last at least 5 MiB. Returns the stored parts
@@ -75,9 +78,9 @@ export function resolveCompletion(uploadId: string, requested: readonly Requeste
   }
   const parts = requested.map((p) => {
     const part = stored.get(p.partNumber);
-    if (!part || bare(part.etag) !== bare(p.etag)) {
+    if (!part || unquoteEtag(part.etag) !== unquoteEtag(p.etag)) {
       throw new MultipartError('MP_INVALID_PART', 'One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', {
-        UploadId: uploadId, PartNumber: String(p.partNumber), ETag: bare(p.etag),
+        UploadId: uploadId, PartNumber: String(p.partNumber), ETag: unquoteEtag(p.etag),
       });
     }
     return part;
@@ -85,7 +88,8 @@ export function resolveCompletion(uploadId: string, requested: readonly Requeste
   parts.forEach((part, i) => {
     if (i < parts.length - 1 && part.size < MULTIPART_LIMITS.minPartSize) {
       throw new MultipartError('MP_ENTITY_TOO_SMALL', 'Your proposed upload is smaller than the minimum allowed size', {
-        ProposedSize: String(part.size), MinSizeAllowed: String(MULTIPART_LIMITS.minPartSize), PartNumber: String(part.partNumber), ETag: bare(part.etag),
+        ProposedSize: String(part.size), MinSizeAllowed: String(MULTIPART_LIMITS.minPartSize),
+        PartNumber: String(part.partNumber), ETag: unquoteEtag(part.etag),
       });
     }
   });

@@ -15,7 +15,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { BlobStoreError, commonPrefix, type BlobStore, type ObjectEncryption, type ObjectMetadata, type ObjectRecord, type Segment, type Transaction, type WriteEncryption } from '@coffer/blob-store';
-import type { ChecksumAlgorithm } from '@coffer/checksum';
+import { unquoteEtag, type ChecksumAlgorithm } from '@coffer/checksum';
 import { CryptoError, secureRandom, ssecEtag, type SseCustomerKey } from '@coffer/crypto';
 
 import { MULTIPART_MESSAGES, MultipartError, noSuchUpload } from './errors.ts';
@@ -127,8 +127,6 @@ export interface ListUploadsResult {
   nextKeyMarker?: string;
   nextUploadIdMarker?: string;
 }
-
-const stripQuotes = (etag: string) => etag.trim().replace(/^"|"$/g, '');
 
 /** The multipart upload sessions of one BlobStore. Construct with {@link MultipartStore.constructor}; no I/O until used. */
 export class MultipartStore {
@@ -282,7 +280,7 @@ export class MultipartStore {
       }
       if (opts.ifMatch !== undefined) {
         if (!prev) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
-        const want = stripQuotes(opts.ifMatch);
+        const want = unquoteEtag(opts.ifMatch);
         if (want !== '*' && want !== prev.etag) {
           throw new MultipartError('MP_PRECONDITION_FAILED', MULTIPART_MESSAGES.preconditionFailed, { Condition: 'If-Match' });
         }

@@ -1,4 +1,4 @@
-import type { ChecksumAlgorithm } from '@coffer/checksum';
+import { unquoteEtag, type ChecksumAlgorithm } from '@coffer/checksum';
 
 import { XmlError } from './errors.ts';
 import { parseXml } from './parse.ts';
@@ -171,12 +171,6 @@ export async function parseDelete(source: XmlSource, opts?: ParseOptions): Promi
     return versionEl === undefined ? { key } : { key, versionId: leafText(versionEl).trim() };
   });
   return { quiet, objects };
-}
-
-/** Strips whitespace and one pair of surrounding double quotes. */
-function unquoteEtag(text: string): string {
-  const t = text.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
 }
 
 /**
