@@ -3,6 +3,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 
+import { unquoteEtag } from '@coffer/checksum';
 import {
   CryptoError,
   deriveStreamKey,
@@ -100,11 +101,6 @@ function pickMetadata(m: ObjectMetadata): ObjectMetadata {
   return out;
 }
 
-function stripQuotes(etag: string): string {
-  const t = etag.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
-}
-
 /** Checks If-None-Match: * and If-Match against the current record (`undefined` = no object). */
 function checkPreconditions(prev: ObjectRecord | undefined, c: { ifNoneMatch?: boolean; ifMatch?: string }): void {
   if (c.ifNoneMatch && prev !== undefined) {
@@ -114,7 +110,7 @@ function checkPreconditions(prev: ObjectRecord | undefined, c: { ifNoneMatch?: b
   }
   if (c.ifMatch !== undefined) {
     if (prev === undefined) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.');
-    const want = stripQuotes(c.ifMatch);
+    const want = unquoteEtag(c.ifMatch);
     if (want !== '*' && want !== prev.etag) {
       throw new BlobStoreError('BLOB_PRECONDITION_FAILED', 'At least one of the pre-conditions you specified did not hold', {
         details: { Condition: 'If-Match' },

@@ -1,6 +1,5 @@
 /** @coffer/multipart: Amazon S3's multipart rules and the upload sessions on top of a BlobStore. */
 export {
-  CHECKSUM_ALGORITHMS,
   MULTIPART_LIMITS,
   checkCompletionChecksums,
   multipartEtag,
@@ -8,7 +7,6 @@ export {
   parsePartNumber,
   resolveChecksumType,
   resolveCompletion,
-  type ChecksumAlgorithm,
   type ChecksumType,
   type RequestedPart,
   type StoredPart,

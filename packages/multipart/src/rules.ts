@@ -5,7 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 
-import { combineChecksums, createChecksum, type CombinableAlgorithm } from '@coffer/sigv4';
+import {
+  combineChecksums,
+  createChecksum,
+  unquoteEtag,
+  type ChecksumAlgorithm,
+  type CombinableAlgorithm,
+} from '@coffer/checksum';
 
 import { MultipartError } from './errors.ts';
 
@@ -20,12 +26,6 @@ export const MULTIPART_LIMITS = Object.freeze({
   /** ListParts and ListMultipartUploads return at most this many entries per page. */
   maxListEntries: 1000,
 });
-
-/** The checksum algorithms S3 accepts (`x-amz-checksum-algorithm`, `<ChecksumCRC32>` …). */
-export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
-
-/** All of {@link ChecksumAlgorithm}, in AWS's order. */
-export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = Object.freeze(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256']);
 
 /** Parses a part number (`partNumber` query parameter or a Complete entry): an integer from 1 to 10000. */
 export function parsePartNumber(raw: string | number): number {
@@ -63,9 +63,6 @@ export interface StoredPart {
   checksum?: { algorithm: string; value: string; computed?: true };
 }
 
-/** Strips the quotes some clients put around an ETag (s3cmd sends none, the SDKs send them). */
-const bare = (etag: string) => etag.trim().replace(/^"|"$/g, '');
-
 /**
  * Checks a Complete request against the stored parts, in the order S3 does: at least one part, ascending part
  * numbers, every part present with its ETag, every part but the last at least 5 MiB. Returns the stored parts
@@ -81,9 +78,9 @@ export function resolveCompletion(uploadId: string, requested: readonly Requeste
   }
   const parts = requested.map((p) => {
     const part = stored.get(p.partNumber);
-    if (!part || bare(part.etag) !== bare(p.etag)) {
+    if (!part || unquoteEtag(part.etag) !== unquoteEtag(p.etag)) {
       throw new MultipartError('MP_INVALID_PART', 'One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', {
-        UploadId: uploadId, PartNumber: String(p.partNumber), ETag: bare(p.etag),
+        UploadId: uploadId, PartNumber: String(p.partNumber), ETag: unquoteEtag(p.etag),
       });
     }
     return part;
@@ -91,7 +88,8 @@ export function resolveCompletion(uploadId: string, requested: readonly Requeste
   parts.forEach((part, i) => {
     if (i < parts.length - 1 && part.size < MULTIPART_LIMITS.minPartSize) {
       throw new MultipartError('MP_ENTITY_TOO_SMALL', 'Your proposed upload is smaller than the minimum allowed size', {
-        ProposedSize: String(part.size), MinSizeAllowed: String(MULTIPART_LIMITS.minPartSize), PartNumber: String(part.partNumber), ETag: bare(part.etag),
+        ProposedSize: String(part.size), MinSizeAllowed: String(MULTIPART_LIMITS.minPartSize),
+        PartNumber: String(part.partNumber), ETag: unquoteEtag(part.etag),
       });
     }
   });

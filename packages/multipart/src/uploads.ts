@@ -15,6 +15,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { BlobStoreError, commonPrefix, type BlobStore, type ObjectEncryption, type ObjectMetadata, type ObjectRecord, type Segment, type Transaction, type WriteEncryption } from '@coffer/blob-store';
+import { unquoteEtag, type ChecksumAlgorithm } from '@coffer/checksum';
 import { CryptoError, secureRandom, ssecEtag, type SseCustomerKey } from '@coffer/crypto';
 
 import { MULTIPART_MESSAGES, MultipartError, noSuchUpload } from './errors.ts';
@@ -27,7 +28,6 @@ import {
   parsePartNumber,
   resolveChecksumType,
   resolveCompletion,
-  type ChecksumAlgorithm,
   type ChecksumType,
   type RequestedPart,
   type StoredPart,
@@ -129,8 +129,6 @@ export interface ListUploadsResult {
   nextKeyMarker?: string;
   nextUploadIdMarker?: string;
 }
-
-const stripQuotes = (etag: string) => etag.trim().replace(/^"|"$/g, '');
 
 /** The multipart upload sessions of one BlobStore. Construct with {@link MultipartStore.constructor}; no I/O until used. */
 export class MultipartStore {
@@ -284,7 +282,7 @@ export class MultipartStore {
       }
       if (opts.ifMatch !== undefined) {
         if (!prev) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
-        const want = stripQuotes(opts.ifMatch);
+        const want = unquoteEtag(opts.ifMatch);
         if (want !== '*' && want !== prev.etag) {
           throw new MultipartError('MP_PRECONDITION_FAILED', MULTIPART_MESSAGES.preconditionFailed, { Condition: 'If-Match' });
         }

@@ -46,6 +46,12 @@ describe('resolveCompletion', () => {
     const parts = resolveCompletion('u', [{ partNumber: 1, etag: `"${md5('1')}"` }, { partNumber: 2, etag: md5('2') }, { partNumber: 3, etag: md5('3') }], stored);
     assert.deepEqual(parts.map((p) => p.partNumber), [1, 2, 3]);
   });
+  it('should refuse an ETag with an unbalanced quote (unquoteEtag: quotes come in pairs)', () => {
+    for (const etag of [`"${md5('1')}`, `${md5('1')}"`]) {
+      assert.throws(() => resolveCompletion('u', [{ partNumber: 1, etag }], stored),
+        (e: MultipartError) => e.code === 'MP_INVALID_PART' && e.details.ETag === etag);
+    }
+  });
   it('should refuse an empty list', () => {
     assert.throws(() => resolveCompletion('u', [], stored), (e: MultipartError) => e.code === 'MP_NO_PARTS');
   });

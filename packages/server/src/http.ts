@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 import type { ObjectMetadata, ObjectRecord } from '@coffer/blob-store';
+import { unquoteEtag } from '@coffer/checksum';
 import { createBodyDecoder, type BodyDecoder, type BodyDecoderOptions } from '@coffer/sigv4';
 import { S3Error } from './errors.ts';
 import type { AppState } from './context.ts';
@@ -126,7 +127,7 @@ function readConditions(headers: IncomingHttpHeaders, prefix: '' | 'x-amz-copy-s
 function etagMatches(list: string, etag: string): boolean {
   return list.split(',').some((t) => {
     const v = t.trim().replace(/^W\//, '');
-    return v === '*' || v.replace(/^"|"$/g, '') === etag;
+    return v === '*' || unquoteEtag(v) === etag;
   });
 }
 

@@ -1,16 +1,18 @@
 import { createHash, timingSafeEqual, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 
-import { EMPTY_SHA256, headerValue, hmac, sha256Hex } from './canonical.ts';
 import {
   CHECKSUM_ALGORITHMS,
   checksumAlgorithmOfHeader,
   createChecksum,
   decodeChecksumValue,
+  type ChecksumAlgorithm,
   type Checksummer,
-} from './checksum.ts';
+} from '@coffer/checksum';
+
+import { EMPTY_SHA256, headerValue, hmac, sha256Hex } from './canonical.ts';
 import { MESSAGES, SigV4Error, checksumMismatchMessage, invalidChecksumMessage } from './errors.ts';
-import type { AuthContext, BodyDecoder, BodyDecoderOptions, BodyDecoderResult, ChecksumAlgorithm, Headers } from './types.ts';
+import type { AuthContext, BodyDecoder, BodyDecoderOptions, BodyDecoderResult, Headers } from './types.ts';
 import { signaturesEqual } from './verify.ts';
 
 /** AWS: every aws-chunked chunk but the last data chunk must carry at least 8 KiB (signed streaming). */

@@ -3,7 +3,6 @@ export type {
   BodyDecoder,
   BodyDecoderOptions,
   BodyDecoderResult,
-  ChecksumAlgorithm,
   Headers,
   PayloadMode,
   SignableRequest,
@@ -12,14 +11,6 @@ export type {
 export { SigV4Error, type SigV4ErrorCode } from './errors.ts';
 export { DEFAULT_VERIFY_OPTIONS, MAX_PRESIGN_EXPIRES, verifyRequest } from './verify.ts';
 export { MIN_CHUNK_SIZE, createBodyDecoder } from './decoder.ts';
-export {
-  CHECKSUM_ALGORITHMS,
-  checksumHeaderName,
-  combineChecksums,
-  createChecksum,
-  type Checksummer,
-  type CombinableAlgorithm,
-} from './checksum.ts';
 export { checkContentMd5, parseContentMd5 } from './content-md5.ts';
 export { presignUrl, signRequest, type PresignUrlInput, type SignRequestInput } from './client.ts';
 export { checkPostPolicy, missingPostFieldMessage, verifyPostForm, type PostAuth, type PostPolicyResult } from './post.ts';

@@ -1,5 +1,7 @@
 import type { Transform } from 'node:stream';
 
+import type { ChecksumAlgorithm } from '@coffer/checksum';
+
 /** Request headers with lowercase names, as in node's `IncomingMessage.headers`. */
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -52,9 +54,6 @@ export interface AuthContext {
   /** The derived SigV4 signing key (secret; never log it). Cached and shared with later requests: read, never modify. */
   signingKey: Buffer;
 }
-
-/** Checksum algorithms as AWS names them. */
-export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
 
 /** Options of createBodyDecoder. */
 export interface BodyDecoderOptions {

@@ -4,12 +4,13 @@ import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
 
+import type { ChecksumAlgorithm } from '@coffer/checksum';
+
 import {
   createBodyDecoder,
   signRequest,
   verifyRequest,
   type AuthContext,
-  type ChecksumAlgorithm,
   type Headers,
 } from '../src/index.ts';
 import {

@@ -13,7 +13,6 @@ export {
   MAX_DELETE_OBJECTS,
 } from './s3-requests.ts';
 export type {
-  PartChecksumAlgorithm,
   CreateBucketConfiguration,
   DeleteRequest,
   CompletePart,

@@ -1,9 +1,8 @@
+import { unquoteEtag, type ChecksumAlgorithm } from '@coffer/checksum';
+
 import { XmlError } from './errors.ts';
 import { parseXml } from './parse.ts';
 import type { ParseOptions, XmlElement, XmlSource } from './parse.ts';
-
-/** Checksum algorithms a CompleteMultipartUpload `<Part>` may carry (`<ChecksumCRC32>` …). */
-export type PartChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
 
 /** Result of {@link parseCreateBucketConfiguration}. */
 export interface CreateBucketConfiguration {
@@ -26,7 +25,7 @@ export interface CompletePart {
   /** `<ETag>` with surrounding quotes (sent as `"` or `&quot;`) and whitespace removed. */
   etag: string;
   /** `<ChecksumCRC32>` … values (base64) keyed by algorithm. */
-  checksums: Partial<Record<PartChecksumAlgorithm, string>>;
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 /** Result of {@link parseCompleteMultipartUpload}. */
@@ -75,7 +74,7 @@ export interface ServerSideEncryptionConfiguration {
 /** Largest number of `<Object>` entries in one DeleteObjects request. @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html */
 export const MAX_DELETE_OBJECTS = 1000;
 
-const CHECKSUM_ELEMENTS: ReadonlyArray<readonly [string, PartChecksumAlgorithm]> = Object.freeze([
+const CHECKSUM_ELEMENTS: ReadonlyArray<readonly [string, ChecksumAlgorithm]> = Object.freeze([
   ['ChecksumCRC32', 'CRC32'],
   ['ChecksumCRC32C', 'CRC32C'],
   ['ChecksumCRC64NVME', 'CRC64NVME'],
@@ -174,12 +173,6 @@ export async function parseDelete(source: XmlSource, opts?: ParseOptions): Promi
   return { quiet, objects };
 }
 
-/** Strips whitespace and one pair of surrounding double quotes. */
-function unquoteEtag(text: string): string {
-  const t = text.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
-}
-
 /**
  * Parses a CompleteMultipartUpload body. Parts keep the order sent; ETags lose their quotes.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
@@ -197,7 +190,7 @@ export async function parseCompleteMultipartUpload(
     if (!/^[+-]?\d{1,15}$/.test(numberText)) throw malformed('<PartNumber> is not an integer');
     const partNumber = Number(numberText);
     const etag = unquoteEtag(leafText(requiredChild(el, 'ETag')));
-    const checksums: Partial<Record<PartChecksumAlgorithm, string>> = {};
+    const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
     for (const [name, algorithm] of CHECKSUM_ELEMENTS) {
       const c = optionalChild(el, name);
       if (c !== undefined) checksums[algorithm] = leafText(c).trim();

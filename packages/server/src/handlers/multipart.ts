@@ -14,15 +14,14 @@ import { Transform, type Readable } from 'node:stream';
 
 import type { Context } from 'koa';
 import type { BucketRecord, ObjectRecord } from '@coffer/blob-store';
+import { CHECKSUM_ALGORITHMS, createChecksum, type ChecksumAlgorithm } from '@coffer/checksum';
 import {
-  CHECKSUM_ALGORITHMS,
   MULTIPART_LIMITS,
   parsePartNumber,
   uploadChecksumType,
-  type ChecksumAlgorithm,
   type UploadRecord,
 } from '@coffer/multipart';
-import { checkContentMd5, createChecksum, parseContentMd5 } from '@coffer/sigv4';
+import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
 import { parseCompleteMultipartUpload } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
@@ -30,6 +29,7 @@ import type { Endpoint } from '../router.ts';
 import { currentUser, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 import { readCustomerKey, refuseSseHeader, writeEncryption } from '../encryption.ts';
 import { checkKey, declaredSize, evaluateConditions, header, objectUrl, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
+import { writePreconditions } from '../write-preconditions.ts';
 import { sendEmpty, sendXml } from './bucket.ts';
 import { parseCopySource } from './copy.ts';
 import { encoder, integerParam, owner } from './list.ts';
@@ -195,15 +195,13 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
   const { upload } = await loadUpload(ctx, ep, services);
   // Its x-amz-checksum-* header is the completed object's checksum, not the XML's.
   const request = await parseCompleteMultipartUpload(xmlBody(ctx, { ignoreChecksumHeaders: true }));
-  const ifNoneMatch = header(ctx.req.headers, 'if-none-match');
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', { extra: { Header: 'If-None-Match' } });
+  const preconditions = writePreconditions(ctx.req.headers);
   const sizeHeader = header(ctx.req.headers, 'x-amz-mp-object-size');
   if (sizeHeader !== undefined && !/^\d+$/.test(sizeHeader.trim())) {
     throw new S3Error('InvalidArgument', { message: 'Value for x-amz-mp-object-size header is invalid.', extra: { ArgumentName: 'x-amz-mp-object-size', ArgumentValue: sizeHeader } });
   }
   const rec = await services.multipart.complete(ep.bucket!, ep.key!, uploadId, request.parts, {
-    ifNoneMatch: ifNoneMatch !== undefined || undefined,
-    ifMatch: header(ctx.req.headers, 'if-match'),
+    ...preconditions,
     objectSize: sizeHeader === undefined ? undefined : Number(sizeHeader),
     checksum: objectChecksumHeader(ctx),
     checksumType: header(ctx.req.headers, 'x-amz-checksum-type'),

@@ -12,6 +12,7 @@ import type { Endpoint } from '../router.ts';
 import { ownedBucket, currentUser, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, declaredSize, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
+import { writePreconditions } from '../write-preconditions.ts';
 import { sendEmpty } from './bucket.ts';
 import { taggingHeader } from './tagging.ts';
 
@@ -27,23 +28,13 @@ export function checksumTypeOf(value: string): 'COMPOSITE' | 'FULL_OBJECT' {
   return /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
 }
 
-/** Reads the write preconditions S3 supports on PUT: `If-None-Match: *` and `If-Match: <etag>`. */
-function writePreconditions(ctx: Context): { ifNoneMatch?: boolean; ifMatch?: string } {
-  const ifNoneMatch = header(ctx.req.headers, 'if-none-match');
-  const ifMatch = header(ctx.req.headers, 'if-match');
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
-    throw new S3Error('NotImplemented', { extra: { Header: 'If-None-Match' } });
-  }
-  return { ifNoneMatch: ifNoneMatch !== undefined || undefined, ifMatch: ifMatch?.trim().replace(/^"|"$/g, '') };
-}
-
 export async function putObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   checkKey(ep.key!);
   const bucket = await ownedBucket(ctx, services, ep.bucket!);
   refuseAcl(ctx.req.headers, 'object');
   const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers) };
   const encryption = writeEncryption(ctx, ep, services, bucket);
-  const preconditions = writePreconditions(ctx);
+  const preconditions = writePreconditions(ctx.req.headers);
   const size = declaredSize(ctx.req.headers);
   if (size !== undefined && size > LIMITS.maxPutSize) {
     throw new S3Error('EntityTooLarge', { extra: { ProposedSize: size, MaxSizeAllowed: LIMITS.maxPutSize } });
