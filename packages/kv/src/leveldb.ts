@@ -16,9 +16,36 @@ export interface LevelEngineOptions {
   cacheSize?: number;
   /** Most transactions in one group commit (one LevelDB batch). Default 256. */
   maxGroup?: number;
+  /**
+   * How long a commit waits for its batch to be written, in ms (default 30 000; 0: no bound). A batch still being
+   * written then fails its transactions with `KV_UNAVAILABLE`, and the engine takes no write until that write has
+   * settled (and, if it failed, the database has been reopened): a stuck disk cannot hold requests forever.
+   */
+  commitTimeoutMs?: number;
+  /**
+   * TEST ONLY: wraps every batch write, so that a fault test can fail it before calling the real write (nothing
+   * applied) or after (applied, reported failed), or stop the process at either side. Never set it in production.
+   */
+  batchHook?: (write: () => Promise<void>) => Promise<void>;
 }
 
-const DEFAULTS = Object.freeze({ sync: true, cacheSize: 4096, maxGroup: 256 });
+// The commit timeout is far above a synced batch's usual milliseconds, even on a loaded disk, and short enough for
+// a client to retry.
+const DEFAULTS = Object.freeze({ sync: true, cacheSize: 4096, maxGroup: 256, commitTimeoutMs: 30_000 });
+
+/** The options after defaults. */
+type Resolved = Required<Omit<LevelEngineOptions, 'batchHook'>> & Pick<LevelEngineOptions, 'batchHook'>;
+
+/** Resolves with the outcome of `p`, or 'timeout' after `ms` milliseconds (0: no bound). */
+function within(p: Promise<void>, ms: number): Promise<{ ok: true } | { ok: false; err: unknown } | 'timeout'> {
+  const outcome = p.then(() => ({ ok: true as const }), (err: unknown) => ({ ok: false as const, err }));
+  if (ms <= 0) return outcome;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  return Promise.race([outcome, late]).finally(() => clearTimeout(timer));
+}
 
 /** How long after a failed reopen the next one is tried; transactions meanwhile fail at once. */
 const REOPEN_BACKOFF_MS = 1000;
@@ -145,7 +172,7 @@ class LevelTx implements KvTransaction {
 export class LevelEngine implements KvEngine {
   readonly kind = 'leveldb';
   readonly #location: string;
-  readonly #opts: Required<LevelEngineOptions>;
+  readonly #opts: Resolved;
   #db: Level<Buffer, Buffer>;
   readonly #mutex = new Mutex();
   readonly #cache: RecentMap<Buffer | null>;
@@ -155,10 +182,12 @@ export class LevelEngine implements KvEngine {
   #arrival: (() => void) | undefined;
   /** Set by a failed batch until the database has been reopened. */
   #broken: KvError | undefined;
+  /** A batch write that outlived the commit timeout, until it settles: no reopen and no write meanwhile. */
+  #stuck: Promise<unknown> | undefined;
   #lastReopen = 0;
   #closed = false;
 
-  private constructor(location: string, db: Level<Buffer, Buffer>, opts: Required<LevelEngineOptions>) {
+  private constructor(location: string, db: Level<Buffer, Buffer>, opts: Resolved) {
     this.#location = location;
     this.#db = db;
     this.#opts = opts;
@@ -167,8 +196,12 @@ export class LevelEngine implements KvEngine {
 
   /** Opens (creating if needed) the LevelDB database in `location`. */
   static async open(location: string, options: LevelEngineOptions = {}): Promise<LevelEngine> {
-    const opts = { ...DEFAULTS, ...options };
+    const opts: Resolved = { ...DEFAULTS, ...options };
     if (typeof opts.sync !== 'boolean') throw new TypeError('options.sync must be a boolean');
+    if (!Number.isInteger(opts.commitTimeoutMs) || opts.commitTimeoutMs < 0) {
+      throw new RangeError('options.commitTimeoutMs must be a whole number');
+    }
+    if (opts.batchHook !== undefined && typeof opts.batchHook !== 'function') throw new TypeError('options.batchHook must be a function');
     if (!Number.isInteger(opts.cacheSize) || opts.cacheSize < 0) throw new RangeError('options.cacheSize must be a whole number');
     if (!Number.isInteger(opts.maxGroup) || opts.maxGroup < 1) throw new RangeError('options.maxGroup must be a positive whole number');
     const db = await LevelEngine.#openDb(location);
@@ -262,6 +295,7 @@ export class LevelEngine implements KvEngine {
   /** After a failed batch: reopens the database once nothing is in flight; false if it is still broken. */
   async #recover(): Promise<boolean> {
     if (!this.#broken) return true;
+    if (this.#stuck) return false;
     await this.#inflight?.written;
     if (Date.now() - this.#lastReopen < REOPEN_BACKOFF_MS) return false;
     this.#lastReopen = Date.now();
@@ -344,13 +378,22 @@ export class LevelEngine implements KvEngine {
       }
       markStarted();
       if (ops.length > 0) {
-        try {
-          if (this.#broken) throw this.#broken;
-          await this.#writeBatch(ops);
-        } catch (err) {
+        const write = this.#broken ? Promise.reject(this.#broken) : this.#writeBatch(ops);
+        const outcome = await within(write, this.#opts.commitTimeoutMs);
+        if (outcome === 'timeout' || !outcome.ok) {
           this.#cache.clear();
-          this.#broken ??= new KvError('KV_IO', 'a metadata commit failed; the database is reopened before the next write', { cause: err });
-          for (const { job } of ok) job.reject(new KvError('KV_IO', 'the metadata commit failed', { cause: err }));
+          let error: KvError;
+          if (outcome === 'timeout') {
+            // The write may still land: until it settles nothing else is written; then the database is reopened
+            // (whatever the outcome, its members were told it failed: an error that may have committed).
+            error = new KvError('KV_UNAVAILABLE', 'the metadata commit did not finish in time');
+            this.#stuck = write.catch(() => undefined).finally(() => { this.#stuck = undefined; });
+          } else {
+            error = new KvError('KV_IO', 'the metadata commit failed', { cause: outcome.err });
+          }
+          this.#broken ??= outcome === 'timeout' ? error
+            : new KvError('KV_IO', 'a metadata commit failed; the database is reopened before the next write', { cause: error });
+          for (const { job } of ok) job.reject(error);
           return false;
         }
         for (const op of ops) this.#cache.set(op.key.toString('latin1'), op.type === 'put' ? op.value : null);
@@ -374,7 +417,8 @@ export class LevelEngine implements KvEngine {
   async #writeBatch(ops: RawOp[]): Promise<void> {
     const db = this.#db as unknown as { status: string; _batch(ops: RawOp[], options: { sync: boolean }): Promise<void> };
     if (db.status !== 'open') throw new Error(`the database is ${db.status}`);
-    await db._batch(ops, { sync: this.#opts.sync });
+    const write = () => db._batch(ops, { sync: this.#opts.sync });
+    await (this.#opts.batchHook ? this.#opts.batchHook(write) : write());
   }
 
   /** Resolves when every transaction queued so far is written (or failed). */
