@@ -380,6 +380,46 @@ export interface CommitDone {
   buckets: ReadonlyMap<string, BucketRecord | null>;
 }
 
+/**
+ * A batch that failed or did not finish within the commit timeout. Until the store calls
+ * {@link GroupCommitter.resume}, every commit is refused (`BLOB_UNAVAILABLE`): after a failed write LevelDB's log may
+ * end in a torn record, behind which later records would be dropped when it is next opened, so nothing more may be
+ * written to it (and acknowledged) until it has been reopened.
+ */
+export interface CommitFault {
+  /** What the members of the batch were told. */
+  error: BlobStoreError;
+  /**
+   * Fresh blobs the batch would have referenced. The write may yet have reached the log (a failed sync, a write
+   * still running), so their files must stay until the database, reopened, says whether it holds the batch.
+   */
+  inDoubt: readonly string[];
+  /** Resolves true if the batch was written after all (a slow write past the timeout), false if it failed. */
+  landed: Promise<boolean>;
+}
+
+/** What the committer calls back into the store. */
+export interface CommitHooks {
+  /** A batch is written: the store's bookkeeping (fresh blobs now referenced, freed blobs to unlink, buckets). */
+  after(done: CommitDone): void;
+  /** A batch failed or timed out; called before its members are rejected. */
+  fault(f: CommitFault): void;
+}
+
+/** The error of a commit refused while the store recovers from a failed batch. */
+function unavailable(): BlobStoreError {
+  return new BlobStoreError('BLOB_UNAVAILABLE', 'The metadata store is recovering from a failed write. Please try again.');
+}
+
+/** Resolves with the outcome of `p`, or 'timeout' after `ms` milliseconds (0: no bound). */
+function within(p: Promise<void>, ms: number): Promise<{ ok: true } | { ok: false; err: unknown } | 'timeout'> {
+  const outcome = p.then(() => ({ ok: true as const }), (err: unknown) => ({ ok: false as const, err }));
+  if (ms <= 0) return outcome;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  return Promise.race([outcome, late]).finally(() => clearTimeout(timer));
+}
+
 /** What a transaction will read, so that a group reads it for all its members at once (a hint only). */
 export interface TxHint {
   /** Object keys (`bucket + NUL + key`) the transaction reads (and the refcounts of their blobs). */
@@ -477,8 +517,11 @@ export class GroupCommitter {
   readonly #t: CommitTarget;
   readonly #mutex: Mutex;
   readonly #checks: TxChecks;
-  readonly #after: (done: CommitDone) => void;
+  readonly #hooks: CommitHooks;
+  readonly #timeoutMs: number;
   #queue: Job[] = [];
+  /** Set by a failed batch: commits are refused until {@link resume}. */
+  #fault: CommitFault | undefined;
   #scheduled = false;
   /** The last group evaluated, while its batch is not yet written. */
   #inflight: InFlight | undefined;
@@ -486,16 +529,36 @@ export class GroupCommitter {
   #arrival: (() => void) | undefined;
   readonly #committed: Committed;
 
-  constructor(target: CommitTarget, mutex: Mutex, checks: TxChecks, after: (done: CommitDone) => void) {
+  /**
+   * @param timeoutMs how long a member waits for its batch to be written (0: no bound); a batch still being written
+   *   then is a fault (its outcome is in doubt until it settles).
+   */
+  constructor(target: CommitTarget, mutex: Mutex, checks: TxChecks, hooks: CommitHooks, timeoutMs: number) {
     this.#t = target;
     this.#mutex = mutex;
     this.#checks = checks;
-    this.#after = after;
+    this.#hooks = hooks;
+    this.#timeoutMs = timeoutMs;
     this.#committed = new Committed(target);
   }
 
-  /** Runs `fn` in the next group commit; resolves with its result once the batch is written. */
+  /** True while commits are refused after a failed batch (until {@link resume}). */
+  get faulted(): boolean {
+    return this.#fault !== undefined;
+  }
+
+  /** Takes commits again: the store has reopened the database (or the batch in doubt was written after all). */
+  resume(): void {
+    this.#committed.clear();
+    this.#fault = undefined;
+  }
+
+  /**
+   * Runs `fn` in the next group commit; resolves with its result once the batch is written. While the committer
+   * is faulted, rejects at once with `BLOB_UNAVAILABLE`.
+   */
   run<T>(fn: (tx: Transaction) => Promise<T> | T, hint?: TxHint): Promise<T> {
+    if (this.#fault) return Promise.reject(unavailable());
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, hint, resolve: resolve as (v: unknown) => void, reject });
       this.#arrival?.();
@@ -542,6 +605,7 @@ export class GroupCommitter {
     // At most one group in flight below the one evaluated: the parent's own parent must be written (the parent's
     // batch has started) before this group is evaluated against the parent's writes.
     if (parent) await parent.started;
+    if (this.#fault) for (const job of this.#queue.splice(0)) job.reject(unavailable());
     if (this.#queue.length === 0) return;
     const g = new GroupState(parent && !parent.done ? parent.state : undefined);
     const parentWritten = g.parent ? parent!.written : undefined;
@@ -585,23 +649,35 @@ export class GroupCommitter {
       if (before && !(await before)) {
         // This group was evaluated against writes that never happened.
         markStarted();
-        const e = new BlobStoreError('BLOB_IO', 'an earlier metadata commit failed');
+        const e = unavailable();
         for (const { job } of ok) job.reject(e);
         return false;
       }
       markStarted();
+      const done = { committed: g.committed, freed: g.freed, buckets: g.buckets };
       if (ops.length > 0) {
-        try {
-          await writeBatch(this.#t.db, ops, this.#t.sync);
-        } catch (err) {
+        const write = this.#fault ? Promise.reject(unavailable()) : writeBatch(this.#t.db, ops, this.#t.sync);
+        const outcome = await within(write, this.#timeoutMs);
+        if (outcome === 'timeout' || !outcome.ok) {
           this.#committed.clear();
-          const e = ioError('the metadata commit', err);
-          for (const { job } of ok) job.reject(e);
+          const error = outcome === 'timeout'
+            ? new BlobStoreError('BLOB_UNAVAILABLE', 'The metadata commit did not finish in time. Please try again.')
+            : ioError('the metadata commit', outcome.err);
+          // A slow write that lands after all is taken in as if on time (its members were told it failed: an
+          // error that may have committed, like any lost answer).
+          const landed = outcome === 'timeout'
+            ? write.then(() => { this.#committed.landed(ops); this.#hooks.after(done); return true; }, () => false)
+            : Promise.resolve(false);
+          if (!this.#fault) {
+            this.#fault = { error, inDoubt: g.committed, landed };
+            this.#hooks.fault(this.#fault);
+          }
+          for (const { job } of ok) job.reject(error);
           return false;
         }
         this.#committed.landed(ops);
       }
-      this.#after({ committed: g.committed, freed: g.freed, buckets: g.buckets });
+      this.#hooks.after(done);
       for (const { job, result } of ok) job.resolve(result);
       return true;
     })();

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Level } from 'level';
 
@@ -17,7 +18,9 @@ import {
 } from '@coffer/crypto';
 
 import { BlobStoreError, ioError } from './errors.ts';
-import { GroupCommitter, dataSub, sub, type DataSub, type RefRecord, type Sub, type Transaction, type TxHint } from './group-commit.ts';
+import {
+  GroupCommitter, dataSub, sub, type CommitDone, type CommitFault, type DataSub, type RefRecord, type Sub, type Transaction, type TxHint,
+} from './group-commit.ts';
 import { openInline, readSmallBody, sealInline } from './inline.ts';
 import { listKeys, type KeyIterator } from './list.ts';
 import { Mutex } from './mutex.ts';
@@ -45,6 +48,12 @@ export type { Transaction } from './group-commit.ts';
 const SEP = '\x00';
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/**
+ * Free bytes the metadata file system needs before a failed database is reopened: reopening writes what its log
+ * holds (up to LevelDB's 4 MiB write buffer) to a new table file and a new manifest. Below it the open database keeps
+ * serving reads rather than being closed for an open that would fail.
+ */
+const REOPEN_MIN_FREE = 8 * 1024 * 1024;
 
 function checkBucketName(name: unknown): string {
   if (typeof name !== 'string' || name === '' || name.includes(SEP)) throw new TypeError('bucket must be a non-empty string without NUL');
@@ -146,6 +155,11 @@ export class BlobStore {
   readonly #leases = new Map<string, number>();
   readonly #unlinkLater = new Set<string>();
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Blobs of a batch that failed or timed out: kept (not discarded) until the reopened database says. */
+  readonly #inDoubt = new Set<string>();
+  /** The recovery from a failed batch, while one runs. */
+  #recovering: Promise<void> | undefined;
+  readonly #stopRecovery = new AbortController();
   #closed = false;
 
   private constructor(opts: ResolvedOptions, db: Level<string, unknown>) {
@@ -167,20 +181,101 @@ export class BlobStore {
       pendingInline: (id) => this.#inlinePending.get(id),
       sync: opts.sync,
       bucket: (name) => this.#bucket(name),
-    }, this.#mutex, { bucketName: checkBucketName, key: checkKey, namespace: checkNamespace, id: checkId }, (done) => {
-      for (const id of done.committed) {
-        this.#uncommitted.delete(id);
-        this.#inlinePending.delete(id);
+    }, this.#mutex, { bucketName: checkBucketName, key: checkKey, namespace: checkNamespace, id: checkId }, {
+      after: (done) => this.#committed(done),
+      fault: (f) => this.#fault(f),
+    }, opts.commitTimeoutMs);
+  }
+
+  /** Bookkeeping once a batch is written: fresh blobs are referenced, freed files go, bucket records are cached. */
+  #committed(done: CommitDone): void {
+    for (const id of done.committed) {
+      this.#uncommitted.delete(id);
+      this.#inlinePending.delete(id);
+    }
+    for (const id of done.freed) this.#free(id);
+    if (done.buckets.size > 0) {
+      this.#bucketGen++;
+      for (const [name, rec] of done.buckets) {
+        if (rec === null) this.#bucketCache.delete(name);
+        else this.#bucketCache.set(name, freezeBucket(rec));
       }
-      for (const id of done.freed) this.#free(id);
-      if (done.buckets.size > 0) {
-        this.#bucketGen++;
-        for (const [name, rec] of done.buckets) {
-          if (rec === null) this.#bucketCache.delete(name);
-          else this.#bucketCache.set(name, freezeBucket(rec));
+    }
+  }
+
+  /** A batch failed or timed out (called before its members hear of it): keep its blobs, and recover. */
+  #fault(f: CommitFault): void {
+    for (const id of f.inDoubt) this.#inDoubt.add(id);
+    this.#recovering ??= this.#recover(f).finally(() => { this.#recovering = undefined; });
+  }
+
+  /**
+   * After a failed batch: waits for its outcome; if it failed, reopens the database, which replays its log up to the
+   * last whole record and starts a new log (LevelDB would otherwise append after a torn record, and drop what follows
+   * it on the next open). Then settles the blobs in doubt and takes commits again.
+   */
+  async #recover(f: CommitFault): Promise<void> {
+    if (!(await f.landed) && !(await this.#reopen())) return;
+    // A batch whose sync failed may be in the reopened database after all: read what it holds, not the caches.
+    this.#bucketGen++;
+    this.#bucketCache.clear();
+    const ids = f.inDoubt.filter((id) => this.#uncommitted.has(id));
+    try {
+      const refs = await this.#refs.getMany(ids);
+      ids.forEach((id, i) => {
+        this.#inDoubt.delete(id);
+        this.#uncommitted.delete(id);
+        const inline = this.#inlinePending.delete(id);
+        if (refs[i] === undefined && !inline) void removeBlob(this.#layout, id);
+      });
+    } catch {
+      // Left in doubt: their files stay until the sweep at the next open.
+    }
+    for (const id of f.inDoubt) this.#inDoubt.delete(id);
+    this.#committer.resume();
+    // Blobs the failed batch freed, if it landed after all, have no reference left: the sweep removes them.
+    void this.sweep().catch(() => undefined);
+  }
+
+  /** Closes and opens the database, retrying until it opens (true) or the store is closed (false). */
+  async #reopen(): Promise<boolean> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      if (this.#closed) return false;
+      if (await this.#roomToReopen()) {
+        try {
+          if (this.#db.status === 'open') await this.#db.close();
+          await this.#db.open();
+          // A sublevel closes with its database but does not reopen with it.
+          const subs = [this.#buckets, this.#objects, this.#refs, this.#data, ...this.#records.values()];
+          await Promise.all(subs.map((sl) => sl.open()));
+          return true;
+        } catch {
+          // Retried: the disk may still be full, or failing.
         }
       }
-    });
+      try {
+        await sleep(delay, undefined, { signal: this.#stopRecovery.signal, ref: false });
+      } catch {
+        return false;
+      }
+    }
+  }
+
+  async #roomToReopen(): Promise<boolean> {
+    try {
+      const s = await statfs(this.#layout.meta);
+      return s.bavail * s.bsize >= REOPEN_MIN_FREE;
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * True while the store refuses writes (`BLOB_UNAVAILABLE`) after a failed metadata write, until it has reopened
+   * its database (automatically, once there is room). Reads go on meanwhile.
+   */
+  get recovering(): boolean {
+    return this.#committer.faulted;
   }
 
   /**
@@ -220,6 +315,8 @@ export class BlobStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopRecovery.abort();
+    await this.#recovering;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     await this.#committer.idle();
     await this.#db.close();
@@ -749,6 +846,8 @@ export class BlobStore {
   }
 
   async #discard(segment: Segment): Promise<void> {
+    // Its commit may have landed: recovery decides.
+    if (this.#inDoubt.has(segment.blobId)) return;
     if (!this.#uncommitted.delete(segment.blobId)) return;
     if (segment.inline) this.#inlinePending.delete(segment.blobId);
     else await removeBlob(this.#layout, segment.blobId);
