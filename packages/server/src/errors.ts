@@ -63,8 +63,14 @@ export const S3_ERRORS = Object.freeze({
   RequestTimeTooSkewed: [403, 'The difference between the request time and the current time is too large.'],
   ServerSideEncryptionConfigurationNotFoundError: [404, 'The server side encryption configuration was not found'],
   SignatureDoesNotMatch: [403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'],
+  ServiceUnavailable: [503, 'Service is unable to handle request.'],
   SlowDown: [503, 'Please reduce your request rate.'],
   XAmzContentSHA256Mismatch: [400, 'The provided \'x-amz-content-sha256\' header does not match what was computed.'],
+  // Coffer's own, after MinIO's XMinioStorageFull (507 Insufficient Storage, RFC 4918 §11.5): the free space of the
+  // data directory is below its reserve (`--min-free-space`), or a write found the disk full.
+  XCofferStorageFull: [
+    507, 'Storage backend has reached its minimum free space threshold. Please delete a few objects to proceed.',
+  ],
 } as const satisfies Record<string, readonly [number, string]>);
 
 /** An S3 error code Coffer can answer with. */
@@ -152,10 +158,16 @@ const PACKAGE_ERRORS: Record<string, S3ErrorCode> = {
   BLOB_BUCKET_NOT_EMPTY: 'BucketNotEmpty',
   BLOB_PRECONDITION_FAILED: 'PreconditionFailed',
   BLOB_TOO_LARGE: 'EntityTooLarge',
+  BLOB_NO_SPACE: 'XCofferStorageFull',
+  BLOB_UNAVAILABLE: 'ServiceUnavailable',
 };
 
 /** Package error codes whose own message is not AWS's and must not be shown. */
-const OWN_MESSAGE_HIDDEN = new Set(['BLOB_NO_SUCH_BUCKET', 'BLOB_NO_SUCH_KEY', 'BLOB_BUCKET_NOT_EMPTY', 'BLOB_PRECONDITION_FAILED', 'BLOB_TOO_LARGE', 'XML_MALFORMED', 'XML_TOO_LARGE', 'XML_EMPTY']);
+const OWN_MESSAGE_HIDDEN = new Set([
+  'BLOB_NO_SUCH_BUCKET', 'BLOB_NO_SUCH_KEY', 'BLOB_BUCKET_NOT_EMPTY', 'BLOB_PRECONDITION_FAILED', 'BLOB_TOO_LARGE',
+  'BLOB_NO_SPACE',
+  'XML_MALFORMED', 'XML_TOO_LARGE', 'XML_EMPTY',
+]);
 
 /**
  * Turns anything thrown into an S3Error. Package errors map through one table and keep their message (packages
