@@ -3,12 +3,16 @@
  * root) and fills. A full disk must never cost an acknowledged write (every 2xx PUT reads back byte-exact after a
  * SIGTERM and a restart, every 2xx DELETE stays deleted, no ghosts, `coffer scrub` passes); new data is refused with
  * 507 XCofferStorageFull before the disk is full, while deletes and aborts still free space; and a log on the full
- * file system holds up no request and no shutdown.
+ * file system holds up no request and no shutdown. Last, a disk that does not answer (a frozen, loop-mounted ext4):
+ * a commit waits a bounded time (BLOB_UNAVAILABLE), and the store takes commits again once the write lands.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, open, readdir, rm, statfs, truncate, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { BlobStore } from '@coffer/blob-store';
+import { MasterKeyRing } from '@coffer/crypto';
 import { makeTempDir, runCli, runProcess, startServer, type RunningServer } from '../helpers/server.ts';
 import { assertS3Error, objectPath, signedSend, type HttpResult } from '../helpers/http.ts';
 import { md5b64, patternBytes, sleep } from '../helpers/assert.ts';
@@ -415,5 +419,62 @@ describe('ENOSPC: the log on the full file system', () => {
 
     assert.deepEqual(await s.stop({ killAfterMs: 25_000 }), { code: 0, signal: null });
     server = undefined;
+  });
+});
+
+/** Makes and loop-mounts a small ext4 file system (it can be frozen, a tmpfs cannot); returns the mount point. */
+async function mountExt4(sizeMiB: number): Promise<{ mnt: string; image: string }> {
+  const dir = await makeTempDir('coffer-stuck-');
+  const image = join(dir, 'fs.img');
+  const mnt = join(dir, 'mnt');
+  await mkdir(mnt);
+  await writeFile(image, '');
+  await truncate(image, sizeMiB * MiB);
+  for (const [cmd, args] of [['mkfs.ext4', ['-q', '-F', image]], ['mount', ['-o', 'loop', image, mnt]]] as const) {
+    const r = await runProcess(cmd, [...args], { timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(`${cmd} failed (the fault tests need root): ${r.stderr}`);
+  }
+  return { mnt, image };
+}
+
+describe('a stuck disk: a commit waits a bounded time', () => {
+  let fs: { mnt: string; image: string } | undefined;
+  let store: BlobStore | undefined;
+  const thaw = () => runProcess('fsfreeze', ['-u', fs!.mnt], { timeoutMs: 10_000 });
+
+  before(async () => {
+    fs = await mountExt4(32);
+  });
+  after(async () => {
+    if (!fs) return;
+    await thaw();
+    await store?.close();
+    await runProcess('umount', ['-l', fs.mnt], { timeoutMs: 10_000 });
+    await rm(join(fs.mnt, '..'), { recursive: true, force: true });
+  });
+
+  // A build without the bound waits until the thaw in `after`: the timeout makes that a failure, not a hang.
+  it('should fail a commit stuck on a frozen file system, then recover', { timeout: 30_000 }, async () => {
+    const dir = join(fs!.mnt, 'data');
+    store = await BlobStore.open({ dir, keyRing: MasterKeyRing.fromKey(randomBytes(32)), commitTimeoutMs: 1000 });
+    await store.putRecord('t', 'before', { n: 0 });
+    // Every write to the file system now blocks in the kernel until it is thawed, LevelDB's log write too.
+    const frozen = await runProcess('fsfreeze', ['-f', fs!.mnt], { timeoutMs: 10_000 });
+    assert.equal(frozen.code, 0, frozen.stderr);
+    try {
+      await assert.rejects(store.putRecord('t', 'stuck', { n: 1 }), { code: 'BLOB_UNAVAILABLE' });
+      assert.equal(store.recovering, true);
+      // No more commits are taken while that one is in doubt; reads go on.
+      await assert.rejects(store.putRecord('t', 'next', { n: 2 }), { code: 'BLOB_UNAVAILABLE' });
+      assert.deepEqual(await store.getRecord('t', 'before'), { n: 0 });
+    } finally {
+      assert.equal((await thaw()).code, 0);
+    }
+    // The stuck write lands after all: the store takes commits again, without a reopen.
+    for (let i = 0; i < 100 && store.recovering; i++) await sleep(50);
+    assert.equal(store.recovering, false);
+    assert.deepEqual(await store.getRecord('t', 'stuck'), { n: 1 });
+    await store.putRecord('t', 'after', { n: 3 });
+    assert.deepEqual(await store.getRecord('t', 'after'), { n: 3 });
   });
 });
