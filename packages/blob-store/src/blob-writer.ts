@@ -24,7 +24,7 @@ export interface BlobFileWriterOptions {
  * issued as one `writev` of the gathered buffers (no copy into one buffer). One write is in flight while the next
  * is gathered; a second full buffer waits for it, so at most two buffers are held. Every write's `bytesWritten` is
  * checked, because on a full disk Node can write fewer bytes than asked without an error: the rest is retried, and
- * a write of 0 bytes fails with `BLOB_IO`. Any file-system error becomes `BLOB_IO`.
+ * a write of 0 bytes fails with `BLOB_NO_SPACE`. Any file-system error becomes `BLOB_IO` (`BLOB_NO_SPACE` for ENOSPC).
  */
 export class BlobFileWriter extends Writable {
   readonly #fh: FileHandle;
@@ -151,7 +151,8 @@ export class BlobFileWriter extends Writable {
   }
 
   #advance(written: number): number {
-    if (!(written > 0)) throw new BlobStoreError('BLOB_IO', 'write of blob file wrote 0 bytes (disk full?)');
+    // A write that makes no progress without an error is a full disk (DESIGN.md, "Durability").
+    if (!(written > 0)) throw new BlobStoreError('BLOB_NO_SPACE', 'write of blob file wrote 0 bytes: no space left on the device');
     this.#position += written;
     return written;
   }

@@ -15,6 +15,8 @@ export type BlobErrorCode =
   | 'BLOB_CORRUPT'
   | 'BLOB_ABORTED'
   | 'BLOB_IO'
+  | 'BLOB_NO_SPACE'
+  | 'BLOB_UNAVAILABLE'
   | 'BLOB_CLOSED';
 
 /**
@@ -46,9 +48,23 @@ export function isBlobStoreError(err: unknown, code?: BlobErrorCode): err is Blo
   return err instanceof BlobStoreError && (code === undefined || err.code === code);
 }
 
-/** Wraps a file-system failure (ENOSPC, EIO, short write, …) as `BLOB_IO`, keeping the original as `cause`. */
+/** LevelDB reports a full disk in its status text only (`IO error: …: No space left on device`). */
+const LEVEL_NO_SPACE = /No space left on device|Disk quota exceeded/;
+
+/** True when `err` is the file system (or LevelDB through it) saying that the disk or the quota is full. */
+export function isNoSpace(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null | undefined;
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') return true;
+  return e?.code === 'LEVEL_IO_ERROR' && typeof e.message === 'string' && LEVEL_NO_SPACE.test(e.message);
+}
+
+/**
+ * Wraps a file-system or LevelDB failure as `BLOB_NO_SPACE` (a full disk or quota) or `BLOB_IO` (EIO, a short
+ * write, …), keeping the original as `cause`.
+ */
 export function ioError(what: string, cause: unknown): BlobStoreError {
   if (cause instanceof BlobStoreError) return cause;
+  if (isNoSpace(cause)) return new BlobStoreError('BLOB_NO_SPACE', `${what} failed: no space left on the device`, { cause });
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   return new BlobStoreError('BLOB_IO', `${what} failed${code ? ` (${code})` : ''}`, { cause });
 }

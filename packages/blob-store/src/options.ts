@@ -47,6 +47,12 @@ export interface BlobStoreOptions {
   /** Worker pool for chunk encryption and decryption; without it, chunks are processed on the calling thread. */
   cryptoPool?: CryptoPool;
   /**
+   * How long a commit waits for its LevelDB batch to be written, in ms (default 30 000; 0: no bound). A batch still
+   * being written then fails its commits with `BLOB_UNAVAILABLE`, and the store takes no commit until the write
+   * settles (and, if it failed, the database is reopened), so a stuck disk cannot hold requests forever.
+   */
+  commitTimeoutMs?: number;
+  /**
    * TEST ONLY: fault injection. `write` replaces `FileHandle.write` in the blob writer, so that tests can simulate a
    * short write on a full disk. Never set it in production.
    */
@@ -60,6 +66,8 @@ export const DEFAULT_OPTIONS = Object.freeze({
   writeBufferSize: 1024 * 1024,
   readBufferSize: 1024 * 1024,
   inlineMax: 64 * 1024,
+  // Far above a synced batch's usual milliseconds, even on a loaded disk; short enough for a client to retry.
+  commitTimeoutMs: 30_000,
 });
 
 /** The options after defaults and checks. */
@@ -73,6 +81,7 @@ export interface ResolvedOptions {
   readBufferSize: number;
   inlineMax: number;
   cryptoPool: CryptoPool | undefined;
+  commitTimeoutMs: number;
   write: FileWriteFn | undefined;
 }
 
@@ -108,6 +117,7 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
     readBufferSize: positiveInt('readBufferSize', opts.readBufferSize ?? DEFAULT_OPTIONS.readBufferSize, 1, 64 * 1024 * 1024),
     inlineMax: positiveInt('inlineMax', opts.inlineMax ?? DEFAULT_OPTIONS.inlineMax, 0, 1024 * 1024),
     cryptoPool: opts.cryptoPool,
+    commitTimeoutMs: positiveInt('commitTimeoutMs', opts.commitTimeoutMs ?? DEFAULT_OPTIONS.commitTimeoutMs, 0, 3_600_000),
     write,
   };
 }

@@ -14,9 +14,9 @@ import {
   wrapDataKey,
   type SseCustomerKey,
 } from '@coffer/crypto';
-import { LevelEngine, PgEngine, isKvError, type KvEngine } from '@coffer/kv';
+import { LevelEngine, PgEngine, isKvError, type KvEngine, type KvError } from '@coffer/kv';
 
-import { BlobStoreError, ioError } from './errors.ts';
+import { BlobStoreError, ioError, isNoSpace } from './errors.ts';
 import { openInline, readSmallBody, sealInline } from './inline.ts';
 import { checkLayout } from './layout.ts';
 import { listKeys, type KeyIterator } from './list.ts';
@@ -151,6 +151,11 @@ export class BlobStore {
   readonly #leases = new Map<string, number>();
   readonly #unlinkLater = new Set<string>();
   readonly #inflight = new Set<Promise<unknown>>();
+  /**
+   * After a commit failed in the engine (its write may have reached the log all the same), the fresh blobs it took
+   * were left on disk for the sweep to judge; this is set until the next commit succeeds, which starts that sweep.
+   */
+  #sweepAfterFault = false;
   #closed = false;
 
   private constructor(opts: ResolvedOptions, kv: KvEngine) {
@@ -192,7 +197,7 @@ export class BlobStore {
     }
     let kv: KvEngine;
     try {
-      kv = opts.meta !== undefined ? await PgEngine.open(opts.meta) : await LevelEngine.open(layout.meta, { sync: opts.sync });
+      kv = opts.meta !== undefined ? await PgEngine.open(opts.meta) : await LevelEngine.open(layout.meta, { sync: opts.sync, commitTimeoutMs: opts.commitTimeoutMs });
     } catch (err) {
       const e = (err as { cause?: { code?: string; cause?: { code?: string } } }).cause;
       if (e?.code === 'LEVEL_LOCKED' || e?.cause?.code === 'LEVEL_LOCKED') {
@@ -800,10 +805,30 @@ export class BlobStore {
         return { value, done: await tx.finish() };
       });
     } catch (err) {
-      for (const [id, t] of this.#claims) if (t === token) this.#claims.delete(id);
-      throw isKvError(err) ? ioError('the metadata commit', err) : err;
+      const failed = isKvError(err);
+      for (const [id, t] of this.#claims) {
+        if (t !== token) continue;
+        this.#claims.delete(id);
+        if (failed) {
+          // In doubt: a failed or timed-out write may be in the database once it is reopened, referencing this blob.
+          // Not uncommitted any more, so no discard removes it; the sweep after the next good commit decides.
+          this.#uncommitted.delete(id);
+          this.#inlinePending.delete(id);
+          this.#sweepAfterFault = true;
+        }
+      }
+      if (failed) {
+        // A write that failed may have landed: what the cache holds is no longer known to be what is committed.
+        this.#bucketGen++;
+        this.#bucketCache.clear();
+      }
+      throw failed ? metaError(err) : err;
     }
     this.#settle(result.done);
+    if (this.#sweepAfterFault) {
+      this.#sweepAfterFault = false;
+      void this.sweep().catch(() => undefined);
+    }
     return result.value;
   }
 
@@ -1003,6 +1028,14 @@ export class BlobStore {
     }
   }
 
+  /**
+   * True while the store refuses writes (`BLOB_UNAVAILABLE`) after a failed metadata write, until its engine has
+   * reopened the database (on the next write, once there is room). Reads go on meanwhile.
+   */
+  get recovering(): boolean {
+    return this.#kv.recovering;
+  }
+
   /** A committed object record, or undefined. */
   async #object(bucket: string, key: string): Promise<ObjectRecord | undefined> {
     return decode<ObjectRecord>(await this.#kv.get(K.object(bucket, key)));
@@ -1074,6 +1107,21 @@ export class BlobStore {
 function freezeBucket(rec: BucketRecord): BucketRecord {
   if (rec.encryption) Object.freeze(rec.encryption);
   return Object.freeze(rec);
+}
+
+/**
+ * A metadata-engine failure as the store's error: a full disk is `BLOB_NO_SPACE`, an engine that takes no write for
+ * now (reopening after a failed write, a stuck write, a database that cannot be reached) `BLOB_UNAVAILABLE`, anything
+ * else `BLOB_IO`.
+ */
+function metaError(err: KvError): BlobStoreError {
+  for (let c: unknown = err; c; c = (c as { cause?: unknown }).cause) {
+    if (isNoSpace(c)) return new BlobStoreError('BLOB_NO_SPACE', 'the metadata commit failed: no space left on the device', { cause: err });
+  }
+  if (err.code === 'KV_UNAVAILABLE') {
+    return new BlobStoreError('BLOB_UNAVAILABLE', 'The metadata store cannot take writes now. Please try again.', { cause: err });
+  }
+  return ioError('the metadata commit', err);
 }
 
 function noSuchBucket(name: string): BlobStoreError {

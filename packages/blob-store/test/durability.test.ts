@@ -265,7 +265,7 @@ describe('failed writes leave nothing', () => {
 });
 
 describe('short writes', () => {
-  it('should fail with BLOB_IO and leave nothing when a write writes 0 bytes', async () => {
+  it('should fail with BLOB_NO_SPACE and leave nothing when a write writes 0 bytes', async () => {
     let calls = 0;
     const write: FileWriteFn = async (fh, buf, off, len, pos) => {
       if (++calls >= 2) return { bytesWritten: 0 }; // disk full, no error raised
@@ -276,7 +276,7 @@ describe('short writes', () => {
     const store = await BlobStore.open({ dir, keyRing, testing: { write } });
     try {
       await store.createBucket('b', 'u1');
-      await assert.rejects(store.putObject('b', 'k', bodyOf(randomBytes(3 * 1024 * 1024)), opts()), { code: 'BLOB_IO' });
+      await assert.rejects(store.putObject('b', 'k', bodyOf(randomBytes(3 * 1024 * 1024)), opts()), { code: 'BLOB_NO_SPACE' });
       assert.equal(await store.getObject('b', 'k'), undefined);
       assert.deepEqual(await blobFiles(dir), []);
       assert.deepEqual(await tmpFiles(dir), []);
@@ -301,7 +301,7 @@ describe('short writes', () => {
     }
   });
 
-  it('should fail with BLOB_IO when a write throws (ENOSPC)', async () => {
+  it('should fail with BLOB_NO_SPACE when a write throws ENOSPC', async () => {
     const write: FileWriteFn = async () => {
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
     };
@@ -310,7 +310,7 @@ describe('short writes', () => {
     try {
       await store.createBucket('b', 'u1');
       await assert.rejects(store.putObject('b', 'k', bodyOf(randomBytes(10)), opts()), (err: { code?: string; cause?: { code?: string } }) => {
-        assert.equal(err.code, 'BLOB_IO');
+        assert.equal(err.code, 'BLOB_NO_SPACE');
         assert.equal(err.cause?.code, 'ENOSPC');
         return true;
       });

@@ -1,3 +1,5 @@
+import { statfs } from 'node:fs/promises';
+
 import { Level } from 'level';
 
 import { KvError } from './errors.ts';
@@ -49,6 +51,12 @@ function within(p: Promise<void>, ms: number): Promise<{ ok: true } | { ok: fals
 
 /** How long after a failed reopen the next one is tried; transactions meanwhile fail at once. */
 const REOPEN_BACKOFF_MS = 1000;
+/**
+ * Free bytes the database's file system needs before a failed database is reopened: reopening writes what its log
+ * holds (up to LevelDB's 4 MiB write buffer) to a new table file and a new manifest. Below it the open database keeps
+ * serving reads rather than being closed for an open that would fail.
+ */
+const REOPEN_MIN_FREE = 8 * 1024 * 1024;
 
 type RawOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
@@ -185,6 +193,8 @@ export class LevelEngine implements KvEngine {
   /** A batch write that outlived the commit timeout, until it settles: no reopen and no write meanwhile. */
   #stuck: Promise<unknown> | undefined;
   #lastReopen = 0;
+  /** The background retry of the reopen while the engine is broken. */
+  #retry: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(location: string, db: Level<Buffer, Buffer>, opts: Resolved) {
@@ -299,6 +309,7 @@ export class LevelEngine implements KvEngine {
     await this.#inflight?.written;
     if (Date.now() - this.#lastReopen < REOPEN_BACKOFF_MS) return false;
     this.#lastReopen = Date.now();
+    if (!(await this.#roomToReopen())) return false;
     try {
       await this.#db.close();
     } catch {
@@ -315,10 +326,43 @@ export class LevelEngine implements KvEngine {
     return true;
   }
 
+  /**
+   * Tries the reopen in the background (after `delayMs`, then every second while it fails), so that writes are
+   * taken again as soon as there is room, without waiting for a transaction to try it.
+   */
+  #scheduleRecovery(delayMs: number): void {
+    if (this.#retry || this.#closed) return;
+    this.#retry = setTimeout(() => {
+      void this.#mutex.run(async () => {
+        if (this.#closed) return;
+        await this.#recover();
+      }).finally(() => {
+        this.#retry = undefined;
+        if (this.#broken && !this.#stuck) this.#scheduleRecovery(REOPEN_BACKOFF_MS);
+      });
+    }, delayMs);
+    this.#retry.unref();
+  }
+
+  async #roomToReopen(): Promise<boolean> {
+    try {
+      const s = await statfs(this.#location);
+      return s.bavail * s.bsize >= REOPEN_MIN_FREE;
+    } catch {
+      return true;
+    }
+  }
+
+  /** True while writes are refused after a failed batch, until the database has been reopened. */
+  get recovering(): boolean {
+    return this.#broken !== undefined;
+  }
+
   async #flush(): Promise<void> {
     this.#scheduled = false;
     if (!(await this.#recover())) {
-      for (const job of this.#queue.splice(0)) job.reject(this.#broken);
+      const e = new KvError('KV_UNAVAILABLE', 'the metadata database is reopened after a failed write first', { cause: this.#broken });
+      for (const job of this.#queue.splice(0)) job.reject(e);
       return;
     }
     const parent = this.#inflight;
@@ -372,7 +416,7 @@ export class LevelEngine implements KvEngine {
       if (before && !(await before)) {
         // This group was evaluated against writes that never happened.
         markStarted();
-        const e = new KvError('KV_IO', 'an earlier metadata commit failed');
+        const e = new KvError('KV_UNAVAILABLE', 'an earlier metadata commit failed');
         for (const { job } of ok) job.reject(e);
         return false;
       }
@@ -387,12 +431,16 @@ export class LevelEngine implements KvEngine {
             // The write may still land: until it settles nothing else is written; then the database is reopened
             // (whatever the outcome, its members were told it failed: an error that may have committed).
             error = new KvError('KV_UNAVAILABLE', 'the metadata commit did not finish in time');
-            this.#stuck = write.catch(() => undefined).finally(() => { this.#stuck = undefined; });
+            this.#stuck = write.catch(() => undefined).finally(() => {
+              this.#stuck = undefined;
+              this.#scheduleRecovery(0);
+            });
           } else {
             error = new KvError('KV_IO', 'the metadata commit failed', { cause: outcome.err });
           }
           this.#broken ??= outcome === 'timeout' ? error
             : new KvError('KV_IO', 'a metadata commit failed; the database is reopened before the next write', { cause: error });
+          this.#scheduleRecovery(0);
           for (const { job } of ok) job.reject(error);
           return false;
         }
@@ -431,6 +479,7 @@ export class LevelEngine implements KvEngine {
     if (this.#closed) return;
     await this.idle();
     this.#closed = true;
+    clearTimeout(this.#retry);
     await this.#db.close();
   }
 }

@@ -143,6 +143,8 @@ class PgTx implements KvTransaction {
  */
 export class PgEngine implements KvEngine {
   readonly kind = 'postgres';
+  /** PostgreSQL recovers by itself; a failed transaction leaves nothing to repair here. */
+  readonly recovering = false;
   readonly #pool: pg.Pool;
   readonly #opts: Required<PgEngineOptions>;
   #closed = false;

@@ -57,6 +57,8 @@ export interface TransactOptions {
 export interface KvEngine extends KvReader {
   /** The engine's kind (`leveldb`, `postgres`), for logs and metrics. */
   readonly kind: string;
+  /** True while the engine takes no write because it recovers from a failed one (reads go on). */
+  readonly recovering: boolean;
   /**
    * Runs `fn` in a serializable transaction and commits its writes atomically and durably; resolves with what `fn`
    * returned once the commit is durable. If `fn` throws, nothing is written and the error is passed through. On a

@@ -81,6 +81,21 @@ const HANDLERS: Record<Operation, Handler> = {
   ListMultipartUploads: multipart.listMultipartUploads,
 };
 
+/**
+ * Operations that bring new data or new objects: refused while the data directory is below its free-space reserve.
+ * Deletes, aborts and everything else still run, so that space can be freed through S3.
+ */
+const NEW_DATA: ReadonlySet<Operation> = new Set<Operation>([
+  'PutObject', 'PostObject', 'CopyObject',
+  'CreateMultipartUpload', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload',
+]);
+
+/** The body bytes a request announces (the decoded length of an aws-chunked body), 0 when unknown. */
+function announcedBytes(headers: Record<string, string | string[] | undefined>): number {
+  const n = Number(headers['x-amz-decoded-content-length'] ?? headers['content-length'] ?? 0);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
 /** Splits the raw request target into path and query, untouched (both are decoded later, once). */
 function rawTarget(ctx: Context): { path: string; query: string } {
   const url = ctx.req.url ?? '/';
@@ -109,6 +124,8 @@ function errors(services: Services) {
       await next();
     } catch (thrown) {
       const err = toS3Error(thrown);
+      if ((thrown as { code?: unknown } | null)?.code === 'BLOB_NO_SPACE') services.space.full();
+      if (err.code === 'XCofferStorageFull') services.metrics?.refusedForSpace();
       // A body nobody will read (the error came first) is drained, so the answer reaches the client.
       if (!ctx.req.complete) {
         ctx.req.unpipe();
@@ -174,6 +191,7 @@ function dispatch(services: Services) {
     state.endpoint = ep;
     if (state.auth === undefined && ep.op !== 'PostObject' && ep.op !== 'PreflightRequest') throw new S3Error('AccessDenied');
     if (ep.op !== 'PreflightRequest') await cors.applyCors(ctx, ep, services);
+    if (NEW_DATA.has(ep.op)) await services.space.admit(announcedBytes(ctx.req.headers));
     await HANDLERS[ep.op](ctx, ep, services);
   };
 }

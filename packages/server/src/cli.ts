@@ -10,6 +10,8 @@ import type { MasterKeyRing } from '@coffer/crypto';
 import { CofferServer, SERVER_DEFAULTS, openKeyRing, type MasterKeySource } from './server.ts';
 import { UserRegistry } from './users.ts';
 import { rotateMasterKey } from './rotate.ts';
+import { LogSink } from './log-sink.ts';
+import { parseReserve, type SpaceReserve } from './space.ts';
 
 /** Options every command that opens a data directory takes. */
 interface DataOpts {
@@ -46,7 +48,15 @@ function parsePositive(value: string): number {
   return n;
 }
 
-/** Parses a whole number option (0 or more). */
+/** Parses `--min-free-space` (bytes, `512MiB`, `1GiB`, `5%`). */
+function parseMinFree(value: string): SpaceReserve {
+  try {
+    return parseReserve(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 /** One more `--domain`: a DNS name (letters, digits, hyphens, dots), kept lowercase. */
 function parseDomain(value: string, previous: string[]): string[] {
   const d = value.toLowerCase();
@@ -56,6 +66,7 @@ function parseDomain(value: string, previous: string[]): string[] {
   return [...previous, d];
 }
 
+/** Parses a whole number option (0 or more). */
 function parseCount(value: string): number {
   if (!/^\d{1,3}$/.test(value)) throw new InvalidArgumentError('expected a whole number');
   return Number(value);
@@ -112,6 +123,8 @@ program.command('serve')
   .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
   .option('--lifecycle-interval <seconds>', 'how often the buckets\' lifecycle rules run', parsePositive, 3600)
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics (GET /metrics) on this address', parseListen)
+  .option('--min-free-space <size>', 'refuse new data (507) below this much free space: bytes, 512MiB, 1GiB or 5% '
+    + '(default: 256MiB, at most 10% of the file system)', parseMinFree)
   .action(async (opts) => {
     // Streaming objects allocates ~1–2 MiB of short-lived Buffers per MiB served, while the live heap stays small
     // (~14 MB). With V8's default growth the old-generation limit sits so close to the heap (29 MB, its slack no
@@ -122,7 +135,9 @@ program.command('serve')
     // process is ours (the CLI), so the CLI sets it; a library never would.
     if (opts.cryptoThreads === 0) setFlagsFromString('--heap-growing-percent=250');
     const { default: pino } = await import('pino');
-    const logger = pino({ level: opts.logLevel }, pino.destination(2));
+    // Never pino.destination(): it writes synchronously, and a log on a full disk then stalls every request.
+    const sink = new LogSink(2);
+    const logger = pino({ level: opts.logLevel }, sink);
     const accessKey = process.env.COFFER_ACCESS_KEY;
     const secretKey = process.env.COFFER_SECRET_KEY;
     if (!!accessKey !== !!secretKey) throw new InvalidArgumentError('set both COFFER_ACCESS_KEY and COFFER_SECRET_KEY, or neither');
@@ -148,11 +163,17 @@ program.command('serve')
       logger,
       metricsListen: opts.metricsListen,
       lifecycleIntervalMs: opts.lifecycleInterval * 1000,
+      minFreeSpace: opts.minFreeSpace,
+      logDropped: () => sink.dropped,
     });
     // Handlers go in before the listening line: a supervisor may signal as soon as it reads it.
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');
-      server.close().then(() => process.exit(0), (err) => { logger.error({ err }, 'shutdown failed'); process.exit(1); });
+      // A store that cannot close (a disk write that never returns) must not keep the process alive: requests get
+      // the shutdown timeout, the store as long again.
+      setTimeout(() => process.exit(1), 2 * SERVER_DEFAULTS.shutdownTimeoutMs).unref();
+      const exit = (code: number) => void sink.flush(1000).then(() => process.exit(code));
+      server.close().then(() => exit(0), (err) => { logger.error({ err }, 'shutdown failed'); exit(1); });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

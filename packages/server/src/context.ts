@@ -8,6 +8,7 @@ import type { User, UserRegistry } from './users.ts';
 import type { Endpoint } from './router.ts';
 import type { Metrics } from './metrics.ts';
 import type { LifecycleRunner } from './lifecycle.ts';
+import type { DiskSpace } from './space.ts';
 
 /** The long-lived services a request handler works with. */
 export interface Services {
@@ -23,6 +24,8 @@ export interface Services {
   logger: Logger;
   /** Prometheus metrics, when the server exports them. */
   metrics?: Metrics;
+  /** The data directory's free space and its reserve: new data is refused below it. */
+  space: DiskSpace;
   /** Region this server answers as (credential scope, GetBucketLocation). */
   region: string;
   /** Domains under which buckets are also addressed as host names (`{bucket}.{domain}`, virtual-hosted style). */

@@ -67,7 +67,13 @@ export const S3_ERRORS = Object.freeze({
   PreconditionFailed: [412, 'At least one of the pre-conditions you specified did not hold'],
   RequestTimeTooSkewed: [403, 'The difference between the request time and the current time is too large.'],
   SignatureDoesNotMatch: [403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'],
+  ServiceUnavailable: [503, 'Service is unable to handle request.'],
   XAmzContentSHA256Mismatch: [400, 'The provided \'x-amz-content-sha256\' header does not match what was computed.'],
+  // Coffer's own, after MinIO's XMinioStorageFull (507 Insufficient Storage, RFC 4918 §11.5): the free space of the
+  // data directory is below its reserve (`--min-free-space`), or a write found the disk full.
+  XCofferStorageFull: [
+    507, 'Storage backend has reached its minimum free space threshold. Please delete a few objects to proceed.',
+  ],
 } as const satisfies Record<string, readonly [number, string]>);
 
 /** An S3 error code Coffer can answer with. */
@@ -174,6 +180,8 @@ export const PACKAGE_ERRORS = Object.freeze({
   BLOB_BUCKET_NOT_EMPTY: { s3: 'BucketNotEmpty', showMessage: false },
   BLOB_PRECONDITION_FAILED: { s3: 'PreconditionFailed', showMessage: false },
   BLOB_TOO_LARGE: { s3: 'EntityTooLarge', showMessage: false },
+  BLOB_NO_SPACE: { s3: 'XCofferStorageFull', showMessage: false },
+  BLOB_UNAVAILABLE: { s3: 'ServiceUnavailable', showMessage: false },
   BLOB_BUCKET_EXISTS: { s3: 'InternalError', showMessage: false },
   BLOB_LOCKED: { s3: 'InternalError', showMessage: false },
   BLOB_CORRUPT: { s3: 'InternalError', showMessage: false },

@@ -1,12 +1,25 @@
 /**
  * Prometheus metrics (prom-client): requests by S3 operation and status, their duration, the requests in flight,
- * and Node's process metrics. Served on their own address (`coffer serve --metrics-listen`), never on the S3 port.
+ * the data directory's free space and the requests refused for it, log lines dropped, and Node's process metrics.
+ * Served on their own address (`coffer serve --metrics-listen`), never on the S3 port.
  * Labels carry operation names and status codes only: no bucket, key or credential.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DiskSpace } from './space.ts';
 
+/** What the metrics read when scraped. */
+export interface MetricSources {
+  /** The data directory's free space. */
+  space: DiskSpace;
+  /** Log lines dropped so far (the log could not be written). */
+  logDropped?: () => number;
+  /** True while the store refuses writes after a failed metadata write. */
+  writesStopped?: () => boolean;
+}
+
+/** The server's Prometheus registry and the instruments the request path updates. */
 export class Metrics {
   readonly registry = new Registry();
   readonly #requests = new Counter({
@@ -23,9 +36,50 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly #inFlight = new Gauge({ name: 'coffer_requests_in_flight', help: 'S3 requests being handled', registers: [this.registry] });
+  readonly #refused = new Counter({
+    name: 'coffer_requests_refused_for_space_total',
+    help: 'Requests answered 507 XCofferStorageFull: the data directory was below its free-space reserve, or full',
+    registers: [this.registry],
+  });
 
-  constructor() {
+  constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'coffer_' });
+    const { space, logDropped, writesStopped } = sources;
+    const fromSpace = (name: string, help: string, field: 'free' | 'total' | 'reserve') => new Gauge({
+      name, help, registers: [this.registry],
+      async collect() {
+        try {
+          this.set((await space.sample())[field]);
+        } catch {
+          // statfs failed: the gauge keeps its last value
+        }
+      },
+    });
+    fromSpace('coffer_data_free_bytes', 'Bytes free (for Coffer) on the file system of the data directory', 'free');
+    fromSpace('coffer_data_total_bytes', 'Size of the file system of the data directory', 'total');
+    fromSpace('coffer_data_min_free_bytes', 'The free-space reserve (--min-free-space): new data is refused below it',
+      'reserve');
+    let counted = 0;
+    new Counter({
+      name: 'coffer_log_lines_dropped_total',
+      help: 'Log lines dropped because the log could not be written (e.g. a full disk)',
+      registers: [this.registry],
+      collect() {
+        const n = logDropped?.() ?? 0;
+        this.inc(n - counted);
+        counted = n;
+      },
+    });
+    new Gauge({
+      name: 'coffer_metadata_writes_stopped',
+      help: '1 while writes are refused until the metadata database is reopened',
+      registers: [this.registry], collect() { this.set(writesStopped?.() ? 1 : 0); },
+    });
+  }
+
+  /** A request was refused for lack of space. */
+  refusedForSpace(): void {
+    this.#refused.inc();
   }
 
   /** A request started; call the returned function once it is answered. */

@@ -16,6 +16,8 @@ import type { Services } from './context.ts';
 import { UserRegistry, generateKeyPair } from './users.ts';
 import { Metrics } from './metrics.ts';
 import { LifecycleRunner } from './lifecycle.ts';
+import { DiskSpace, type SpaceReserve } from './space.ts';
+import { LogSink } from './log-sink.ts';
 
 /** Where the master key ring comes from. */
 export type MasterKeySource =
@@ -67,6 +69,13 @@ export interface ServerOptions {
   lifecycleIntervalMs?: number;
   /** Serve Prometheus metrics (`GET /metrics`) on this address; none when absent. */
   metricsListen?: { host: string; port: number };
+  /**
+   * Free space kept on the data directory's file system: new data is refused (507 `XCofferStorageFull`) below it,
+   * while deletes still commit. Default `DEFAULT_RESERVE` (space.ts): 256 MiB, at most 10 % of the file system.
+   */
+  minFreeSpace?: SpaceReserve;
+  /** Log lines the logger's destination has dropped so far, for the metrics. */
+  logDropped?: () => number;
 }
 
 /** Defaults of {@link ServerOptions}. */
@@ -112,7 +121,7 @@ export class CofferServer {
   static async start(opts: ServerOptions): Promise<CofferServer> {
     if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new RangeError('options.port must be an integer from 0 to 65535');
     if (!opts.dataDir) throw new TypeError('options.dataDir must be a non-empty path');
-    const logger = opts.logger ?? pino({ level: 'info' }, pino.destination(2));
+    const logger = opts.logger ?? pino({ level: 'info' }, new LogSink(2));
     if (!Number.isInteger(opts.cryptoThreads) || opts.cryptoThreads < 0) throw new RangeError('options.cryptoThreads must be an integer of 0 or more');
     const keyRing = await openKeyRing(opts.dataDir, opts.masterKey);
     const cryptoPool = opts.cryptoThreads > 0 ? await CryptoPool.open({ threads: opts.cryptoThreads }) : undefined;
@@ -138,9 +147,13 @@ export class CofferServer {
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
       const lifecycle = new LifecycleRunner(store, multipart, logger);
       lifecycle.start(opts.lifecycleIntervalMs ?? 3_600_000);
-      const metrics = opts.metricsListen ? new Metrics() : undefined;
+      const space = new DiskSpace(opts.dataDir, opts.minFreeSpace);
+      const metrics = opts.metricsListen
+        ? new Metrics({ space, logDropped: opts.logDropped, writesStopped: () => store.recovering })
+        : undefined;
       const services: Services = {
-        store, multipart, lifecycle, keyRing, cryptoPool, users, logger, metrics, region: opts.region, domains: opts.domains ?? [],
+        store, multipart, lifecycle, keyRing, cryptoPool, users, logger, metrics, space,
+        region: opts.region, domains: opts.domains ?? [],
         security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
       };
       const app = createApp(services);

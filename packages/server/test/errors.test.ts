@@ -10,6 +10,7 @@ describe('S3_ERRORS', () => {
     ['InvalidBucketName', 400], ['InvalidRange', 416], ['PreconditionFailed', 412], ['SignatureDoesNotMatch', 403],
     ['RequestTimeTooSkewed', 403], ['MissingContentLength', 411], ['NotImplemented', 501], ['InternalError', 500],
     ['MethodNotAllowed', 405], ['KeyTooLongError', 400], ['XAmzContentSHA256Mismatch', 400], ['InvalidPartNumber', 416],
+    ['XCofferStorageFull', 507], ['ServiceUnavailable', 503],
   ];
   for (const [code, status] of statuses) {
     it(`should answer ${code} with ${status}`, () => {
@@ -36,6 +37,8 @@ describe('toS3Error', () => {
     ['CRYPTO_KMS_NOT_IMPLEMENTED', 'NotImplemented', 501],
     ['BLOB_NO_SUCH_BUCKET', 'NoSuchBucket', 404],
     ['BLOB_PRECONDITION_FAILED', 'PreconditionFailed', 412],
+    ['BLOB_NO_SPACE', 'XCofferStorageFull', 507],
+    ['BLOB_UNAVAILABLE', 'ServiceUnavailable', 503],
   ];
   for (const [from, code, status] of mapped) {
     it(`should map ${from} to ${code} ${status}`, () => {
@@ -50,6 +53,11 @@ describe('toS3Error', () => {
     assert.equal(e.code, 'InternalError');
     assert.equal(e.status, 500);
     assert.equal(e.message, 'We encountered an internal error. Please try again.');
+  });
+  it('should answer a full disk with the reserve\'s message, which says to delete objects, not the store\'s', () => {
+    const thrown = Object.assign(new Error('the metadata commit failed: no space left'), { code: 'BLOB_NO_SPACE' });
+    const e = toS3Error(thrown);
+    assert.match(e.message, /^Storage backend has reached its minimum free space threshold\. Please delete a few/);
   });
   it('should carry package details as extra elements', () => {
     const e = toS3Error(Object.assign(new Error('The Content-MD5 you specified did not match what we received.'), { code: 'SIGV4_BAD_DIGEST', details: { ExpectedDigest: 'ab' } }));

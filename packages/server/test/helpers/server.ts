@@ -46,6 +46,8 @@ export interface StartServerOptions {
   secretKey?: string;
   /** How long to wait for the listening line, in ms (default 20 000). */
   readyTimeoutMs?: number;
+  /** Send the server's stderr (its log) to this file descriptor instead of a pipe; `stderr()` is then empty. */
+  stderrFd?: number;
 }
 
 /** A running server process. */
@@ -113,13 +115,14 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   });
   const [program, ...leading] = opts.command ?? [process.execPath, '--import', 'tsx', CLI_PATH, 'serve'];
   const args = [...leading, '--data', dataDir, '--listen', '127.0.0.1:0', ...(opts.args ?? [])];
-  const child = spawn(program!, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdio: ['ignore', 'pipe', 'pipe' | number] = ['ignore', 'pipe', opts.stderrFd ?? 'pipe'];
+  const child = spawn(program!, args, { cwd: REPO_ROOT, env, stdio });
 
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (s: string) => {
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => {
     err += s;
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
