@@ -64,6 +64,7 @@ export const S3_ERRORS = Object.freeze({
   ServerSideEncryptionConfigurationNotFoundError: [404, 'The server side encryption configuration was not found'],
   SignatureDoesNotMatch: [403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'],
   SlowDown: [503, 'Please reduce your request rate.'],
+  UserKeyMustBeSpecified: [400, 'The bucket POST must contain the specified field name. If it is specified, please check the order of the fields.'],
   XAmzContentSHA256Mismatch: [400, 'The provided \'x-amz-content-sha256\' header does not match what was computed.'],
 } as const satisfies Record<string, readonly [number, string]>);
 
