@@ -502,6 +502,25 @@ describe('input echoed in response headers', () => {
     assert.equal(g.headers['access-control-allow-origin'], undefined);
   });
 
+  it('should answer 400 InvalidArgument to a lifecycle rule ID that cannot be a header, and keep serving GET', async () => {
+    const rule = (id: string) => Buffer.from(`<LifecycleConfiguration><Rule><ID>${id}</ID><Filter><Prefix></Prefix></Filter>`
+      + '<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>');
+    for (const id of ['a&#13;&#10;b', 'a&#10;b', 'a&#127;b', 'a\u0100b']) {
+      const body = rule(id);
+      const r = await send({ method: 'PUT', path: objectPath(E), query: { lifecycle: '' }, headers: { 'content-md5': md5b64(body) }, body });
+      assert.equal(assertS3Error(r, 400, 'InvalidArgument')['ArgumentName'], 'ID', id);
+      const g = await send({ method: 'GET', path: objectPath(E, 'obj') });
+      assert.equal(g.status, 200, g.text);
+      assert.equal(g.headers['x-amz-expiration'], undefined);
+    }
+    const body = rule('fine id');
+    const r = await send({ method: 'PUT', path: objectPath(E), query: { lifecycle: '' }, headers: { 'content-md5': md5b64(body) }, body });
+    assert.equal(r.status, 200, r.text);
+    const g = await send({ method: 'GET', path: objectPath(E, 'obj') });
+    assert.match(String(g.headers['x-amz-expiration']), /, rule-id="fine id"$/);
+    assert.equal((await send({ method: 'DELETE', path: objectPath(E), query: { lifecycle: '' } })).status, 204);
+  });
+
   it('should answer 400 InvalidArgument to POST form metadata that cannot be sent back, and store nothing', async () => {
     const client = new S3Client({
       endpoint: server.url, region: 'us-east-1', forcePathStyle: true,
