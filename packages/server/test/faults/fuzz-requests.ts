@@ -514,9 +514,9 @@ export const MUTATIONS: Record<string, Mutation> = {
   },
 };
 
-/** Mutation names for an operation: every family once, and four times more those that its request carries. */
-function mutationsFor(op: string, req: Omit<FuzzRequest, 'op'>): string[] {
-  const names = Object.keys(MUTATIONS);
+/** Mutation names for an operation: those of what its request carries (may be none), and every family. */
+function mutationsFor(op: string, req: Omit<FuzzRequest, 'op'>): { relevant: string[]; all: string[] } {
+  const names: string[] = [];
   const xml = req.body !== undefined && op !== 'PutObject' && op !== 'UploadPart' && op !== 'PostObject';
   const relevant: [boolean, string[]][] = [
     [xml, ['xmlBody', 'xmlValues']],
@@ -525,13 +525,20 @@ function mutationsFor(op: string, req: Omit<FuzzRequest, 'op'>): string[] {
     [op === 'CopyObject' || op === 'UploadPartCopy', ['copySource', 'conditional', 'sseC']],
     [op === 'PostObject', ['postForm']],
   ];
-  for (const [applies, more] of relevant) if (applies) for (let i = 0; i < 4; i++) names.push(...more);
-  return names;
+  for (const [applies, more] of relevant) if (applies) names.push(...more);
+  return { relevant: names, all: Object.keys(MUTATIONS) };
 }
 
-/** Every operation once, in an order drawn from `rng` (so that state one leaves behind meets the others). */
+/** The operations that take the most input are drawn this many times per round instead of once. */
+const EXTRA_DRAWS: Partial<Record<Operation, number>> = { GetObject: 3, PutObject: 2, CopyObject: 2, UploadPart: 2 };
+
+/**
+ * Every operation once (the busiest more often), in an order drawn from `rng` (so that state one leaves behind
+ * meets the others).
+ */
 function shuffledOperations(rng: Rng): Operation[] {
-  const names = Object.keys(OPERATIONS) as Operation[];
+  const ops = Object.keys(OPERATIONS) as Operation[];
+  const names = ops.flatMap((op) => Array<Operation>(EXTRA_DRAWS[op] ?? 1).fill(op));
   for (let i = names.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
     [names[i], names[j]] = [names[j]!, names[i]!];
@@ -540,7 +547,7 @@ function shuffledOperations(rng: Rng): Operation[] {
 }
 
 /**
- * Draws requests: the operations in rounds (each once per round, in a new order every round), each as its
+ * Draws requests: the operations in rounds (in a new order every round), each as its
  * well-formed request with one to three mutations; every `controlEvery`-th request goes unmutated, as a control
  * that the request itself is right.
  */
@@ -555,10 +562,11 @@ export function* drawRequests(rng: Rng, f: Fixtures, count: number, controlEvery
 function drawRequest(rng: Rng, f: Fixtures, op: Operation, control: boolean): FuzzRequest {
   const base = OPERATIONS[op](rng, f);
   const req: FuzzRequest = { op, auth: op === 'PostObject' ? 'none' : 'header', afterSign: [], mutations: [], ...base };
-  const pool = mutationsFor(op, req);
+  const { relevant, all } = mutationsFor(op, req);
   const count = control ? 0 : rng.pick([1, 1, 1, 2, 2, 3]);
   for (let k = 0; k < count; k++) {
-    const name = rng.pick(pool);
+    // Mostly what the operation itself reads, so that its handler's checks are the ones reached.
+    const name = rng.pick(relevant.length > 0 && rng.chance(0.7) ? relevant : all);
     req.mutations.push(name);
     MUTATIONS[name]!(rng, req, f);
   }
