@@ -92,7 +92,7 @@ export function readMetadata(headers: IncomingHttpHeaders): ObjectMetadata {
     const v = Array.isArray(value) ? value.join(',') : value;
     const short = name.slice('x-amz-meta-'.length);
     // A PUT's headers passed Node's parser already; a POST form's fields did not, and are sent back on every GET.
-    if (!TOKEN.test(short) || !isHeaderValue(v)) throw invalidHeaderArgument(name);
+    if (!TOKEN.test(name) || !isHeaderValue(v)) throw invalidHeaderArgument(name);
     meta.userMeta[short] = v;
     size += Buffer.byteLength(short, 'latin1') + Buffer.byteLength(v, 'latin1');
   }
