@@ -68,6 +68,7 @@ export const S3_ERRORS = Object.freeze({
   RequestTimeTooSkewed: [403, 'The difference between the request time and the current time is too large.'],
   SignatureDoesNotMatch: [403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'],
   ServiceUnavailable: [503, 'Service is unable to handle request.'],
+  UserKeyMustBeSpecified: [400, 'The bucket POST must contain the specified field name. If it is specified, please check the order of the fields.'],
   XAmzContentSHA256Mismatch: [400, 'The provided \'x-amz-content-sha256\' header does not match what was computed.'],
   // Coffer's own, after MinIO's XMinioStorageFull (507 Insufficient Storage, RFC 4918 §11.5): the free space of the
   // data directory is below its reserve (`--min-free-space`), or a write found the disk full.

@@ -23,6 +23,34 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * What Node lets through as a response header value (its `checkInvalidHeaderChar`): tab, visible ASCII and
+ * U+0080..U+00FF. CR, LF, NUL, other controls, DEL and anything above U+00FF make
+ * `ctx.set` throw `ERR_INVALID_CHAR`, so input that will be echoed in a header is checked against this first.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-5.5
+ */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** An HTTP token (RFC 9110 §5.6.2): what a header name may be made of. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** True when `value` can be sent as a response header value as it is. */
+export function isHeaderValue(value: string): boolean {
+  return HEADER_VALUE.test(value);
+}
+
+/**
+ * `InvalidArgument` naming `name`, for a value that is to be echoed in a response header but cannot be (S3 gives
+ * no documented message for this case; the code and ArgumentName are what clients branch on). The value itself is
+ * left out: it may hold characters an XML document cannot carry either.
+ */
+export function invalidHeaderArgument(name: string): S3Error {
+  return new S3Error('InvalidArgument', {
+    message: `Header value contains characters that are not allowed: ${name}`,
+    extra: { ArgumentName: name },
+  });
+}
+
 /** Checks an object key against S3's length limit (1024 bytes of UTF-8). */
 export function checkKey(key: string): void {
   const size = Buffer.byteLength(key, 'utf8');
@@ -49,7 +77,9 @@ export function readMetadata(headers: IncomingHttpHeaders): ObjectMetadata {
   const meta: ObjectMetadata = { userMeta: {} };
   for (const [field, name] of CONTENT_HEADERS) {
     const v = header(headers, name);
-    if (v !== undefined) meta[field] = v;
+    if (v === undefined) continue;
+    if (!isHeaderValue(v)) throw invalidHeaderArgument(name);
+    meta[field] = v;
   }
   if (meta.contentEncoding !== undefined) {
     const rest = meta.contentEncoding.split(',').map((s) => s.trim()).filter((s) => s && s.toLowerCase() !== 'aws-chunked');
@@ -62,6 +92,8 @@ export function readMetadata(headers: IncomingHttpHeaders): ObjectMetadata {
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
     const v = Array.isArray(value) ? value.join(',') : value;
     const short = name.slice('x-amz-meta-'.length);
+    // A PUT's headers passed Node's parser already; a POST form's fields did not, and are sent back on every GET.
+    if (!TOKEN.test(name) || !isHeaderValue(v)) throw invalidHeaderArgument(name);
     meta.userMeta[short] = v;
     size += Buffer.byteLength(short, 'latin1') + Buffer.byteLength(v, 'latin1');
   }

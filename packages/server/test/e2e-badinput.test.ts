@@ -4,9 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 
 import { crc32b64, md5b64, md5hex, patternBytes } from './helpers/assert.ts';
-import { EMPTY_SHA256, httpSend, objectPath, presign, signHeaders, signedSend, assertS3Error, type HttpResult } from './helpers/http.ts';
+import {
+  EMPTY_SHA256, httpSend, objectPath, parseErrorXml, presign, signHeaders, signedSend, assertS3Error, type HttpResult,
+} from './helpers/http.ts';
 import { startServer, type RunningServer } from './helpers/server.ts';
 
 let server: RunningServer;
@@ -20,8 +24,8 @@ async function send(opts: Parameters<typeof signedSend>[1]): Promise<HttpResult>
   return r;
 }
 
-async function headStatus(key: string): Promise<number> {
-  const r = await send({ method: 'HEAD', path: objectPath(B, key) });
+async function headStatus(key: string, bucket = B): Promise<number> {
+  const r = await send({ method: 'HEAD', path: objectPath(bucket, key) });
   return r.status;
 }
 
@@ -450,6 +454,103 @@ describe('error documents', () => {
     assert.ok(r.status === 411 || r.status === 501, `status ${r.status}: ${r.text}`);
     assertS3Error(r, r.status, r.status === 411 ? 'MissingContentLength' : 'NotImplemented');
     assert.equal(await headStatus('no-length'), 404);
+  });
+});
+
+/** Values Node refuses in a response header (ERR_INVALID_CHAR), each once. */
+const UNSENDABLE = [['CR/LF', 'a\r\nb'], ['LF', 'a\nb'], ['NUL', 'a\u0000b'], ['DEL', 'a\u007fb'], ['U+0100', 'a\u0100b']] as const;
+
+describe('input echoed in response headers', () => {
+  // A bucket of its own: its CORS rules and POSTed objects stay out of the listing checked at the end.
+  const E = 'badinput-echo';
+  before(async () => {
+    assert.equal((await send({ method: 'PUT', path: objectPath(E) })).status, 200);
+    assert.equal((await send({ method: 'PUT', path: objectPath(E, 'obj'), body: Buffer.from('echo') })).status, 200);
+  });
+
+  const overrides = ['response-content-type', 'response-content-language', 'response-expires', 'response-cache-control',
+    'response-content-disposition', 'response-content-encoding'];
+  for (const param of overrides) {
+    for (const [what, value] of UNSENDABLE) {
+      it(`should answer 400 InvalidArgument for ${param} with ${what}`, async () => {
+        const r = await send({ method: 'GET', path: objectPath(E, 'obj'), query: { [param]: value } });
+        const e = assertS3Error(r, 400, 'InvalidArgument');
+        assert.equal(e['ArgumentName'], param);
+      });
+    }
+  }
+
+  it('should still send a valid response-* value as it is (control case)', async () => {
+    const value = 'attachment; filename="a b.txt"';
+    const r = await send({ method: 'GET', path: objectPath(E, 'obj'), query: { 'response-content-disposition': value } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers['content-disposition'], value);
+    assert.equal(r.text, 'echo');
+  });
+
+  it('should answer 400 InvalidArgument to a CORS ExposeHeader that cannot be a header, and keep serving', async () => {
+    for (const [, value] of UNSENDABLE) {
+      const body = Buffer.from('<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>'
+        + `<ExposeHeader>${value.replace('\u0000', '&#0;')}</ExposeHeader></CORSRule></CORSConfiguration>`);
+      const r = await send({ method: 'PUT', path: objectPath(E), query: { cors: '' }, headers: { 'content-md5': md5b64(body) }, body });
+      // NUL cannot appear in XML at all: MalformedXML; everything else parses and is refused by the check
+      const e = assertS3Error(r, 400, value.includes('\u0000') ? 'MalformedXML' : 'InvalidArgument');
+      if (e['Code'] === 'InvalidArgument') assert.equal(e['ArgumentName'], 'ExposeHeader');
+    }
+    const g = await send({ method: 'GET', path: objectPath(E, 'obj'), headers: { origin: 'http://site.example' } });
+    assert.equal(g.status, 200, g.text);
+    assert.equal(g.headers['access-control-allow-origin'], undefined);
+  });
+
+  it('should answer 400 InvalidArgument to a lifecycle rule ID that cannot be a header, and keep serving GET', async () => {
+    const rule = (id: string) => Buffer.from(`<LifecycleConfiguration><Rule><ID>${id}</ID><Filter><Prefix></Prefix></Filter>`
+      + '<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>');
+    for (const id of ['a&#13;&#10;b', 'a&#10;b', 'a&#127;b', 'a\u0100b']) {
+      const body = rule(id);
+      const r = await send({ method: 'PUT', path: objectPath(E), query: { lifecycle: '' }, headers: { 'content-md5': md5b64(body) }, body });
+      assert.equal(assertS3Error(r, 400, 'InvalidArgument')['ArgumentName'], 'ID', id);
+      const g = await send({ method: 'GET', path: objectPath(E, 'obj') });
+      assert.equal(g.status, 200, g.text);
+      assert.equal(g.headers['x-amz-expiration'], undefined);
+    }
+    const body = rule('fine id');
+    const r = await send({ method: 'PUT', path: objectPath(E), query: { lifecycle: '' }, headers: { 'content-md5': md5b64(body) }, body });
+    assert.equal(r.status, 200, r.text);
+    const g = await send({ method: 'GET', path: objectPath(E, 'obj') });
+    assert.match(String(g.headers['x-amz-expiration']), /, rule-id="fine id"$/);
+    assert.equal((await send({ method: 'DELETE', path: objectPath(E), query: { lifecycle: '' } })).status, 204);
+  });
+
+  it('should answer 400 InvalidArgument to POST form metadata that cannot be sent back, and store nothing', async () => {
+    const client = new S3Client({
+      endpoint: server.url, region: 'us-east-1', forcePathStyle: true,
+      credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
+    });
+    const cases = [['x-amz-meta-note', 'a\u0100b'], ['Content-Type', 'text/\u0100'], ['x-amz-meta-a b', 'v']] as const;
+    for (const [field, value] of cases) {
+      const p = await createPresignedPost(client, { Bucket: E, Key: 'posted', Fields: { [field]: value } });
+      const form = new FormData();
+      for (const [k, v] of Object.entries(p.fields)) form.append(k, v);
+      form.append('file', new Blob([new Uint8Array(Buffer.from('z'))]), 'f');
+      const r = await fetch(p.url, { method: 'POST', body: form });
+      const text = await r.text();
+      assert.equal(r.status, 400, text);
+      assert.deepEqual([parseErrorXml(text)['Code'], parseErrorXml(text)['ArgumentName']], ['InvalidArgument', field.toLowerCase()]);
+      assert.equal(await headStatus('posted', E), 404);
+    }
+  });
+});
+
+describe('DeleteObjects per-key errors', () => {
+  it('should answer an empty <Key> with a per-key UserKeyMustBeSpecified and delete the other keys', async () => {
+    assert.equal((await send({ method: 'PUT', path: objectPath(B, 'del-me'), body: Buffer.from('x') })).status, 200);
+    const body = Buffer.from('<Delete><Object><Key></Key></Object><Object><Key>del-me</Key></Object></Delete>');
+    const r = await send({ method: 'POST', path: objectPath(B), query: { delete: '' }, headers: { 'content-md5': md5b64(body) }, body });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /<Error><Key><\/Key><Code>UserKeyMustBeSpecified<\/Code><Message>[^<]+<\/Message><\/Error>/);
+    assert.match(r.text, /<Deleted><Key>del-me<\/Key><\/Deleted>/);
+    assert.doesNotMatch(r.text, /InternalError/);
+    assert.equal(await headStatus('del-me'), 404);
   });
 });
 

@@ -12,7 +12,7 @@ import { S3Error } from '../errors.ts';
 import type { AppState, Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { ownedBucket, xmlBody } from '../access.ts';
-import { header } from '../http.ts';
+import { header, invalidHeaderArgument, isHeaderValue } from '../http.ts';
 import { sendEmpty, sendXml } from './bucket.ts';
 
 const CORS_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'];
@@ -35,6 +35,8 @@ function checkRules(rules: BucketCorsRule[]): void {
         if (v.split('*').length > 2) throw new S3Error('InvalidRequest', { message: `${what} "${v}" can not have more than one wildcard.` });
       }
     }
+    // ExposeHeader goes out in Access-Control-Expose-Headers on every allowed request (an error's too).
+    if (!r.exposeHeaders.every(isHeaderValue)) throw invalidHeaderArgument('ExposeHeader');
   }
 }
 

@@ -12,6 +12,7 @@ import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { secureRandom } from '@coffer/crypto';
 import { ownedBucket, xmlBody } from '../access.ts';
+import { invalidHeaderArgument, isHeaderValue } from '../http.ts';
 import { sendEmpty, sendXml } from './bucket.ts';
 import { checkTags, TAG_LIMITS } from './tagging.ts';
 
@@ -34,6 +35,8 @@ function size(raw: string | undefined): number | undefined {
 function checkRule(r: LifecycleRule): BucketLifecycleRule {
   if (r.status !== 'Enabled' && r.status !== 'Disabled') throw new S3Error('MalformedXML');
   if (r.id !== undefined && r.id.length > 255) throw new S3Error('InvalidArgument', { message: 'ID length should not exceed allowed limit of 255' });
+  // The ID goes out in x-amz-expiration on every GET and HEAD of an object the rule matches.
+  if (r.id !== undefined && !isHeaderValue(r.id)) throw invalidHeaderArgument('ID');
   if (r.otherActions.length > 0) throw new S3Error('NotImplemented', { message: `${r.otherActions[0]} is not implemented: Coffer has one storage class and no versioning` });
   const out: BucketLifecycleRule = { id: r.id || secureRandom(16).toString('base64url'), enabled: r.status === 'Enabled' };
   if (r.filter.prefix !== undefined) out.prefix = r.filter.prefix;

@@ -44,6 +44,9 @@ export async function deleteObjects(ctx: Context, ep: Endpoint, services: Servic
   const errors: { Key: string; Code: string; Message: string }[] = [];
   for (const { key } of request.objects) {
     try {
+      // AWS's error-code list gives UserKeyMustBeSpecified (400) for a request that names no key; S3 reports it
+      // for an empty <Key> of DeleteObjects, per key, as it does every per-key failure.
+      if (key === '') throw new S3Error('UserKeyMustBeSpecified');
       if (Buffer.byteLength(key, 'utf8') > LIMITS.maxKeyBytes) throw new S3Error('KeyTooLongError');
       await services.store.deleteObject(ep.bucket!, key);
       deleted.push({ Key: key });

@@ -12,7 +12,9 @@ import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { ownedBucket } from '../access.ts';
 import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
-import { type ByteRange, evaluateConditions, header, parseRange, setObjectHeaders } from '../http.ts';
+import {
+  type ByteRange, evaluateConditions, header, invalidHeaderArgument, isHeaderValue, parseRange, setObjectHeaders,
+} from '../http.ts';
 import { setChecksumHeader } from './object-put.ts';
 import { expirationHeader, objectExpiry } from '../lifecycle.ts';
 
@@ -82,7 +84,9 @@ async function readObject(ctx: Context, ep: Endpoint, services: Services, withBo
   if (withBody) {
     for (const [param, name] of OVERRIDES) {
       const v = ep.query.get(param);
-      if (v !== undefined) ctx.set(name, v);
+      if (v === undefined) continue;
+      if (!isHeaderValue(v)) throw invalidHeaderArgument(param);
+      ctx.set(name, v);
     }
   }
   const length = range ? range.end - range.start + 1 : rec.size;
