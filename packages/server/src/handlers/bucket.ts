@@ -59,7 +59,11 @@ export async function listBuckets(ctx: Context, ep: Endpoint, services: Services
   });
 }
 
-/** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */
+/**
+ * A bucket the caller already owns is 409 BucketAlreadyOwnedByYou, except in us-east-1, where S3 keeps its legacy
+ * answer: 200, and the bucket (objects, configuration) is left as it was (S3-ERRORS.md).
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+ */
 export async function createBucket(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   const name = ep.bucket!;
   if (!isValidBucketName(name)) throw new S3Error('InvalidBucketName', { extra: { BucketName: name } });
@@ -77,7 +81,10 @@ export async function createBucket(ctx: Context, ep: Endpoint, services: Service
   } catch (err) {
     if ((err as { code?: string }).code !== 'BLOB_BUCKET_EXISTS') throw err;
     const existing = await services.store.getBucket(name);
-    throw new S3Error(existing?.owner === user.id ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', { extra: { BucketName: name } });
+    const owned = existing?.owner === user.id;
+    if (!owned || services.region !== 'us-east-1') {
+      throw new S3Error(owned ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', { extra: { BucketName: name } });
+    }
   }
   ctx.set('Location', `/${name}`);
   sendEmpty(ctx);
