@@ -5,19 +5,21 @@
  * ListObjectsV2 continuation token, SSE-C copy ETags and lifecycle rule forms.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import {
   CreateBucketCommand,
   GetBucketTaggingCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutBucketTaggingCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 
-import { bodyBytes, rejectsS3 } from './helpers/assert.ts';
-import { sdkClient } from './helpers/clients.ts';
-import { assertS3Error, signedSend } from './helpers/http.ts';
+import { bodyBytes, generatorStream, patternBytes, rejectsS3 } from './helpers/assert.ts';
+import { describeRun, hasBoto3, sdkClient } from './helpers/clients.ts';
+import { assertS3Error, objectPath, signHeaders, signedSend } from './helpers/http.ts';
 import { addUser, makeTempDir, randomCredentials, startServer } from './helpers/server.ts';
 import { serverForSuite } from './helpers/suite.ts';
 
@@ -84,5 +86,101 @@ describe('ListObjectsV2 with an empty continuation-token', () => {
   it('should still answer 400 InvalidArgument for a token that is not one', async () => {
     const query = { 'list-type': '2', 'continuation-token': 'bm90IGEgdG9rZW4' };
     assertS3Error(await signedSend(t.server, { method: 'GET', path: '/list-empty-token', query }), 400, 'InvalidArgument');
+  });
+});
+
+/** Sends `head` (request line and headers, as UTF-8 bytes) and `body` on a fresh socket; resolves with all it got. */
+function rawExchange(port: number, head: string, body = Buffer.alloc(0)): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    socket.on('data', (c: Buffer) => got.push(c));
+    socket.on('end', () => resolve(Buffer.concat(got)));
+    socket.on('error', reject);
+    socket.setTimeout(20_000, () => socket.destroy(new Error('raw exchange timed out')));
+    // Not end(): the server drops a half-closed connection; `connection: close` makes it close after answering.
+    socket.write(Buffer.concat([Buffer.from(head, 'utf8'), body]));
+  });
+}
+
+/** A signed request written by hand: header values go out as their UTF-8 bytes, signed over those bytes. */
+function rawRequest(server: { url: string; accessKey: string; secretKey: string }, method: string, path: string,
+  headers: Record<string, string> = {}, body = Buffer.alloc(0)): string {
+  const { url, accessKey, secretKey } = server;
+  const signed = signHeaders({ method, url, path, headers, body, accessKey, secretKey });
+  const lines = Object.entries({ ...signed, 'content-length': String(body.length), connection: 'close' });
+  return `${method} ${path} HTTP/1.1\r\n${lines.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+}
+
+describe('request headers', () => {
+  const B = 'headers';
+  const t = serverForSuite([B]);
+  const UTF8 = 'héllo wörld ✓ 日本';
+
+  it('should ignore an Expect other than 100-continue, as S3 does (no 417)', async () => {
+    const body = Buffer.from('expected');
+    const r = await signedSend(t.server, { method: 'PUT', path: objectPath(B, 'expect'), headers: { expect: 'x-fancy' }, body });
+    assert.equal(r.status, 200, r.text);
+    const g = await signedSend(t.server, { method: 'GET', path: objectPath(B, 'expect'), headers: { expect: 'nothing' } });
+    assert.equal(g.status, 200, g.text);
+    assert.deepEqual(g.body, body);
+  });
+
+  it('should verify a raw UTF-8 metadata value over the bytes sent and give the same bytes back (raw socket)', async () => {
+    const body = Buffer.from('body');
+    const headers = { 'x-amz-meta-name': UTF8, 'content-disposition': `attachment; filename="${UTF8}"` };
+    const head = rawRequest(t.server, 'PUT', objectPath(B, 'raw-utf8'), headers, body);
+    const put = await rawExchange(t.server.port, head, body);
+    assert.match(put.toString('latin1'), /^HTTP\/1\.1 200 /, put.toString('utf8'));
+    for (const method of ['GET', 'HEAD']) {
+      const got = await rawExchange(t.server.port, rawRequest(t.server, method, objectPath(B, 'raw-utf8')));
+      assert.match(got.toString('latin1'), /^HTTP\/1\.1 200 /, got.toString('utf8'));
+      for (const [name, value] of Object.entries(headers)) {
+        const line = Buffer.from(`\r\n${name}: ${value}\r\n`, 'utf8');
+        assert.ok(got.includes(line), `${method} gives ${name} back: ${got.toString('utf8').slice(0, 600)}`);
+      }
+    }
+  });
+
+  it('should take, store and give back byte-exact the raw UTF-8 header values boto3 sends', { skip: !hasBoto3() }, async () => {
+    // botocore refuses non-ASCII Metadata unless its check is taken out, as applications that store UTF-8 do; it
+    // never checks Content-Disposition. Both go out as raw UTF-8, signed over those bytes.
+    const disposition = `attachment; filename="${UTF8}.pdf"`;
+    const r = await t.clients.boto3(`
+from botocore.handlers import validate_ascii_metadata
+s3.meta.events.unregister('before-parameter-build.s3.PutObject', handler=validate_ascii_metadata)
+s3.put_object(Bucket='${B}', Key='boto-utf8', Body=b'x', Metadata={'name': ${JSON.stringify(UTF8)}},
+    ContentDisposition=${JSON.stringify(disposition)})
+h = s3.head_object(Bucket='${B}', Key='boto-utf8')
+g = s3.get_object(Bucket='${B}', Key='boto-utf8')
+# http.client reads header values as latin1: their bytes are what the server sent
+raw = lambda v: v.encode('latin1').hex()
+print(json.dumps([raw(x) for r in (h, g) for x in (r['Metadata']['name'], r['ContentDisposition'])]))
+`);
+    assert.equal(r.code, 0, describeRun(r));
+    const hex = (v: string) => Buffer.from(v, 'utf8').toString('hex');
+    assert.deepEqual(JSON.parse(r.stdout), [hex(UTF8), hex(disposition), hex(UTF8), hex(disposition)]);
+  });
+
+  it('should keep the other codings of a Content-Encoding with aws-chunked exactly as sent', async () => {
+    const data = Buffer.from('deflated, then gzipped (pretend)');
+    const body = Buffer.from(`${data.length.toString(16)}\r\n${data.toString()}\r\n0\r\n\r\n`);
+    const headers = { 'content-encoding': 'deflate, aws-chunked, gzip', 'x-amz-decoded-content-length': String(data.length) };
+    const r = await signedSend(t.server, {
+      method: 'PUT', path: objectPath(B, 'codings'), headers, payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', body,
+    });
+    assert.equal(r.status, 200, r.text);
+    const h = await signedSend(t.server, { method: 'HEAD', path: objectPath(B, 'codings') });
+    assert.equal(h.headers['content-encoding'], 'deflate, gzip');
+    assert.equal(h.headers['content-length'], String(data.length));
+  });
+
+  it('should keep a Content-Encoding the JS SDK sends with its aws-chunked stream', async () => {
+    const data = patternBytes(100_000, 'sdk-codings');
+    await t.sdk.send(new PutObjectCommand({
+      Bucket: B, Key: 'sdk-codings', Body: generatorStream(data), ContentLength: data.length, ContentEncoding: 'br, gzip',
+    }));
+    const h = await t.sdk.send(new HeadObjectCommand({ Bucket: B, Key: 'sdk-codings' }));
+    assert.equal(h.ContentEncoding, 'br, gzip');
   });
 });
