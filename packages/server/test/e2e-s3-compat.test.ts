@@ -5,19 +5,25 @@
  * ListObjectsV2 continuation token, SSE-C copy ETags and lifecycle rule forms.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   GetBucketTaggingCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutBucketTaggingCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 
-import { bodyBytes, generatorStream, patternBytes, rejectsS3 } from './helpers/assert.ts';
+import { bodyBytes, generatorStream, md5hex, patternBytes, rejectsS3 } from './helpers/assert.ts';
 import { describeRun, hasBoto3, sdkClient } from './helpers/clients.ts';
 import { assertS3Error, objectPath, signHeaders, signedSend } from './helpers/http.ts';
 import { addUser, makeTempDir, randomCredentials, startServer } from './helpers/server.ts';
@@ -182,5 +188,58 @@ print(json.dumps([raw(x) for r in (h, g) for x in (r['Metadata']['name'], r['Con
     }));
     const h = await t.sdk.send(new HeadObjectCommand({ Bucket: B, Key: 'sdk-codings' }));
     assert.equal(h.ContentEncoding, 'br, gzip');
+  });
+});
+
+describe('SSE-C copies', () => {
+  const B = 'ssec-copies';
+  const t = serverForSuite([B]);
+  const key = randomBytes(32);
+  const ssec = (k: Buffer) => ({
+    SSECustomerAlgorithm: 'AES256', SSECustomerKey: k.toString('base64'),
+    SSECustomerKeyMD5: createHash('md5').update(k).digest('base64'),
+  });
+  const copySsec = (k: Buffer) => ({
+    CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: k.toString('base64'),
+    CopySourceSSECustomerKeyMD5: createHash('md5').update(k).digest('base64'),
+  });
+  const etagOf = async (Key: string, k: Buffer) => (await t.sdk.send(new HeadObjectCommand({ Bucket: B, Key, ...ssec(k) }))).ETag;
+
+  it('should give each copy of an SSE-C object a new ETag that is not the MD5, stable and listed', async () => {
+    const data = patternBytes(10_000, 'ssec-copy');
+    const put = await t.sdk.send(new PutObjectCommand({ Bucket: B, Key: 'src', Body: data, ...ssec(key) }));
+    const other = randomBytes(32);
+    const copies = [['same-key', key], ['other-key', other], ['same-key-again', key]] as const;
+    const etags = [put.ETag];
+    for (const [Key, k] of copies) {
+      const r = await t.sdk.send(new CopyObjectCommand({ Bucket: B, Key, CopySource: `${B}/src`, ...copySsec(key), ...ssec(k) }));
+      assert.match(r.CopyObjectResult!.ETag!, /^"[0-9a-f]{32}"$/);
+      assert.equal(await etagOf(Key, k), r.CopyObjectResult!.ETag, 'HEAD gives the ETag the copy answered');
+      etags.push(r.CopyObjectResult!.ETag);
+    }
+    // Onto itself (key rotation) is a copy too.
+    const rotated = randomBytes(32);
+    const r = await t.sdk.send(new CopyObjectCommand({ Bucket: B, Key: 'src', CopySource: `${B}/src`, ...copySsec(key), ...ssec(rotated) }));
+    etags.push(r.CopyObjectResult!.ETag);
+    assert.equal(new Set([...etags, `"${md5hex(data)}"`]).size, etags.length + 1, etags.join(' '));
+    const listed = await t.sdk.send(new ListObjectsV2Command({ Bucket: B }));
+    const byKey = Object.fromEntries((listed.Contents ?? []).map((o) => [o.Key, o.ETag]));
+    assert.deepEqual([byKey['same-key'], byKey['other-key'], byKey['same-key-again'], byKey['src']], etags.slice(1));
+  });
+
+  it('should give a copy of a multipart SSE-C object a new ETag with the part count', async () => {
+    const created = await t.sdk.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mp', ...ssec(key) }));
+    const part = await t.sdk.send(new UploadPartCommand({
+      Bucket: B, Key: 'mp', UploadId: created.UploadId, PartNumber: 1, Body: 'one part', ...ssec(key),
+    }));
+    const done = await t.sdk.send(new CompleteMultipartUploadCommand({
+      Bucket: B, Key: 'mp', UploadId: created.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+    }));
+    const copy = await t.sdk.send(new CopyObjectCommand({ Bucket: B, Key: 'mp-copy', CopySource: `${B}/mp`, ...copySsec(key), ...ssec(key) }));
+    assert.match(copy.CopyObjectResult!.ETag!, /^"[0-9a-f]{32}-1"$/);
+    assert.notEqual(copy.CopyObjectResult!.ETag, done.ETag);
+    assert.equal(await etagOf('mp-copy', key), copy.CopyObjectResult!.ETag);
+    const got = await t.sdk.send(new GetObjectCommand({ Bucket: B, Key: 'mp-copy', ...ssec(key) }));
+    assert.equal((await bodyBytes(got.Body)).toString(), 'one part');
   });
 });
