@@ -6,6 +6,8 @@
  * - `mpu` / `BUCKET \0 KEY \0 UPLOADID` → {@link UploadRecord} (so a bucket's uploads list in key order, then in
  *   initiation order: upload ids start with the initiation time).
  * - `mpp` / `UPLOADID \0 NNNNN` → {@link PartRecord}, one per part number; its blob file has one reference.
+ * - `mpc` / `BUCKET \0 KEY \0 UPLOADID` → {@link CompletedRecord}: an upload that completed, so that a retried
+ *   Complete answers as the first did; swept with the uploads' age rule.
  *
  * Every change is one BlobStore transaction (one synced LevelDB batch). A part's file is written and fsync'd before
  * its commit; a crash before the commit leaves a file with no reference, which the store's sweep removes.
@@ -27,6 +29,7 @@ import {
   parsePartNumber,
   resolveChecksumType,
   resolveCompletion,
+  samePartList,
   type ChecksumAlgorithm,
   type ChecksumType,
   type RequestedPart,
@@ -34,7 +37,7 @@ import {
 } from './rules.ts';
 
 /** Record namespaces in the BlobStore. */
-export const MULTIPART_NAMESPACES = Object.freeze({ uploads: 'mpu', parts: 'mpp' });
+export const MULTIPART_NAMESPACES = Object.freeze({ uploads: 'mpu', parts: 'mpp', completed: 'mpc' });
 
 const SEP = '\x00';
 /** Upload ids: 9 base-36 digits of the initiation time (so ids sort by age), then 128 random bits, base64url. */
@@ -73,6 +76,22 @@ export interface PartRecord extends StoredPart {
   lastModified: string;
   /** Its encrypted stream: key HKDF(DEK, fresh 16-byte salt, `S3E1/part/N`). */
   segment: Segment;
+}
+
+/**
+ * An upload that completed: what a retried CompleteMultipartUpload needs to answer as the first one did (the object
+ * it made, whose record holds the part list). Kept as long as the upload could have lived (`maxUploadAgeMs`).
+ */
+export interface CompletedRecord {
+  /** Record version. */
+  v: 1;
+  uploadId: string;
+  bucket: string;
+  key: string;
+  /** Id of the object the upload became. */
+  objectId: string;
+  /** The upload's initiation time, ISO 8601 (the sweep's age rule). */
+  initiated: string;
 }
 
 /** Options of {@link MultipartStore.create}. */
@@ -255,16 +274,19 @@ export class MultipartStore {
 
   /**
    * CompleteMultipartUpload: checks the list (S3's rules and checksums), then in one batch writes the object whose
-   * segments are the listed parts' files (no data is copied), removes the upload and all its part records, and
-   * drops the parts' references: the listed parts' files now belong to the object, the others are freed after the
-   * commit. Runs under the store's commit mutex, so racing completes, parts and aborts serialize: one wins, the
-   * others see `MP_NO_SUCH_UPLOAD`.
+   * segments are the listed parts' files (no data is copied), removes the upload and all its part records, drops
+   * the parts' references (the listed parts' files now belong to the object, the others are freed after the commit)
+   * and keeps a {@link CompletedRecord}. Runs under the store's commit mutex, so racing completes, parts and aborts
+   * serialize. A Complete of an upload that already completed (a retry, or the loser of a race) gets the object it
+   * made, as long as that object is still the current one and the part list is the same; `MP_NO_SUCH_UPLOAD`
+   * otherwise, as SDKs retry a Complete whose answer was lost.
    */
   async complete(bucket: string, key: string, uploadId: string, requested: readonly RequestedPart[], opts: CompleteOptions = {}): Promise<ObjectRecord> {
     if (!UPLOAD_ID.test(uploadId)) throw noSuchUpload(uploadId);
     return this.#store.transaction(async (tx) => {
-      const up = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, uploadKey({ bucket, key, uploadId }));
-      if (!up) throw noSuchUpload(uploadId);
+      const id = uploadKey({ bucket, key, uploadId });
+      const up = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, id);
+      if (!up) return completedObject(tx, { bucket, key, uploadId }, requested);
       // Under the commit mutex no other commit runs, so reading the committed part records is consistent.
       const all = await this.#parts(uploadId);
       const resolved = resolveCompletion(uploadId, requested, new Map(all.map((p) => [p.partNumber, p]))) as PartRecord[];
@@ -302,6 +324,8 @@ export class MultipartStore {
       };
       await tx.putObject(rec);
       await this.#removeUpload(tx, up, all);
+      const done: CompletedRecord = { v: 1, uploadId, bucket, key, objectId: up.objectId, initiated: up.initiated };
+      tx.putRecord(MULTIPART_NAMESPACES.completed, id, done);
       return rec;
     });
   }
@@ -372,9 +396,19 @@ export class MultipartStore {
     return out;
   }
 
-  /** Aborts every upload initiated more than `maxUploadAgeMs` ago. Returns how many it aborted. */
+  /**
+   * Aborts every upload initiated more than `maxUploadAgeMs` ago, and forgets the completions of those that old.
+   * Returns how many it aborted.
+   */
   async sweep(): Promise<{ aborted: number }> {
     const cutoff = this.#opts.now() - this.#opts.maxUploadAgeMs;
+    const stale = (await this.#store.listRecords<CompletedRecord>(MULTIPART_NAMESPACES.completed))
+      .filter((c) => Date.parse(c.initiated) < cutoff);
+    if (stale.length > 0) {
+      await this.#store.transaction(async (tx) => {
+        for (const c of stale) await tx.deleteRecord(MULTIPART_NAMESPACES.completed, uploadKey(c));
+      });
+    }
     let aborted = 0;
     for (const up of await this.#store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads)) {
       if (Date.parse(up.initiated) >= cutoff) continue;
@@ -441,6 +475,19 @@ export class MultipartStore {
     tx.dropRefs(parts.map((p) => p.segment.blobId));
     await tx.deleteRecord(MULTIPART_NAMESPACES.uploads, uploadKey(up));
   }
+}
+
+/**
+ * The answer to a Complete of an upload that is gone: the object it made when it completed, if that object is still
+ * the current one and the part list is the one it was made of (S3 answers a retried Complete that way).
+ */
+async function completedObject(
+  tx: Transaction, u: { bucket: string; key: string; uploadId: string }, requested: readonly RequestedPart[],
+): Promise<ObjectRecord> {
+  const done = await tx.getRecord<CompletedRecord>(MULTIPART_NAMESPACES.completed, uploadKey(u));
+  const cur = done && (await tx.getObject(u.bucket, u.key));
+  if (!cur || cur.id !== done.objectId || !samePartList(requested, cur.parts ?? [])) throw noSuchUpload(u.uploadId);
+  return cur;
 }
 
 function uploadKey(u: { bucket: string; key: string; uploadId: string }): string {

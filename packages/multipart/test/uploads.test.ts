@@ -9,7 +9,7 @@ import { BlobStore } from '@coffer/blob-store';
 import { bodyOf, makeCustomerKey, readAll } from '@coffer/blob-store/testing';
 import { MasterKeyRing } from '@coffer/crypto';
 
-import { MultipartError, MultipartStore, multipartEtag, type UploadRecord } from '../src/index.ts';
+import { MULTIPART_NAMESPACES, MultipartError, MultipartStore, multipartEtag, type UploadRecord } from '../src/index.ts';
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -85,16 +85,31 @@ describe('MultipartStore', () => {
       await store.deleteObject('b', 'k');
     });
 
-    it('should let exactly one of two racing completes win', async () => {
+    it('should make one object of two racing completes, and answer both with it', async () => {
       const up = await create();
       const a = await mp.uploadPart(up, 1, bodyOf(Buffer.from('x')));
-      const results = await Promise.allSettled([
+      const [one, two] = await Promise.all([
         mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]),
-        mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]),
+        mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: `"${a.etag}"` }]),
       ]);
-      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-      assert.equal(failed.reason.code, 'MP_NO_SUCH_UPLOAD');
+      assert.deepEqual(two, one);
+      assert.deepEqual(await store.getObject('b', 'k'), one);
+      await store.deleteObject('b', 'k');
+    });
+
+    it('should answer a retried complete with the object it made, while that object is current and the list the same', async () => {
+      const up = await create();
+      const a = await mp.uploadPart(up, 1, bodyOf(randomBytes(5 * MiB)));
+      const b = await mp.uploadPart(up, 2, bodyOf(Buffer.from('tail')));
+      const list = [{ partNumber: 1, etag: a.etag }, { partNumber: 2, etag: b.etag }];
+      const made = await mp.complete('b', 'k', up.uploadId, list);
+      assert.deepEqual(await mp.complete('b', 'k', up.uploadId, list), made);
+      const noSuchUpload = (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD' && e.details.UploadId === up.uploadId;
+      await assert.rejects(mp.complete('b', 'k', up.uploadId, list.slice(0, 1)), noSuchUpload);
+      await assert.rejects(mp.complete('b', 'k', up.uploadId, [list[0]!, { partNumber: 2, etag: a.etag }]), noSuchUpload);
+      await assert.rejects(mp.complete('b', 'other', up.uploadId, list), noSuchUpload);
+      await store.putObject('b', 'k', bodyOf(Buffer.from('overwritten')), { owner: 'u1', metadata: meta, encryption: { scheme: 'SSE-S3' } });
+      await assert.rejects(mp.complete('b', 'k', up.uploadId, list), noSuchUpload, 'the object it made is gone');
       await store.deleteObject('b', 'k');
     });
 
@@ -198,6 +213,22 @@ describe('MultipartStore', () => {
       await assert.rejects(mp.getUpload('b', 'old', old.uploadId), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
       await mp.getUpload('b', 'young', young.uploadId);
       await mp.abort('b', 'young', young.uploadId);
+    });
+
+    it('should forget a completed upload as old as an upload it would abort', async () => {
+      clock = Date.now() - 120_000;
+      const up = await create('done');
+      const p = await mp.uploadPart(up, 1, bodyOf(Buffer.from('done')));
+      const list = [{ partNumber: 1, etag: p.etag }];
+      await mp.complete('b', 'done', up.uploadId, list);
+      const kept = async () => (await store.listRecords<{ uploadId: string }>(MULTIPART_NAMESPACES.completed))
+        .filter((c) => c.uploadId === up.uploadId).length;
+      assert.equal(await kept(), 1);
+      clock = Date.now();
+      await mp.sweep();
+      assert.equal(await kept(), 0);
+      await assert.rejects(mp.complete('b', 'done', up.uploadId, list), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
+      await store.deleteObject('b', 'done');
     });
   });
 

@@ -14,6 +14,7 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetBucketTaggingCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -241,5 +242,69 @@ describe('SSE-C copies', () => {
     assert.equal(await etagOf('mp-copy', key), copy.CopyObjectResult!.ETag);
     const got = await t.sdk.send(new GetObjectCommand({ Bucket: B, Key: 'mp-copy', ...ssec(key) }));
     assert.equal((await bodyBytes(got.Body)).toString(), 'one part');
+  });
+});
+
+describe('a retried CompleteMultipartUpload', () => {
+  const B = 'retried-complete';
+  const t = serverForSuite([B]);
+  const big = patternBytes(5 * 1024 * 1024, 'retry-part-1');
+
+  /** An upload of `key` with two parts; its id and the parts as Complete lists them. */
+  async function twoParts(Key: string) {
+    const { UploadId } = await t.sdk.send(new CreateMultipartUploadCommand({ Bucket: B, Key }));
+    const Parts = [];
+    for (const [PartNumber, Body] of [[1, big], [2, Buffer.from('tail')]] as const) {
+      const r = await t.sdk.send(new UploadPartCommand({ Bucket: B, Key, UploadId, PartNumber, Body }));
+      Parts.push({ PartNumber, ETag: r.ETag });
+    }
+    return { UploadId: UploadId!, Parts };
+  }
+  const complete = (Key: string, UploadId: string, Parts: { PartNumber: number; ETag?: string }[]) =>
+    t.sdk.send(new CompleteMultipartUploadCommand({ Bucket: B, Key, UploadId, MultipartUpload: { Parts } }));
+
+  it('should answer 200 with the same ETag, Location, Bucket and Key while the object it made is current', async () => {
+    const { UploadId, Parts } = await twoParts('retry');
+    const first = await complete('retry', UploadId, Parts);
+    const again = await complete('retry', UploadId, Parts);
+    assert.equal(again.$metadata.httpStatusCode, 200);
+    assert.deepEqual([again.ETag, again.Location, again.Bucket, again.Key], [first.ETag, first.Location, B, 'retry']);
+    assert.match(first.ETag!, /^"[0-9a-f]{32}-2"$/);
+    const got = await t.sdk.send(new GetObjectCommand({ Bucket: B, Key: 'retry' }));
+    assert.equal(md5hex(await bodyBytes(got.Body)), md5hex(Buffer.concat([big, Buffer.from('tail')])));
+  });
+
+  it('should answer 404 NoSuchUpload to another part list, and once the object it made is replaced', async () => {
+    const { UploadId, Parts } = await twoParts('changed');
+    await complete('changed', UploadId, Parts);
+    await rejectsS3(complete('changed', UploadId, Parts.slice(0, 1)), 404, 'NoSuchUpload');
+    await t.sdk.send(new PutObjectCommand({ Bucket: B, Key: 'changed', Body: 'newer' }));
+    await rejectsS3(complete('changed', UploadId, Parts), 404, 'NoSuchUpload');
+    const { UploadId: gone, Parts: goneParts } = await twoParts('deleted');
+    await complete('deleted', gone, goneParts);
+    await t.sdk.send(new DeleteObjectCommand({ Bucket: B, Key: 'deleted' }));
+    await rejectsS3(complete('deleted', gone, goneParts), 404, 'NoSuchUpload');
+  });
+
+  it('should make one object of concurrent Completes and answer every one of them with it', async () => {
+    const { UploadId, Parts } = await twoParts('concurrent');
+    const all = await Promise.all([1, 2, 3, 4].map(() => complete('concurrent', UploadId, Parts)));
+    assert.deepEqual(all.map((r) => r.$metadata.httpStatusCode), [200, 200, 200, 200]);
+    assert.equal(new Set(all.map((r) => r.ETag)).size, 1);
+    const head = await t.sdk.send(new HeadObjectCommand({ Bucket: B, Key: 'concurrent' }));
+    assert.equal(head.ETag, all[0]!.ETag);
+  });
+
+  it('should let boto3 complete twice, as its retry does', { skip: !hasBoto3() }, async () => {
+    const { UploadId, Parts } = await twoParts('boto');
+    const r = await t.clients.boto3(`
+parts = ${JSON.stringify(Parts)}
+a = s3.complete_multipart_upload(Bucket='${B}', Key='boto', UploadId='${UploadId}', MultipartUpload={'Parts': parts})
+b = s3.complete_multipart_upload(Bucket='${B}', Key='boto', UploadId='${UploadId}', MultipartUpload={'Parts': parts})
+print(json.dumps([a['ETag'], b['ETag'], b['ResponseMetadata']['HTTPStatusCode']]))
+`);
+    assert.equal(r.code, 0, describeRun(r));
+    const [a, b, status] = JSON.parse(r.stdout) as [string, string, number];
+    assert.deepEqual([b, status], [a, 200]);
   });
 });
