@@ -290,15 +290,20 @@ export class BlobStore {
 
   /**
    * Deletes an empty bucket. `BLOB_NO_SUCH_BUCKET`; `BLOB_BUCKET_NOT_EMPTY` if it holds an object, or if `inUse`
-   * (run inside the commit, e.g. "has multipart uploads") returns true.
+   * (run inside the commit, e.g. "has multipart uploads") returns true. `cascade` runs inside the same commit once
+   * the bucket is found empty, to remove what else belongs to it (multipart uploads): one batch removes it all.
    */
-  async deleteBucket(name: string, opts: { inUse?: (tx: Transaction) => Promise<boolean> } = {}): Promise<void> {
+  async deleteBucket(name: string, opts: {
+    inUse?: (tx: Transaction) => Promise<boolean>;
+    cascade?: (tx: Transaction) => Promise<void>;
+  } = {}): Promise<void> {
     checkBucketName(name);
     await this.transaction(async (tx) => {
       if (!(await tx.getBucket(name))) throw noSuchBucket(name);
       if ((await tx.hasObjects(name)) || (opts.inUse && (await opts.inUse(tx)))) {
         throw new BlobStoreError('BLOB_BUCKET_NOT_EMPTY', 'The bucket you tried to delete is not empty', { details: { BucketName: name } });
       }
+      await opts.cascade?.(tx);
       tx.deleteBucket(name);
     });
   }

@@ -172,6 +172,32 @@ export class MultipartStore {
     return tx.hasRecords(MULTIPART_NAMESPACES.uploads, bucket + SEP);
   }
 
+  /**
+   * DeleteBucket's cascade (`BlobStore.deleteBucket(name, { cascade })`), inside its transaction: aborts every
+   * upload of `bucket` (records gone, the parts' files freed after the commit) and forgets its completions, so that
+   * the bucket and its uploads go in one batch. Each record is read again through `tx`, which sees commits not yet
+   * in the listing. If an upload or a part is still there afterwards (it committed while the listing was read), the
+   * delete is refused with `BLOB_BUCKET_NOT_EMPTY` rather than leave a record or a file without its bucket.
+   */
+  async removeBucketUploads(tx: Transaction, bucket: string): Promise<void> {
+    const prefix = bucket + SEP;
+    for (const listed of await this.#store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads, { prefix })) {
+      const up = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, uploadKey(listed));
+      if (!up) continue;
+      const parts: PartRecord[] = [];
+      for (const p of await this.#parts(up.uploadId)) {
+        const cur = await tx.getRecord<PartRecord>(MULTIPART_NAMESPACES.parts, partKey(up.uploadId, p.partNumber));
+        if (cur) parts.push(cur);
+      }
+      await this.#removeUpload(tx, up, parts);
+      if (await tx.hasRecords(MULTIPART_NAMESPACES.parts, up.uploadId + SEP)) throw bucketNotEmpty(bucket);
+    }
+    if (await MultipartStore.hasUploads(tx, bucket)) throw bucketNotEmpty(bucket);
+    for (const done of await this.#store.listRecords<CompletedRecord>(MULTIPART_NAMESPACES.completed, { prefix })) {
+      await tx.deleteRecord(MULTIPART_NAMESPACES.completed, uploadKey(done));
+    }
+  }
+
   /** True when a string has the shape of an upload id. */
   static isUploadId(id: string): boolean {
     return UPLOAD_ID.test(id);
@@ -488,6 +514,11 @@ async function completedObject(
   const cur = done && (await tx.getObject(u.bucket, u.key));
   if (!cur || cur.id !== done.objectId || !samePartList(requested, cur.parts ?? [])) throw noSuchUpload(u.uploadId);
   return cur;
+}
+
+function bucketNotEmpty(bucket: string): BlobStoreError {
+  const details = { BucketName: bucket };
+  return new BlobStoreError('BLOB_BUCKET_NOT_EMPTY', 'The bucket you tried to delete is not empty', { details });
 }
 
 function uploadKey(u: { bucket: string; key: string; uploadId: string }): string {

@@ -493,13 +493,20 @@ print('ok')
       assert.equal(await blobCount(), before);
     });
 
-    it('should refuse DeleteBucket with BucketNotEmpty while an upload is in progress', async () => {
+    it('should delete a bucket with only uploads left, aborting them and freeing their parts\' files', async () => {
       const b2 = 'mp-e2e-del';
+      const before = await blobCount();
       await s3.send(new CreateBucketCommand({ Bucket: b2 }));
       const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: b2, Key: 'k' }));
-      const e = assertS3Error(await signedSend(server, { method: 'DELETE', path: `/${b2}` }), 409, 'BucketNotEmpty');
-      assert.equal(e.BucketName, b2);
-      await s3.send(new AbortMultipartUploadCommand({ Bucket: b2, Key: 'k', UploadId: up.UploadId }));
+      const Body = randomBytes(100_000);
+      await s3.send(new UploadPartCommand({ Bucket: b2, Key: 'k', UploadId: up.UploadId, PartNumber: 1, Body }));
+      const r = await signedSend(server, { method: 'DELETE', path: `/${b2}` });
+      assert.equal(r.status, 204, r.text);
+      await settle();
+      assert.equal(await blobCount(), before);
+      await s3.send(new CreateBucketCommand({ Bucket: b2 }));
+      const query = { uploadId: up.UploadId! };
+      assertS3Error(await signedSend(server, { method: 'GET', path: objectPath(b2, 'k'), query }), 404, 'NoSuchUpload');
       await s3.send(new DeleteBucketCommand({ Bucket: b2 }));
     });
   });

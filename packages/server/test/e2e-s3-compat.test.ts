@@ -14,7 +14,10 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCommand,
   DeleteObjectCommand,
+  HeadBucketCommand,
+  ListMultipartUploadsCommand,
   GetBucketTaggingCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -25,7 +28,7 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { bodyBytes, generatorStream, md5hex, patternBytes, rejectsS3 } from './helpers/assert.ts';
-import { describeRun, hasBoto3, sdkClient } from './helpers/clients.ts';
+import { describeRun, hasBoto3, hasProgram, sdkClient } from './helpers/clients.ts';
 import { assertS3Error, objectPath, signHeaders, signedSend } from './helpers/http.ts';
 import { addUser, makeTempDir, randomCredentials, startServer } from './helpers/server.ts';
 import { serverForSuite } from './helpers/suite.ts';
@@ -306,5 +309,46 @@ print(json.dumps([a['ETag'], b['ETag'], b['ResponseMetadata']['HTTPStatusCode']]
     assert.equal(r.code, 0, describeRun(r));
     const [a, b, status] = JSON.parse(r.stdout) as [string, string, number];
     assert.deepEqual([b, status], [a, 200]);
+  });
+});
+
+describe('DeleteBucket with only incomplete multipart uploads left', () => {
+  const t = serverForSuite();
+  const startUpload = async (Bucket: string, Key: string) => {
+    const { UploadId } = await t.sdk.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+    await t.sdk.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: patternBytes(70_000, Key) }));
+    return UploadId!;
+  };
+
+  it('should delete the bucket and abort its uploads (JS SDK)', async () => {
+    await t.sdk.send(new CreateBucketCommand({ Bucket: 'uploads-only' }));
+    const ids = [await startUpload('uploads-only', 'a'), await startUpload('uploads-only', 'dir/b')];
+    const r = await t.sdk.send(new DeleteBucketCommand({ Bucket: 'uploads-only' }));
+    assert.equal(r.$metadata.httpStatusCode, 204);
+    await rejectsS3(t.sdk.send(new HeadBucketCommand({ Bucket: 'uploads-only' })), 404);
+    await t.sdk.send(new CreateBucketCommand({ Bucket: 'uploads-only' }));
+    assert.equal((await t.sdk.send(new ListMultipartUploadsCommand({ Bucket: 'uploads-only' }))).Uploads, undefined);
+    for (const id of ids) {
+      const parts = await signedSend(t.server, { method: 'GET', path: '/uploads-only/a', query: { uploadId: id } });
+      assertS3Error(parts, 404, 'NoSuchUpload');
+    }
+  });
+
+  it('should still answer 409 BucketNotEmpty while an object is left, and keep the uploads', async () => {
+    await t.sdk.send(new CreateBucketCommand({ Bucket: 'object-left' }));
+    await startUpload('object-left', 'upload');
+    await t.sdk.send(new PutObjectCommand({ Bucket: 'object-left', Key: 'object', Body: 'x' }));
+    await rejectsS3(t.sdk.send(new DeleteBucketCommand({ Bucket: 'object-left' })), 409, 'BucketNotEmpty');
+    assert.equal((await t.sdk.send(new ListMultipartUploadsCommand({ Bucket: 'object-left' }))).Uploads?.length, 1);
+    await t.sdk.send(new DeleteObjectCommand({ Bucket: 'object-left', Key: 'object' }));
+    assert.equal((await t.sdk.send(new DeleteBucketCommand({ Bucket: 'object-left' }))).$metadata.httpStatusCode, 204);
+  });
+
+  it('should let `aws s3 rb` remove a bucket an interrupted upload left', { skip: !hasProgram('aws') }, async () => {
+    await t.sdk.send(new CreateBucketCommand({ Bucket: 'cli-leftover' }));
+    await startUpload('cli-leftover', 'interrupted');
+    const r = await t.clients.aws(['s3', 'rb', 's3://cli-leftover']);
+    assert.equal(r.code, 0, describeRun(r));
+    await rejectsS3(t.sdk.send(new HeadBucketCommand({ Bucket: 'cli-leftover' })), 404);
   });
 });
