@@ -156,6 +156,15 @@ describe('request headers', () => {
     }
   });
 
+  it('should give a response-content-disposition with UTF-8 back as its UTF-8 bytes, not a 500', async () => {
+    await t.sdk.send(new PutObjectCommand({ Bucket: B, Key: 'override', Body: 'x' }));
+    const disposition = `attachment; filename="${UTF8}.txt"`;
+    const query = { 'response-content-disposition': disposition };
+    const r = await signedSend(t.server, { method: 'GET', path: objectPath(B, 'override'), query });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(Buffer.from(String(r.headers['content-disposition']), 'latin1').toString('utf8'), disposition);
+  });
+
   it('should take and give back byte-exact the raw UTF-8 values boto3 sends', { skip: !hasBoto3() }, async () => {
     // botocore refuses non-ASCII Metadata unless its check is taken out, as applications that store UTF-8 do; it
     // never checks Content-Disposition. Both go out as raw UTF-8, signed over those bytes.

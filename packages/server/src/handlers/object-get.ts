@@ -83,7 +83,8 @@ async function readObject(ctx: Context, ep: Endpoint, services: Services, withBo
   if (withBody) {
     for (const [param, name] of OVERRIDES) {
       const v = ep.query.get(param);
-      if (v !== undefined) ctx.set(name, v);
+      // A decoded query value is text; a header carries bytes (one char each): its UTF-8 goes out as sent.
+      if (v !== undefined) ctx.set(name, Buffer.from(v, 'utf8').toString('latin1'));
     }
   }
   const length = range ? range.end - range.start + 1 : rec.size;
