@@ -293,15 +293,20 @@ export class BlobStore {
 
   /**
    * Deletes an empty bucket. `BLOB_NO_SUCH_BUCKET`; `BLOB_BUCKET_NOT_EMPTY` if it holds an object, or if `inUse`
-   * (run inside the commit, e.g. "has multipart uploads") returns true.
+   * (run inside the commit, e.g. "has multipart uploads") returns true. `cascade` runs inside the same commit once
+   * the bucket is found empty, to remove what else belongs to it (multipart uploads): one batch removes it all.
    */
-  async deleteBucket(name: string, opts: { inUse?: (tx: Transaction) => Promise<boolean> } = {}): Promise<void> {
+  async deleteBucket(name: string, opts: {
+    inUse?: (tx: Transaction) => Promise<boolean>;
+    cascade?: (tx: Transaction) => Promise<void>;
+  } = {}): Promise<void> {
     checkBucketName(name);
     await this.transaction(async (tx) => {
       if (!(await tx.getBucket(name))) throw noSuchBucket(name);
       if ((await tx.hasObjects(name)) || (opts.inUse && (await opts.inUse(tx)))) {
         throw new BlobStoreError('BLOB_BUCKET_NOT_EMPTY', 'The bucket you tried to delete is not empty', { details: { BucketName: name } });
       }
+      await opts.cascade?.(tx);
       tx.deleteBucket(name);
     });
   }
@@ -566,9 +571,10 @@ export class BlobStore {
    * Copies an object without touching its data: the data key is unwrapped with the source's key and re-wrapped for
    * the new object id under the destination's (master key or a customer key), and the destination shares the
    * source's blob files (refcount +1 each, in the commit batch). This also rotates an SSE-C key or switches between
-   * SSE-S3 and SSE-C. The ETag follows the destination scheme (plaintext MD5 for SSE-S3, `ssecEtag` for SSE-C;
-   * multipart ETags are kept). `BLOB_NO_SUCH_KEY` if the source was deleted before the commit; `BLOB_CORRUPT` if the
-   * source record disagrees with itself about its size (layout.ts).
+   * SSE-S3 and SSE-C. The ETag follows the destination scheme (plaintext MD5 for SSE-S3, `ssecEtag` bound to the new
+   * object's id for SSE-C, a multipart one with its `-N`; other multipart ETags are kept). `BLOB_NO_SUCH_KEY` if the
+   * source was deleted before the commit; `BLOB_CORRUPT` if the source record disagrees with itself about its size
+   * (layout.ts).
    */
   async copyObject(src: ObjectRecord, dstBucket: string, dstKey: string, opts: CopyOptions): Promise<ObjectRecord> {
     checkBucketName(dstBucket);
@@ -585,13 +591,14 @@ export class BlobStore {
         const id = randomUUID();
         const enc = this.#wrapKey(dek, id, src.enc.chunkSize, opts.encryption);
         let etag = src.etag;
-        if (md5) {
-          if (enc.scheme === 'SSE-C') {
-            etag = ssecEtag(dek, md5);
-            enc.md5Sealed = sealMd5(dek, md5);
-          } else {
-            etag = md5.toString('hex');
-          }
+        if (enc.scheme === 'SSE-C') {
+          // The copy shares its source's data key: its own id makes its ETag its own. Without the MD5 (a multipart
+          // source), the source ETag's digest stands in for it and its `-N` stays.
+          const [digest, suffix = ''] = src.etag.split(/(?=-\d+$)/);
+          etag = ssecEtag(dek, md5 ?? Buffer.from(digest!, 'hex'), id) + (md5 ? '' : suffix);
+          if (md5) enc.md5Sealed = sealMd5(dek, md5);
+        } else if (md5) {
+          etag = md5.toString('hex');
         }
         opts.signal?.throwIfAborted();
         const rec: ObjectRecord = {

@@ -580,11 +580,22 @@ export function runConformanceSuite(
         assert.ok((await readAll(await ctx.store.openObject(back))).equals(data));
       });
 
+      it('should give every SSE-C copy an ETag of its own, never the MD5, although copies share the data key', async () => {
+        const opts = { owner: 'u1', metadata: META, sourceCustomer: keyA, encryption: { scheme: 'SSE-C' as const, customer: keyA } };
+        const one = await ctx.store.copyObject(sc, 'd', 'ssec-copy-1', opts);
+        const two = await ctx.store.copyObject(sc, 'd', 'ssec-copy-2', opts);
+        assert.equal(new Set([sc.etag, one.etag, two.etag, md5hex(data)]).size, 4);
+        assert.equal((await ctx.store.getObject('d', 'ssec-copy-1'))!.etag, one.etag, 'the ETag is stored, so stable');
+        const back = await ctx.store.copyObject(one, 'd', 'ssec-copy-back', { ...opts, encryption: { scheme: 'SSE-S3' } });
+        assert.equal(back.etag, md5hex(data), 'the MD5 is kept sealed for a copy back to SSE-S3');
+      });
+
       it('should rotate an SSE-C key by copying onto itself', async () => {
         await rejectsCode(ctx.store.copyObject(sc, 'b', 'sc', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-C', customer: keyB } }), 'BLOB_SSEC_REQUIRED');
         await rejectsCode(ctx.store.copyObject(sc, 'b', 'sc', { owner: 'u1', metadata: META, sourceCustomer: keyB, encryption: { scheme: 'SSE-C', customer: keyB } }), 'CRYPTO_WRONG_KEY');
         const rotated = await ctx.store.copyObject(sc, 'b', 'sc', { owner: 'u1', metadata: META, sourceCustomer: keyA, encryption: { scheme: 'SSE-C', customer: keyB } });
-        assert.equal(rotated.etag, sc.etag, 'same data key and data → same SSE-C ETag');
+        assert.notEqual(rotated.etag, sc.etag, 'a copy, key rotation included, has an SSE-C ETag of its own');
+        assert.match(rotated.etag, /^[0-9a-f]{32}$/);
         const cur = (await ctx.store.getObject('b', 'sc'))!;
         assert.equal(cur.id, rotated.id);
         assert.ok((await readAll(await ctx.store.openObject(cur, { customer: keyB }))).equals(data));

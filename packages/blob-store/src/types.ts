@@ -27,6 +27,8 @@ export interface BucketLifecycleRule {
   id: string;
   enabled: boolean;
   prefix?: string;
+  /** The rule was written in the older form, its `<Prefix>` directly in the rule: it reads back that way. */
+  legacyPrefix?: true;
   tags?: Record<string, string>;
   sizeGreaterThan?: number;
   sizeLessThan?: number;

@@ -168,11 +168,14 @@ export function unwrapDataKey(w: WrappedKey, p: UnwrapParams): Buffer {
 }
 
 /**
- * The SSE-C ETag: hex(HMAC-SHA256(dek, "S3E1/etag" ‖ md5)[:16]) — 32 hex characters that are
- * stable for the object, listable without the key, and not the MD5 of the data.
+ * The SSE-C ETag: hex(HMAC-SHA256(dek, "S3E1/etag" ‖ md5 [‖ "/" ‖ objectId])[:16]) — 32 hex characters that are
+ * stable for the object, listable without the key, and not the MD5 of the data. Objects that share a data key (a
+ * copy re-wraps its source's) pass their own `objectId`, so that no two of them show the same ETag.
  */
-export function ssecEtag(dek: Buffer, md5: Buffer): string {
+export function ssecEtag(dek: Buffer, md5: Buffer, objectId?: string): string {
   checkKey(dek, 'dek');
   if (!(md5 instanceof Uint8Array) || md5.length !== 16) throw new RangeError('md5 must be a 16-byte Buffer');
-  return createHmac('sha256', dek).update(`${FORMAT_MAGIC}/etag`).update(md5).digest().subarray(0, 16).toString('hex');
+  const mac = createHmac('sha256', dek).update(`${FORMAT_MAGIC}/etag`).update(md5);
+  if (objectId !== undefined) mac.update(`/${objectId}`);
+  return mac.digest().subarray(0, 16).toString('hex');
 }

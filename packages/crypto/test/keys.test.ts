@@ -165,6 +165,14 @@ describe('ssecEtag', () => {
     assert.equal(etag, expected.toString('hex'));
     assert.notEqual(etag, md5.toString('hex'));
   });
+  it('should bind an object id when given: objects that share a data key get ETags of their own', () => {
+    const dek = generateDataKey();
+    const md5 = randomBytes(16);
+    const mac = createHmac('sha256', dek).update(Buffer.concat([Buffer.from('S3E1/etag'), md5, Buffer.from('/obj-2')]));
+    assert.equal(ssecEtag(dek, md5, 'obj-2'), mac.digest().subarray(0, 16).toString('hex'));
+    assert.notEqual(ssecEtag(dek, md5, 'obj-2'), ssecEtag(dek, md5, 'obj-3'));
+    assert.notEqual(ssecEtag(dek, md5, 'obj-2'), ssecEtag(dek, md5));
+  });
   it('should reject an md5 that is not 16 bytes', () => {
     assert.throws(() => ssecEtag(generateDataKey(), randomBytes(15)), RangeError);
   });

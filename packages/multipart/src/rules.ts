@@ -96,6 +96,14 @@ export function resolveCompletion(uploadId: string, requested: readonly Requeste
   return parts;
 }
 
+/** True when a Complete lists exactly the parts (numbers and ETags, quoted or not) an object was made of. */
+export function samePartList(
+  requested: readonly RequestedPart[], made: readonly Pick<StoredPart, 'partNumber' | 'etag'>[],
+): boolean {
+  return requested.length === made.length
+    && requested.every((p, i) => p.partNumber === made[i]!.partNumber && unquoteEtag(p.etag) === unquoteEtag(made[i]!.etag));
+}
+
 /**
  * The per-part checksum checks of a Complete, after {@link resolveCompletion}: a checksum the client lists for a part
  * must equal the one the part was uploaded with (`MP_BAD_DIGEST`), and an upload created with

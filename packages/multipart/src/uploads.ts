@@ -6,6 +6,8 @@
  * - `mpu` / `BUCKET \0 KEY \0 UPLOADID` → {@link UploadRecord} (so a bucket's uploads list in key order, then in
  *   initiation order: upload ids start with the initiation time).
  * - `mpp` / `UPLOADID \0 NNNNN` → {@link PartRecord}, one per part number; its blob file has one reference.
+ * - `mpc` / `BUCKET \0 KEY \0 UPLOADID` → {@link CompletedRecord}: an upload that completed, so that a retried
+ *   Complete answers as the first did; swept with the uploads' age rule.
  *
  * Every change is one BlobStore transaction (one synced LevelDB batch). A part's file is written and fsync'd before
  * its commit; a crash before the commit leaves a file with no reference, which the store's sweep removes.
@@ -28,13 +30,14 @@ import {
   parsePartNumber,
   resolveChecksumType,
   resolveCompletion,
+  samePartList,
   type ChecksumType,
   type RequestedPart,
   type StoredPart,
 } from './rules.ts';
 
 /** Record namespaces in the BlobStore. */
-export const MULTIPART_NAMESPACES = Object.freeze({ uploads: 'mpu', parts: 'mpp' });
+export const MULTIPART_NAMESPACES = Object.freeze({ uploads: 'mpu', parts: 'mpp', completed: 'mpc' });
 
 const SEP = '\x00';
 /** Orphan part records removed per transaction by the sweep. */
@@ -75,6 +78,22 @@ export interface PartRecord extends StoredPart {
   lastModified: string;
   /** Its encrypted stream: key HKDF(DEK, fresh 16-byte salt, `S3E1/part/N`). */
   segment: Segment;
+}
+
+/**
+ * An upload that completed: what a retried CompleteMultipartUpload needs to answer as the first one did (the object
+ * it made, whose record holds the part list). Kept as long as the upload could have lived (`maxUploadAgeMs`).
+ */
+export interface CompletedRecord {
+  /** Record version. */
+  v: 1;
+  uploadId: string;
+  bucket: string;
+  key: string;
+  /** Id of the object the upload became. */
+  objectId: string;
+  /** The upload's initiation time, ISO 8601 (the sweep's age rule). */
+  initiated: string;
 }
 
 /** Options of {@link MultipartStore.create}. */
@@ -151,6 +170,25 @@ export class MultipartStore {
   /** True when `bucket` has uploads in progress (for DeleteBucket's `inUse`, inside its transaction). */
   static hasUploads(tx: Transaction, bucket: string): Promise<boolean> {
     return tx.hasRecords(MULTIPART_NAMESPACES.uploads, bucket + SEP);
+  }
+
+  /**
+   * DeleteBucket's cascade (`BlobStore.deleteBucket(name, { cascade })`), inside its transaction: aborts every
+   * upload of `bucket` (records gone, the parts' files freed after the commit) and forgets its completions, so that
+   * the bucket and its uploads go in one batch. Each record is read again through `tx`, which sees commits not yet
+   * in the listing. If an upload or a part is still there afterwards (it committed while the listing was read), the
+   * delete is refused with `BLOB_BUCKET_NOT_EMPTY` rather than leave a record or a file without its bucket.
+   */
+  async removeBucketUploads(tx: Transaction, bucket: string): Promise<void> {
+    const prefix = bucket + SEP;
+    for (const up of await tx.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads, prefix)) {
+      await this.#removeUpload(tx, up, await txParts(tx, up.uploadId));
+      if (await tx.hasRecords(MULTIPART_NAMESPACES.parts, up.uploadId + SEP)) throw bucketNotEmpty(bucket);
+    }
+    if (await MultipartStore.hasUploads(tx, bucket)) throw bucketNotEmpty(bucket);
+    for (const done of await tx.listRecords<CompletedRecord>(MULTIPART_NAMESPACES.completed, prefix)) {
+      await tx.deleteRecord(MULTIPART_NAMESPACES.completed, uploadKey(done));
+    }
   }
 
   /** True when a string has the shape of an upload id. */
@@ -255,16 +293,19 @@ export class MultipartStore {
 
   /**
    * CompleteMultipartUpload: checks the list (S3's rules and checksums), then in one batch writes the object whose
-   * segments are the listed parts' files (no data is copied), removes the upload and all its part records, and
-   * drops the parts' references: the listed parts' files now belong to the object, the others are freed after the
-   * commit. Runs under the store's commit mutex, so racing completes, parts and aborts serialize: one wins, the
-   * others see `MP_NO_SUCH_UPLOAD`.
+   * segments are the listed parts' files (no data is copied), removes the upload and all its part records, drops
+   * the parts' references (the listed parts' files now belong to the object, the others are freed after the commit)
+   * and keeps a {@link CompletedRecord}. Runs under the store's commit mutex, so racing completes, parts and aborts
+   * serialize. A Complete of an upload that already completed (a retry, or the loser of a race) gets the object it
+   * made, as long as that object is still the current one and the part list is the same; `MP_NO_SUCH_UPLOAD`
+   * otherwise, as SDKs retry a Complete whose answer was lost.
    */
   async complete(bucket: string, key: string, uploadId: string, requested: readonly RequestedPart[], opts: CompleteOptions = {}): Promise<ObjectRecord> {
     if (!UPLOAD_ID.test(uploadId)) throw noSuchUpload(uploadId);
     return this.#store.transaction(async (tx) => {
-      const up = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, uploadKey({ bucket, key, uploadId }));
-      if (!up) throw noSuchUpload(uploadId);
+      const id = uploadKey({ bucket, key, uploadId });
+      const up = await tx.getRecord<UploadRecord>(MULTIPART_NAMESPACES.uploads, id);
+      if (!up) return completedObject(tx, { bucket, key, uploadId }, requested);
       // Read in the transaction: a part committed just before, in the same batch, is not in the database yet.
       const all = await txParts(tx, uploadId);
       const resolved = resolveCompletion(uploadId, requested, new Map(all.map((p) => [p.partNumber, p]))) as PartRecord[];
@@ -302,6 +343,8 @@ export class MultipartStore {
       };
       await tx.putObject(rec);
       await this.#removeUpload(tx, up, all);
+      const done: CompletedRecord = { v: 1, uploadId, bucket, key, objectId: up.objectId, initiated: up.initiated };
+      tx.putRecord(MULTIPART_NAMESPACES.completed, id, done);
       return rec;
     });
   }
@@ -373,11 +416,19 @@ export class MultipartStore {
   }
 
   /**
-   * Aborts every upload initiated more than `maxUploadAgeMs` ago, then removes part records whose upload is gone
-   * (left by a crash or an older version) with their blob references. Returns how many of each.
+   * Aborts every upload initiated more than `maxUploadAgeMs` ago, forgets the completions of those that old, then
+   * removes part records whose upload is gone (left by a crash or an older version) with their blob references.
+   * Returns how many uploads it aborted and how many orphan parts it removed.
    */
   async sweep(): Promise<{ aborted: number; orphanParts: number }> {
     const cutoff = this.#opts.now() - this.#opts.maxUploadAgeMs;
+    const stale = (await this.#store.listRecords<CompletedRecord>(MULTIPART_NAMESPACES.completed))
+      .filter((c) => Date.parse(c.initiated) < cutoff);
+    if (stale.length > 0) {
+      await this.#store.transaction(async (tx) => {
+        for (const c of stale) await tx.deleteRecord(MULTIPART_NAMESPACES.completed, uploadKey(c));
+      });
+    }
     let aborted = 0;
     for (const up of await this.#store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads)) {
       if (Date.parse(up.initiated) >= cutoff) continue;
@@ -481,6 +532,24 @@ export class MultipartStore {
 /** The part records of an upload as the transaction sees them, in part-number order. */
 function txParts(tx: Transaction, uploadId: string): Promise<PartRecord[]> {
   return tx.listRecords<PartRecord>(MULTIPART_NAMESPACES.parts, uploadId + SEP);
+}
+
+/**
+ * The answer to a Complete of an upload that is gone: the object it made when it completed, if that object is still
+ * the current one and the part list is the one it was made of (S3 answers a retried Complete that way).
+ */
+async function completedObject(
+  tx: Transaction, u: { bucket: string; key: string; uploadId: string }, requested: readonly RequestedPart[],
+): Promise<ObjectRecord> {
+  const done = await tx.getRecord<CompletedRecord>(MULTIPART_NAMESPACES.completed, uploadKey(u));
+  const cur = done && (await tx.getObject(u.bucket, u.key));
+  if (!cur || cur.id !== done.objectId || !samePartList(requested, cur.parts ?? [])) throw noSuchUpload(u.uploadId);
+  return cur;
+}
+
+function bucketNotEmpty(bucket: string): BlobStoreError {
+  const details = { BucketName: bucket };
+  return new BlobStoreError('BLOB_BUCKET_NOT_EMPTY', 'The bucket you tried to delete is not empty', { details });
 }
 
 function uploadKey(u: { bucket: string; key: string; uploadId: string }): string {

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { BlobStore } from '@coffer/blob-store';
+import { BlobStore, type Transaction } from '@coffer/blob-store';
 import { bodyOf, makeCustomerKey, readAll } from '@coffer/blob-store/testing';
 import { MasterKeyRing } from '@coffer/crypto';
 
@@ -87,16 +87,31 @@ describe('MultipartStore', () => {
       await store.deleteObject('b', 'k');
     });
 
-    it('should let exactly one of two racing completes win', async () => {
+    it('should make one object of two racing completes, and answer both with it', async () => {
       const up = await create();
       const a = await mp.uploadPart(up, 1, bodyOf(Buffer.from('x')));
-      const results = await Promise.allSettled([
+      const [one, two] = await Promise.all([
         mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]),
-        mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]),
+        mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: `"${a.etag}"` }]),
       ]);
-      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-      assert.equal(failed.reason.code, 'MP_NO_SUCH_UPLOAD');
+      assert.deepEqual(two, one);
+      assert.deepEqual(await store.getObject('b', 'k'), one);
+      await store.deleteObject('b', 'k');
+    });
+
+    it('should answer a retried complete with the object it made, while that object is current and the list the same', async () => {
+      const up = await create();
+      const a = await mp.uploadPart(up, 1, bodyOf(randomBytes(5 * MiB)));
+      const b = await mp.uploadPart(up, 2, bodyOf(Buffer.from('tail')));
+      const list = [{ partNumber: 1, etag: a.etag }, { partNumber: 2, etag: b.etag }];
+      const made = await mp.complete('b', 'k', up.uploadId, list);
+      assert.deepEqual(await mp.complete('b', 'k', up.uploadId, list), made);
+      const noSuchUpload = (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD' && e.details.UploadId === up.uploadId;
+      await assert.rejects(mp.complete('b', 'k', up.uploadId, list.slice(0, 1)), noSuchUpload);
+      await assert.rejects(mp.complete('b', 'k', up.uploadId, [list[0]!, { partNumber: 2, etag: a.etag }]), noSuchUpload);
+      await assert.rejects(mp.complete('b', 'other', up.uploadId, list), noSuchUpload);
+      await store.putObject('b', 'k', bodyOf(Buffer.from('overwritten')), { owner: 'u1', metadata: meta, encryption: { scheme: 'SSE-S3' } });
+      await assert.rejects(mp.complete('b', 'k', up.uploadId, list), noSuchUpload, 'the object it made is gone');
       await store.deleteObject('b', 'k');
     });
 
@@ -200,6 +215,105 @@ describe('MultipartStore', () => {
       await assert.rejects(mp.getUpload('b', 'old', old.uploadId), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
       await mp.getUpload('b', 'young', young.uploadId);
       await mp.abort('b', 'young', young.uploadId);
+    });
+
+    it('should forget a completed upload as old as an upload it would abort', async () => {
+      clock = Date.now() - 120_000;
+      const up = await create('done');
+      const p = await mp.uploadPart(up, 1, bodyOf(Buffer.from('done')));
+      const list = [{ partNumber: 1, etag: p.etag }];
+      await mp.complete('b', 'done', up.uploadId, list);
+      const kept = async () => (await store.listRecords<{ uploadId: string }>(MULTIPART_NAMESPACES.completed))
+        .filter((c) => c.uploadId === up.uploadId).length;
+      assert.equal(await kept(), 1);
+      clock = Date.now();
+      await mp.sweep();
+      assert.equal(await kept(), 0);
+      await assert.rejects(mp.complete('b', 'done', up.uploadId, list), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
+      await store.deleteObject('b', 'done');
+    });
+  });
+
+  describe('removeBucketUploads', () => {
+    const cascadeOf = (bucket: string) => ({ cascade: (tx: Transaction) => mp.removeBucketUploads(tx, bucket) });
+    const partsOf = (uploadId: string) => store.listRecords(MULTIPART_NAMESPACES.parts, { prefix: uploadId });
+    const createIn = (bucket: string, key: string) =>
+      mp.create(bucket, key, { owner: 'u1', metadata: meta, encryption: { scheme: 'SSE-S3' } });
+    const uploadsIn = async (bucket: string) => (await mp.listUploads(bucket, { maxUploads: 10 })).uploads;
+    const notEmpty = (e: { code: string }) => e.code === 'BLOB_BUCKET_NOT_EMPTY';
+
+    it('should delete a bucket with only uploads left, aborting them and freeing their parts\' files', async () => {
+      await store.createBucket('only-uploads', 'u1');
+      const files = await blobFiles(dir);
+      const a = await createIn('only-uploads', 'a');
+      const b = await createIn('only-uploads', 'b/c');
+      await mp.uploadPart(a, 1, bodyOf(randomBytes(100_000)));
+      await mp.uploadPart(a, 2, bodyOf(randomBytes(10)));
+      const bp = await mp.uploadPart(b, 1, bodyOf(Buffer.from('b')));
+      const done = await createIn('only-uploads', 'done');
+      const dp = await mp.uploadPart(done, 1, bodyOf(Buffer.from('done')));
+      await mp.complete('only-uploads', 'done', done.uploadId, [{ partNumber: 1, etag: dp.etag }]);
+      await assert.rejects(store.deleteBucket('only-uploads', cascadeOf('only-uploads')), notEmpty);
+      assert.equal((await uploadsIn('only-uploads')).length, 2, 'an object keeps them all');
+      await store.deleteObject('only-uploads', 'done');
+      await store.deleteBucket('only-uploads', cascadeOf('only-uploads'));
+      await settle();
+      assert.equal(await store.getBucket('only-uploads'), undefined);
+      assert.deepEqual([...await partsOf(a.uploadId), ...await partsOf(b.uploadId)], []);
+      const records = await store.listRecords<{ bucket: string }>(MULTIPART_NAMESPACES.completed);
+      assert.deepEqual(records.filter((r) => r.bucket === 'only-uploads'), [], 'its completions are forgotten');
+      assert.deepEqual(await blobFiles(dir), files);
+      assert.ok(!(await blobFiles(dir)).includes(bp.segment.blobId));
+      await store.createBucket('only-uploads', 'u1');
+      assert.deepEqual(await uploadsIn('only-uploads'), [], 'a new bucket of that name has none');
+      await store.deleteBucket('only-uploads');
+    });
+
+    it('should leave no part record or file when parts race the delete', async () => {
+      const files = await blobFiles(dir);
+      for (let run = 0; run < 20; run++) {
+        const bucket = `race-${run}`;
+        await store.createBucket(bucket, 'u1');
+        const up = await createIn(bucket, 'k');
+        await mp.uploadPart(up, 1, bodyOf(randomBytes(1000)));
+        const [part, del] = await Promise.allSettled([
+          mp.uploadPart(up, 2, bodyOf(randomBytes(70_000))),
+          (async () => {
+            for (let i = 0; i < run % 4; i++) await settle(); // the delete lands before, during or after the commit
+            await store.deleteBucket(bucket, cascadeOf(bucket));
+          })(),
+        ]);
+        await settle();
+        if (del.status === 'fulfilled') {
+          assert.equal(await store.getBucket(bucket), undefined);
+          assert.deepEqual(await partsOf(up.uploadId), [], `run ${run}: no part outlives its upload`);
+          if (part.status === 'rejected') assert.equal(part.reason.code, 'MP_NO_SUCH_UPLOAD');
+        } else {
+          assert.equal(del.reason.code, 'BLOB_BUCKET_NOT_EMPTY', String(del.reason));
+          assert.equal(part.status, 'fulfilled');
+          await mp.abort(bucket, 'k', up.uploadId);
+          await store.deleteBucket(bucket, cascadeOf(bucket));
+        }
+        await settle();
+        assert.deepEqual(await blobFiles(dir), files, `run ${run}: every file referenced or gone`);
+      }
+    });
+
+    it('should refuse a part that finishes after the bucket was deleted, and remove its file', async () => {
+      await store.createBucket('late-part', 'u1');
+      const files = await blobFiles(dir);
+      const up = await createIn('late-part', 'k');
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      async function* slow() { yield Buffer.from('late'); await gate; }
+      const { Readable } = await import('node:stream');
+      const late = mp.uploadPart(up, 1, Readable.from(slow()));
+      await store.deleteBucket('late-part', cascadeOf('late-part'));
+      release();
+      await assert.rejects(late, (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
+      await settle();
+      assert.deepEqual(await blobFiles(dir), files);
+      assert.deepEqual(await partsOf(up.uploadId), []);
     });
   });
 

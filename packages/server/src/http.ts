@@ -69,9 +69,17 @@ const CONTENT_HEADERS = [
 ] as const;
 
 /**
- * Reads the object metadata a PUT, copy (REPLACE) or CreateMultipartUpload carries. `aws-chunked` is a transfer
- * detail, not the object's Content-Encoding, so it is taken out. User metadata values are kept as the bytes sent
- * (UTF-8 in, the same bytes out).
+ * A Content-Encoding without `aws-chunked`, which is a transfer detail, not the object's; the other codings stay
+ * exactly as sent (`deflate, gzip` keeps its space). Undefined when nothing is left.
+ */
+function storedContentEncoding(value: string): string | undefined {
+  const rest = value.split(',').filter((s) => s.trim().toLowerCase() !== 'aws-chunked').join(',').trim();
+  return rest === '' ? undefined : rest;
+}
+
+/**
+ * Reads the object metadata a PUT, copy (REPLACE) or CreateMultipartUpload carries. User metadata values are kept
+ * as the bytes sent (UTF-8 in, the same bytes out: Node's latin1 strings hold one byte per char).
  */
 export function readMetadata(headers: IncomingHttpHeaders): ObjectMetadata {
   const meta: ObjectMetadata = { userMeta: {} };
@@ -82,9 +90,9 @@ export function readMetadata(headers: IncomingHttpHeaders): ObjectMetadata {
     meta[field] = v;
   }
   if (meta.contentEncoding !== undefined) {
-    const rest = meta.contentEncoding.split(',').map((s) => s.trim()).filter((s) => s && s.toLowerCase() !== 'aws-chunked');
-    meta.contentEncoding = rest.length ? rest.join(',') : undefined;
-    if (meta.contentEncoding === undefined) delete meta.contentEncoding;
+    const rest = storedContentEncoding(meta.contentEncoding);
+    if (rest === undefined) delete meta.contentEncoding;
+    else meta.contentEncoding = rest;
   }
   meta.contentType ??= 'binary/octet-stream';
   let size = 0;

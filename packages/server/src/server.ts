@@ -156,10 +156,12 @@ export class CofferServer {
         region: opts.region, domains: opts.domains ?? [],
         security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
       };
-      const app = createApp(services);
+      const handle = createApp(services).callback();
       const server = opts.tls
-        ? https.createServer({ cert: await readFile(opts.tls.cert), key: await readFile(opts.tls.key) }, app.callback())
-        : http.createServer(app.callback());
+        ? https.createServer({ cert: await readFile(opts.tls.cert), key: await readFile(opts.tls.key) }, handle)
+        : http.createServer(handle);
+      // An `Expect` other than 100-continue is ignored, as S3 does; Node would answer 417 Expectation Failed.
+      server.on('checkExpectation', handle);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });

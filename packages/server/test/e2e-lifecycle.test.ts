@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { startServer, type RunningServer } from './helpers/server.ts';
 import { sdkClient } from './helpers/clients.ts';
+import { signedSend } from './helpers/http.ts';
 import { rejectsS3, sleep } from './helpers/assert.ts';
 
 const BUCKET = 'lifecycle-bucket';
@@ -78,5 +79,24 @@ describe('bucket lifecycle', () => {
     assert.equal((await sdk.send(new DeleteBucketLifecycleCommand({ Bucket: BUCKET }))).$metadata.httpStatusCode, 204);
     await rejectsS3(sdk.send(new GetBucketLifecycleConfigurationCommand({ Bucket: BUCKET })), 404, 'NoSuchLifecycleConfiguration');
     assert.equal((await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'docs/d' }))).Expiration, undefined);
+  });
+
+  it('should give each rule back in the form it was written: rule-level Prefix or Filter', async () => {
+    await setRules([
+      { ID: 'older', Prefix: 'old/', Status: 'Enabled', Expiration: { Days: 3 } },
+      { ID: 'newer', Filter: { Prefix: 'new/' }, Status: 'Enabled', Expiration: { Days: 4 } },
+      { ID: 'everything', Prefix: '', Status: 'Disabled', Expiration: { Days: 5 } },
+    ]);
+    const r = await signedSend(server, { method: 'GET', path: `/${BUCKET}`, query: { lifecycle: '' } });
+    assert.equal(r.status, 200, r.text);
+    const rules = [...r.text.matchAll(/<Rule>(.*?)<\/Rule>/gs)].map((m) => m[1]);
+    assert.deepEqual(rules, [
+      '<ID>older</ID><Prefix>old/</Prefix><Status>Enabled</Status><Expiration><Days>3</Days></Expiration>',
+      '<ID>newer</ID><Filter><Prefix>new/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>4</Days></Expiration>',
+      '<ID>everything</ID><Prefix></Prefix><Status>Disabled</Status><Expiration><Days>5</Days></Expiration>',
+    ]);
+    const got = await sdk.send(new GetBucketLifecycleConfigurationCommand({ Bucket: BUCKET }));
+    assert.deepEqual(got.Rules?.map((x) => [x.Prefix, x.Filter?.Prefix]), [['old/', undefined], [undefined, 'new/'], ['', undefined]]);
+    await sdk.send(new DeleteBucketLifecycleCommand({ Bucket: BUCKET }));
   });
 });

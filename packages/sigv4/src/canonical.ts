@@ -148,9 +148,23 @@ export function canonicalRequest(
   return `${method}\n${uri}\n${query}\n${headers}\n${signedHeaders}\n${payloadHash}`;
 }
 
-/** The SigV4 string to sign of a canonical request. */
-export function stringToSign(amzDate: string, scope: string, canonical: string): string {
-  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
+/**
+ * The bytes a canonical request stands for. Node decodes header values as latin1 (one char per byte) and sends
+ * header strings the same way, and every other part of a canonical request is ASCII, so each char is one byte on the
+ * wire: a header value with bytes above 0x7F (raw UTF-8 in `x-amz-meta-*`, as botocore sends it) is signed over the
+ * bytes the client sent, as S3 does, not over their UTF-8 re-encoding.
+ */
+export function canonicalBytes(canonical: string): Buffer {
+  return Buffer.from(canonical, 'latin1');
+}
+
+/**
+ * The SigV4 string to sign of a canonical request, hashed over {@link canonicalBytes}; with `asUtf8`, over the UTF-8
+ * encoding of its chars instead (how the JS SDK v3 hashes a header value that holds bytes above 0x7F).
+ */
+export function stringToSign(amzDate: string, scope: string, canonical: string, asUtf8 = false): string {
+  const hash = sha256Hex(asUtf8 ? Buffer.from(canonical, 'utf8') : canonicalBytes(canonical));
+  return `${ALGORITHM}\n${amzDate}\n${scope}\n${hash}`;
 }
 
 /** Hex HMAC-SHA256 of a string to sign. */
@@ -180,7 +194,7 @@ export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Space-separated hex bytes, as AWS's `StringToSignBytes`/`CanonicalRequestBytes`. */
+/** Space-separated hex bytes, as AWS's `StringToSignBytes`/`CanonicalRequestBytes` (see {@link canonicalBytes}). */
 export function hexBytes(s: string): string {
-  return Array.from(Buffer.from(s, 'utf8'), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return Array.from(canonicalBytes(s), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }

@@ -326,7 +326,14 @@ export async function verifyRequest(req: SignableRequest, opts: VerifyOptions): 
   const cacheId = `${accessKeyId}/${p.credential.date}/${p.credential.region}`;
   const cached = signingKeys.get(cacheId);
   const signingKey = cached?.secret === secret ? cached.key : deriveSigningKey(secret, p.credential.date, p.credential.region);
-  const expected = sign(signingKey, toSign);
+  let expected = sign(signingKey, toSign);
+  // S3 signs the bytes sent. The JS SDK v3 signs the UTF-8 encoding of its header strings while Node sends them a
+  // byte per char, so its requests with bytes above 0x7F in a header (UTF-8 metadata) verify only that way; they
+  // are accepted too, as before: either reading is a signature made with the secret key over this request.
+  if (!signaturesEqual(expected, p.signature) && /[^\x00-\x7f]/.test(canonical)) {
+    const viaUtf8 = sign(signingKey, stringToSign(p.amzDate, scope, canonical, true));
+    if (signaturesEqual(viaUtf8, p.signature)) expected = viaUtf8;
+  }
   if (!signaturesEqual(expected, p.signature)) {
     const shown = redactSecrets(canonical);
     throw new SigV4Error('SIGV4_SIGNATURE_MISMATCH', MESSAGES.signatureMismatch, {

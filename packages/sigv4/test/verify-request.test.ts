@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 
 import { signRequest, verifyRequest, type Headers, type SignableRequest, type VerifyOptions } from '../src/index.ts';
@@ -157,6 +158,33 @@ describe('verifyRequest', () => {
       await verifyRequest(signed('http://127.0.0.1:9000/bkt/rotated', {}, { secretAccessKey: secret }), opts);
       secret = SECRET_KEY;
       await verifyRequest(old, opts);
+    });
+
+    it('should verify a header value with bytes above 0x7F over the raw bytes the client sent', async () => {
+      // What botocore does: the canonical request holds the value's UTF-8 bytes, and the same bytes go on the wire,
+      // where Node decodes them as latin1 (one char per byte). Signed here independently of the package.
+      const value = 'héllo wörld ✓';
+      const date = '20261127T070000Z';
+      const scope = '20261127/us-east-1/s3/aws4_request';
+      const payload = createHash('sha256').update('').digest('hex');
+      const canonical = Buffer.concat([
+        Buffer.from(`PUT\n/bkt/k\n\nhost:h\nx-amz-content-sha256:${payload}\nx-amz-date:${date}\nx-amz-meta-name:`),
+        Buffer.from(value, 'utf8'),
+        Buffer.from(`\n\nhost;x-amz-content-sha256;x-amz-date;x-amz-meta-name\n${payload}`),
+      ]);
+      const toSign = `AWS4-HMAC-SHA256\n${date}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+      let key: Buffer | string = `AWS4${SECRET_KEY}`;
+      for (const part of ['20261127', 'us-east-1', 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+      const signature = createHmac('sha256', key).update(toSign).digest('hex');
+      const headers: Headers = {
+        host: 'h', 'x-amz-content-sha256': payload, 'x-amz-date': date,
+        'x-amz-meta-name': Buffer.from(value, 'utf8').toString('latin1'),
+        authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/${scope}, `
+          + `SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-meta-name, Signature=${signature}`,
+      };
+      await verifyRequest({ method: 'PUT', path: '/bkt/k', query: '', headers }, nowOpts);
+      // signRequest signs a value the same way Node will send it: byte for char.
+      await verifyRequest(signed('http://h/bkt/k', { 'x-amz-meta-name': headers['x-amz-meta-name'] as string }), nowOpts);
     });
 
     it('should accept an async getSecretKey', async () => {

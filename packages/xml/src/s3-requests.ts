@@ -297,6 +297,8 @@ export interface LifecycleRule {
   status: string;
   /** `<Filter>` (or the older `<Prefix>` directly in the rule); absent = every object. */
   filter: { prefix?: string; tags: { key: string; value: string }[]; sizeGreaterThan?: string; sizeLessThan?: string };
+  /** True when the rule had the older form, its `<Prefix>` directly in the rule instead of a `<Filter>`. */
+  legacyPrefix?: true;
   /** `<Expiration>`: `<Days>`, `<Date>` or `<ExpiredObjectDeleteMarker>` as text. */
   expiration?: { days?: string; date?: string; expiredObjectDeleteMarker?: string };
   /** `<AbortIncompleteMultipartUpload><DaysAfterInitiation>`. */
@@ -308,7 +310,8 @@ export interface LifecycleRule {
 /**
  * Parses a PutBucketLifecycleConfiguration body: `<LifecycleConfiguration><Rule>…</Rule>…</LifecycleConfiguration>`.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html
- * @throws XmlError XML_EMPTY, XML_MALFORMED (bad XML, wrong root, no Rule, a Rule without Status), XML_TOO_LARGE
+ * @throws XmlError XML_EMPTY, XML_MALFORMED (bad XML, wrong root, no Rule, a Rule without Status, a Rule with both
+ * `<Prefix>` and `<Filter>`), XML_TOO_LARGE
  */
 export async function parseLifecycleConfiguration(source: XmlSource, opts?: ParseOptions): Promise<{ rules: LifecycleRule[] }> {
   const root = await parseRoot(source, opts, 'LifecycleConfiguration');
@@ -329,7 +332,11 @@ export async function parseLifecycleConfiguration(source: XmlSource, opts?: Pars
     const filterEl = optionalChild(el, 'Filter');
     const and = filterEl && optionalChild(filterEl, 'And');
     const scope = and ?? filterEl;
-    const prefix = text(scope, 'Prefix') ?? text(el, 'Prefix');
+    const legacy = text(el, 'Prefix');
+    // The two forms exclude each other (S3 answers MalformedXML); the older one is kept so it reads back as written.
+    if (legacy !== undefined && filterEl) throw malformed('<Rule> has both <Prefix> and <Filter>');
+    if (legacy !== undefined) rule.legacyPrefix = true;
+    const prefix = text(scope, 'Prefix') ?? legacy;
     if (prefix !== undefined) rule.filter.prefix = prefix;
     if (scope) {
       rule.filter.tags = tagsOf(scope);

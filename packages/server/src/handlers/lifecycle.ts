@@ -40,6 +40,7 @@ function checkRule(r: LifecycleRule): BucketLifecycleRule {
   if (r.otherActions.length > 0) throw new S3Error('NotImplemented', { message: `${r.otherActions[0]} is not implemented: Coffer has one storage class and no versioning` });
   const out: BucketLifecycleRule = { id: r.id || secureRandom(16).toString('base64url'), enabled: r.status === 'Enabled' };
   if (r.filter.prefix !== undefined) out.prefix = r.filter.prefix;
+  if (r.legacyPrefix) out.legacyPrefix = true;
   if (r.filter.tags.length > 0) out.tags = checkTags(r.filter.tags, TAG_LIMITS.maxObjectTags, 'Object');
   const gt = size(r.filter.sizeGreaterThan);
   const lt = size(r.filter.sizeLessThan);
@@ -89,9 +90,11 @@ export async function getBucketLifecycle(ctx: Context, ep: Endpoint, services: S
       const tags = Object.entries(r.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
       const conditions = { Prefix: r.prefix, Tag: tags, ObjectSizeGreaterThan: r.sizeGreaterThan, ObjectSizeLessThan: r.sizeLessThan };
       const count = Object.values(conditions).filter((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined)).length + Math.max(0, tags.length - 1);
+      // A rule comes back in the form it was written: the older one has its Prefix directly in the rule.
       return {
         ID: r.id,
-        Filter: count > 1 ? { And: conditions } : conditions,
+        Prefix: r.legacyPrefix ? r.prefix ?? '' : undefined,
+        Filter: r.legacyPrefix ? undefined : count > 1 ? { And: conditions } : conditions,
         Status: r.enabled ? 'Enabled' : 'Disabled',
         Expiration: r.expirationDays !== undefined ? { Days: r.expirationDays } : r.expirationDate !== undefined ? { Date: r.expirationDate } : undefined,
         AbortIncompleteMultipartUpload: r.abortIncompleteDays !== undefined ? { DaysAfterInitiation: r.abortIncompleteDays } : undefined,

@@ -111,7 +111,9 @@ export async function listObjectsV2(ctx: Context, ep: Endpoint, services: Servic
   const enc = encoder(q);
   const continuation = q.get('continuation-token');
   const startAfter = q.get('start-after');
-  const fromToken = continuation !== undefined ? token.decode(continuation) : undefined;
+  // An empty token lists from the start (and is echoed empty), as S3 does: clients send `continuation-token=` on
+  // their first page.
+  const fromToken = continuation ? token.decode(continuation) : undefined;
   const after = [fromToken, startAfter].filter((s): s is string => !!s).sort().pop();
   const r = await page(services, ep.bucket!, q, after);
   const fetchOwner = q.get('fetch-owner') === 'true';

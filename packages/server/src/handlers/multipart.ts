@@ -191,8 +191,9 @@ export async function uploadPartCopy(ctx: Context, ep: Endpoint, services: Servi
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html */
 export async function completeMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   const uploadId = ep.query.get('uploadId') ?? '';
-  // SSE-C headers are accepted and not needed: completion copies no data (Part A).
-  const { upload } = await loadUpload(ctx, ep, services);
+  // SSE-C headers are accepted and not needed: completion copies no data (Part A). The upload is not loaded here:
+  // an upload that completed already is answered by complete() itself, as S3 answers a retried Complete.
+  await ownedBucket(ctx, services, ep.bucket!);
   // Its x-amz-checksum-* header is the completed object's checksum, not the XML's.
   const request = await parseCompleteMultipartUpload(xmlBody(ctx, { ignoreChecksumHeaders: true }));
   const preconditions = writePreconditions(ctx.req.headers);
@@ -206,7 +207,7 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
     checksum: objectChecksumHeader(ctx),
     checksumType: header(ctx.req.headers, 'x-amz-checksum-type'),
   });
-  setEncryptionHeaders(ctx, upload);
+  setEncryptionHeaders(ctx, rec);
   setChecksumHeader(ctx, rec);
   sendXml(ctx, 'CompleteMultipartUploadResult', {
     Location: objectUrl(ctx, ep.bucket!, ep.key!),

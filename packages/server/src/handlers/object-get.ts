@@ -4,6 +4,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
  */
+import { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import type { BucketRecord, ObjectRecord } from '@coffer/blob-store';
 import { parsePartNumber } from '@coffer/multipart';
@@ -96,8 +97,13 @@ async function readObject(ctx: Context, ep: Endpoint, services: Services, withBo
     ctx.set('Content-Length', String(length));
     return;
   }
-  // Small objects are stored inline: one Buffer answers them without the cost of a stream pipeline.
-  ctx.body = (await services.store.readInline(rec, { range, customer })) ?? (await services.store.openObject(rec, { range, customer }));
+  // Small objects are stored inline: one Buffer answers them without the cost of a stream pipeline. But a response
+  // ended with a Buffer has its Content-Disposition re-read as UTF-8 by Node (nodejs/node#46528), which mangles the
+  // raw bytes a client sent (S3 gives them back as they came): with bytes above 0x7F there, it goes as a stream.
+  const inline = await services.store.readInline(rec, { range, customer });
+  const rawDisposition = /[^\x00-\x7f]/.test(String(ctx.response.get('Content-Disposition')));
+  ctx.body = inline === undefined ? await services.store.openObject(rec, { range, customer })
+    : rawDisposition ? Readable.from([inline]) : inline;
   ctx.length = length;
 }
 
