@@ -2,6 +2,7 @@ import type { Level } from 'level';
 
 import { BlobStoreError, ioError } from './errors.ts';
 import type { Mutex } from './mutex.ts';
+import type { BatchHook } from './options.ts';
 import type { BucketRecord, ObjectRecord } from './types.ts';
 
 /** Refcount record of a blob (sublevel `r`, key = blob id). */
@@ -57,6 +58,8 @@ export interface CommitTarget {
   pendingInline(blobId: string): Buffer | undefined;
   /** `sync` of the batch. */
   sync: boolean;
+  /** TEST ONLY: wraps every batch write (fault injection; see `BlobStoreOptions.testing`). */
+  batch?: BatchHook;
 }
 
 /**
@@ -592,7 +595,8 @@ export class GroupCommitter {
       markStarted();
       if (ops.length > 0) {
         try {
-          await writeBatch(this.#t.db, ops, this.#t.sync);
+          const write = (): Promise<void> => writeBatch(this.#t.db, ops, this.#t.sync);
+          await (this.#t.batch ? this.#t.batch(write) : write());
         } catch (err) {
           this.#committed.clear();
           const e = ioError('the metadata commit', err);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 
@@ -21,7 +21,7 @@ import { GroupCommitter, dataSub, sub, type DataSub, type RefRecord, type Sub, t
 import { openInline, readSmallBody, sealInline } from './inline.ts';
 import { listKeys, type KeyIterator } from './list.ts';
 import { Mutex } from './mutex.ts';
-import { resolveOptions, type BlobStoreOptions, type ResolvedOptions } from './options.ts';
+import { resolveOptions, type BlobStoreOptions, type FileOps, type ResolvedOptions } from './options.ts';
 import { DataLayout, isBlobId, newBlobId } from './paths.ts';
 import { OBJECT_STREAM_INFO, PlaintextReader, decryptSteps, planRead, type ReadStep } from './read.ts';
 import { openMd5, sealMd5 } from './seal.ts';
@@ -166,6 +166,7 @@ export class BlobStore {
       uncommitted: this.#uncommitted,
       pendingInline: (id) => this.#inlinePending.get(id),
       sync: opts.sync,
+      batch: opts.batch,
       bucket: (name) => this.#bucket(name),
     }, this.#mutex, { bucketName: checkBucketName, key: checkKey, namespace: checkNamespace, id: checkId }, (done) => {
       for (const id of done.committed) {
@@ -192,7 +193,7 @@ export class BlobStore {
     const opts = resolveOptions(options);
     const layout = new DataLayout(opts.dir);
     try {
-      for (const d of [layout.meta, layout.blobs, layout.tmp]) await mkdir(d, { recursive: true, mode: 0o700 });
+      for (const d of [layout.meta, layout.blobs, layout.tmp]) await opts.fs.mkdir(d, { recursive: true, mode: 0o700 });
     } catch (err) {
       throw ioError('creating the data directory', err);
     }
@@ -751,7 +752,7 @@ export class BlobStore {
   async #discard(segment: Segment): Promise<void> {
     if (!this.#uncommitted.delete(segment.blobId)) return;
     if (segment.inline) this.#inlinePending.delete(segment.blobId);
-    else await removeBlob(this.#layout, segment.blobId);
+    else await removeBlob(this.#opts.fs, this.#layout, segment.blobId);
   }
 
   /**
@@ -798,15 +799,17 @@ export class BlobStore {
       let tmpFiles = 0;
       let blobFiles = 0;
       try {
-        for (const name of await readdir(this.#layout.tmp)) {
+        const fs = this.#opts.fs;
+        for (const name of await fs.readdir(this.#layout.tmp)) {
           if (this.#uncommitted.has(name)) continue;
-          await rm(path.join(this.#layout.tmp, name), { recursive: true, force: true });
+          this.#opts.point?.('sweep-unlink');
+          await fs.rm(path.join(this.#layout.tmp, name), { recursive: true, force: true });
           tmpFiles++;
         }
-        for (const xx of await readdirSafe(this.#layout.blobs)) {
-          for (const yy of await readdirSafe(path.join(this.#layout.blobs, xx))) {
+        for (const xx of await readdirSafe(fs, this.#layout.blobs)) {
+          for (const yy of await readdirSafe(fs, path.join(this.#layout.blobs, xx))) {
             const dir = path.join(this.#layout.blobs, xx, yy);
-            const ids = (await readdirSafe(dir)).filter((n) => isBlobId(n) && n.startsWith(xx + yy));
+            const ids = (await readdirSafe(fs, dir)).filter((n) => isBlobId(n) && n.startsWith(xx + yy));
             if (ids.length === 0) continue;
             // Under the mutex: no commit can reference a blob between this read and the check below.
             const dead = await this.#mutex.run(async () => {
@@ -814,7 +817,8 @@ export class BlobStore {
               return ids.filter((id, i) => refs[i] === undefined && !this.#uncommitted.has(id));
             });
             for (const id of dead) {
-              await rm(path.join(dir, id), { force: true });
+              this.#opts.point?.('sweep-unlink');
+              await fs.rm(path.join(dir, id), { force: true });
               blobFiles++;
             }
           }
@@ -988,13 +992,13 @@ export class BlobStore {
         continue;
       }
       this.#leases.delete(id);
-      if (this.#unlinkLater.delete(id)) void removeBlob(this.#layout, id);
+      if (this.#unlinkLater.delete(id)) void removeBlob(this.#opts.fs, this.#layout, id);
     }
   }
 
   #free(id: string): void {
     if (this.#leases.has(id)) this.#unlinkLater.add(id);
-    else void removeBlob(this.#layout, id);
+    else void removeBlob(this.#opts.fs, this.#layout, id);
   }
 
   async #op<T>(fn: () => Promise<T>): Promise<T> {
@@ -1019,9 +1023,9 @@ function noSuchBucket(name: string): BlobStoreError {
   return new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', { details: { BucketName: name } });
 }
 
-async function readdirSafe(dir: string): Promise<string[]> {
+async function readdirSafe(fs: FileOps, dir: string): Promise<string[]> {
   try {
-    return await readdir(dir);
+    return await fs.readdir(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
     throw err;
