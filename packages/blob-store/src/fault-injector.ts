@@ -119,6 +119,31 @@ export class FaultInjector {
   }
 }
 
+/** Every fault kind, for a test that tries them all. */
+export const FAULT_KINDS: readonly FaultKind[] = Object.freeze(['EIO', 'ENOSPC', 'EIO-after', 'short', 'zero']);
+
+/** One fault of a {@link faultPlan}: fail call number `n` (from 1), which is `call`, with `kind`. */
+export interface PlannedFault {
+  n: number;
+  kind: FaultKind;
+  call: FaultCall;
+}
+
+/**
+ * Every (N, kind) to try for an operation whose fault-free run made `calls`: each call with each kind, except the
+ * write-only kinds (`short`, `zero`) on calls that are not writes.
+ */
+export function faultPlan(calls: readonly FaultCall[], kinds: readonly FaultKind[] = FAULT_KINDS): PlannedFault[] {
+  const out: PlannedFault[] = [];
+  for (const kind of kinds) {
+    calls.forEach((call, i) => {
+      if ((kind === 'short' || kind === 'zero') && call !== 'write' && call !== 'writev') return;
+      out.push({ n: i + 1, kind, call });
+    });
+  }
+  return out;
+}
+
 /** A file handle opened by a call that is then reported failed is closed: its caller never sees it. */
 async function release(result: unknown): Promise<void> {
   if (result !== null && typeof result === 'object' && 'close' in result && typeof result.close === 'function') {

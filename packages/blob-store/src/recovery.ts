@@ -18,15 +18,15 @@ export interface ExpectedObject {
 /**
  * TEST ONLY: opens the store at `dir` (so its sweep runs) and asserts what a fault or a crash may leave behind:
  * every expected object holds one of its allowed bodies, byte-exact (never a mix); `tmp/` is empty; the blob files
- * are exactly those that object records refer to, plus `keep` (blobs of other records, such as multipart parts),
- * so nothing is orphaned and nothing referenced is missing; scrub reports no failure. Closes the store, and returns
- * the index in `allowed` that each object matched.
+ * are exactly those that object records refer to, plus what `keep` returns (blobs of other records, such as the
+ * parts of multipart uploads in progress), so nothing is orphaned and nothing referenced is missing; scrub reports
+ * no failure. Closes the store, and returns the index in `allowed` that each object matched.
  */
 export async function assertRecovered(
   dir: string,
   keyRing: Pick<MasterKeyRing, 'activeId' | 'key'>,
   expected: readonly ExpectedObject[],
-  opts: { keep?: Iterable<string>; context?: string } = {},
+  opts: { keep?: (store: BlobStore) => Promise<Iterable<string>>; context?: string } = {},
 ): Promise<number[]> {
   const ctx = opts.context ? `${opts.context}: ` : '';
   const store = await BlobStore.open({ dir, keyRing });
@@ -43,7 +43,7 @@ export async function assertRecovered(
       matched.push(i);
     }
     assert.deepEqual(await readdir(path.join(dir, 'tmp')), [], `${ctx}tmp/ is empty after the sweep`);
-    const referenced = new Set(opts.keep);
+    const referenced = new Set(await opts.keep?.(store));
     for (const rec of await allObjects(store)) {
       for (const s of rec.segments) if (!s.inline) referenced.add(s.blobId);
     }

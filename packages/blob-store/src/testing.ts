@@ -10,7 +10,7 @@ import type { SseCustomerKey } from '@coffer/crypto';
 import type { BlobStore } from './store.ts';
 import type { ListQuery, ListResult, ObjectMetadata, ObjectRecord, PutOptions } from './types.ts';
 
-export { FaultInjector, type FaultCall, type FaultKind } from './fault-injector.ts';
+export { FAULT_KINDS, FaultInjector, faultPlan, type FaultCall, type FaultKind } from './fault-injector.ts';
 export { assertRecovered, type ExpectedObject } from './recovery.ts';
 
 /** What a conformance-suite factory returns: a fresh, empty store and a function that disposes of it. */
