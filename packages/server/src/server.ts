@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { BlobStore } from '@coffer/blob-store';
+import { BlobStore, type BlobStoreOptions } from '@coffer/blob-store';
 import { CryptoPool, MasterKeyRing, defaultCryptoThreads } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 import { createApp } from './app.ts';
@@ -62,6 +62,8 @@ export interface ServerOptions {
   lifecycleIntervalMs?: number;
   /** Serve Prometheus metrics (`GET /metrics`) on this address; none when absent. */
   metricsListen?: { host: string; port: number };
+  /** TEST ONLY: the store's fault-injection hooks (`BlobStoreOptions.testing`). Never set it in production. */
+  testing?: BlobStoreOptions['testing'];
 }
 
 /** Defaults of {@link ServerOptions}. */
@@ -110,7 +112,7 @@ export class CofferServer {
     const cryptoPool = opts.cryptoThreads > 0 ? await CryptoPool.open({ threads: opts.cryptoThreads }) : undefined;
     let store: BlobStore;
     try {
-      store = await BlobStore.open({ dir: opts.dataDir, keyRing, cryptoPool });
+      store = await BlobStore.open({ dir: opts.dataDir, keyRing, cryptoPool, testing: opts.testing });
     } catch (err) {
       await cryptoPool?.close();
       throw err;
