@@ -75,6 +75,15 @@ export class FaultInjector {
     return this.#hit;
   }
 
+  /**
+   * True when the fault that hit must fail the operation: a write path may not acknowledge what it could not
+   * write or sync. Only a short write (the rest is retried) and a failed unlink (of a freed blob or of a failed
+   * write's file: the sweep retries it) may be absorbed.
+   */
+  get fatal(): boolean {
+    return this.#hit !== undefined && this.#hit !== 'rm' && this.#kind !== 'short';
+  }
+
   /** Counts a call; runs it, fails it, or (for a write) shortens it, per the armed fault. */
   async #call<T>(name: FaultCall, run: () => Promise<T>, short?: (bytes: 'half' | 'none') => Promise<T>): Promise<T> {
     if (!this.#armed) return run();
