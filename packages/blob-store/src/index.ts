@@ -1,6 +1,8 @@
 export { BlobStore, type Transaction } from './store.ts';
 export { BlobStoreError, isBlobStoreError, type BlobErrorCode } from './errors.ts';
-export { DEFAULT_OPTIONS, type BlobStoreOptions, type FileWriteFn } from './options.ts';
+export {
+  DEFAULT_OPTIONS, type BatchHook, type BlobStoreOptions, type CommitPoint, type FileOps, type FileWriteFn,
+} from './options.ts';
 export { commonPrefix } from './list.ts';
 export { OBJECT_STREAM_INFO } from './read.ts';
 export type {

@@ -1,3 +1,4 @@
+import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 
 import { CHUNK_SIZE, type CryptoPool, type MasterKeyRing } from '@coffer/crypto';
@@ -13,6 +14,31 @@ export type FileWriteFn = (
   length: number,
   position: number,
 ) => Promise<{ bytesWritten: number }>;
+
+/**
+ * The file-system calls of the store's write paths: blob writes (through the handles `open` returns: `write`,
+ * `writev`, `datasync`, `sync`, `close`), directory fsyncs, `mkdir`, `rename`, the unlink of freed blobs and the
+ * sweep of `tmp/` and `blobs/`. Test-only seam (see {@link BlobStoreOptions.testing}); reads do not go through it.
+ */
+export type FileOps = Pick<typeof fsp, 'open' | 'mkdir' | 'rename' | 'rm' | 'readdir'>;
+
+/** The real file system: {@link FileOps} of `node:fs/promises`. */
+export const NODE_FS: FileOps = Object.freeze({
+  open: fsp.open, mkdir: fsp.mkdir, rename: fsp.rename, rm: fsp.rm, readdir: fsp.readdir,
+});
+
+/**
+ * Writes one metadata batch. Test-only seam: a hook receives the real write and may fail before calling it (the
+ * batch is not applied) or after (applied, but reported failed), or stop the process at either side.
+ */
+export type BatchHook = (write: () => Promise<void>) => Promise<void>;
+
+/**
+ * Named points of the commit protocol where a crash test may stop the process: `blob-stored` (a blob file is
+ * fsync'd, renamed into `blobs/` and its directory fsync'd; no record refers to it yet) and `sweep-unlink` (the
+ * sweep found a file to remove and is about to unlink it). The metadata batch is covered by {@link BatchHook}.
+ */
+export type CommitPoint = 'blob-stored' | 'sweep-unlink';
 
 /** Options of {@link BlobStore.open}. */
 export interface BlobStoreOptions {
@@ -53,10 +79,13 @@ export interface BlobStoreOptions {
    */
   commitTimeoutMs?: number;
   /**
-   * TEST ONLY: fault injection. `write` replaces `FileHandle.write` in the blob writer, so that tests can simulate a
-   * short write on a full disk. Never set it in production.
+   * TEST ONLY: fault injection. Never set it in production. `write` replaces `FileHandle.write` in the blob writer,
+   * so that tests can simulate a short write on a full disk; `fs` replaces the file-system calls of the write paths
+   * ({@link FileOps}, default `node:fs/promises`), so that a test can fail the N-th one; `batch` wraps every metadata
+   * batch write ({@link BatchHook}); `point` is called at the named points of the commit protocol
+   * ({@link CommitPoint}), for crash tests.
    */
-  testing?: { write?: FileWriteFn };
+  testing?: { write?: FileWriteFn; fs?: FileOps; batch?: BatchHook; point?: (name: CommitPoint) => void };
 }
 
 /** Defaults of the optional {@link BlobStoreOptions} fields. */
@@ -83,6 +112,10 @@ export interface ResolvedOptions {
   cryptoPool: CryptoPool | undefined;
   commitTimeoutMs: number;
   write: FileWriteFn | undefined;
+  /** The file-system calls of the write paths (`testing.fs`, else {@link NODE_FS}). */
+  fs: FileOps;
+  batch: BatchHook | undefined;
+  point: ((name: CommitPoint) => void) | undefined;
 }
 
 function positiveInt(name: string, value: unknown, min: number, max: number): number {
@@ -106,6 +139,15 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
   }
   const write = opts.testing?.write;
   if (write !== undefined && typeof write !== 'function') throw new TypeError('options.testing.write must be a function');
+  const fs = opts.testing?.fs;
+  if (fs !== undefined && (fs === null || typeof fs !== 'object'
+    || Object.keys(NODE_FS).some((k) => typeof (fs as unknown as Record<string, unknown>)[k] !== 'function'))) {
+    throw new TypeError('options.testing.fs must be an object of file-system functions');
+  }
+  for (const hook of ['batch', 'point'] as const) {
+    const f = opts.testing?.[hook];
+    if (f !== undefined && typeof f !== 'function') throw new TypeError(`options.testing.${hook} must be a function`);
+  }
   return {
     dir: opts.dir,
     meta: opts.meta,
@@ -119,5 +161,8 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
     cryptoPool: opts.cryptoPool,
     commitTimeoutMs: positiveInt('commitTimeoutMs', opts.commitTimeoutMs ?? DEFAULT_OPTIONS.commitTimeoutMs, 0, 3_600_000),
     write,
+    fs: fs ?? NODE_FS,
+    batch: opts.testing?.batch,
+    point: opts.testing?.point,
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 
@@ -21,7 +21,7 @@ import { openInline, readSmallBody, sealInline } from './inline.ts';
 import { checkLayout } from './layout.ts';
 import { listKeys, type KeyIterator } from './list.ts';
 import { MetaTx, type CommitDone, type Transaction } from './meta-tx.ts';
-import { resolveOptions, type BlobStoreOptions, type ResolvedOptions } from './options.ts';
+import { resolveOptions, type BlobStoreOptions, type FileOps, type ResolvedOptions } from './options.ts';
 import { DataLayout, isBlobId, newBlobId } from './paths.ts';
 import { OBJECT_STREAM_INFO, PlaintextReader, decryptSteps, planRead, type ReadStep } from './read.ts';
 import { K, SEP, decode, type RefRecord } from './schema.ts';
@@ -191,13 +191,13 @@ export class BlobStore {
     const opts = resolveOptions(options);
     const layout = new DataLayout(opts.dir);
     try {
-      for (const d of [layout.meta, layout.blobs, layout.tmp]) await mkdir(d, { recursive: true, mode: 0o700 });
+      for (const d of [layout.meta, layout.blobs, layout.tmp]) await opts.fs.mkdir(d, { recursive: true, mode: 0o700 });
     } catch (err) {
       throw ioError('creating the data directory', err);
     }
     let kv: KvEngine;
     try {
-      kv = opts.meta !== undefined ? await PgEngine.open(opts.meta) : await LevelEngine.open(layout.meta, { sync: opts.sync, commitTimeoutMs: opts.commitTimeoutMs });
+      kv = opts.meta !== undefined ? await PgEngine.open(opts.meta) : await LevelEngine.open(layout.meta, { sync: opts.sync, commitTimeoutMs: opts.commitTimeoutMs, batchHook: opts.batch });
     } catch (err) {
       const e = (err as { cause?: { code?: string; cause?: { code?: string } } }).cause;
       if (e?.code === 'LEVEL_LOCKED' || e?.cause?.code === 'LEVEL_LOCKED') {
@@ -766,7 +766,7 @@ export class BlobStore {
   async #discard(segment: Segment): Promise<void> {
     if (!this.#uncommitted.delete(segment.blobId)) return;
     if (segment.inline) this.#inlinePending.delete(segment.blobId);
-    else await removeBlob(this.#layout, segment.blobId);
+    else await removeBlob(this.#opts.fs, this.#layout, segment.blobId);
   }
 
   /**
@@ -849,15 +849,17 @@ export class BlobStore {
       let tmpFiles = 0;
       let blobFiles = 0;
       try {
-        for (const name of await readdir(this.#layout.tmp)) {
+        const fs = this.#opts.fs;
+        for (const name of await fs.readdir(this.#layout.tmp)) {
           if (this.#uncommitted.has(name) || (await this.#young(path.join(this.#layout.tmp, name)))) continue;
-          await rm(path.join(this.#layout.tmp, name), { recursive: true, force: true });
+          this.#opts.point?.('sweep-unlink');
+          await fs.rm(path.join(this.#layout.tmp, name), { recursive: true, force: true });
           tmpFiles++;
         }
-        for (const xx of await readdirSafe(this.#layout.blobs)) {
-          for (const yy of await readdirSafe(path.join(this.#layout.blobs, xx))) {
+        for (const xx of await readdirSafe(fs, this.#layout.blobs)) {
+          for (const yy of await readdirSafe(fs, path.join(this.#layout.blobs, xx))) {
             const dir = path.join(this.#layout.blobs, xx, yy);
-            const ids = (await readdirSafe(dir)).filter((n) => isBlobId(n) && n.startsWith(xx + yy));
+            const ids = (await readdirSafe(fs, dir)).filter((n) => isBlobId(n) && n.startsWith(xx + yy));
             if (ids.length === 0) continue;
             // In a transaction: no commit can reference a blob between this read and the check below (a first
             // reference needs the blob uncommitted, which is checked inside the commit's own transaction).
@@ -867,7 +869,8 @@ export class BlobStore {
             });
             for (const id of dead) {
               if (await this.#young(path.join(dir, id))) continue;
-              await rm(path.join(dir, id), { force: true });
+              this.#opts.point?.('sweep-unlink');
+              await fs.rm(path.join(dir, id), { force: true });
               blobFiles++;
             }
           }
@@ -1089,13 +1092,13 @@ export class BlobStore {
         continue;
       }
       this.#leases.delete(id);
-      if (this.#unlinkLater.delete(id)) void removeBlob(this.#layout, id);
+      if (this.#unlinkLater.delete(id)) void removeBlob(this.#opts.fs, this.#layout, id);
     }
   }
 
   #free(id: string): void {
     if (this.#leases.has(id)) this.#unlinkLater.add(id);
-    else void removeBlob(this.#layout, id);
+    else void removeBlob(this.#opts.fs, this.#layout, id);
   }
 
   async #op<T>(fn: () => Promise<T>): Promise<T> {
@@ -1135,9 +1138,9 @@ function noSuchBucket(name: string): BlobStoreError {
   return new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', { details: { BucketName: name } });
 }
 
-async function readdirSafe(dir: string): Promise<string[]> {
+async function readdirSafe(fs: FileOps, dir: string): Promise<string[]> {
   try {
-    return await readdir(dir);
+    return await fs.readdir(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
     throw err;

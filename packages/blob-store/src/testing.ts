@@ -10,6 +10,9 @@ import type { SseCustomerKey } from '@coffer/crypto';
 import type { BlobStore } from './store.ts';
 import type { ListQuery, ListResult, ObjectMetadata, ObjectRecord, PutOptions } from './types.ts';
 
+export { FAULT_KINDS, FaultInjector, faultPlan, type FaultCall, type FaultKind } from './fault-injector.ts';
+export { assertRecovered, type ExpectedObject } from './recovery.ts';
+
 /** What a conformance-suite factory returns: a fresh, empty store and a function that disposes of it. */
 export interface StoreFixture {
   /** An open, empty store. */

@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { finished, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,7 +7,7 @@ import { createEncryptStream, encryptedSize } from '@coffer/crypto';
 
 import { BlobFileWriter, HashTap } from './blob-writer.ts';
 import { BlobStoreError, ioError } from './errors.ts';
-import type { ResolvedOptions } from './options.ts';
+import type { FileOps, ResolvedOptions } from './options.ts';
 import { type DataLayout, newBlobId } from './paths.ts';
 
 /** Bytes between background fdatasyncs of a durable blob write (see BlobFileWriter). */
@@ -26,10 +26,10 @@ export interface WrittenBlob {
 }
 
 /** fsync a directory, so that a rename or a new entry in it is durable. */
-export async function syncDir(dir: string): Promise<void> {
+export async function syncDir(fs: FileOps, dir: string): Promise<void> {
   let fh: FileHandle | undefined;
   try {
-    fh = await open(dir, 'r');
+    fh = await fs.open(dir, 'r');
     await fh.sync();
   } finally {
     await fh?.close();
@@ -37,12 +37,12 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /** mkdir -p, then fsync the parents of whatever was created (when durable). */
-async function makeDir(dir: string, root: string, sync: boolean): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
+async function makeDir(fs: FileOps, dir: string, root: string, sync: boolean): Promise<void> {
+  const first = await fs.mkdir(dir, { recursive: true });
   if (first === undefined || !sync) return;
   // `first` is the top-most directory created: its parent and every created directory above `dir` need an fsync.
   for (let d = path.dirname(dir); ; d = path.dirname(d)) {
-    await syncDir(d);
+    await syncDir(fs, d);
     if (d === path.dirname(first) || d === root || d === path.dirname(d)) break;
   }
 }
@@ -92,6 +92,7 @@ export async function writeBlob(
   const blobId = newBlobId();
   const tmp = layout.tmpPath(blobId);
   const final = layout.blobPath(blobId);
+  const fs = opts.fs;
   let fh: FileHandle | undefined;
   let tap: HashTap | undefined;
   let renamed = false;
@@ -99,7 +100,7 @@ export async function writeBlob(
   try {
     p.signal?.throwIfAborted();
     try {
-      fh = await open(tmp, 'wx', 0o600);
+      fh = await fs.open(tmp, 'wx', 0o600);
     } catch (err) {
       throw ioError('creating a temp file', err);
     }
@@ -121,26 +122,27 @@ export async function writeBlob(
       fh = undefined;
       await h.close();
       const dir = layout.blobDir(blobId);
-      await makeDir(dir, layout.blobs, opts.sync);
-      await rename(tmp, final);
+      await makeDir(fs, dir, layout.blobs, opts.sync);
+      await fs.rename(tmp, final);
       renamed = true;
-      if (opts.sync) await syncDir(dir);
+      if (opts.sync) await syncDir(fs, dir);
     } catch (err) {
       throw ioError('storing the blob file', err);
     }
+    opts.point?.('blob-stored');
     const md5 = await md5Promise;
     p.signal?.throwIfAborted();
     return { blobId, plainSize, encSize, md5 };
   } catch (err) {
     tap?.discard();
     await fh?.close().catch(() => undefined);
-    await rm(tmp, { force: true }).catch(() => undefined);
-    if (renamed) await rm(final, { force: true }).catch(() => undefined);
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    if (renamed) await fs.rm(final, { force: true }).catch(() => undefined);
     throw mapWriteError(err, p.signal);
   }
 }
 
 /** Removes a blob file that no committed record references. Errors are ignored: the sweep at open retries. */
-export async function removeBlob(layout: DataLayout, blobId: string): Promise<void> {
-  await rm(layout.blobPath(blobId), { force: true }).catch(() => undefined);
+export async function removeBlob(fs: FileOps, layout: DataLayout, blobId: string): Promise<void> {
+  await fs.rm(layout.blobPath(blobId), { force: true }).catch(() => undefined);
 }

@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { BlobStore } from '@coffer/blob-store';
+import { BlobStore, type BlobStoreOptions } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
 import { CofferServer, SERVER_DEFAULTS, openKeyRing, type MasterKeySource } from './server.ts';
 import { UserRegistry } from './users.ts';
@@ -84,12 +84,43 @@ function masterKeySource(opts: { masterKeyFile?: string }): MasterKeySource {
   return { kind: 'data-dir' };
 }
 
+/** The points `COFFER_TEST_CRASH_AT` can name. */
+const CRASH_POINT = /^(blob-stored|batch-before|batch-after|sweep-unlink)(?::(\d{1,6}))?$/;
+
+/**
+ * TEST ONLY: `COFFER_TEST_CRASH_AT=POINT[:N]` kills this process with SIGKILL the N-th time (default 1) it reaches
+ * a named point of the commit protocol, for the crash tests: `blob-stored` (a blob file fsync'd and renamed, no
+ * record yet), `batch-before` / `batch-after` (a metadata batch about to be written / written, nothing acknowledged
+ * yet), `sweep-unlink` (the sweep about to remove a file). Unset, the store runs without hooks.
+ */
+function crashHooks(): BlobStoreOptions['testing'] {
+  const spec = process.env.COFFER_TEST_CRASH_AT;
+  if (!spec) return undefined;
+  const m = CRASH_POINT.exec(spec);
+  if (!m) {
+    throw new InvalidArgumentError(
+      'COFFER_TEST_CRASH_AT must be blob-stored, batch-before, batch-after or sweep-unlink, optionally :N');
+  }
+  let left = Number(m[2] ?? 1);
+  const at = (name: string): void => {
+    if (name === m[1] && --left === 0) process.kill(process.pid, 'SIGKILL');
+  };
+  return {
+    point: at,
+    batch: async (write) => {
+      at('batch-before');
+      await write();
+      at('batch-after');
+    },
+  };
+}
+
 /** Opens a stopped data directory for an administrative command; a clear message while a server holds it. */
 async function withStore<T>(opts: DataOpts, fn: (store: BlobStore, keyRing: MasterKeyRing) => Promise<T>): Promise<T> {
   const keyRing = await openKeyRing(opts.data, masterKeySource(opts));
   let store: BlobStore;
   try {
-    store = await BlobStore.open({ dir: opts.data, meta: opts.meta, keyRing });
+    store = await BlobStore.open({ dir: opts.data, meta: opts.meta, keyRing, testing: crashHooks() });
   } catch (err) {
     if ((err as { code?: string }).code === 'BLOB_LOCKED') {
       throw new Error(`the data directory ${opts.data} is in use by a running Coffer server: stop it first`);
@@ -165,6 +196,7 @@ program.command('serve')
       lifecycleIntervalMs: opts.lifecycleInterval * 1000,
       minFreeSpace: opts.minFreeSpace,
       logDropped: () => sink.dropped,
+      testing: crashHooks(),
     });
     // Handlers go in before the listening line: a supervisor may signal as soon as it reads it.
     const stop = (signal: string) => {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { BlobStore } from '@coffer/blob-store';
+import { BlobStore, type BlobStoreOptions } from '@coffer/blob-store';
 import { CryptoPool, MasterKeyRing, defaultCryptoThreads } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 import { createApp } from './app.ts';
@@ -76,6 +76,8 @@ export interface ServerOptions {
   minFreeSpace?: SpaceReserve;
   /** Log lines the logger's destination has dropped so far, for the metrics. */
   logDropped?: () => number;
+  /** TEST ONLY: the store's fault-injection hooks (`BlobStoreOptions.testing`). Never set it in production. */
+  testing?: BlobStoreOptions['testing'];
 }
 
 /** Defaults of {@link ServerOptions}. */
@@ -127,7 +129,7 @@ export class CofferServer {
     const cryptoPool = opts.cryptoThreads > 0 ? await CryptoPool.open({ threads: opts.cryptoThreads }) : undefined;
     let store: BlobStore;
     try {
-      store = await BlobStore.open({ dir: opts.dataDir, meta: opts.meta, keyRing, cryptoPool });
+      store = await BlobStore.open({ dir: opts.dataDir, meta: opts.meta, keyRing, cryptoPool, testing: opts.testing });
     } catch (err) {
       await cryptoPool?.close();
       throw err;

@@ -1,10 +1,10 @@
 /**
- * A crash at any moment: the server process is killed with SIGKILL in the middle of concurrent PUTs (inline and
- * file-backed), overwrites, deletes and multipart uploads, twice, and restarted on the same data directory. Every
- * acknowledged write must be there, byte-exact; every write that was in flight is either wholly there or absent;
- * listings show exactly the readable objects; the restart leaves no temp file and no unreferenced blob file; and
- * `coffer scrub` finds every object intact. (SIGKILL loses no page cache, so this shows atomicity and recovery,
- * not what fsync buys against a power cut.)
+ * A crash at any moment: the server process is killed with SIGKILL at a random moment in the middle of concurrent
+ * PUTs (inline and file-backed), overwrites, deletes and multipart uploads, five times, each followed by `coffer scrub`
+ * (exit 0, no failure) and a restart on the same data directory. Every acknowledged write must be there, byte-exact;
+ * every write that was in flight is either wholly there or absent; listings show exactly the readable objects; the
+ * restart leaves no temp file and no unreferenced blob file; and `coffer scrub` finds every object intact. (SIGKILL
+ * loses no page cache, so this shows atomicity and recovery, not what fsync buys against a power cut.)
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +17,8 @@ import { patternBytes, sleep } from './helpers/assert.ts';
 
 const BUCKET = 'crash-bucket';
 const MiB = 1024 * 1024;
+/** Crashes, each at a random moment under load. */
+const ROUNDS = 5;
 /** Sizes on both sides of the store's inline limit (64 KiB): empty, inline, file-backed. */
 const SIZES = [0, 1000, 4096, 100_000, 1_500_000];
 
@@ -153,13 +155,16 @@ describe('a crash at any moment (SIGKILL under load, then restart)', () => {
     assert.deepEqual([...listed].sort(), [...present].sort());
   }
 
-  /** Kills the server under load and restarts it; returns how many writes were acknowledged and how many cut. */
+  /** Kills the server under load, scrubs, restarts it; returns how many writes were acknowledged and how many cut. */
   async function crashAndRestart(round: number): Promise<{ acked: number; cut: number }> {
     const running = load(round);
     await sleep(700 + Math.floor(Math.random() * 900));
     process.kill(server.pid, 'SIGKILL');
     assert.equal((await server.exited).signal, 'SIGKILL');
     await running;
+    const scrub = await runCli(['scrub', '--data', server.dataDir], { timeoutMs: 120_000 });
+    assert.equal(scrub.code, 0, `scrub after crash ${round}: ${scrub.stdout}${scrub.stderr}`);
+    assert.match(scrub.stdout, /, 0 failures$/m);
     const all = [...keys.values()];
     const counts = { acked: all.filter((s) => s.acked !== null).length, cut: all.reduce((n, s) => n + s.inFlight.length, 0) };
     server = await startServer({ dataDir: server.dataDir, accessKey: server.accessKey, secretKey: server.secretKey });
@@ -167,8 +172,8 @@ describe('a crash at any moment (SIGKILL under load, then restart)', () => {
     return counts;
   }
 
-  it('should keep every acknowledged write and no partial one across two crashes', async (t) => {
-    for (const round of [1, 2]) {
+  it(`should keep every acknowledged write and no partial one across ${ROUNDS} crashes`, async (t) => {
+    for (let round = 1; round <= ROUNDS; round++) {
       const { acked, cut } = await crashAndRestart(round);
       t.diagnostic(`crash ${round}: ${acked} keys written, ${cut} writes cut by the kill`);
       assert.ok(acked >= 5, `only ${acked} writes were acknowledged before the crash`);
