@@ -12,9 +12,8 @@ import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 import { header } from '../http.ts';
-import { sendEmpty, sendXml } from './bucket.ts';
-import { owner } from './list.ts';
-import { loadObjectIn } from './object-get.ts';
+import { loadObjectIn } from '../object-access.ts';
+import { owner, sendEmpty, sendXml } from '../respond.ts';
 
 /** The one grant there is: the owner's FULL_CONTROL. */
 function policy(services: Services, ownerId: string) {

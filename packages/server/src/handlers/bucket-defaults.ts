@@ -11,7 +11,7 @@ import { S3Error, type S3ErrorCode } from '../errors.ts';
 import type { Services } from '../context.ts';
 import { BUCKET_DEFAULT_SUBRESOURCES, type BucketDefaultSubresource, type Endpoint } from '../router.ts';
 import { ownedBucket } from '../access.ts';
-import { sendXml } from './bucket.ts';
+import { sendXml } from '../respond.ts';
 import type { XmlNode } from '@coffer/xml';
 
 type Answer = { error: S3ErrorCode } | { root: string; body: XmlNode };

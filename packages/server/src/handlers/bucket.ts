@@ -5,23 +5,12 @@
  */
 import type { Context } from 'koa';
 import type { BucketEncryption, Transaction } from '@coffer/blob-store';
-import { S3_NAMESPACE, buildXml, parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '@coffer/xml';
+import { S3_NAMESPACE, parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { currentUser, isValidBucketName, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
-
-/** Writes an XML response body. */
-export function sendXml(ctx: Context, root: string, body: Parameters<typeof buildXml>[1]): void {
-  ctx.type = 'application/xml';
-  ctx.body = buildXml(root, body);
-}
-
-/** Answers 200 with no body (Koa would answer 204 for `body = null` alone). */
-export function sendEmpty(ctx: Context, status = 200): void {
-  ctx.body = null;
-  ctx.status = status;
-}
+import { sendEmpty, sendXml } from '../respond.ts';
 
 /** Largest `max-buckets` of ListBuckets. */
 const MAX_BUCKETS = 10_000;

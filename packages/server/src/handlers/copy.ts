@@ -11,30 +11,10 @@ import type { Endpoint } from '../router.ts';
 import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
 import { readCustomerKey, writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, evaluateConditions, header, metadataOf, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
-import { taggingHeader } from './tagging.ts';
-import { loadObject } from './object-get.ts';
-import { sendXml } from './bucket.ts';
-
-/** Parses `x-amz-copy-source`: `[/]bucket/key[?versionId=…]`, URL-encoded. */
-export function parseCopySource(raw: string): { bucket: string; key: string } {
-  const invalid = () => new S3Error('InvalidArgument', { message: 'Invalid copy source object key', extra: { ArgumentName: 'x-amz-copy-source', ArgumentValue: raw } });
-  let path = raw.startsWith('/') ? raw.slice(1) : raw;
-  const q = path.indexOf('?');
-  if (q >= 0) {
-    const version = new URLSearchParams(path.slice(q + 1)).get('versionId');
-    if (version !== null && version !== 'null') {
-      throw new S3Error('InvalidArgument', { message: 'Invalid version id specified', extra: { ArgumentName: 'versionId', ArgumentValue: version } });
-    }
-    path = path.slice(0, q);
-  }
-  const slash = path.indexOf('/');
-  if (slash <= 0 || slash === path.length - 1) throw invalid();
-  try {
-    return { bucket: decodeURIComponent(path.slice(0, slash)), key: decodeURIComponent(path.slice(slash + 1)) };
-  } catch {
-    throw invalid();
-  }
-}
+import { loadObject } from '../object-access.ts';
+import { parseCopySource } from '../params.ts';
+import { sendXml } from '../respond.ts';
+import { taggingHeader } from '../tags.ts';
 
 /** `x-amz-metadata-directive` / `x-amz-tagging-directive`: COPY (the default) or REPLACE. */
 function copyDirective(headers: IncomingHttpHeaders, what: 'metadata' | 'tagging'): 'COPY' | 'REPLACE' {

@@ -13,7 +13,7 @@ import type { AppState, Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { ownedBucket, xmlBody } from '../access.ts';
 import { header, invalidHeaderArgument, isHeaderValue } from '../http.ts';
-import { sendEmpty, sendXml } from './bucket.ts';
+import { sendEmpty, sendXml } from '../respond.ts';
 
 const CORS_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'];
 const MAX_RULES = 100;

@@ -13,8 +13,8 @@ import type { Endpoint } from '../router.ts';
 import { secureRandom } from '@coffer/crypto';
 import { ownedBucket, xmlBody } from '../access.ts';
 import { invalidHeaderArgument, isHeaderValue } from '../http.ts';
-import { sendEmpty, sendXml } from './bucket.ts';
-import { checkTags, TAG_LIMITS } from './tagging.ts';
+import { sendEmpty, sendXml } from '../respond.ts';
+import { checkTags, TAG_LIMITS } from '../tags.ts';
 
 const MAX_RULES = 1000;
 

@@ -12,42 +12,14 @@ import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { ownedBucket } from '../access.ts';
 import { quoted } from '../http.ts';
-import { sendXml } from './bucket.ts';
+import { encoder, integerParam } from '../params.ts';
+import { owner, sendXml } from '../respond.ts';
 
 const MAX_KEYS = 1000;
-
-/** An integer from 0 to 2147483647, as S3 takes its counts and markers; InvalidArgument naming `name` otherwise. */
-export function integerValue(raw: string, name: string): number {
-  if (!/^\d+$/.test(raw) || Number(raw) > 2147483647) {
-    throw new S3Error('InvalidArgument', { message: `Provided ${name} not an integer or within integer range`, extra: { ArgumentName: name, ArgumentValue: raw } });
-  }
-  return Number(raw);
-}
-
-/** An integer query parameter (`max-keys`, `max-parts`, `max-uploads`, markers); `fallback` when absent or empty. */
-export function integerParam(q: Map<string, string>, name: string, fallback: number): number {
-  const raw = q.get(name);
-  return raw === undefined || raw === '' ? fallback : integerValue(raw, name);
-}
 
 /** `max-keys`: above 1000 the page is capped, as S3 does. */
 function maxKeys(q: Map<string, string>): number {
   return Math.min(integerParam(q, 'max-keys', MAX_KEYS), MAX_KEYS);
-}
-
-/** `encoding-type=url` percent-encodes keys and prefixes in the answer; any other value is refused. */
-export function encoder(q: Map<string, string>): (s: string) => string {
-  const type = q.get('encoding-type');
-  if (type === undefined) return (s) => s;
-  if (type !== 'url') {
-    throw new S3Error('InvalidArgument', { message: 'Invalid Encoding Method specified in Request', extra: { ArgumentName: 'encoding-type', ArgumentValue: type } });
-  }
-  return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
-}
-
-/** The Owner (or Initiator) element of a user. */
-export function owner(services: Services, id: string): { ID: string; DisplayName: string } {
-  return { ID: id, DisplayName: services.users.byId(id)?.name ?? id };
 }
 
 function contents(rec: ObjectRecord, enc: (s: string) => string, withOwner: { ID: string; DisplayName: string } | undefined) {

@@ -30,12 +30,10 @@ import { currentUser, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 import { readCustomerKey, refuseSseHeader, writeEncryption } from '../encryption.ts';
 import { checkKey, declaredSize, evaluateConditions, header, objectUrl, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
 import { writePreconditions } from '../write-preconditions.ts';
-import { sendEmpty, sendXml } from './bucket.ts';
-import { parseCopySource } from './copy.ts';
-import { encoder, integerParam, owner } from './list.ts';
-import { loadObject } from './object-get.ts';
-import { checksumTypeOf, setChecksumHeader } from './object-put.ts';
-import { taggingHeader } from './tagging.ts';
+import { loadObject } from '../object-access.ts';
+import { encoder, integerParam, parseCopySource } from '../params.ts';
+import { checksumTypeOf, owner, sendEmpty, sendXml, setChecksumHeader } from '../respond.ts';
+import { taggingHeader } from '../tags.ts';
 
 // ------------------------------------------------------------------ helpers
 

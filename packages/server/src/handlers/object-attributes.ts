@@ -11,10 +11,9 @@ import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
 import { header, setEncryptionHeaders } from '../http.ts';
-import { sendXml } from './bucket.ts';
-import { integerValue } from './list.ts';
-import { loadObject } from './object-get.ts';
-import { checksumTypeOf } from './object-put.ts';
+import { loadObject } from '../object-access.ts';
+import { integerValue } from '../params.ts';
+import { checksumTypeOf, sendXml } from '../respond.ts';
 
 const ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
 

@@ -12,7 +12,7 @@ import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
 import { ownedBucket, xmlBody } from '../access.ts';
 import { LIMITS, header } from '../http.ts';
-import { sendEmpty, sendXml } from './bucket.ts';
+import { sendEmpty, sendXml } from '../respond.ts';
 
 export async function deleteObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   await ownedBucket(ctx, services, ep.bucket!);

@@ -6,18 +6,18 @@
  */
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
-import type { BucketRecord, ObjectRecord } from '@coffer/blob-store';
+import type { ObjectRecord } from '@coffer/blob-store';
 import { parsePartNumber } from '@coffer/multipart';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { Endpoint } from '../router.ts';
-import { ownedBucket } from '../access.ts';
 import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
 import {
   type ByteRange, evaluateConditions, header, invalidHeaderArgument, isHeaderValue, parseRange, setObjectHeaders,
 } from '../http.ts';
-import { setChecksumHeader } from './object-put.ts';
 import { expirationHeader, objectExpiry } from '../lifecycle.ts';
+import { loadObjectIn } from '../object-access.ts';
+import { setChecksumHeader } from '../respond.ts';
 
 /** `response-*` query parameters override these response headers on GET. */
 const OVERRIDES = [
@@ -28,19 +28,6 @@ const OVERRIDES = [
   ['response-content-disposition', 'Content-Disposition'],
   ['response-content-encoding', 'Content-Encoding'],
 ] as const;
-
-/** Loads an object the caller may read, with its bucket's record, or `NoSuchKey`. */
-export async function loadObjectIn(ctx: Context, services: Services, bucket: string, key: string): Promise<{ bucket: BucketRecord; rec: ObjectRecord }> {
-  const owned = await ownedBucket(ctx, services, bucket);
-  const rec = await services.store.getObject(bucket, key);
-  if (!rec) throw new S3Error('NoSuchKey', { extra: { Key: key } });
-  return { bucket: owned, rec };
-}
-
-/** Loads an object the caller may read, or `NoSuchKey`. */
-export async function loadObject(ctx: Context, services: Services, bucket: string, key: string): Promise<ObjectRecord> {
-  return (await loadObjectIn(ctx, services, bucket, key)).rec;
-}
 
 /** The byte range a `?partNumber=N` read selects, with the part count to report. */
 function partRange(rec: ObjectRecord, raw: string): { range?: ByteRange; count?: number } {

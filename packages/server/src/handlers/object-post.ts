@@ -17,8 +17,8 @@ import { isFormBody, type Endpoint } from '../router.ts';
 import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, objectUrl, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
-import { sendEmpty } from './bucket.ts';
-import { readTagging } from './tagging.ts';
+import { sendEmpty } from '../respond.ts';
+import { readTagging } from '../tags.ts';
 
 /** Bytes of the form's fields before the file that S3 takes (its limit is 20 KB; a policy can be long). */
 const MAX_FIELD_BYTES = 64 * 1024;

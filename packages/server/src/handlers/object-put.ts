@@ -4,7 +4,6 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
  */
 import type { Context } from 'koa';
-import type { ObjectRecord } from '@coffer/blob-store';
 import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
@@ -13,20 +12,8 @@ import { ownedBucket, currentUser, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, declaredSize, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
 import { writePreconditions } from '../write-preconditions.ts';
-import { sendEmpty } from './bucket.ts';
-import { taggingHeader } from './tagging.ts';
-
-/** Sets `x-amz-checksum-<algorithm>` and `x-amz-checksum-type` for a stored checksum. */
-export function setChecksumHeader(ctx: Context, rec: ObjectRecord): void {
-  if (!rec.checksum) return;
-  ctx.set(`x-amz-checksum-${rec.checksum.algorithm.toLowerCase()}`, rec.checksum.value);
-  ctx.set('x-amz-checksum-type', checksumTypeOf(rec.checksum.value));
-}
-
-/** A COMPOSITE checksum (of a multipart object's part checksums) ends in `-N`; any other covers the whole object. */
-export function checksumTypeOf(value: string): 'COMPOSITE' | 'FULL_OBJECT' {
-  return /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
-}
+import { sendEmpty, setChecksumHeader } from '../respond.ts';
+import { taggingHeader } from '../tags.ts';
 
 export async function putObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   checkKey(ep.key!);
