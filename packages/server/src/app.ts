@@ -1,15 +1,15 @@
 /**
- * The Koa application: one error middleware first in the chain, then authentication, then @koa/router dispatching
- * to the handler of the AWS operation the pure router names.
+ * The Koa application: one error middleware first in the chain, then authentication, then dispatch to the handler
+ * of the AWS operation the pure router names.
  */
 import Koa, { type Context, type Next } from 'koa';
-import Router from '@koa/router';
 import { secureRandom } from '@coffer/crypto';
 import { verifyRequest } from '@coffer/sigv4';
 import { errorXml } from '@coffer/xml';
 import { S3Error, toS3Error } from './errors.ts';
 import type { AppState, Services } from './context.ts';
-import { route, type Endpoint, type Operation } from './router.ts';
+import type { Endpoint, EndpointOf, Operation } from './operations.ts';
+import { route } from './router.ts';
 import * as bucket from './handlers/bucket.ts';
 import * as list from './handlers/list.ts';
 import { putObject } from './handlers/object-put.ts';
@@ -25,15 +25,14 @@ import { getBucketDefault } from './handlers/bucket-defaults.ts';
 import { getObjectAttributes } from './handlers/object-attributes.ts';
 import * as lifecycle from './handlers/lifecycle.ts';
 
-/** A handler of one AWS operation. */
-export type Handler = (ctx: Context, ep: Endpoint, services: Services) => Promise<void>;
+/** A handler of AWS operations: `E` is the routing result it takes (the endpoint of its operation, or a wider one). */
+export type Handler<E = Endpoint> = (ctx: Context, ep: E, services: Services) => Promise<void>;
 
-const notImplemented: Handler = async () => {
-  throw new S3Error('NotImplemented', { message: 'A header you provided implies functionality that is not implemented' });
-};
-
-/** Operation → handler: the only place the router's answer meets code. */
-const HANDLERS: Record<Operation, Handler> = {
+/**
+ * Operation → handler: the only place the router's answer meets code. Typed over the operations table, so that an
+ * operation without a handler, or a handler that needs a key for an operation without one, does not compile.
+ */
+export const HANDLERS: { readonly [O in Operation]: Handler<EndpointOf<O>> } = Object.freeze({
   ListBuckets: bucket.listBuckets,
   CreateBucket: bucket.createBucket,
   HeadBucket: bucket.headBucket,
@@ -79,7 +78,12 @@ const HANDLERS: Record<Operation, Handler> = {
   AbortMultipartUpload: multipart.abortMultipartUpload,
   ListParts: multipart.listParts,
   ListMultipartUploads: multipart.listMultipartUploads,
-};
+});
+
+/** Runs the handler of `op` on its endpoint (`op` is `ep.op`: the table's type pairs the handler with the endpoint). */
+function runHandler<O extends Operation>(ctx: Context, op: O, ep: EndpointOf<O>, services: Services): Promise<void> {
+  return HANDLERS[op](ctx, ep, services);
+}
 
 /**
  * Operations that bring new data or new objects: refused while the data directory is below its free-space reserve.
@@ -192,7 +196,7 @@ function dispatch(services: Services) {
     if (state.auth === undefined && ep.op !== 'PostObject' && ep.op !== 'PreflightRequest') throw new S3Error('AccessDenied');
     if (ep.op !== 'PreflightRequest') await cors.applyCors(ctx, ep, services);
     if (NEW_DATA.has(ep.op)) await services.space.admit(announcedBytes(ctx.req.headers));
-    await HANDLERS[ep.op](ctx, ep, services);
+    await runHandler(ctx, ep.op, ep, services);
   };
 }
 
@@ -203,15 +207,9 @@ export function createApp(services: Services): Koa {
   app.on('error', (err: Error & { headerSent?: boolean }) => {
     if (err.headerSent) services.logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'response aborted');
   });
-  const router = new Router();
-  const handle = dispatch(services);
-  router.all('/', handle);
-  router.all('/:bucket', handle);
-  router.all('/:bucket/{*key}', handle);
   app.use(errors(services));
   app.use(authenticate(services));
-  app.use(router.routes());
-  // Paths the route patterns do not cover (odd keys) are still S3 requests: route them the same way.
-  app.use(async (ctx) => { if (!(ctx.state as AppState).endpoint) await handle(ctx); });
+  // Every path is an S3 request: the pure router reads the raw path itself (a path-pattern router would decode it).
+  app.use(dispatch(services));
   return app;
 }

@@ -5,7 +5,7 @@ import type { CryptoPool, MasterKeyRing } from '@coffer/crypto';
 import type { MultipartStore } from '@coffer/multipart';
 import type { AuthContext } from '@coffer/sigv4';
 import type { User, UserRegistry } from './users.ts';
-import type { Endpoint } from './router.ts';
+import type { Endpoint } from './operations.ts';
 import type { Metrics } from './metrics.ts';
 import type { LifecycleRunner } from './lifecycle.ts';
 import type { DiskSpace } from './space.ts';

@@ -8,7 +8,7 @@ import type { BucketRecord, ObjectRecord, WriteEncryption } from '@coffer/blob-s
 import { parseServerSideEncryption, parseSseCustomerHeaders, type SseCustomerKey } from '@coffer/crypto';
 import { S3Error } from './errors.ts';
 import type { Services } from './context.ts';
-import type { Endpoint } from './router.ts';
+import type { Endpoint } from './operations.ts';
 import { header } from './http.ts';
 
 /**
@@ -34,7 +34,7 @@ const SSE_PARAM = /^x-amz-(copy-source-)?server-side-encryption-customer-/;
  * The SSE-C parameters of a request: its headers, plus those a presigned URL carries in its query string (read
  * case-insensitively; when both carry one, they must agree). Part A, S3-ENCRYPTION.md 2.3.
  */
-function sseParameters(ctx: Context, ep: Endpoint): IncomingHttpHeaders {
+function sseParameters(ctx: Context, ep: Pick<Endpoint, 'query'>): IncomingHttpHeaders {
   const merged: IncomingHttpHeaders = { ...ctx.req.headers };
   for (const [name, value] of ep.query) {
     const lower = name.toLowerCase();
@@ -60,7 +60,9 @@ const SSE_C_PARAM = /^x-amz-server-side-encryption-customer-/;
  * as S3 does (Part B row 13). `params`: where the parameters are (default: the request's headers and query; a POST
  * form's fields for a browser upload).
  */
-export function writeEncryption(ctx: Context, ep: Endpoint, services: Services, bucket: BucketRecord, params?: IncomingHttpHeaders): WriteEncryption {
+export function writeEncryption(
+  ctx: Context, ep: Pick<Endpoint, 'query'>, services: Services, bucket: BucketRecord, params?: IncomingHttpHeaders,
+): WriteEncryption {
   const headers = params ?? sseParameters(ctx, ep);
   if (bucket.encryption?.blockedEncryptionTypes?.includes('SSE-C') && Object.keys(headers).some((h) => SSE_C_PARAM.test(h))) {
     throw new S3Error('AccessDenied');
@@ -94,7 +96,9 @@ export function refuseSseHeader(ctx: Context): void {
  * before any byte of the body: an SSE-C object needs its key (400), a key on an SSE-S3 object is refused (400),
  * a wrong key is 403 (Part A).
  */
-export function readCustomerKey(ctx: Context, ep: Endpoint, services: Services, rec: ObjectRecord, opts: { copySource?: boolean } = {}): SseCustomerKey | undefined {
+export function readCustomerKey(
+  ctx: Context, ep: Pick<Endpoint, 'query'>, services: Services, rec: ObjectRecord, opts: { copySource?: boolean } = {},
+): SseCustomerKey | undefined {
   const customer = parseSseCustomerHeaders(sseParameters(ctx, ep), { copySource: opts.copySource, requireKeyMd5: !!opts.copySource });
   if (rec.enc.scheme === 'SSE-C' && !customer) {
     throw new S3Error('InvalidRequest', { message: 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.' });

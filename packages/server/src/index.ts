@@ -4,7 +4,11 @@
  */
 export { CofferServer, SERVER_DEFAULTS, openKeyRing, type ServerOptions, type MasterKeySource } from './server.ts';
 export { createApp, type Handler } from './app.ts';
-export { route, parseQuery, splitPath, type Endpoint, type Operation } from './router.ts';
+export { route, parseQuery, splitPath } from './router.ts';
+export {
+  OPERATIONS, type Operation, type Scope, type OperationIn, type Endpoint, type EndpointOf, type BucketEndpoint,
+  type ObjectEndpoint,
+} from './operations.ts';
 export { S3Error, S3_ERRORS, toS3Error, type S3ErrorCode } from './errors.ts';
 export { UserRegistry, UserError, generateKeyPair, type User } from './users.ts';
 export type { Services, AppState } from './context.ts';

@@ -6,29 +6,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html
  */
 import { S3Error } from './errors.ts';
-
-/** AWS operation names Coffer dispatches to. */
-export type Operation =
-  | 'ListBuckets'
-  | 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation' | 'GetBucketVersioning'
-  | 'GetBucketEncryption' | 'PutBucketEncryption' | 'DeleteBucketEncryption'
-  | 'GetBucketCors' | 'PutBucketCors' | 'DeleteBucketCors' | 'PreflightRequest'
-  | 'GetBucketAcl' | 'PutBucketAcl' | 'GetObjectAcl' | 'PutObjectAcl'
-  | 'GetBucketDefault' | 'GetObjectAttributes'
-  | 'GetBucketLifecycleConfiguration' | 'PutBucketLifecycleConfiguration' | 'DeleteBucketLifecycle'
-  | 'GetBucketTagging' | 'PutBucketTagging' | 'DeleteBucketTagging' | 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging'
-  | 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects'
-  | 'PutObject' | 'PostObject' | 'CopyObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'
-  | 'CreateMultipartUpload' | 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload'
-  | 'AbortMultipartUpload' | 'ListParts' | 'ListMultipartUploads';
-
-/** The result of routing: the operation, its bucket and key, and the decoded query. */
-export interface Endpoint {
-  op: Operation;
-  bucket?: string;
-  key?: string;
-  query: Map<string, string>;
-}
+import type { Endpoint, EndpointOf, OperationIn } from './operations.ts';
 
 /** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
 /** GET of these on a bucket: the answer of a bucket without that configuration (handlers/bucket-defaults.ts). */
@@ -144,7 +122,7 @@ export function route(
   if (has('acl') && m !== 'GET' && m !== 'PUT') methodNotAllowed(m, key === undefined ? 'BUCKET' : 'OBJECT');
 
   if (key === undefined) {
-    const ep = (op: Operation): Endpoint => ({ op, bucket, query });
+    const ep = <O extends OperationIn<'bucket'>>(op: O): EndpointOf<O> => ({ op, bucket, query });
     switch (m) {
       case 'GET':
         if (has('acl')) return ep('GetBucketAcl');
@@ -182,7 +160,7 @@ export function route(
     }
   }
 
-  const ep = (op: Operation): Endpoint => ({ op, bucket, key, query });
+  const ep = <O extends OperationIn<'object'>>(op: O): EndpointOf<O> => ({ op, bucket, key, query });
   const copySource = headers['x-amz-copy-source'] !== undefined;
   switch (m) {
     case 'GET':

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import type { BucketRecord } from '@coffer/blob-store';
 import { isSecure, writeEncryption } from '../src/encryption.ts';
 import type { Services } from '../src/context.ts';
-import type { Endpoint } from '../src/router.ts';
+import type { Endpoint } from '../src/operations.ts';
 import { S3Error } from '../src/errors.ts';
 
 // A peer that is not loopback cannot be made on this machine (servers listen on 127.0.0.1 only), so these checks

@@ -2,9 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostBucket, route, splitPath, parseQuery } from '../src/router.ts';
 import { S3Error } from '../src/errors.ts';
+import { OPERATIONS, type Operation } from '../src/operations.ts';
+import { HANDLERS } from '../src/app.ts';
 
 describe('route', () => {
-  const table: [method: string, path: string, query: string, headers: Record<string, string>, op: string, bucket?: string, key?: string][] = [
+  type Row = [method: string, path: string, query: string, headers: Record<string, string>, op: Operation,
+    bucket?: string, key?: string];
+  const table: Row[] = [
     ['GET', '/', '', {}, 'ListBuckets'],
     ['PUT', '/bkt', '', {}, 'CreateBucket', 'bkt'],
     ['PUT', '/bkt/', '', {}, 'CreateBucket', 'bkt'],
@@ -30,6 +34,11 @@ describe('route', () => {
     ['PUT', '/bkt/k', 'tagging', {}, 'PutObjectTagging', 'bkt', 'k'],
     ['DELETE', '/bkt/k', 'tagging', {}, 'DeleteObjectTagging', 'bkt', 'k'],
     ['GET', '/bkt/k', 'attributes', {}, 'GetObjectAttributes', 'bkt', 'k'],
+    ['GET', '/bkt', 'lifecycle', {}, 'GetBucketLifecycleConfiguration', 'bkt'],
+    ['PUT', '/bkt', 'lifecycle', {}, 'PutBucketLifecycleConfiguration', 'bkt'],
+    ['DELETE', '/bkt', 'lifecycle', {}, 'DeleteBucketLifecycle', 'bkt'],
+    ['GET', '/bkt', 'policy', {}, 'GetBucketDefault', 'bkt'],
+    ['GET', '/bkt', 'ownershipControls', {}, 'GetBucketDefault', 'bkt'],
     ['OPTIONS', '/bkt/a/b', 'uploads', {}, 'PreflightRequest', 'bkt', 'a/b'],
     ['GET', '/bkt', '', {}, 'ListObjects', 'bkt'],
     ['GET', '/bkt', 'list-type=2&prefix=a', {}, 'ListObjectsV2', 'bkt'],
@@ -56,10 +65,26 @@ describe('route', () => {
     it(`should route ${method} ${path}${query ? `?${query}` : ''} to ${op}`, () => {
       const ep = route(method, path, query, headers);
       assert.equal(ep.op, op);
-      assert.equal(ep.bucket, bucket);
-      assert.equal(ep.key, key);
+      assert.equal('bucket' in ep ? ep.bucket : undefined, bucket);
+      assert.equal('key' in ep ? ep.key : undefined, key);
     });
   }
+
+  it('should have a routing row above for every operation, and no operation the table does not know', () => {
+    assert.deepEqual([...new Set(table.map((row) => row[4]))].sort(), Object.keys(OPERATIONS).sort());
+  });
+
+  it('should give each operation the bucket and key its scope says, and nothing else', () => {
+    const named = { service: [], bucket: ['bucket'], object: ['bucket', 'key'] };
+    for (const [method, path, query, headers, op, , key] of table) {
+      const ep: Record<string, unknown> = route(method, path, query, headers);
+      const present = ['bucket', 'key'].filter((field) => ep[field] !== undefined);
+      const scope = OPERATIONS[op];
+      // A preflight names the bucket, or an object in it.
+      const expected = scope === 'bucket-or-object' ? named[key === undefined ? 'bucket' : 'object'] : named[scope];
+      assert.deepEqual(present, expected, `${method} ${path}?${query} (${op}, ${scope})`);
+    }
+  });
 
   it('should answer NotImplemented for a sub-resource Coffer does not implement', () => {
     assert.throws(() => route('GET', '/bkt', 'analytics', {}), (e: S3Error) => e.code === 'NotImplemented' && e.status === 501);
@@ -71,6 +96,13 @@ describe('route', () => {
     assert.throws(() => route('PATCH', '/bkt/k', '', {}), (e: S3Error) => e.code === 'MethodNotAllowed' && e.status === 405 && e.extra.Method === 'PATCH');
     assert.throws(() => route('PUT', '/', '', {}), (e: S3Error) => e.code === 'MethodNotAllowed');
     assert.throws(() => route('DELETE', '/bkt/k', 'acl', {}), (e: S3Error) => e.code === 'MethodNotAllowed');
+  });
+});
+
+describe('HANDLERS', () => {
+  it('should have a handler for every operation, and no other entry', () => {
+    assert.deepEqual(Object.keys(HANDLERS).sort(), Object.keys(OPERATIONS).sort());
+    for (const [op, handler] of Object.entries(HANDLERS)) assert.equal(typeof handler, 'function', op);
   });
 });
 

@@ -9,7 +9,7 @@ import type { Context } from 'koa';
 import { ATTRS, parseXml } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
 import { ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 import { header } from '../http.ts';
 import { loadObjectIn } from '../object-access.ts';
@@ -47,27 +47,27 @@ async function putAcl(ctx: Context, ownerId: string, target: 'bucket' | 'object'
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html */
-export async function getBucketAcl(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+export async function getBucketAcl(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   sendXml(ctx, 'AccessControlPolicy', policy(services, bucket.owner));
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html */
-export async function putBucketAcl(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+export async function putBucketAcl(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   await putAcl(ctx, bucket.owner, 'bucket');
   sendEmpty(ctx);
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html */
-export async function getObjectAcl(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const { bucket } = await loadObjectIn(ctx, services, ep.bucket!, ep.key!);
+export async function getObjectAcl(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
+  const { bucket } = await loadObjectIn(ctx, services, ep.bucket, ep.key);
   sendXml(ctx, 'AccessControlPolicy', policy(services, bucket.owner));
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html */
-export async function putObjectAcl(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const { bucket } = await loadObjectIn(ctx, services, ep.bucket!, ep.key!);
+export async function putObjectAcl(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
+  const { bucket } = await loadObjectIn(ctx, services, ep.bucket, ep.key);
   await putAcl(ctx, bucket.owner, 'object');
   sendEmpty(ctx);
 }

@@ -9,7 +9,8 @@
 import type { Context } from 'koa';
 import { S3Error, type S3ErrorCode } from '../errors.ts';
 import type { Services } from '../context.ts';
-import { BUCKET_DEFAULT_SUBRESOURCES, type BucketDefaultSubresource, type Endpoint } from '../router.ts';
+import type { BucketEndpoint } from '../operations.ts';
+import { BUCKET_DEFAULT_SUBRESOURCES, type BucketDefaultSubresource } from '../router.ts';
 import { ownedBucket } from '../access.ts';
 import { sendXml } from '../respond.ts';
 import type { XmlNode } from '@coffer/xml';
@@ -35,10 +36,10 @@ export const BUCKET_DEFAULTS: Readonly<Record<BucketDefaultSubresource, Answer>>
 });
 
 /** GET of one of {@link BUCKET_DEFAULTS} (the router names it by the query). */
-export async function getBucketDefault(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function getBucketDefault(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   const name = BUCKET_DEFAULT_SUBRESOURCES.find((k) => ep.query.has(k))!;
   const answer = BUCKET_DEFAULTS[name];
-  if ('error' in answer) throw new S3Error(answer.error, { extra: { BucketName: ep.bucket! } });
+  if ('error' in answer) throw new S3Error(answer.error, { extra: { BucketName: ep.bucket } });
   sendXml(ctx, answer.root, answer.body);
 }

@@ -8,7 +8,7 @@ import type { BucketEncryption, Transaction } from '@coffer/blob-store';
 import { S3_NAMESPACE, parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { BucketEndpoint, EndpointOf } from '../operations.ts';
 import { currentUser, isValidBucketName, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 
@@ -20,7 +20,7 @@ const MAX_BUCKETS = 10_000;
  * by `prefix` and `bucket-region`.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html
  */
-export async function listBuckets(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+export async function listBuckets(ctx: Context, ep: EndpointOf<'ListBuckets'>, services: Services): Promise<void> {
   const user = currentUser(ctx);
   const q = ep.query;
   const rawMax = q.get('max-buckets');
@@ -52,8 +52,8 @@ export async function listBuckets(ctx: Context, ep: Endpoint, services: Services
  * answer: 200, and the bucket (objects, configuration) is left as it was (S3-ERRORS.md).
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
  */
-export async function createBucket(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const name = ep.bucket!;
+export async function createBucket(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  const name = ep.bucket;
   if (!isValidBucketName(name)) throw new S3Error('InvalidBucketName', { extra: { BucketName: name } });
   refuseAcl(ctx.req.headers, 'create-bucket');
   const config = await parseCreateBucketConfiguration(xmlBody(ctx));
@@ -79,8 +79,8 @@ export async function createBucket(ctx: Context, ep: Endpoint, services: Service
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html */
-export async function headBucket(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+export async function headBucket(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   ctx.set('x-amz-bucket-region', bucket.location);
   sendEmpty(ctx);
 }
@@ -90,21 +90,21 @@ export async function headBucket(ctx: Context, ep: Endpoint, services: Services)
  * here in the same commit.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html
  */
-export async function deleteBucket(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function deleteBucket(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   try {
-    const cascade = (tx: Transaction) => services.multipart.removeBucketUploads(tx, ep.bucket!);
-    await services.store.deleteBucket(ep.bucket!, { cascade });
+    const cascade = (tx: Transaction) => services.multipart.removeBucketUploads(tx, ep.bucket);
+    await services.store.deleteBucket(ep.bucket, { cascade });
   } catch (err) {
-    if ((err as { code?: string }).code === 'BLOB_BUCKET_NOT_EMPTY') throw new S3Error('BucketNotEmpty', { extra: { BucketName: ep.bucket! } });
+    if ((err as { code?: string }).code === 'BLOB_BUCKET_NOT_EMPTY') throw new S3Error('BucketNotEmpty', { extra: { BucketName: ep.bucket } });
     throw err;
   }
   sendEmpty(ctx, 204);
 }
 
 /** us-east-1 answers an empty LocationConstraint. @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html */
-export async function getBucketLocation(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+export async function getBucketLocation(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   // A text-only root element; the region is ours (letters, digits, dashes), so it needs no escaping.
   const location = bucket.location === 'us-east-1' ? '' : bucket.location;
   ctx.type = 'application/xml';
@@ -112,8 +112,8 @@ export async function getBucketLocation(ctx: Context, ep: Endpoint, services: Se
 }
 
 /** Buckets are unversioned: an empty configuration. @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html */
-export async function getBucketVersioning(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function getBucketVersioning(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   sendXml(ctx, 'VersioningConfiguration', {});
 }
 
@@ -122,8 +122,8 @@ export async function getBucketVersioning(ctx: Context, ep: Endpoint, services: 
  * `BlockedEncryptionTypes` is shown as it was configured.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html
  */
-export async function getBucketEncryption(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+export async function getBucketEncryption(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   const blocked = bucket.encryption?.blockedEncryptionTypes;
   sendXml(ctx, 'ServerSideEncryptionConfiguration', {
     Rule: {
@@ -144,8 +144,8 @@ function blockedEncryptionTypes(values: string[] | undefined): BucketEncryption[
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html */
-export async function putBucketEncryption(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function putBucketEncryption(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   const config = await parseServerSideEncryptionConfiguration(xmlBody(ctx));
   if (config.rules.length !== 1) throw new S3Error('MalformedXML');
   const [rule] = config.rules;
@@ -160,13 +160,13 @@ export async function putBucketEncryption(ctx: Context, ep: Endpoint, services: 
     });
   }
   const blocked = blockedEncryptionTypes(rule.blockedEncryptionTypes);
-  await services.store.updateBucket(ep.bucket!, { encryption: blocked ? { sseAlgorithm: 'AES256', blockedEncryptionTypes: blocked } : { sseAlgorithm: 'AES256' } });
+  await services.store.updateBucket(ep.bucket, { encryption: blocked ? { sseAlgorithm: 'AES256', blockedEncryptionTypes: blocked } : { sseAlgorithm: 'AES256' } });
   sendEmpty(ctx);
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketEncryption.html */
-export async function deleteBucketEncryption(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
-  await services.store.updateBucket(ep.bucket!, { encryption: undefined });
+export async function deleteBucketEncryption(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
+  await services.store.updateBucket(ep.bucket, { encryption: undefined });
   sendEmpty(ctx, 204);
 }

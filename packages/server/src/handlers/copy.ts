@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { ObjectEndpoint } from '../operations.ts';
 import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
 import { readCustomerKey, writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, evaluateConditions, header, metadataOf, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
@@ -26,11 +26,11 @@ function copyDirective(headers: IncomingHttpHeaders, what: 'metadata' | 'tagging
   return value;
 }
 
-export async function copyObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  checkKey(ep.key!);
+export async function copyObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
+  checkKey(ep.key);
   const headers = ctx.req.headers;
   const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   refuseAcl(headers, 'object');
   const src = await loadObject(ctx, services, source.bucket, source.key);
   const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
@@ -49,7 +49,7 @@ export async function copyObject(ctx: Context, ep: Endpoint, services: Services)
   if (src.size > LIMITS.maxPutSize) {
     throw new S3Error('InvalidRequest', { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${LIMITS.maxPutSize}` });
   }
-  const rec = await services.store.copyObject(src, ep.bucket!, ep.key!, {
+  const rec = await services.store.copyObject(src, ep.bucket, ep.key, {
     owner: currentUser(ctx).id,
     metadata: {
       ...(directive === 'REPLACE' ? readMetadata(headers) : metadataOf(src)),

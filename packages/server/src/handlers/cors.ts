@@ -10,7 +10,7 @@ import type { BucketCorsRule } from '@coffer/blob-store';
 import { parseCorsConfiguration } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { AppState, Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { BucketEndpoint, Endpoint, EndpointOf } from '../operations.ts';
 import { ownedBucket, xmlBody } from '../access.ts';
 import { header, invalidHeaderArgument, isHeaderValue } from '../http.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
@@ -75,7 +75,7 @@ async function corsRules(services: Services, bucket: string): Promise<BucketCors
  */
 export async function applyCors(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
   const origin = header(ctx.req.headers, 'origin');
-  if (origin === undefined || ep.bucket === undefined) return;
+  if (origin === undefined || !('bucket' in ep)) return;
   const rules = await corsRules(services, ep.bucket);
   const rule = rules && matchCors(rules, origin, ctx.method.toUpperCase());
   if (!rule) return;
@@ -85,18 +85,18 @@ export async function applyCors(ctx: Context, ep: Endpoint, services: Services):
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketCors.html */
-export async function putBucketCors(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function putBucketCors(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   const { rules } = await parseCorsConfiguration(xmlBody(ctx));
   checkRules(rules);
-  await services.store.updateBucket(ep.bucket!, { cors: rules });
+  await services.store.updateBucket(ep.bucket, { cors: rules });
   sendEmpty(ctx);
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html */
-export async function getBucketCors(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
-  if (!bucket.cors) throw new S3Error('NoSuchCORSConfiguration', { extra: { BucketName: ep.bucket! } });
+export async function getBucketCors(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  if (!bucket.cors) throw new S3Error('NoSuchCORSConfiguration', { extra: { BucketName: ep.bucket } });
   sendXml(ctx, 'CORSConfiguration', {
     CORSRule: bucket.cors.map((r) => ({
       ID: r.id,
@@ -110,20 +110,20 @@ export async function getBucketCors(ctx: Context, ep: Endpoint, services: Servic
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketCors.html */
-export async function deleteBucketCors(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
-  await services.store.updateBucket(ep.bucket!, { cors: undefined });
+export async function deleteBucketCors(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
+  await services.store.updateBucket(ep.bucket, { cors: undefined });
   sendEmpty(ctx, 204);
 }
 
 /** OPTIONS on a bucket or object: the browser's preflight, matched against the bucket's CORS rules. */
-export async function preflight(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+export async function preflight(ctx: Context, ep: EndpointOf<'PreflightRequest'>, services: Services): Promise<void> {
   const origin = header(ctx.req.headers, 'origin');
   if (origin === undefined) throw new S3Error('BadRequest', { message: 'Insufficient information. Origin request header needed.' });
   const method = header(ctx.req.headers, 'access-control-request-method');
   if (method === undefined) throw new S3Error('BadRequest', { message: 'Invalid Access-Control-Request-Method: null' });
   const requested = (header(ctx.req.headers, 'access-control-request-headers') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
-  const rules = await corsRules(services, ep.bucket!);
+  const rules = await corsRules(services, ep.bucket);
   if (!rules) throw new S3Error('AccessForbidden', { message: 'CORSResponse: CORS is not enabled for this bucket.' });
   const rule = matchCors(rules, origin, method, requested);
   if (!rule) throw new S3Error('AccessForbidden');

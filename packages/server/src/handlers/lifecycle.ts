@@ -9,7 +9,7 @@ import type { BucketLifecycleRule } from '@coffer/blob-store';
 import { parseLifecycleConfiguration, type LifecycleRule } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { BucketEndpoint } from '../operations.ts';
 import { secureRandom } from '@coffer/crypto';
 import { ownedBucket, xmlBody } from '../access.ts';
 import { invalidHeaderArgument, isHeaderValue } from '../http.ts';
@@ -69,22 +69,22 @@ function checkRule(r: LifecycleRule): BucketLifecycleRule {
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html */
-export async function putBucketLifecycle(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function putBucketLifecycle(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   const { rules } = await parseLifecycleConfiguration(xmlBody(ctx));
   if (rules.length > MAX_RULES) throw new S3Error('MalformedXML');
   const checked = rules.map(checkRule);
   if (new Set(checked.map((r) => r.id)).size !== checked.length) {
     throw new S3Error('InvalidArgument', { message: 'Rule ID must be unique. Found same ID for more than one rule' });
   }
-  await services.store.updateBucket(ep.bucket!, { lifecycle: checked });
+  await services.store.updateBucket(ep.bucket, { lifecycle: checked });
   sendEmpty(ctx);
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLifecycleConfiguration.html */
-export async function getBucketLifecycle(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
-  if (!bucket.lifecycle) throw new S3Error('NoSuchLifecycleConfiguration', { extra: { BucketName: ep.bucket! } });
+export async function getBucketLifecycle(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  if (!bucket.lifecycle) throw new S3Error('NoSuchLifecycleConfiguration', { extra: { BucketName: ep.bucket } });
   sendXml(ctx, 'LifecycleConfiguration', {
     Rule: bucket.lifecycle.map((r) => {
       const tags = Object.entries(r.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
@@ -104,8 +104,8 @@ export async function getBucketLifecycle(ctx: Context, ep: Endpoint, services: S
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketLifecycle.html */
-export async function deleteBucketLifecycle(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
-  await services.store.updateBucket(ep.bucket!, { lifecycle: undefined });
+export async function deleteBucketLifecycle(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
+  await services.store.updateBucket(ep.bucket, { lifecycle: undefined });
   sendEmpty(ctx, 204);
 }

@@ -9,7 +9,7 @@ import type { Context } from 'koa';
 import type { ObjectRecord } from '@coffer/blob-store';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { BucketEndpoint } from '../operations.ts';
 import { ownedBucket } from '../access.ts';
 import { quoted } from '../http.ts';
 import { encoder, integerParam } from '../params.ts';
@@ -44,14 +44,14 @@ async function page(services: Services, bucket: string, q: Map<string, string>, 
   return { ...result, limit, prefix, delimiter };
 }
 
-export async function listObjects(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function listObjects(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   const q = ep.query;
   const enc = encoder(q);
   const marker = q.get('marker') ?? '';
-  const r = await page(services, ep.bucket!, q, marker);
+  const r = await page(services, ep.bucket, q, marker);
   sendXml(ctx, 'ListBucketResult', {
-    Name: ep.bucket!,
+    Name: ep.bucket,
     Prefix: enc(r.prefix ?? ''),
     Marker: enc(marker),
     MaxKeys: r.limit,
@@ -77,8 +77,8 @@ const token = {
   },
 };
 
-export async function listObjectsV2(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function listObjectsV2(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   const q = ep.query;
   const enc = encoder(q);
   const continuation = q.get('continuation-token');
@@ -87,10 +87,10 @@ export async function listObjectsV2(ctx: Context, ep: Endpoint, services: Servic
   // their first page.
   const fromToken = continuation ? token.decode(continuation) : undefined;
   const after = [fromToken, startAfter].filter((s): s is string => !!s).sort().pop();
-  const r = await page(services, ep.bucket!, q, after);
+  const r = await page(services, ep.bucket, q, after);
   const fetchOwner = q.get('fetch-owner') === 'true';
   sendXml(ctx, 'ListBucketResult', {
-    Name: ep.bucket!,
+    Name: ep.bucket,
     Prefix: enc(r.prefix ?? ''),
     MaxKeys: r.limit,
     KeyCount: r.objects.length + r.commonPrefixes.length,
@@ -105,14 +105,14 @@ export async function listObjectsV2(ctx: Context, ep: Endpoint, services: Servic
   });
 }
 
-export async function listObjectVersions(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function listObjectVersions(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   const q = ep.query;
   const enc = encoder(q);
   const keyMarker = q.get('key-marker') ?? '';
-  const r = await page(services, ep.bucket!, q, keyMarker);
+  const r = await page(services, ep.bucket, q, keyMarker);
   sendXml(ctx, 'ListVersionsResult', {
-    Name: ep.bucket!,
+    Name: ep.bucket,
     Prefix: enc(r.prefix ?? ''),
     KeyMarker: enc(keyMarker),
     VersionIdMarker: q.get('version-id-marker') ?? '',

@@ -25,7 +25,7 @@ import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
 import { parseCompleteMultipartUpload } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
 import { currentUser, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 import { readCustomerKey, refuseSseHeader, writeEncryption } from '../encryption.ts';
 import { checkKey, declaredSize, evaluateConditions, header, objectUrl, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
@@ -38,9 +38,9 @@ import { taggingHeader } from '../tags.ts';
 // ------------------------------------------------------------------ helpers
 
 /** The upload a request names (`uploadId` query parameter), in a bucket the caller owns. `NoSuchUpload`. */
-async function loadUpload(ctx: Context, ep: Endpoint, services: Services): Promise<{ bucket: BucketRecord; upload: UploadRecord }> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
-  return { bucket, upload: await services.multipart.getUpload(ep.bucket!, ep.key!, ep.query.get('uploadId') ?? '') };
+async function loadUpload(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<{ bucket: BucketRecord; upload: UploadRecord }> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  return { bucket, upload: await services.multipart.getUpload(ep.bucket, ep.key, ep.query.get('uploadId') ?? '') };
 }
 
 /** `x-amz-checksum-algorithm` of CreateMultipartUpload. */
@@ -69,7 +69,7 @@ function checksumElements(checksum: { algorithm: string; value: string } | undef
 }
 
 /** The customer key a part request carries (checked against the upload by the MultipartStore). */
-function partCustomer(ctx: Context, ep: Endpoint, services: Services, bucket: BucketRecord) {
+function partCustomer(ctx: Context, ep: ObjectEndpoint, services: Services, bucket: BucketRecord) {
   // Parts inherit the upload's encryption: `x-amz-server-side-encryption` is not taken here (Part B 1.1).
   refuseSseHeader(ctx);
   const enc = writeEncryption(ctx, ep, services, bucket);
@@ -79,14 +79,14 @@ function partCustomer(ctx: Context, ep: Endpoint, services: Services, bucket: Bu
 // ------------------------------------------------------------------ operations
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html */
-export async function createMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  checkKey(ep.key!);
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+export async function createMultipartUpload(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
+  checkKey(ep.key);
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   refuseAcl(ctx.req.headers, 'object');
   const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers) };
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const algorithm = checksumAlgorithm(ctx);
-  const upload = await services.multipart.create(ep.bucket!, ep.key!, {
+  const upload = await services.multipart.create(ep.bucket, ep.key, {
     owner: currentUser(ctx).id, metadata, encryption, checksumAlgorithm: algorithm, checksumType: header(ctx.req.headers, 'x-amz-checksum-type'),
   });
   setEncryptionHeaders(ctx, upload);
@@ -94,11 +94,11 @@ export async function createMultipartUpload(ctx: Context, ep: Endpoint, services
     ctx.set('x-amz-checksum-algorithm', algorithm);
     ctx.set('x-amz-checksum-type', uploadChecksumType(upload)!);
   }
-  sendXml(ctx, 'InitiateMultipartUploadResult', { Bucket: ep.bucket!, Key: ep.key!, UploadId: upload.uploadId });
+  sendXml(ctx, 'InitiateMultipartUploadResult', { Bucket: ep.bucket, Key: ep.key, UploadId: upload.uploadId });
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html */
-export async function uploadPart(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+export async function uploadPart(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   const partNumber = parsePartNumber(ep.query.get('partNumber') ?? '');
   const { bucket, upload } = await loadUpload(ctx, ep, services);
   const customer = partCustomer(ctx, ep, services, bucket);
@@ -146,7 +146,7 @@ function copySourceRange(raw: string | undefined, size: number): { start: number
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html */
-export async function uploadPartCopy(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+export async function uploadPartCopy(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   const headers = ctx.req.headers;
   const partNumber = parsePartNumber(ep.query.get('partNumber') ?? '');
   const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
@@ -187,11 +187,11 @@ export async function uploadPartCopy(ctx: Context, ep: Endpoint, services: Servi
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html */
-export async function completeMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+export async function completeMultipartUpload(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   const uploadId = ep.query.get('uploadId') ?? '';
   // SSE-C headers are accepted and not needed: completion copies no data (Part A). The upload is not loaded here:
   // an upload that completed already is answered by complete() itself, as S3 answers a retried Complete.
-  await ownedBucket(ctx, services, ep.bucket!);
+  await ownedBucket(ctx, services, ep.bucket);
   // Its x-amz-checksum-* header is the completed object's checksum, not the XML's.
   const request = await parseCompleteMultipartUpload(xmlBody(ctx, { ignoreChecksumHeaders: true }));
   const preconditions = writePreconditions(ctx.req.headers);
@@ -199,7 +199,7 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
   if (sizeHeader !== undefined && !/^\d+$/.test(sizeHeader.trim())) {
     throw new S3Error('InvalidArgument', { message: 'Value for x-amz-mp-object-size header is invalid.', extra: { ArgumentName: 'x-amz-mp-object-size', ArgumentValue: sizeHeader } });
   }
-  const rec = await services.multipart.complete(ep.bucket!, ep.key!, uploadId, request.parts, {
+  const rec = await services.multipart.complete(ep.bucket, ep.key, uploadId, request.parts, {
     ...preconditions,
     objectSize: sizeHeader === undefined ? undefined : Number(sizeHeader),
     checksum: objectChecksumHeader(ctx),
@@ -208,9 +208,9 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
   setEncryptionHeaders(ctx, rec);
   setChecksumHeader(ctx, rec);
   sendXml(ctx, 'CompleteMultipartUploadResult', {
-    Location: objectUrl(ctx, ep.bucket!, ep.key!),
-    Bucket: ep.bucket!,
-    Key: ep.key!,
+    Location: objectUrl(ctx, ep.bucket, ep.key),
+    Bucket: ep.bucket,
+    Key: ep.key,
     ETag: quoted(rec.etag),
     ...checksumElements(rec.checksum),
     ChecksumType: rec.checksum ? checksumTypeOf(rec.checksum.value) : undefined,
@@ -218,14 +218,14 @@ export async function completeMultipartUpload(ctx: Context, ep: Endpoint, servic
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html */
-export async function abortMultipartUpload(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
-  await services.multipart.abort(ep.bucket!, ep.key!, ep.query.get('uploadId') ?? '');
+export async function abortMultipartUpload(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
+  await services.multipart.abort(ep.bucket, ep.key, ep.query.get('uploadId') ?? '');
   sendEmpty(ctx, 204);
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html */
-export async function listParts(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+export async function listParts(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   // SSE-C headers are accepted and not needed (Part A).
   const { upload } = await loadUpload(ctx, ep, services);
   const maxParts = integerParam(ep.query, 'max-parts', MULTIPART_LIMITS.maxListEntries);
@@ -234,8 +234,8 @@ export async function listParts(ctx: Context, ep: Endpoint, services: Services):
   const initiator = owner(services, upload.owner);
   // Elements in the order of S3's responses (the API reference lists them alphabetically).
   sendXml(ctx, 'ListPartsResult', {
-    Bucket: ep.bucket!,
-    Key: ep.key!,
+    Bucket: ep.bucket,
+    Key: ep.key,
     UploadId: upload.uploadId,
     Initiator: initiator,
     Owner: initiator,
@@ -257,8 +257,8 @@ export async function listParts(ctx: Context, ep: Endpoint, services: Services):
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html */
-export async function listMultipartUploads(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function listMultipartUploads(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   const q = ep.query;
   const enc = encoder(q);
   const maxUploads = integerParam(q, 'max-uploads', MULTIPART_LIMITS.maxListEntries);
@@ -266,12 +266,12 @@ export async function listMultipartUploads(ctx: Context, ep: Endpoint, services:
   const delimiter = q.get('delimiter') || undefined;
   const keyMarker = q.get('key-marker') ?? '';
   const uploadIdMarker = q.get('upload-id-marker') ?? '';
-  const r = await services.multipart.listUploads(ep.bucket!, {
+  const r = await services.multipart.listUploads(ep.bucket, {
     prefix, delimiter, keyMarker: keyMarker || undefined, uploadIdMarker: uploadIdMarker || undefined,
     maxUploads: Math.min(maxUploads, MULTIPART_LIMITS.maxListEntries),
   });
   sendXml(ctx, 'ListMultipartUploadsResult', {
-    Bucket: ep.bucket!,
+    Bucket: ep.bucket,
     KeyMarker: enc(keyMarker),
     UploadIdMarker: uploadIdMarker,
     NextKeyMarker: r.nextKeyMarker === undefined ? undefined : enc(r.nextKeyMarker),

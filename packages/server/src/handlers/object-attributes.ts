@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import { MULTIPART_LIMITS } from '@coffer/multipart';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { ObjectEndpoint } from '../operations.ts';
 import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
 import { header, setEncryptionHeaders } from '../http.ts';
 import { loadObject } from '../object-access.ts';
@@ -23,7 +23,7 @@ function intHeader(ctx: Context, name: string, def: number): number {
   return raw === undefined ? def : integerValue(raw.trim(), name);
 }
 
-export async function getObjectAttributes(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+export async function getObjectAttributes(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   refuseSseHeader(ctx);
   const raw = header(ctx.req.headers, 'x-amz-object-attributes');
   const wanted = new Set((raw ?? '').split(',').map((s) => s.trim()).filter(Boolean));
@@ -33,7 +33,7 @@ export async function getObjectAttributes(ctx: Context, ep: Endpoint, services: 
   }
   const maxParts = Math.min(intHeader(ctx, 'x-amz-max-parts', MULTIPART_LIMITS.maxListEntries), MULTIPART_LIMITS.maxListEntries);
   const marker = intHeader(ctx, 'x-amz-part-number-marker', 0);
-  const rec = await loadObject(ctx, services, ep.bucket!, ep.key!);
+  const rec = await loadObject(ctx, services, ep.bucket, ep.key);
   readCustomerKey(ctx, ep, services, rec);
 
   const body: Record<string, unknown> = {};

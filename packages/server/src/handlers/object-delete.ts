@@ -9,14 +9,14 @@ import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
 import { parseDelete } from '@coffer/xml';
 import { S3Error, toS3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
 import { ownedBucket, xmlBody } from '../access.ts';
 import { LIMITS, header } from '../http.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 
-export async function deleteObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
-  await services.store.deleteObject(ep.bucket!, ep.key!);
+export async function deleteObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
+  await services.store.deleteObject(ep.bucket, ep.key);
   sendEmpty(ctx, 204);
 }
 
@@ -28,8 +28,8 @@ async function* md5Tap(source: AsyncIterable<Buffer>, hash: ReturnType<typeof cr
   }
 }
 
-export async function deleteObjects(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket!);
+export async function deleteObjects(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  await ownedBucket(ctx, services, ep.bucket);
   const headers = ctx.req.headers;
   const contentMd5 = header(headers, 'content-md5');
   if (contentMd5 === undefined && !Object.keys(headers).some((h) => h.startsWith('x-amz-checksum-'))) {
@@ -48,7 +48,7 @@ export async function deleteObjects(ctx: Context, ep: Endpoint, services: Servic
       // for an empty <Key> of DeleteObjects, per key, as it does every per-key failure.
       if (key === '') throw new S3Error('UserKeyMustBeSpecified');
       if (Buffer.byteLength(key, 'utf8') > LIMITS.maxKeyBytes) throw new S3Error('KeyTooLongError');
-      await services.store.deleteObject(ep.bucket!, key);
+      await services.store.deleteObject(ep.bucket, key);
       deleted.push({ Key: key });
     } catch (err) {
       const e = toS3Error(err);

@@ -10,7 +10,7 @@ import type { ObjectRecord } from '@coffer/blob-store';
 import { parsePartNumber } from '@coffer/multipart';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { ObjectEndpoint } from '../operations.ts';
 import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
 import {
   type ByteRange, evaluateConditions, header, invalidHeaderArgument, isHeaderValue, parseRange, setObjectHeaders,
@@ -42,9 +42,9 @@ function partRange(rec: ObjectRecord, raw: string): { range?: ByteRange; count?:
   return { range: size > 0 ? { start, end: start + size - 1 } : undefined, count };
 }
 
-async function readObject(ctx: Context, ep: Endpoint, services: Services, withBody: boolean): Promise<void> {
+async function readObject(ctx: Context, ep: ObjectEndpoint, services: Services, withBody: boolean): Promise<void> {
   refuseSseHeader(ctx);
-  const { bucket, rec } = await loadObjectIn(ctx, services, ep.bucket!, ep.key!);
+  const { bucket, rec } = await loadObjectIn(ctx, services, ep.bucket, ep.key);
   const customer = readCustomerKey(ctx, ep, services, rec);
   const rangeHeader = header(ctx.req.headers, 'range');
   const partNumber = ep.query.get('partNumber');
@@ -94,10 +94,10 @@ async function readObject(ctx: Context, ep: Endpoint, services: Services, withBo
   ctx.length = length;
 }
 
-export function getObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+export function getObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   return readObject(ctx, ep, services, true);
 }
 
-export function headObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+export function headObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   return readObject(ctx, ep, services, false);
 }

@@ -13,7 +13,8 @@ import { checkPostPolicy, missingPostFieldMessage, verifyPostForm } from '@coffe
 import { buildXml } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { AppState, Services } from '../context.ts';
-import { isFormBody, type Endpoint } from '../router.ts';
+import type { BucketEndpoint } from '../operations.ts';
+import { isFormBody } from '../router.ts';
 import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, objectUrl, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
@@ -108,7 +109,7 @@ function redirectUrl(fields: Map<string, string>): URL | undefined {
   }
 }
 
-export async function postObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
+export async function postObject(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
   const form = await readForm(ctx);
   try {
     const { fields } = form;
@@ -118,9 +119,9 @@ export async function postObject(ctx: Context, ep: Endpoint, services: Services)
     const auth = await verifyPostForm(fields, { getSecretKey: (ak) => services.users.secretKey(ak), region: services.region });
     (ctx.state as AppState).user = services.users.byAccessKey(auth.accessKeyId);
     // The policy sees the key as stored and the bucket of the request (a form need not send a bucket field).
-    const compared = new Map(fields).set('key', key).set('bucket', ep.bucket!);
+    const compared = new Map(fields).set('key', key).set('bucket', ep.bucket);
     const range = checkPostPolicy(fields.get('policy')!, compared).contentLengthRange;
-    const bucket = await ownedBucket(ctx, services, ep.bucket!);
+    const bucket = await ownedBucket(ctx, services, ep.bucket);
     checkKey(key);
     // The fields stand for the headers of a PUT (by lower-cased name): readMetadata and writeEncryption read the
     // content headers, x-amz-meta-* and the SSE ones among them and nothing else.
@@ -128,7 +129,7 @@ export async function postObject(ctx: Context, ep: Endpoint, services: Services)
     refuseAcl({ 'x-amz-acl': fields.get('acl') }, 'object');
     const taggingXml = fields.get('tagging');
     const tags = taggingXml === undefined ? undefined : await readTagging((async function* one() { yield taggingXml; })(), 'Object');
-    const rec = await services.store.putObject(ep.bucket!, key, form.file, {
+    const rec = await services.store.putObject(ep.bucket, key, form.file, {
       owner: currentUser(ctx).id,
       metadata: { ...readMetadata(params), tags },
       encryption: writeEncryption(ctx, ep, services, bucket, params),
@@ -137,13 +138,13 @@ export async function postObject(ctx: Context, ep: Endpoint, services: Services)
         if (range && size < range.min) throw new S3Error('EntityTooSmall', { extra: { ProposedSize: size, MinSizeAllowed: range.min } });
       },
     });
-    const location = objectUrl(ctx, ep.bucket!, key);
+    const location = objectUrl(ctx, ep.bucket, key);
     ctx.set('ETag', quoted(rec.etag));
     ctx.set('Location', location);
     setEncryptionHeaders(ctx, rec);
     const redirect = redirectUrl(fields);
     if (redirect) {
-      for (const [k, v] of [['bucket', ep.bucket!], ['key', key], ['etag', quoted(rec.etag)]]) redirect.searchParams.append(k!, v!);
+      for (const [k, v] of [['bucket', ep.bucket], ['key', key], ['etag', quoted(rec.etag)]]) redirect.searchParams.append(k!, v!);
       ctx.set('Location', redirect.href);
       sendEmpty(ctx, 303);
       return;
@@ -152,7 +153,7 @@ export async function postObject(ctx: Context, ep: Endpoint, services: Services)
     if (status === '201') {
       ctx.status = 201;
       ctx.type = 'application/xml';
-      ctx.body = buildXml('PostResponse', { Location: location, Bucket: ep.bucket!, Key: key, ETag: quoted(rec.etag) });
+      ctx.body = buildXml('PostResponse', { Location: location, Bucket: ep.bucket, Key: key, ETag: quoted(rec.etag) });
       return;
     }
     sendEmpty(ctx, status === '200' ? 200 : 204);

@@ -7,7 +7,7 @@ import type { Context } from 'koa';
 import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
-import type { Endpoint } from '../router.ts';
+import type { ObjectEndpoint } from '../operations.ts';
 import { ownedBucket, currentUser, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, declaredSize, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
@@ -15,9 +15,9 @@ import { writePreconditions } from '../write-preconditions.ts';
 import { sendEmpty, setChecksumHeader } from '../respond.ts';
 import { taggingHeader } from '../tags.ts';
 
-export async function putObject(ctx: Context, ep: Endpoint, services: Services): Promise<void> {
-  checkKey(ep.key!);
-  const bucket = await ownedBucket(ctx, services, ep.bucket!);
+export async function putObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
+  checkKey(ep.key);
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   refuseAcl(ctx.req.headers, 'object');
   const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers) };
   const encryption = writeEncryption(ctx, ep, services, bucket);
@@ -28,7 +28,7 @@ export async function putObject(ctx: Context, ep: Endpoint, services: Services):
   }
   const contentMd5 = parseContentMd5(header(ctx.req.headers, 'content-md5'));
   const body = requestBody(ctx);
-  const rec = await services.store.putObject(ep.bucket!, ep.key!, body, {
+  const rec = await services.store.putObject(ep.bucket, ep.key, body, {
     owner: currentUser(ctx).id,
     metadata,
     encryption,

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import type { Operation } from '../../src/router.ts';
+import type { Operation } from '../../src/operations.ts';
 import { encodeKey, presign, signHeaders, uriEncode } from '../helpers/http.ts';
 
 /** mulberry32: a small, fast, seeded PRNG (deterministic across platforms). */
