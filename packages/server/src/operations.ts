@@ -65,7 +65,9 @@ export const OPERATIONS = Object.freeze({
 export type Operation = keyof typeof OPERATIONS;
 
 /** The operations of one scope. */
-export type OperationIn<S extends Scope> = { [O in Operation]: (typeof OPERATIONS)[O] extends S ? O : never }[Operation];
+export type OperationIn<S extends Scope> = {
+  [O in Operation]: (typeof OPERATIONS)[O] extends S ? O : never;
+}[Operation];
 
 /** What a request of each scope names, besides its operation and query. */
 interface Targets {
