@@ -104,7 +104,12 @@ async function main(): Promise<void> {
   {
     // one real ciphertext to decrypt
     const parts: Buffer[] = [];
-    await pipeline(source(plain, big), createEncryptStream(key), new Writable({ write: (c, _e, cb) => (parts.push(c), cb()) }));
+    await pipeline(source(plain, big), createEncryptStream(key), new Writable({
+      write: (c, _e, cb) => {
+        parts.push(c);
+        cb();
+      },
+    }));
     Buffer.concat(parts).copy(encBuf);
   }
   const log = (r: Row) => {

@@ -131,7 +131,10 @@ async function main(): Promise<void> {
   const cellOf = (wl: Workload, k: ServerKind): Cell => {
     const id = `${wl.id}|${k}`;
     let c = cells.get(id);
-    if (!c) cells.set(id, (c = { status: 'ok', samples: [] }));
+    if (!c) {
+      c = { status: 'ok', samples: [] };
+      cells.set(id, c);
+    }
     return c;
   };
 

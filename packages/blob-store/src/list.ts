@@ -49,7 +49,7 @@ export async function listKeys(
   const after = q.after !== undefined && q.after !== '' && utf8Compare(q.after, prefix) >= 0 ? q.after : undefined;
   let skip: string | undefined; // keys starting with this are rolled up already
   let sought: string | undefined; // skip prefix we already seeked past
-  if (after !== undefined && after.startsWith(prefix) && commonPrefix(after, prefix, delimiter) === after) skip = after;
+  if (after?.startsWith(prefix) && commonPrefix(after, prefix, delimiter) === after) skip = after;
 
   const it = open(after !== undefined ? { gt: after } : { gte: prefix });
   let count = 0;

@@ -24,7 +24,7 @@ import { MetaTx, type CommitDone, type Transaction } from './meta-tx.ts';
 import { resolveOptions, type BlobStoreOptions, type FileOps, type ResolvedOptions } from './options.ts';
 import { DataLayout, isBlobId, newBlobId } from './paths.ts';
 import { OBJECT_STREAM_INFO, PlaintextReader, decryptSteps, planRead, type ReadStep } from './read.ts';
-import { K, SEP, decode, type RefRecord } from './schema.ts';
+import { K, SEP, decode, } from './schema.ts';
 import { openMd5, sealMd5 } from './seal.ts';
 import type {
   BucketRecord,

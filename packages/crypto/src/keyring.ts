@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { link, mkdir, open as openFile, readFile, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open as openFile, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 
@@ -77,7 +77,7 @@ function serialize(active: string, keys: Map<string, RingKey>): string {
 }
 
 async function fsyncDir(dir: string): Promise<void> {
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await openFile(dir, 'r');
     await fh.sync();

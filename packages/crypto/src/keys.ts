@@ -145,7 +145,7 @@ export function unwrapDataKey(w: WrappedKey, p: UnwrapParams): Buffer {
   checkKey(p.kek, 'kek');
   const objectId = checkObjectId(p.objectId);
   const chunkSize = checkChunkSize(p.chunkSize);
-  if (!w || w.v !== 1 || !SCHEMES.includes(w.scheme)) {
+  if (w?.v !== 1 || !SCHEMES.includes(w.scheme)) {
     throw new CryptoError('CRYPTO_AUTH_FAILED', 'wrapped key record is malformed (v/scheme)');
   }
   const salt = b64(w.salt, 32, 'salt');

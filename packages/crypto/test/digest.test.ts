@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 
-import { OFF_THREAD_HASH_DEFAULTS, OffThreadHash, createOffThreadHash } from '../src/index.ts';
+import { OFF_THREAD_HASH_DEFAULTS, type OffThreadHash, createOffThreadHash } from '../src/index.ts';
 
 const md5 = (b: Uint8Array): Buffer => createHash('md5').update(b).digest();
 
@@ -68,7 +68,7 @@ describe('OffThreadHash', () => {
   it('should run many hashes at once on the one worker', async () => {
     const bodies = Array.from({ length: 6 }, (_, i) => randomBytes(1024 * 1024 + i * 77_777));
     const got = await Promise.all(bodies.map((b) => feed(createOffThreadHash('md5', { batchBytes: 65536 }), b, 50_000)));
-    got.forEach((d, i) => assert.ok(d.equals(md5(bodies[i]!)), `body ${i}`));
+    for (const [i, d] of got.entries()) assert.ok(d.equals(md5(bodies[i]!)), `body ${i}`);
   });
 
   it('should support other algorithms of node:crypto', async () => {

@@ -84,7 +84,7 @@ describe('createEncryptStream with a pool', () => {
     const keys = inputs.map(() => randomBytes(32));
     const expected = await Promise.all(inputs.map((p, i) => encrypt(keys[i]!, p)));
     const got = await Promise.all(inputs.map((p, i) => run(createEncryptStream(keys[i]!, { pool: small }), p, 5000)));
-    got.forEach((g, i) => assert.ok(g.equals(expected[i]!), `stream ${i}`));
+    for (const [i, g] of got.entries()) assert.ok(g.equals(expected[i]!), `stream ${i}`);
   });
   it('should keep at most maxInFlightBatches batches of a stream in the pool when the reader is slow', async () => {
     small.resetPeak();

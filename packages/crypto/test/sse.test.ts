@@ -39,7 +39,8 @@ describe('parseSseCustomerHeaders', () => {
 
   it('should return the key and its MD5 for a valid set', () => {
     const r = parseSseCustomerHeaders(good);
-    assert.ok(r && r.key.equals(key));
+    assert.ok(r);
+    assert.ok(r.key.equals(key));
     assert.equal(r.keyMD5, md5(key));
   });
 
@@ -49,7 +50,8 @@ describe('parseSseCustomerHeaders', () => {
       [P + 'key']: keyB64,
       [P + 'key-MD5']: md5(key),
     });
-    assert.ok(r && r.key.equals(key));
+    assert.ok(r);
+    assert.ok(r.key.equals(key));
   });
 
   it('should read the copy-source set when copySource is true', () => {
@@ -115,7 +117,8 @@ describe('parseSseCustomerHeaders', () => {
 
   it('should accept a missing MD5 when not required (row 4, GET/HEAD) and compute it', () => {
     const r = parseSseCustomerHeaders({ [P + 'algorithm']: 'AES256', [P + 'key']: keyB64 }, { requireKeyMd5: false });
-    assert.ok(r && r.key.equals(key));
+    assert.ok(r);
+    assert.ok(r.key.equals(key));
     assert.equal(r.keyMD5, md5(key));
   });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import {
-  MultipartError,
+  type MultipartError,
   multipartEtag,
   objectChecksum,
   parsePartNumber,

@@ -10,7 +10,7 @@ import { bodyOf, makeCustomerKey, readAll } from '@coffer/blob-store/testing';
 import { MasterKeyRing } from '@coffer/crypto';
 
 import {
-  MULTIPART_NAMESPACES, MultipartError, MultipartStore, multipartEtag, type PartRecord, type UploadRecord,
+  MULTIPART_NAMESPACES, type MultipartError, MultipartStore, multipartEtag, type PartRecord, type UploadRecord,
 } from '../src/index.ts';
 
 const MiB = 1024 * 1024;

@@ -154,7 +154,7 @@ export function route(
       case 'POST':
         if (has('delete')) return ep('DeleteObjects');
         if (isFormBody(headers)) return ep('PostObject');
-        notImplemented();
+        return notImplemented();
       default:
         methodNotAllowed(m, 'BUCKET');
     }
@@ -181,7 +181,7 @@ export function route(
     case 'POST':
       if (has('uploads')) return ep('CreateMultipartUpload');
       if (has('uploadId')) return ep('CompleteMultipartUpload');
-      notImplemented();
+      return notImplemented();
     default:
       methodNotAllowed(m, 'OBJECT');
   }

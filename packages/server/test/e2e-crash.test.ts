@@ -47,7 +47,10 @@ describe('a crash at any moment (SIGKILL under load, then restart)', () => {
 
   const state = (key: string): KeyState => {
     let s = keys.get(key);
-    if (!s) keys.set(key, (s = { acked: null, inFlight: [] }));
+    if (!s) {
+      s = { acked: null, inFlight: [] };
+      keys.set(key, s);
+    }
     return s;
   };
 
@@ -135,7 +138,7 @@ describe('a crash at any moment (SIGKILL under load, then restart)', () => {
         continue;
       }
       assert.equal(r.status, 200, `${key}: ${r.status} ${r.text.slice(0, 200)}`);
-      const match = allowed.find((b) => b !== null && b.equals(r.body));
+      const match = allowed.find((b) => b?.equals(r.body));
       assert.ok(match, `${key}: ${r.body.length} bytes that no acknowledged or in-flight write sent`);
       if (!String(r.headers.etag).includes('-')) assert.equal(r.headers.etag, `"${md5(r.body)}"`, key);
       present.set(key, r.body.length);

@@ -5,7 +5,7 @@ import type { BucketRecord } from '@coffer/blob-store';
 import { isSecure, writeEncryption } from '../src/encryption.ts';
 import type { Services } from '../src/context.ts';
 import type { Endpoint } from '../src/operations.ts';
-import { S3Error } from '../src/errors.ts';
+import type { S3Error } from '../src/errors.ts';
 
 // A peer that is not loopback cannot be made on this machine (servers listen on 127.0.0.1 only), so these checks
 // run on a stand-in request context; the loopback and TLS paths are covered end to end.

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostBucket, route, splitPath, parseQuery } from '../src/router.ts';
-import { S3Error } from '../src/errors.ts';
+import type { S3Error } from '../src/errors.ts';
 import { OPERATIONS, type Operation } from '../src/operations.ts';
 import { HANDLERS } from '../src/app.ts';
 

@@ -10,7 +10,7 @@ export function parseContentMd5(headerValue: string | undefined): Buffer | undef
   if (headerValue === undefined) return undefined;
   const v = headerValue.trim();
   const buf = /^[A-Za-z0-9+/]{22}==$/.test(v) ? Buffer.from(v, 'base64') : undefined;
-  if (!buf || buf.length !== 16) {
+  if (buf?.length !== 16) {
     throw new SigV4Error('SIGV4_INVALID_DIGEST', MESSAGES.invalidDigest, { 'Content-MD5': headerValue });
   }
   return buf;

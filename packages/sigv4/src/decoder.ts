@@ -20,7 +20,7 @@ export const MIN_CHUNK_SIZE = 8192;
 /** Longest chunk-header or trailer line accepted, bytes (a signed header line is ~90 bytes). */
 const MAX_LINE = 4096;
 
-const enum State {
+enum State {
   Header,
   Data,
   DataCrlf,

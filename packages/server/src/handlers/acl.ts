@@ -37,7 +37,7 @@ async function putAcl(ctx: Context, ownerId: string, target: 'bucket' | 'object'
   refuseAcl(ctx.req.headers, target);
   if (header(ctx.req.headers, 'x-amz-acl') !== undefined) return;
   const root = await parseXml(xmlBody(ctx)).catch(() => undefined);
-  if (!root || root.name !== 'AccessControlPolicy') throw new S3Error('MalformedACLError');
+  if (root?.name !== 'AccessControlPolicy') throw new S3Error('MalformedACLError');
   const grants = root.children.find((c) => c.name === 'AccessControlList')?.children.filter((c) => c.name === 'Grant') ?? [];
   const text = (el: { children: { name: string; text: string }[] } | undefined, name: string) => el?.children.find((c) => c.name === name)?.text.trim();
   for (const g of grants) {

@@ -19,6 +19,7 @@ import {
   MULTIPART_LIMITS,
   parsePartNumber,
   uploadChecksumType,
+  type PartRecord,
   type UploadRecord,
 } from '@coffer/multipart';
 import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
@@ -173,7 +174,7 @@ export async function uploadPartCopy(ctx: Context, ep: ObjectEndpoint, services:
     body.on('error', (err) => tap.destroy(err));
     input = body.pipe(tap);
   }
-  let part;
+  let part: PartRecord;
   try {
     part = await mp.uploadPart(upload, partNumber, input, {
       customer,
