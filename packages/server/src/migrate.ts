@@ -7,7 +7,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { MIGRATION_PROGRESS_KEY } from '@coffer/blob-store';
-import { LevelEngine, PgEngine, copyEngine, type CopyProgress, type CopyReport } from '@coffer/kv';
+import { LevelEngine, PgEngine, copyEngine, isKvError, type CopyProgress, type CopyReport } from '@coffer/kv';
 
 /** Options of {@link migrateMeta}. */
 export interface MigrateOptions {
@@ -61,6 +61,12 @@ export async function migrateMeta(opts: MigrateOptions): Promise<CopyReport> {
         batchSize: opts.batchSize,
         onProgress: opts.onProgress,
       });
+    } catch (err) {
+      if (isKvError(err, 'KV_TARGET_FOREIGN')) {
+        const hint = `--force makes the database an exact copy of ${metaDir}, deleting them`;
+        throw new Error(`${err.message}; ${hint}`, { cause: err });
+      }
+      throw err;
     } finally {
       await target.close();
     }
