@@ -4,6 +4,7 @@ export {
   DEFAULT_OPTIONS, type BatchHook, type BlobStoreOptions, type CommitPoint, type FileOps, type FileWriteFn,
 } from './options.ts';
 export { commonPrefix } from './list.ts';
+export { MIGRATION_PROGRESS_KEY } from './schema.ts';
 export { OBJECT_STREAM_INFO } from './read.ts';
 export type {
   BeforeCommitResult,

@@ -12,6 +12,7 @@
  * | `!r!`           | blob id                      | RefRecord (JSON): references to a blob  |
  * | `!d!`           | blob id                      | inline ciphertext (bytes)               |
  * | `!x!!NS!`       | record id                    | a generic record of namespace NS (JSON) |
+ * | `!m!progress`   | (the whole key)              | `coffer meta migrate`'s progress record |
  *
  * Keys order as UTF-8 bytes, so the objects of one bucket are contiguous and in S3's list order: bucket names hold no
  * NUL, and NUL sorts before every other byte of a key.
@@ -57,6 +58,12 @@ export const K = Object.freeze({
   /** The id of a record key of namespace `ns`. */
   recordId: (key: Buffer, ns: string) => key.toString('utf8', 5 + Buffer.byteLength(ns)),
 });
+
+/**
+ * The progress record that `coffer meta migrate` keeps in its target while a copy runs (`copyEngine` of @coffer/kv),
+ * removed once the copy is verified. Under a prefix of its own, which no read of the store covers.
+ */
+export const MIGRATION_PROGRESS_KEY: Buffer = utf8('!m!progress');
 
 /** A JSON value as the engine stores it. */
 export function encode(value: object): Buffer {

@@ -9,7 +9,9 @@ export type KvErrorCode =
   /** The engine was closed. */
   | 'KV_CLOSED'
   /** The database holds a schema newer than this code knows. */
-  | 'KV_SCHEMA';
+  | 'KV_SCHEMA'
+  /** A copy's target holds keys its source does not have (another namespace); see `copyEngine`. */
+  | 'KV_TARGET_FOREIGN';
 
 /** An error of a metadata engine, with a stable `code` and the underlying `cause`. */
 export class KvError extends Error {

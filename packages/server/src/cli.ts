@@ -1,6 +1,6 @@
 /**
- * The `coffer` command: `serve`, `user add|list|remove`, `keys list|rotate`, `scrub`. The only place that reads
- * environment variables and flags. `bin/coffer.js` runs it in one process.
+ * The `coffer` command: `serve`, `user add|list|remove`, `keys list|rotate`, `scrub`, `meta migrate`. The only place
+ * that reads environment variables and flags. `bin/coffer.js` runs it in one process.
  */
 import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -10,6 +10,7 @@ import type { MasterKeyRing } from '@coffer/crypto';
 import { CofferServer, SERVER_DEFAULTS, openKeyRing, type MasterKeySource } from './server.ts';
 import { UserRegistry } from './users.ts';
 import { rotateMasterKey } from './rotate.ts';
+import { migrateMeta, redactUrl } from './migrate.ts';
 import { LogSink } from './log-sink.ts';
 import { parseReserve, type SpaceReserve } from './space.ts';
 
@@ -85,26 +86,18 @@ function masterKeySource(opts: { masterKeyFile?: string }): MasterKeySource {
 }
 
 /** The points `COFFER_TEST_CRASH_AT` can name. */
-const CRASH_POINT = /^(blob-stored|batch-before|batch-after|sweep-unlink)(?::(\d{1,6}))?$/;
+const CRASH_POINT = /^(blob-stored|batch-before|batch-after|sweep-unlink|migrate-commit)(?::(\d{1,6}))?$/;
 
 /**
  * TEST ONLY: `COFFER_TEST_CRASH_AT=POINT[:N]` kills this process with SIGKILL the N-th time (default 1) it reaches
  * a named point of the commit protocol, for the crash tests: `blob-stored` (a blob file fsync'd and renamed, no
  * record yet), `batch-before` / `batch-after` (a metadata batch about to be written / written, nothing acknowledged
- * yet), `sweep-unlink` (the sweep about to remove a file). Unset, the store runs without hooks.
+ * yet), `sweep-unlink` (the sweep about to remove a file), `migrate-commit` (`meta migrate` has committed a
+ * transaction of its copy). Unset, the store runs without hooks.
  */
 function crashHooks(): BlobStoreOptions['testing'] {
-  const spec = process.env.COFFER_TEST_CRASH_AT;
-  if (!spec) return undefined;
-  const m = CRASH_POINT.exec(spec);
-  if (!m) {
-    throw new InvalidArgumentError(
-      'COFFER_TEST_CRASH_AT must be blob-stored, batch-before, batch-after or sweep-unlink, optionally :N');
-  }
-  let left = Number(m[2] ?? 1);
-  const at = (name: string): void => {
-    if (name === m[1] && --left === 0) process.kill(process.pid, 'SIGKILL');
-  };
+  const at = crashPoint();
+  if (!at) return undefined;
   return {
     point: at,
     batch: async (write) => {
@@ -112,6 +105,21 @@ function crashHooks(): BlobStoreOptions['testing'] {
       await write();
       at('batch-after');
     },
+  };
+}
+
+/** The test-only crash point of `COFFER_TEST_CRASH_AT` (see {@link crashHooks}) as a function, if one is set. */
+function crashPoint(): ((name: string) => void) | undefined {
+  const spec = process.env.COFFER_TEST_CRASH_AT;
+  if (!spec) return undefined;
+  const m = CRASH_POINT.exec(spec);
+  if (!m) {
+    throw new InvalidArgumentError('COFFER_TEST_CRASH_AT must be blob-stored, batch-before, batch-after, sweep-unlink '
+      + 'or migrate-commit, optionally :N');
+  }
+  let left = Number(m[2] ?? 1);
+  return (name: string): void => {
+    if (name === m[1] && --left === 0) process.kill(process.pid, 'SIGKILL');
   };
 }
 
@@ -276,6 +284,46 @@ dataOptions(program.command('scrub').description('verify every stored object: fi
     for (const f of report.failures) process.stdout.write(`FAIL\t${f.bucket}/${f.key}\t${f.code}\t${f.message}\n`);
     process.stdout.write(`${report.objects} objects, ${report.bytes} bytes checked (${report.sizeOnly} SSE-C objects by size only), ${report.failures.length} failures\n`);
     if (report.failures.length > 0) process.exitCode = 2;
+  });
+
+const meta = program.command('meta').description('the metadata store');
+meta.command('migrate')
+  .description('copy the metadata of a stopped data directory (LevelDB) into PostgreSQL, verified; resumable')
+  .requiredOption('--from <dir>', 'data directory (its server stopped); its chunk files stay there')
+  .requiredOption('--to <url>', 'PostgreSQL database (postgres://…) that `coffer serve --meta` will use', parseMeta)
+  .option('--force', 'copy into a database that holds keys the data directory does not have, deleting them')
+  .action(async (opts) => {
+    const bar = new SingleBar({
+      format: '{phase} [{bar}] {value}/{total} keys', hideCursor: true, noTTYOutput: true, stream: process.stderr,
+    }, Presets.shades_classic);
+    const crash = crashPoint();
+    let phase: string | undefined;
+    let written = 0;
+    const report = await migrateMeta({
+      dataDir: opts.from,
+      url: opts.to,
+      force: opts.force ?? false,
+      onProgress: (p) => {
+        const label = p.phase === 'copy' ? 'copying  ' : 'verifying';
+        if (phase === undefined) bar.start(p.total, 0, { phase: label });
+        phase = p.phase;
+        bar.update(p.done, { phase: label });
+        if (p.written > written) crash?.('migrate-commit');
+        written = p.written;
+      },
+    });
+    if (phase !== undefined) bar.stop();
+    const v = report.verify;
+    const copied = `${report.keys} keys, ${report.written} written, ${report.deleted} deleted`
+      + (report.resumed ? ', resumed' : '');
+    if (report.verified) {
+      process.stdout.write(`migrated ${opts.from} to ${redactUrl(opts.to)}: ${copied}; `
+        + `verified: ${v.targetKeys} keys on both sides, ${v.sampled} sampled reads byte-equal\n`);
+    } else {
+      process.stdout.write(`NOT verified: ${copied}; ${v.sourceKeys} keys in the source, `
+        + `${v.targetKeys} in the target, ${v.differing} differing, ${v.sampleDiffering} of ${v.sampled} sampled reads differing; run it again\n`);
+      process.exitCode = 2;
+    }
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {
