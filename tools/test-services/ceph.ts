@@ -145,8 +145,11 @@ class Ceph {
    */
   async #startOsd(): Promise<void> {
     const uuid = randomUUID();
-    // the ceph CLI waits for the monitor (up to --connect-timeout), so this also waits for the monitor to be up
-    const id = (await this.#ceph(['osd', 'new', uuid])).trim();
+    // a monitor that is up but not yet in quorum fails commands at once ("EPERM: problem getting command
+    // descriptions from mon") instead of waiting: retry; `osd new` with the same uuid returns the same id
+    const id = await this.#waitOrExplain('mon', 'the monitor to register the OSD', async () =>
+      (await this.#ceph(['osd', 'new', uuid])).trim(),
+    );
     await mkdir(join(this.#dir, 'osd', `osd.${id}`), { recursive: true });
     await run('ceph-osd', ['-c', this.#conf, '-i', id, '--mkfs', '--osd-uuid', uuid]);
     let starts = 0;
@@ -250,9 +253,9 @@ class Ceph {
   }
 
   /** {@link waitFor}, with the daemon's log tail in the error: a Ceph that does not start says why only there. */
-  async #waitOrExplain(daemon: CephDaemon, what: string, probe: () => Promise<true | undefined>): Promise<void> {
+  async #waitOrExplain<T>(daemon: CephDaemon, what: string, probe: () => Promise<T | undefined>): Promise<T> {
     try {
-      await waitFor(what, probe, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 300 });
+      return await waitFor(what, probe, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 300 });
     } catch (err) {
       const log = await readFile(join(this.#dir, 'log', `${daemon}.out`), 'utf8').catch(() => '');
       throw new Error(`${(err as Error).message}\n${log.split('\n').slice(-15).join('\n')}`, { cause: err });

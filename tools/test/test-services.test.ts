@@ -1,9 +1,11 @@
 /**
- * The throw-away services of the scale-out tests (tools/test-services/), against the real programs: PostgreSQL 15
- * and a one-node Ceph from tools/install-test-deps.sh.
+ * The throw-away services of the scale-out tests (tools/test-services/) and tools/dev-cluster.sh, against the real
+ * programs: PostgreSQL 15 and a one-node Ceph from tools/install-test-deps.sh.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +15,7 @@ import {
   CreateBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3ServiceException,
@@ -21,7 +24,7 @@ import {
 import pg from 'pg';
 
 import { sdkClient } from '../../packages/server/test/helpers/clients.ts';
-import { runProcess } from '../../packages/server/test/helpers/server.ts';
+import { childEnv, REPO_ROOT, runProcess } from '../../packages/server/test/helpers/server.ts';
 import { startCeph, type RunningCeph } from '../test-services/ceph.ts';
 import { hasExited } from '../test-services/processes.ts';
 import { startPostgres, type RunningPostgres } from '../test-services/postgres.ts';
@@ -252,5 +255,61 @@ describe('startCeph', () => {
     } finally {
       await other.stop();
     }
+  });
+});
+
+describe('tools/dev-cluster.sh', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coffer-dev-cluster-'));
+  });
+  after(async () => {
+    const env = childEnv({ COFFER_DEV_CLUSTER_DIR: dir });
+    await runProcess(join(REPO_ROOT, 'tools', 'dev-cluster.sh'), ['stop'], { env });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('should start PostgreSQL and Ceph, print them as env lines, report status, and stop exactly them', async () => {
+    const env = childEnv({ COFFER_DEV_CLUSTER_DIR: dir });
+    const script = join(REPO_ROOT, 'tools', 'dev-cluster.sh');
+    // a bound, not an expectation: a loaded machine may take a minute or two to bring Ceph up
+    const started = await runProcess(script, ['start'], { env, timeoutMs: 300_000 });
+    assert.equal(started.code, 0, started.stderr);
+    const vars = Object.fromEntries(started.stdout.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
+    assert.deepEqual(Object.keys(vars).sort(), [
+      'COFFER_TEST_PG_URL',
+      'COFFER_TEST_S3_ACCESS_KEY',
+      'COFFER_TEST_S3_ENDPOINT',
+      'COFFER_TEST_S3_REGION',
+      'COFFER_TEST_S3_SECRET_KEY',
+    ]);
+
+    // the services outlive the command that started them
+    assert.deepEqual(await query(vars.COFFER_TEST_PG_URL, 'SELECT 1 AS one'), [{ one: 1 }]);
+    const s3 = sdkClient(
+      { url: vars.COFFER_TEST_S3_ENDPOINT },
+      { accessKey: vars.COFFER_TEST_S3_ACCESS_KEY, secretKey: vars.COFFER_TEST_S3_SECRET_KEY },
+    );
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'dev-cluster-check' }));
+      const listed = await s3.send(new ListBucketsCommand({}));
+      assert.deepEqual(listed.Buckets?.map((b) => b.Name), ['dev-cluster-check']);
+    } finally {
+      s3.destroy();
+    }
+    const status = await runProcess(script, ['status'], { env });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(status.stdout, started.stdout);
+
+    const cephPids = Object.values(
+      JSON.parse(readFileSync(join(dir, 'ceph', 'state.json'), 'utf8')).pids as Record<string, number>,
+    );
+    const pids = [...cephPids, postmasterPid(join(dir, 'postgres'))];
+    assert.equal(pids.length, 4);
+    const stopped = await runProcess(script, ['stop'], { env });
+    assert.equal(stopped.code, 0, stopped.stderr);
+    for (const pid of pids) assert.equal(hasExited(pid), true, `pid ${pid} still runs`);
+    assert.equal(existsSync(dir), false);
+    assert.equal((await runProcess(script, ['status'], { env })).code, 1);
   });
 });
