@@ -27,6 +27,7 @@ import {
   type RunningServer,
   type ServerKind,
 } from './servers.ts';
+import { startPostgres, type RunningPostgres } from '../../tools/test-services/postgres.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -119,13 +120,20 @@ async function main(): Promise<void> {
   const defaultThreads = cofferDefaultCryptoThreads();
   const poolThreads = Math.max(1, availableParallelism() - 1);
   const other: ServerKind | undefined = defaultThreads === undefined ? undefined : defaultThreads === 0 ? 'coffer-pool' : 'coffer-inline';
-  const kinds: ServerKind[] = (other ? ['coffer', other, 's3rver', 'ceiling'] as ServerKind[] : ['coffer', 's3rver', 'ceiling'] as ServerKind[])
-    .filter((k) => serverFilter === undefined || serverFilter.includes(k));
-  if (kinds.length === 0) throw new RangeError(`--servers ${serverFilter} names none of coffer, ${other ? `${other}, ` : ''}s3rver, ceiling`);
+  // Coffer on PostgreSQL (the metadata engine for several nodes) runs only when asked for: it needs PostgreSQL's
+  // server binaries (tools/install-test-deps.sh) and starts a throw-away cluster of its own.
+  const kinds: ServerKind[] = (other ? ['coffer', other, 'coffer-pg', 's3rver', 'ceiling'] as ServerKind[] : ['coffer', 'coffer-pg', 's3rver', 'ceiling'] as ServerKind[])
+    .filter((k) => (serverFilter === undefined ? k !== 'coffer-pg' : serverFilter.includes(k)));
+  if (kinds.length === 0) throw new RangeError(`--servers ${serverFilter} names none of coffer, ${other ? `${other}, ` : ''}coffer-pg, s3rver, ceiling`);
   if (!other) notes.push('This Coffer build has no `serve --crypto-threads` flag: pool / inline is not reported.');
   else if (kinds.includes(other)) notes.push(`Coffer runs with its defaults (\`--crypto-threads ${defaultThreads}\` on this machine); "${SERVER_NAMES[other]}" runs with \`--crypto-threads ${other === 'coffer-pool' ? poolThreads : 0}\`.`);
 
   const servers = new Map<ServerKind, RunningServer>();
+  let postgres: RunningPostgres | undefined;
+  const metaUrl = async (): Promise<string> => {
+    postgres ??= await startPostgres();
+    return postgres.url;
+  };
   const clients = new Map<ServerKind, S3Client>();
   const cells = new Map<string, Cell>(); // `${workload}|${server}`
   const cellOf = (wl: Workload, k: ServerKind): Cell => {
@@ -150,6 +158,7 @@ async function main(): Promise<void> {
       const s = k === 'coffer' ? await startCoffer('coffer')
         : k === 'coffer-pool' ? await startCoffer('coffer-pool', poolThreads)
           : k === 'coffer-inline' ? await startCoffer('coffer-inline', 0)
+          : k === 'coffer-pg' ? await startCoffer('coffer-pg', undefined, await metaUrl())
             : k === 's3rver' ? await startS3rver() : await startCeiling();
       servers.set(k, s);
       const maxConc = Math.max(...WORKLOADS.map((x) => (x.op === 'mpu' ? (x.parts ?? 8) : x.concurrency)));
@@ -198,6 +207,7 @@ async function main(): Promise<void> {
     bar.stop();
     await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
     await Promise.all([...servers.values()].map((s) => s.stop()));
+    await postgres?.stop();
     await cleanup();
   }
 

@@ -18,13 +18,14 @@ const CLI = path.join(ROOT, 'packages', 'server', 'src', 'cli.ts');
 const CEILING = path.join(ROOT, 'benchmarks', 'src', 'ceiling-server.ts');
 
 /** Which server. */
-export type ServerKind = 'coffer' | 'coffer-pool' | 'coffer-inline' | 's3rver' | 'ceiling';
+export type ServerKind = 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg' | 's3rver' | 'ceiling';
 
 /** Display names. */
 export const SERVER_NAMES: Record<ServerKind, string> = {
   coffer: 'Coffer',
   'coffer-pool': 'Coffer (pool on)',
   'coffer-inline': 'Coffer (pool off)',
+  'coffer-pg': 'Coffer on PostgreSQL',
   s3rver: 's3rver 3.7.1',
   ceiling: 'ceiling',
 };
@@ -152,12 +153,18 @@ export function cofferDefaultCryptoThreads(): number | undefined {
   return flagCache ?? undefined;
 }
 
-/** Starts Coffer on a fresh data directory; `cryptoThreads` 0 = inline, undefined = its default. */
-export async function startCoffer(kind: 'coffer' | 'coffer-pool' | 'coffer-inline', cryptoThreads?: number): Promise<RunningServer> {
+/**
+ * Starts Coffer on a fresh data directory; `cryptoThreads` 0 = inline, undefined = its default; `meta` a postgres://
+ * URL for the metadata (default: LevelDB in the data directory).
+ */
+export async function startCoffer(
+  kind: 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg', cryptoThreads?: number, meta?: string,
+): Promise<RunningServer> {
   const dir = await tempDir('coffer-bench-');
   const keys: [string, string] = ['BENCHACCESSKEY', randomBytes(20).toString('hex')];
   const args = ['--import', 'tsx', CLI, 'serve', '--data', dir, '--listen', '127.0.0.1:0', '--log-level', 'warn'];
   if (cryptoThreads !== undefined && cofferHasCryptoThreads()) args.push('--crypto-threads', String(cryptoThreads));
+  if (meta !== undefined) args.push('--meta', meta);
   const env = { ...process.env, COFFER_ACCESS_KEY: keys[0], COFFER_SECRET_KEY: keys[1] };
   const { child, url } = await startProcess(process.execPath, args, env, /coffer listening on (http:\/\/\S+)/);
   return running(kind, child, url, keys, dir);

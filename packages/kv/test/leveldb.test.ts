@@ -59,6 +59,7 @@ describe('LevelEngine after a failed or stuck batch', () => {
       fail = true;
       await assert.rejects(e.transact((tx) => tx.set(b('k/failed'), b('2'))), (err) => isKvError(err, 'KV_IO'));
       fail = false;
+      for (let i = 0; i < 200 && e.recovering; i++) await new Promise((r) => setTimeout(r, 25));
       await e.transact((tx) => tx.set(b('k/after'), b('3')));
       assert.equal(await e.get(b('k/failed')), undefined);
       await e.close();
@@ -85,7 +86,9 @@ describe('LevelEngine after a failed or stuck batch', () => {
       await assert.rejects(e.transact((tx) => tx.set(b('s/2'), b('2'))), (err) => isKvError(err, 'KV_UNAVAILABLE'));
       stall = false;
       release();
-      await new Promise((r) => setTimeout(r, 50)); // the stuck write settles
+      // The stuck write settles, then the engine reopens the database in the background.
+      for (let i = 0; i < 200 && e.recovering; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(e.recovering, false);
       await e.transact((tx) => tx.set(b('s/3'), b('3')));
       assert.equal((await e.get(b('s/3')))?.toString(), '3');
       assert.equal(await e.get(b('s/2')), undefined);
