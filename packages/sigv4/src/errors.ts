@@ -29,8 +29,8 @@ export type SigV4ErrorCode =
   | 'SIGV4_POST_MISSING_FIELD'
   | 'SIGV4_POST_POLICY_INVALID'
   | 'SIGV4_POST_POLICY_DENIED'
-  | 'SIGV2_MALFORMED_AUTH'
-  | 'SIGV2_QUERY_PARAMS';
+  | 'SIGV4_V2_MALFORMED_AUTH'
+  | 'SIGV4_V2_QUERY_PARAMS';
 
 /** AWS message texts, exact (trailing periods included) as S3 sends them. */
 export const MESSAGES = Object.freeze({

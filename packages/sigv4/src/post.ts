@@ -31,7 +31,8 @@ export function missingPostFieldMessage(name: string): string {
 function required(fields: ReadonlyMap<string, string>, name: string, shown = name): string {
   const v = fields.get(name);
   if (v === undefined) {
-    throw new SigV4Error('SIGV4_POST_MISSING_FIELD', missingPostFieldMessage(shown), { ArgumentName: shown, ArgumentValue: '' });
+    const details = { ArgumentName: shown, ArgumentValue: '' };
+    throw new SigV4Error('SIGV4_POST_MISSING_FIELD', missingPostFieldMessage(shown), details);
   }
   return v;
 }

@@ -160,7 +160,7 @@ function parseHeader(req: SignableRequest, authorization: string, o: ResolvedOpt
   const credentials = authorization.slice(SIGV2_ALGORITHM.length + 1).trim();
   const colon = credentials.indexOf(':');
   if (colon <= 0 || colon === credentials.length - 1) {
-    throw new SigV4Error('SIGV2_MALFORMED_AUTH', MESSAGES.v2HeaderInvalid, {
+    throw new SigV4Error('SIGV4_V2_MALFORMED_AUTH', MESSAGES.v2HeaderInvalid, {
       ArgumentName: 'Authorization',
       ArgumentValue: authorization,
     });
@@ -178,8 +178,8 @@ function parseQuery(params: ReadonlyMap<string, string>, o: ResolvedOptions): Pa
   const accessKeyId = params.get('AWSAccessKeyId');
   const signature = params.get('Signature');
   const expires = params.get('Expires');
-  if (!accessKeyId || !signature || !expires) throw new SigV4Error('SIGV2_QUERY_PARAMS', MESSAGES.v2QueryMissing);
-  if (!/^\d{1,15}$/.test(expires)) throw new SigV4Error('SIGV2_QUERY_PARAMS', MESSAGES.v2QueryExpires + expires);
+  if (!accessKeyId || !signature || !expires) throw new SigV4Error('SIGV4_V2_QUERY_PARAMS', MESSAGES.v2QueryMissing);
+  if (!/^\d{1,15}$/.test(expires)) throw new SigV4Error('SIGV4_V2_QUERY_PARAMS', MESSAGES.v2QueryExpires + expires);
   const now = o.now();
   const expiresMs = Number(expires) * 1000;
   if (now > expiresMs) {
@@ -195,7 +195,7 @@ function parseQuery(params: ReadonlyMap<string, string>, o: ResolvedOptions): Pa
  * Verify a SigV2 request (Authorization header or query-string authentication) as S3 does. Header: the date
  * (`x-amz-date` or `Date`) within `maxSkewMs`; query: `Expires` (epoch seconds) not passed. The payload is not
  * signed: it is `unsigned` unless the client sends a hex `x-amz-content-sha256`, which the body decoder then checks.
- * @throws SigV4Error SIGV2_MALFORMED_AUTH, SIGV2_QUERY_PARAMS, SIGV4_MISSING_AUTH (no date), SIGV4_TIME_SKEWED,
+ * @throws SigV4Error SIGV4_V2_MALFORMED_AUTH, SIGV4_V2_QUERY_PARAMS, SIGV4_MISSING_AUTH (no date), SIGV4_TIME_SKEWED,
  *   SIGV4_EXPIRED, SIGV4_UNKNOWN_ACCESS_KEY, SIGV4_INVALID_CONTENT_SHA256, SIGV4_SIGNATURE_MISMATCH
  */
 export async function verifyV2Request(req: SignableRequest, opts: VerifyOptions): Promise<AuthContext> {
@@ -214,8 +214,14 @@ export async function verifyV2Request(req: SignableRequest, opts: VerifyOptions)
   if (secret === undefined) {
     throw new SigV4Error('SIGV4_UNKNOWN_ACCESS_KEY', MESSAGES.unknownAccessKey, { AWSAccessKeyId: p.accessKeyId });
   }
-  const toSign = stringToSignV2(req, p.dateLine, params, o, p.via === 'query');
-  const expected = signV2(secret, toSign);
+  const toSignFor = (path: string) => stringToSignV2({ ...req, path }, p.dateLine, params, o, p.via === 'query');
+  const toSign = toSignFor(req.path);
+  let expected = signV2(secret, toSign);
+  // botocore signs a path-style bucket request (`/bucket?list-type=2`) with the resource `/bucket/`, and S3 takes it.
+  if (!signaturesEqualV2(expected, p.signature) && /^\/[^/]+$/.test(req.path)) {
+    const withSlash = signV2(secret, toSignFor(`${req.path}/`));
+    if (signaturesEqualV2(withSlash, p.signature)) expected = withSlash;
+  }
   if (!signaturesEqualV2(expected, p.signature)) {
     const shown = redactSecrets(toSign);
     throw new SigV4Error('SIGV4_SIGNATURE_MISMATCH', MESSAGES.signatureMismatch, {

@@ -123,6 +123,15 @@ describe('verifyV2Request', () => {
       assert.equal((await verifyV2Request(r, when)).accessKeyId, AK);
     });
 
+    it('should take a path-style bucket request signed over `/bucket/`, as botocore signs it', async () => {
+      const toSign = `GET\n\n\n${date}\n/bkt/`;
+      const headers = { host: 's3.amazonaws.com', date, authorization: `AWS ${AK}:${sign(toSign)}` };
+      const r = req('GET', '/bkt?list-type=2&prefix=a%2F', headers);
+      assert.equal((await verifyV2Request(r, when)).accessKeyId, AK);
+      const object = withAuthorization(req('GET', '/bkt/k', headers), `AWS ${AK}:${sign(`GET\n\n\n${date}\n/bkt/k/`)}`);
+      await fails(() => verifyV2Request(object, when), 'SIGV4_SIGNATURE_MISMATCH');
+    });
+
     it('should sign uploadId and partNumber of an UploadPart', async () => {
       const toSign = `PUT\n\n\n${date}\n/bkt/k?partNumber=2&uploadId=abc`;
       const r = req('PUT', '/bkt/k?uploadId=abc&partNumber=2', {
@@ -236,7 +245,7 @@ describe('verifyV2Request', () => {
     it('should refuse a malformed Authorization header with InvalidArgument', async () => {
       for (const value of ['AWS nocolon', `AWS ${AK}:`, 'AWS :sig']) {
         const r = { ...OBJECT_GET, headers: { ...OBJECT_GET.headers, authorization: value } };
-        const err = await fails(() => verifyV2Request(r, when), 'SIGV2_MALFORMED_AUTH',
+        const err = await fails(() => verifyV2Request(r, when), 'SIGV4_V2_MALFORMED_AUTH',
           'AWS authorization header is invalid.  Expected AwsAccessKeyId:signature');
         assert.deepEqual(err.details, { ArgumentName: 'Authorization', ArgumentValue: value });
       }
@@ -244,11 +253,11 @@ describe('verifyV2Request', () => {
 
     it('should refuse query authentication without all three parameters, or with a bad Expires', async () => {
       for (const q of [`AWSAccessKeyId=${AK}&Signature=x`, 'Signature=x&Expires=1', `AWSAccessKeyId=${AK}&Expires=1`]) {
-        await fails(() => verifyV2Request(req('GET', `/b/k?${q}`, {}), when), 'SIGV2_QUERY_PARAMS',
+        await fails(() => verifyV2Request(req('GET', `/b/k?${q}`, {}), when), 'SIGV4_V2_QUERY_PARAMS',
           'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
       }
       const badExpires = req('GET', `/b/k?AWSAccessKeyId=${AK}&Signature=x&Expires=soon`, {});
-      await fails(() => verifyV2Request(badExpires, when), 'SIGV2_QUERY_PARAMS',
+      await fails(() => verifyV2Request(badExpires, when), 'SIGV4_V2_QUERY_PARAMS',
         'Invalid date (should be seconds since epoch): soon');
     });
   });
