@@ -144,6 +144,7 @@ program.command('serve')
     .default({ host: SERVER_DEFAULTS.host, port: SERVER_DEFAULTS.port }, `${SERVER_DEFAULTS.host}:${SERVER_DEFAULTS.port}`))
   .option('--region <region>', 'region the server answers as', SERVER_DEFAULTS.region)
   .option('--domain <name>', 'also address buckets as {bucket}.<name> (virtual-hosted style); repeatable', parseDomain, [] as string[])
+  .option('--no-sigv2', 'refuse AWS Signature Version 2 (header, presigned URLs, POST forms): SigV4 only')
   .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
   .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
@@ -180,6 +181,7 @@ program.command('serve')
       port: opts.listen.port,
       region: opts.region,
       domains: opts.domain,
+      sigV2: opts.sigv2,
       masterKey: masterKeySource(opts),
       root: accessKey && secretKey ? { accessKey, secretKey } : undefined,
       onGeneratedRoot: (pair) => {
@@ -219,6 +221,7 @@ const user = program.command('user').description('manage users of a stopped data
 const dataOptions = (cmd: Command) => cmd
   .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
   .option('--meta <url>', 'metadata in PostgreSQL (postgres://…) instead of LevelDB in DATA', parseMeta)
+  .option('--no-sigv2', 'refuse AWS Signature Version 2 (header, presigned URLs, POST forms): SigV4 only')
   .option('--master-key-file <file>', 'master key ring file (default: DATA/keys)');
 
 dataOptions(user.command('add').description('add a user'))
