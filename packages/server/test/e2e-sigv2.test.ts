@@ -270,6 +270,46 @@ print(json.dumps(p))
   });
 });
 
+describe('SigV2, virtual-hosted style (coffer serve --domain)', () => {
+  const DOMAIN = 's3.coffer.test';
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ args: ['--domain', DOMAIN] });
+  });
+  after(async () => {
+    await server?.stop({ removeDir: true });
+  });
+
+  /** Sends a SigV2-signed request whose string to sign names `/vhost-bucket…` while the path does not. */
+  function send(method: string, path: string, resource: string, headers: Record<string, string>, body?: Buffer) {
+    const date = new Date().toUTCString();
+    const amzNames = Object.keys(headers).filter((h) => h.startsWith('x-amz-')).sort();
+    const amz = amzNames.map((h) => `${h}:${headers[h]}\n`).join('');
+    const toSign = `${method}\n\n${headers['content-type'] ?? ''}\n${date}\n${amz}${resource}`;
+    const authorization = `AWS ${server.accessKey}:${signV2(server.secretKey, toSign)}`;
+    const host = `vhost-bucket.${DOMAIN}:${server.port}`;
+    return httpSend({ method, url: server.url, path, headers: { ...headers, host, date, authorization }, body });
+  }
+
+  it('should sign /bucket/key for Host: bucket.domain, with the bucket from the Host', async () => {
+    const created = await send('PUT', '/', '/vhost-bucket/', {});
+    assert.equal(created.status, 200, created.text);
+    const body = Buffer.from('virtual-hosted SigV2');
+    const put = await send('PUT', '/dir/v.txt', '/vhost-bucket/dir/v.txt',
+      { 'content-type': 'text/plain', 'x-amz-meta-colour': 'green' }, body);
+    assert.equal(put.status, 200, put.text);
+    const got = await send('GET', '/dir/v.txt', '/vhost-bucket/dir/v.txt', {});
+    assert.equal(got.status, 200, got.text);
+    assert.deepEqual(got.body, body);
+    assert.equal(got.headers['x-amz-meta-colour'], 'green');
+    const acl = await send('GET', '/dir/v.txt?acl', '/vhost-bucket/dir/v.txt?acl', {});
+    assert.equal(acl.status, 200, acl.text);
+    assert.match(acl.text, /<AccessControlPolicy/);
+    const unsigned = await send('GET', '/dir/v.txt?acl', '/vhost-bucket/dir/v.txt', {});
+    assertS3Error(unsigned, 403, 'SignatureDoesNotMatch');
+  });
+});
+
 describe('coffer serve --no-sigv2', () => {
   let server: RunningServer;
   before(async () => {
@@ -285,6 +325,19 @@ describe('coffer serve --no-sigv2', () => {
     const e = assertS3Error(await headerGet(server, '/'), 400, 'InvalidRequest');
     assert.equal(e['Message'], REFUSAL);
     const res = await fetched(await fetch(queryUrl(server, '/', Math.floor(Date.now() / 1000) + 60)));
+    assert.equal(assertS3Error(res, 400, 'InvalidRequest')['Message'], REFUSAL);
+  });
+
+  it('should refuse a SigV2 POST form with InvalidRequest', async () => {
+    const document = { expiration: '2099-01-01T00:00:00Z', conditions: [] };
+    const policy = Buffer.from(JSON.stringify(document)).toString('base64');
+    const form = new FormData();
+    form.append('key', 'k');
+    form.append('AWSAccessKeyId', server.accessKey);
+    form.append('policy', policy);
+    form.append('signature', signV2(server.secretKey, policy));
+    form.append('file', new Blob([new Uint8Array(Buffer.from('x'))]), 'x.txt');
+    const res = await fetched(await fetch(`${server.url}/any-bucket`, { method: 'POST', body: form }));
     assert.equal(assertS3Error(res, 400, 'InvalidRequest')['Message'], REFUSAL);
   });
 
