@@ -221,7 +221,6 @@ const user = program.command('user').description('manage users of a stopped data
 const dataOptions = (cmd: Command) => cmd
   .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
   .option('--meta <url>', 'metadata in PostgreSQL (postgres://…) instead of LevelDB in DATA', parseMeta)
-  .option('--no-sigv2', 'refuse AWS Signature Version 2 (header, presigned URLs, POST forms): SigV4 only')
   .option('--master-key-file <file>', 'master key ring file (default: DATA/keys)');
 
 dataOptions(user.command('add').description('add a user'))
