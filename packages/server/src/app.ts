@@ -6,6 +6,7 @@ import Koa, { type Context, type Next } from 'koa';
 import { secureRandom } from '@coffer/crypto';
 import { verifyRequest } from '@coffer/sigv4';
 import { errorXml } from '@coffer/xml';
+import { verifyOptions } from './auth.ts';
 import { S3Error, toS3Error } from './errors.ts';
 import type { AppState, Services } from './context.ts';
 import type { Endpoint, EndpointOf, Operation } from './operations.ts';
@@ -164,7 +165,8 @@ function errors(services: Services) {
 }
 
 /**
- * Verifies SigV4 (header or presigned) and resolves the caller. Every request is signed: anonymous is AccessDenied.
+ * Verifies SigV4 (header or presigned), or SigV2 unless `--no-sigv2`, and resolves the caller. Every request is
+ * signed: anonymous is AccessDenied.
  * A browser upload (a form POST) carries its signature in the form: its handler verifies it. A CORS preflight
  * (OPTIONS) carries none, as in S3. No other operation runs without a verified caller.
  */
@@ -175,10 +177,8 @@ function authenticate(services: Services) {
       await next();
       return;
     }
-    const auth = await verifyRequest({ method: ctx.method, path, query, headers: ctx.req.headers }, {
-      getSecretKey: (accessKey) => services.users.secretKey(accessKey),
-      region: services.region,
-    });
+    const req = { method: ctx.method, path, query, headers: ctx.req.headers };
+    const auth = await verifyRequest(req, verifyOptions(services));
     const state = ctx.state as AppState;
     state.auth = auth;
     state.user = services.users.byAccessKey(auth.accessKeyId);

@@ -152,6 +152,7 @@ program.command('serve')
     .default({ host: SERVER_DEFAULTS.host, port: SERVER_DEFAULTS.port }, `${SERVER_DEFAULTS.host}:${SERVER_DEFAULTS.port}`))
   .option('--region <region>', 'region the server answers as', SERVER_DEFAULTS.region)
   .option('--domain <name>', 'also address buckets as {bucket}.<name> (virtual-hosted style); repeatable', parseDomain, [] as string[])
+  .option('--no-sigv2', 'refuse AWS Signature Version 2 (header, presigned URLs, POST forms): SigV4 only')
   .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
   .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
@@ -188,6 +189,7 @@ program.command('serve')
       port: opts.listen.port,
       region: opts.region,
       domains: opts.domain,
+      sigV2: opts.sigv2,
       masterKey: masterKeySource(opts),
       root: accessKey && secretKey ? { accessKey, secretKey } : undefined,
       onGeneratedRoot: (pair) => {

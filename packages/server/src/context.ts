@@ -30,6 +30,8 @@ export interface Services {
   region: string;
   /** Domains under which buckets are also addressed as host names (`{bucket}.{domain}`, virtual-hosted style). */
   domains: readonly string[];
+  /** Accept Signature Version 2 (header, query string and POST forms) besides SigV4. */
+  sigV2: boolean;
   /** When SSE-C may travel over plain HTTP beyond loopback peers. */
   security: {
     /** Accept SSE-C over plain HTTP from any peer (the operator's explicit opt-in). */

@@ -147,6 +147,8 @@ export const PACKAGE_ERRORS = Object.freeze({
   SIGV4_POST_MISSING_FIELD: { s3: 'InvalidArgument', showMessage: true },
   SIGV4_POST_POLICY_INVALID: { s3: 'InvalidPolicyDocument', showMessage: true },
   SIGV4_POST_POLICY_DENIED: { s3: 'AccessDenied', showMessage: true },
+  SIGV4_V2_MALFORMED_AUTH: { s3: 'InvalidArgument', showMessage: true },
+  SIGV4_V2_QUERY_PARAMS: { s3: 'AccessDenied', showMessage: true },
   XML_MALFORMED: { s3: 'MalformedXML', showMessage: false },
   XML_TOO_LARGE: { s3: 'MaxMessageLengthExceeded', showMessage: false },
   XML_EMPTY: { s3: 'MissingRequestBodyError', showMessage: false },

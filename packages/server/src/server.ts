@@ -45,6 +45,11 @@ export interface ServerOptions {
    * as the AWS SDKs send by default to a named endpoint). Path style always works. Default none.
    */
   domains?: readonly string[];
+  /**
+   * Accept AWS Signature Version 2 (`Authorization: AWS …`, `AWSAccessKeyId`/`Expires`/`Signature` URLs, SigV2 POST
+   * forms), which older tools and the presigners of boto3 and the aws CLI v1 still make. Default true.
+   */
+  sigV2?: boolean;
   /** Where the master keys come from: generated under `DATA/keys` by default. */
   masterKey: MasterKeySource;
   /** Root user's keys; when absent, the first start generates a pair and reports it through `onGeneratedRoot`. */
@@ -155,7 +160,7 @@ export class CofferServer {
         : undefined;
       const services: Services = {
         store, multipart, lifecycle, keyRing, cryptoPool, users, logger, metrics, space,
-        region: opts.region, domains: opts.domains ?? [],
+        region: opts.region, domains: opts.domains ?? [], sigV2: opts.sigV2 ?? true,
         security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
       };
       const handle = createApp(services).callback();

@@ -1,3 +1,5 @@
+import { isoSeconds } from './canonical.ts';
+
 /**
  * Error codes thrown by @coffer/sigv4. The server maps each code to one S3 error (see README.md);
  * every message is AWS's own text for that S3 error (shared/S3-ERRORS.md).
@@ -26,13 +28,18 @@ export type SigV4ErrorCode =
   | 'SIGV4_INVALID_CHECKSUM'
   | 'SIGV4_POST_MISSING_FIELD'
   | 'SIGV4_POST_POLICY_INVALID'
-  | 'SIGV4_POST_POLICY_DENIED';
+  | 'SIGV4_POST_POLICY_DENIED'
+  | 'SIGV4_V2_MALFORMED_AUTH'
+  | 'SIGV4_V2_QUERY_PARAMS';
 
 /** AWS message texts, exact (trailing periods included) as S3 sends them. */
 export const MESSAGES = Object.freeze({
   accessDenied: 'Access Denied',
   missingDate: 'AWS authentication requires a valid Date or x-amz-date header',
   unsupportedAlgorithm: 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
+  v2HeaderInvalid: 'AWS authorization header is invalid.  Expected AwsAccessKeyId:signature',
+  v2QueryMissing: 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters',
+  v2QueryExpires: 'Invalid date (should be seconds since epoch): ',
   headerMalformedCredential:
     'The authorization header is malformed; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
   headerMalformedComponents:
@@ -80,6 +87,15 @@ export function invalidChecksumMessage(headerName: string, trailer = false): str
 /** `The CRC32 you specified did not match the calculated checksum.` */
 export function checksumMismatchMessage(algorithm: string): string {
   return `The ${algorithm} you specified did not match the calculated checksum.`;
+}
+
+/** RequestTimeTooSkewed for a request made at `requestTime` (as sent), checked at `now` (epoch ms). */
+export function timeSkewedError(requestTime: string, now: number, maxSkewMs: number): SigV4Error {
+  return new SigV4Error('SIGV4_TIME_SKEWED', MESSAGES.timeSkewed, {
+    RequestTime: requestTime,
+    ServerTime: isoSeconds(now),
+    MaxAllowedSkewMilliseconds: String(maxSkewMs),
+  });
 }
 
 /** `The authorization header is malformed; the region 'X' is wrong; expecting 'Y'` */

@@ -7,15 +7,18 @@
 import { ALGORITHM, SERVICE, deriveSigningKey, parseAmzDate, sign } from './canonical.ts';
 import { MESSAGES, SigV4Error, wrongRegionMessage } from './errors.ts';
 import type { VerifyOptions } from './types.ts';
-import { parseCredential, resolveOptions, signaturesEqual } from './verify.ts';
+import { SIGV2_ALGORITHM, signV2, signaturesEqualV2 } from './v2.ts';
+import { parseCredential, resolveOptions, signaturesEqual, type ResolvedOptions } from './verify.ts';
 
 /** What a verified POST form proved. */
 export interface PostAuth {
   /** The access key id that signed the policy. */
   accessKeyId: string;
-  /** `x-amz-date` of the form. */
+  /** `AWS4-HMAC-SHA256`, or `AWS` for a SigV2 form. */
+  signatureVersion: 'AWS' | 'AWS4-HMAC-SHA256';
+  /** `x-amz-date` of the form; `''` for SigV2. */
   amzDate: string;
-  /** Credential scope, `YYYYMMDD/region/s3/aws4_request`. */
+  /** Credential scope, `YYYYMMDD/region/s3/aws4_request`; `''` for SigV2. */
   scope: string;
 }
 
@@ -24,23 +27,59 @@ export function missingPostFieldMessage(name: string): string {
   return `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`;
 }
 
-function required(fields: ReadonlyMap<string, string>, name: string): string {
+/** The field `name` (lower-case); S3 names it `shown` when it is missing. */
+function required(fields: ReadonlyMap<string, string>, name: string, shown = name): string {
   const v = fields.get(name);
-  if (v === undefined) throw new SigV4Error('SIGV4_POST_MISSING_FIELD', missingPostFieldMessage(name), { ArgumentName: name, ArgumentValue: '' });
+  if (v === undefined) {
+    const details = { ArgumentName: shown, ArgumentValue: '' };
+    throw new SigV4Error('SIGV4_POST_MISSING_FIELD', missingPostFieldMessage(shown), details);
+  }
   return v;
+}
+
+/** A form signed with SigV2: no `x-amz-algorithm`, and `AWSAccessKeyId` or `signature`. */
+function isSigV2Form(fields: ReadonlyMap<string, string>): boolean {
+  return !fields.has('x-amz-algorithm') && (fields.has('awsaccesskeyid') || fields.has('signature'));
+}
+
+/**
+ * The SigV2 signature of a POST form: `signature` must be the base64 HMAC-SHA1 of the `policy` field (its base64
+ * text) under the secret key of `AWSAccessKeyId`, compared in constant time.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/HTTPPOSTForms.html
+ */
+async function verifyV2PostForm(fields: ReadonlyMap<string, string>, o: ResolvedOptions): Promise<PostAuth> {
+  const accessKeyId = required(fields, 'awsaccesskeyid', 'AWSAccessKeyId');
+  const signature = required(fields, 'signature', 'Signature');
+  const policy = required(fields, 'policy', 'Policy');
+  const secret = await o.getSecretKey(accessKeyId);
+  if (secret === undefined) {
+    throw new SigV4Error('SIGV4_UNKNOWN_ACCESS_KEY', MESSAGES.unknownAccessKey, { AWSAccessKeyId: accessKeyId });
+  }
+  if (!signaturesEqualV2(signV2(secret, policy), signature)) {
+    // Not the policy as StringToSign: its conditions may hold an SSE-C key, which no error may carry.
+    throw new SigV4Error('SIGV4_SIGNATURE_MISMATCH', MESSAGES.signatureMismatch, {
+      AWSAccessKeyId: accessKeyId,
+      SignatureProvided: signature,
+    });
+  }
+  return { accessKeyId, signatureVersion: SIGV2_ALGORITHM, amzDate: '', scope: '' };
 }
 
 /**
  * Verifies the SigV4 signature of a POST form: `x-amz-signature` must be the hex HMAC-SHA256 of the `policy`
  * field (its base64 text, as sent) under the signing key of `x-amz-credential`. A form without any signature
- * field is anonymous (SIGV4_MISSING_AUTH); a SigV2 form (`AWSAccessKeyId`, `signature`) is not supported.
+ * field is anonymous (SIGV4_MISSING_AUTH); a SigV2 form (`AWSAccessKeyId`, `signature`) is verified as such with
+ * `opts.sigV2`, and is SIGV4_UNSUPPORTED_ALGORITHM without it.
  * Time and expiry are the policy's (`checkPostPolicy`), not `x-amz-date`'s.
  */
 export async function verifyPostForm(fields: ReadonlyMap<string, string>, opts: VerifyOptions): Promise<PostAuth> {
   const o = resolveOptions(opts);
   const algorithm = fields.get('x-amz-algorithm');
   if (algorithm === undefined) {
-    if (fields.has('awsaccesskeyid') || fields.has('signature')) throw new SigV4Error('SIGV4_UNSUPPORTED_ALGORITHM', MESSAGES.unsupportedAlgorithm);
+    if (isSigV2Form(fields)) {
+      if (o.sigV2) return verifyV2PostForm(fields, o);
+      throw new SigV4Error('SIGV4_UNSUPPORTED_ALGORITHM', MESSAGES.unsupportedAlgorithm);
+    }
     if (!fields.has('x-amz-signature') && !fields.has('x-amz-credential')) throw new SigV4Error('SIGV4_MISSING_AUTH', MESSAGES.accessDenied);
     required(fields, 'x-amz-algorithm');
   }
@@ -65,7 +104,8 @@ export async function verifyPostForm(fields: ReadonlyMap<string, string>, opts: 
     // Not the policy as StringToSign: its conditions may hold an SSE-C key, which no error may carry.
     throw new SigV4Error('SIGV4_SIGNATURE_MISMATCH', MESSAGES.signatureMismatch, { AWSAccessKeyId: credential.accessKeyId, SignatureProvided: signature });
   }
-  return { accessKeyId: credential.accessKeyId, amzDate, scope: `${credential.date}/${credential.region}/${SERVICE}/aws4_request` };
+  const scope = `${credential.date}/${credential.region}/${SERVICE}/aws4_request`;
+  return { accessKeyId: credential.accessKeyId, signatureVersion: ALGORITHM, amzDate, scope };
 }
 
 /** What a POST policy allows beyond the fields: the file's size range, when it sets one. */
@@ -73,8 +113,12 @@ export interface PostPolicyResult {
   contentLengthRange?: { min: number; max: number };
 }
 
-/** Fields the policy need not mention (S3: "except x-amz-signature, file, policy, and x-ignore-*"). */
-function exempt(name: string): boolean {
+/**
+ * Fields the policy need not mention (S3: "except x-amz-signature, file, policy, and x-ignore-*"; for a SigV2 form
+ * "except AWSAccessKeyId, signature, file, policy, and x-ignore-*").
+ */
+function exempt(name: string, sigV2: boolean): boolean {
+  if (sigV2 && (name === 'awsaccesskeyid' || name === 'signature')) return true;
   return name === 'policy' || name === 'x-amz-signature' || name === 'file' || name.startsWith('x-ignore-');
 }
 
@@ -146,8 +190,9 @@ export function checkPostPolicy(policyBase64: string, fields: ReadonlyMap<string
       throw invalid(`Invalid Condition: ${JSON.stringify(c)}`);
     }
   }
+  const sigV2 = isSigV2Form(fields);
   for (const name of fields.keys()) {
-    if (!exempt(name) && !covered.has(name)) throw denied(`Extra input fields: ${name}`);
+    if (!exempt(name, sigV2) && !covered.has(name)) throw denied(`Extra input fields: ${name}`);
   }
   return result;
 }

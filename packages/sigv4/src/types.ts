@@ -27,6 +27,17 @@ export interface VerifyOptions {
   now?: () => number;
   /** Largest allowed difference between the request time and `now()`, ms. Default 900 000 (15 minutes). */
   maxSkewMs?: number;
+  /**
+   * Accept Signature Version 2: the `AWS AccessKeyId:Signature` header, `AWSAccessKeyId`/`Expires`/`Signature`
+   * query authentication and POST forms signed with `AWSAccessKeyId`/`signature`. Default false: they are
+   * SIGV4_UNSUPPORTED_ALGORITHM.
+   */
+  sigV2?: boolean;
+  /**
+   * The bucket a `Host` names in virtual-hosted style, undefined for any other host. SigV2 signs `/bucket/key`
+   * whatever the addressing, so the verifier must know. Default: no virtual hosts.
+   */
+  virtualHostBucket?: (host: string) => string | undefined;
 }
 
 /** How the request body is protected, from `x-amz-content-sha256`. */
@@ -41,17 +52,22 @@ export type PayloadMode =
 export interface AuthContext {
   /** The access key id that signed the request. */
   accessKeyId: string;
+  /** The signature version, as the `s3:signatureversion` policy key names it: `AWS` (SigV2) or `AWS4-HMAC-SHA256`. */
+  signatureVersion: 'AWS' | 'AWS4-HMAC-SHA256';
   /** Authorization header or presigned query. */
   via: 'header' | 'query';
   /** How the body is protected. */
   payload: PayloadMode;
-  /** Request time, ISO 8601 basic (`20261127T070141Z`). */
+  /** Request time, ISO 8601 basic (`20261127T070141Z`); for SigV2 query authentication the time it was verified. */
   amzDate: string;
-  /** Credential scope, `YYYYMMDD/region/s3/aws4_request`. */
+  /** Credential scope, `YYYYMMDD/region/s3/aws4_request`; `''` for SigV2. */
   scope: string;
-  /** The request's signature: the seed of aws-chunked chunk signatures. */
+  /** The request's signature: the seed of aws-chunked chunk signatures (SigV2: the base64 signature). */
   signature: string;
-  /** The derived SigV4 signing key (secret; never log it). Cached and shared with later requests: read, never modify. */
+  /**
+   * The derived SigV4 signing key (secret; never log it), empty for SigV2. Cached and shared with later requests:
+   * read, never modify.
+   */
   signingKey: Buffer;
 }
 

@@ -18,7 +18,7 @@ import {
   splitQuery,
   stringToSign,
 } from './canonical.ts';
-import { MESSAGES, SigV4Error, wrongRegionMessage } from './errors.ts';
+import { MESSAGES, SigV4Error, timeSkewedError, wrongRegionMessage } from './errors.ts';
 import type { AuthContext, PayloadMode, SignableRequest, VerifyOptions } from './types.ts';
 
 /** Defaults of {@link VerifyOptions}. */
@@ -44,6 +44,8 @@ export interface ResolvedOptions {
   region: string;
   now: () => number;
   maxSkewMs: number;
+  sigV2: boolean;
+  virtualHostBucket: VerifyOptions['virtualHostBucket'];
 }
 
 export function resolveOptions(opts: VerifyOptions): ResolvedOptions {
@@ -57,7 +59,13 @@ export function resolveOptions(opts: VerifyOptions): ResolvedOptions {
   if (typeof maxSkewMs !== 'number' || !Number.isFinite(maxSkewMs) || maxSkewMs < 0) {
     throw new RangeError('opts.maxSkewMs must be a non-negative finite number');
   }
-  return { getSecretKey: opts.getSecretKey, region, now, maxSkewMs };
+  const sigV2 = opts.sigV2 ?? false;
+  if (typeof sigV2 !== 'boolean') throw new TypeError('opts.sigV2 must be a boolean');
+  const virtualHostBucket = opts.virtualHostBucket;
+  if (virtualHostBucket !== undefined && typeof virtualHostBucket !== 'function') {
+    throw new TypeError('opts.virtualHostBucket must be a function');
+  }
+  return { getSecretKey: opts.getSecretKey, region, now, maxSkewMs, sigV2, virtualHostBucket };
 }
 
 /** x-amz-content-sha256 → payload mode; undefined for a value that is neither hex-64 nor a known mode. */
@@ -145,11 +153,7 @@ function parseHeaderAuth(req: SignableRequest, authorization: string, o: Resolve
   }
   const now = o.now();
   if (Math.abs(now - t) > o.maxSkewMs) {
-    throw new SigV4Error('SIGV4_TIME_SKEWED', MESSAGES.timeSkewed, {
-      RequestTime: amzDate,
-      ServerTime: isoSeconds(now),
-      MaxAllowedSkewMilliseconds: String(o.maxSkewMs),
-    });
+    throw timeSkewedError(amzDate, now, o.maxSkewMs);
   }
 
   const payloadHash = headerValue(req.headers, 'x-amz-content-sha256')?.trim();
@@ -205,11 +209,7 @@ function parseQueryAuth(req: SignableRequest, o: ResolvedOptions): Parsed {
   }
   if (t - now > o.maxSkewMs) {
     // signed in the future beyond the allowed skew
-    throw new SigV4Error('SIGV4_TIME_SKEWED', MESSAGES.timeSkewed, {
-      RequestTime: amzDate,
-      ServerTime: isoSeconds(now),
-      MaxAllowedSkewMilliseconds: String(o.maxSkewMs),
-    });
+    throw timeSkewedError(amzDate, now, o.maxSkewMs);
   }
 
   // Presigned URLs sign UNSIGNED-PAYLOAD unless the signer fixed a payload hash (query or header).
@@ -288,11 +288,11 @@ function rememberSigningKey(id: string, secret: string, key: Buffer): void {
 }
 
 /**
- * Verify a SigV4 request (Authorization header or presigned query) as S3 does.
- * Resolves with what was proved; rejects with a {@link SigV4Error}.
+ * Verify a SigV4 request (Authorization header or presigned query) as S3 does; a SigV2 one is
+ * SIGV4_UNSUPPORTED_ALGORITHM. Resolves with what was proved; rejects with a {@link SigV4Error}.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html
  */
-export async function verifyRequest(req: SignableRequest, opts: VerifyOptions): Promise<AuthContext> {
+export async function verifyV4Request(req: SignableRequest, opts: VerifyOptions): Promise<AuthContext> {
   const o = resolveOptions(opts);
   const authorization = headerValue(req.headers, 'authorization')?.trim();
   let p: Parsed;
@@ -348,6 +348,7 @@ export async function verifyRequest(req: SignableRequest, opts: VerifyOptions): 
   if (cached?.key !== signingKey) rememberSigningKey(cacheId, secret, signingKey);
   return {
     accessKeyId,
+    signatureVersion: ALGORITHM,
     via: p.via,
     payload: p.payload,
     amzDate: p.amzDate,

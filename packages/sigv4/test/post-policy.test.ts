@@ -34,7 +34,8 @@ describe('verifyPostForm', () => {
 
   it('should accept the documented signature and return the access key and scope', async () => {
     assert.deepEqual(await verifyPostForm(signedForm(policy), opts), {
-      accessKeyId: ACCESS_KEY, amzDate: '20261127T115900Z', scope: '20261127/us-east-1/s3/aws4_request',
+      accessKeyId: ACCESS_KEY, signatureVersion: 'AWS4-HMAC-SHA256',
+      amzDate: '20261127T115900Z', scope: '20261127/us-east-1/s3/aws4_request',
     });
   });
 

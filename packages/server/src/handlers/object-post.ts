@@ -11,6 +11,7 @@ import busboy from 'busboy';
 import type { Context } from 'koa';
 import { checkPostPolicy, missingPostFieldMessage, verifyPostForm } from '@coffer/sigv4';
 import { buildXml } from '@coffer/xml';
+import { verifyOptions } from '../auth.ts';
 import { S3Error } from '../errors.ts';
 import type { AppState, Services } from '../context.ts';
 import type { BucketEndpoint } from '../operations.ts';
@@ -116,7 +117,7 @@ export async function postObject(ctx: Context, ep: BucketEndpoint, services: Ser
     const rawKey = fields.get('key');
     if (rawKey === undefined) throw new S3Error('InvalidArgument', { message: missingPostFieldMessage('key'), extra: { ArgumentName: 'key', ArgumentValue: '' } });
     const key = rawKey.replaceAll('${filename}', form.filename);
-    const auth = await verifyPostForm(fields, { getSecretKey: (ak) => services.users.secretKey(ak), region: services.region });
+    const auth = await verifyPostForm(fields, verifyOptions(services));
     (ctx.state as AppState).user = services.users.byAccessKey(auth.accessKeyId);
     // The policy sees the key as stored and the bucket of the request (a form need not send a bucket field).
     const compared = new Map(fields).set('key', key).set('bucket', ep.bucket);
