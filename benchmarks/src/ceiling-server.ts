@@ -65,7 +65,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     await drain(req);
     const id = randomUUID();
     uploads.set(id, 0);
-    xml(res, `<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>${parts[0]}</Bucket><Key>${parts.slice(1).join('/')}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
+    xml(
+      res,
+      `<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>${parts[0]}</Bucket><Key>${parts.slice(1).join('/')}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`,
+    );
     return;
   }
   if (req.method === 'POST' && q.has('uploadId')) {
@@ -73,7 +76,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     const id = q.get('uploadId')!;
     sizes.set(objectKey, uploads.get(id) ?? 0);
     uploads.delete(id);
-    xml(res, `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><Key>${parts.slice(1).join('/')}</Key><ETag>"ceiling-1"</ETag></CompleteMultipartUploadResult>`);
+    xml(
+      res,
+      `<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><Key>${parts.slice(1).join('/')}</Key><ETag>"ceiling-1"</ETag></CompleteMultipartUploadResult>`,
+    );
     return;
   }
   if (req.method === 'GET' || req.method === 'HEAD') {

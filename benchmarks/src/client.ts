@@ -43,12 +43,23 @@ export class S3Client {
 
   constructor(server: RunningServer, connections: number) {
     this.#server = server;
-    this.#pool = new Pool(server.url, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 600_000, bodyTimeout: 600_000 });
+    this.#pool = new Pool(server.url, {
+      connections,
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      headersTimeout: 600_000,
+      bodyTimeout: 600_000,
+    });
   }
 
-  async #send(method: string, pathAndQuery: string, opts: { size?: number; body?: Buffer | string } = {}): Promise<{ status: number; text?: string; bytes: number; etag?: string }> {
+  async #send(
+    method: string,
+    pathAndQuery: string,
+    opts: { size?: number; body?: Buffer | string } = {},
+  ): Promise<{ status: number; text?: string; bytes: number; etag?: string }> {
     const url = new URL(pathAndQuery, this.#server.url);
-    const size = typeof opts.body === 'string' ? Buffer.byteLength(opts.body) : opts.body ? opts.body.length : opts.size;
+    const size =
+      typeof opts.body === 'string' ? Buffer.byteLength(opts.body) : opts.body ? opts.body.length : opts.size;
     const headers: Record<string, string> = {};
     if (size !== undefined) headers['content-length'] = String(size);
     const signed = signRequest({
@@ -60,14 +71,24 @@ export class S3Client {
       secretAccessKey: this.#server.secretAccessKey,
     });
     let body: Buffer | string | Readable | undefined = opts.body;
-    if (body === undefined && size !== undefined && size > 0) body = size <= BODY.length ? BODY.subarray(0, size) : Readable.from(bodyStream(size), { objectMode: false });
-    const res = await this.#pool.request({ method: method as 'GET', path: url.pathname + url.search, headers: signed, body });
+    if (body === undefined && size !== undefined && size > 0)
+      body = size <= BODY.length ? BODY.subarray(0, size) : Readable.from(bodyStream(size), { objectMode: false });
+    const res = await this.#pool.request({
+      method: method as 'GET',
+      path: url.pathname + url.search,
+      headers: signed,
+      body,
+    });
     const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
     if (res.statusCode >= 300 || method !== 'GET') {
       const text = await res.body.text();
       if (res.statusCode >= 300) {
         const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? String(res.statusCode);
-        throw new S3RequestError(res.statusCode, code, `${method} ${url.pathname}${url.search}: ${res.statusCode} ${code}`);
+        throw new S3RequestError(
+          res.statusCode,
+          code,
+          `${method} ${url.pathname}${url.search}: ${res.statusCode} ${code}`,
+        );
       }
       return { status: res.statusCode, text, bytes: 0, etag };
     }
@@ -81,7 +102,13 @@ export class S3Client {
     try {
       await this.#send('PUT', `/${bucket}`, { size: 0 });
     } catch (err) {
-      if (!(err instanceof S3RequestError && (err.code === 'BucketAlreadyOwnedByYou' || err.code === 'BucketAlreadyExists'))) throw err;
+      if (
+        !(
+          err instanceof S3RequestError &&
+          (err.code === 'BucketAlreadyOwnedByYou' || err.code === 'BucketAlreadyExists')
+        )
+      )
+        throw err;
     }
   }
 
@@ -108,13 +135,20 @@ export class S3Client {
     const etags = await Promise.all(
       Array.from({ length: parts }, async (_, i) => {
         const n = Math.min(partSize, size - i * partSize);
-        const r = await this.#send('PUT', `${p}?partNumber=${i + 1}&uploadId=${encodeURIComponent(uploadId)}`, { size: n });
+        const r = await this.#send('PUT', `${p}?partNumber=${i + 1}&uploadId=${encodeURIComponent(uploadId)}`, {
+          size: n,
+        });
         return r.etag ?? '""';
       }),
     );
     const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
     const done = await this.#send('POST', `${p}?uploadId=${encodeURIComponent(uploadId)}`, { body: xml });
-    if (/<Error>/.test(done.text ?? '')) throw new S3RequestError(500, /<Code>([^<]*)/.exec(done.text!)?.[1] ?? 'InternalError', 'CompleteMultipartUpload failed');
+    if (/<Error>/.test(done.text ?? ''))
+      throw new S3RequestError(
+        500,
+        /<Code>([^<]*)/.exec(done.text!)?.[1] ?? 'InternalError',
+        'CompleteMultipartUpload failed',
+      );
   }
 
   async close(): Promise<void> {

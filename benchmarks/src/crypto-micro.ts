@@ -58,7 +58,12 @@ interface Sample {
   elu: number;
 }
 
-async function timeStreams(make: () => [Readable, ...Transform[]], bytes: number, streams: number, concurrency: number): Promise<Sample> {
+async function timeStreams(
+  make: () => [Readable, ...Transform[]],
+  bytes: number,
+  streams: number,
+  concurrency: number,
+): Promise<Sample> {
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   let next = 0;
@@ -104,17 +109,23 @@ async function main(): Promise<void> {
   {
     // one real ciphertext to decrypt
     const parts: Buffer[] = [];
-    await pipeline(source(plain, big), createEncryptStream(key), new Writable({
-      write: (c, _e, cb) => {
-        parts.push(c);
-        cb();
-      },
-    }));
+    await pipeline(
+      source(plain, big),
+      createEncryptStream(key),
+      new Writable({
+        write: (c, _e, cb) => {
+          parts.push(c);
+          cb();
+        },
+      }),
+    );
     Buffer.concat(parts).copy(encBuf);
   }
   const log = (r: Row) => {
     rows.push(r);
-    process.stderr.write(`${r.case.padEnd(34)} ${r.mode.padEnd(28)} ${r.mbps.toFixed(0).padStart(6)} MB/s${r.opsPerSec ? `  ${r.opsPerSec.toFixed(0).padStart(6)} ops/s` : ''}  main-thread ELU ${(r.elu * 100).toFixed(0)}%\n`);
+    process.stderr.write(
+      `${r.case.padEnd(34)} ${r.mode.padEnd(28)} ${r.mbps.toFixed(0).padStart(6)} MB/s${r.opsPerSec ? `  ${r.opsPerSec.toFixed(0).padStart(6)} ops/s` : ''}  main-thread ELU ${(r.elu * 100).toFixed(0)}%\n`,
+    );
   };
 
   const pools = new Map<string, CryptoPool>();
@@ -128,35 +139,91 @@ async function main(): Promise<void> {
   try {
     for (const concurrency of [1, 2]) {
       const label = `${big / MiB} MiB stream x${concurrency}`;
-      log({ case: `encrypt ${label}`, mode: 'inline', ...(await best(rounds, () => timeStreams(() => [source(plain, big), createEncryptStream(key)], big, concurrency, concurrency))) });
+      log({
+        case: `encrypt ${label}`,
+        mode: 'inline',
+        ...(await best(rounds, () =>
+          timeStreams(() => [source(plain, big), createEncryptStream(key)], big, concurrency, concurrency),
+        )),
+      });
       for (const [name, pool] of pools) {
-        log({ case: `encrypt ${label}`, mode: name, ...(await best(rounds, () => timeStreams(() => [source(plain, big), createEncryptStream(key, { pool })], big, concurrency, concurrency))) });
+        log({
+          case: `encrypt ${label}`,
+          mode: name,
+          ...(await best(rounds, () =>
+            timeStreams(() => [source(plain, big), createEncryptStream(key, { pool })], big, concurrency, concurrency),
+          )),
+        });
       }
-      log({ case: `MD5 + encrypt ${label}`, mode: 'inline', ...(await best(rounds, () => timeStreams(() => [source(plain, big), md5Tap(), createEncryptStream(key)], big, concurrency, concurrency))) });
+      log({
+        case: `MD5 + encrypt ${label}`,
+        mode: 'inline',
+        ...(await best(rounds, () =>
+          timeStreams(() => [source(plain, big), md5Tap(), createEncryptStream(key)], big, concurrency, concurrency),
+        )),
+      });
       for (const [name, pool] of pools) {
-        log({ case: `MD5 + encrypt ${label}`, mode: name, ...(await best(rounds, () => timeStreams(() => [source(plain, big), md5Tap(), createEncryptStream(key, { pool })], big, concurrency, concurrency))) });
+        log({
+          case: `MD5 + encrypt ${label}`,
+          mode: name,
+          ...(await best(rounds, () =>
+            timeStreams(
+              () => [source(plain, big), md5Tap(), createEncryptStream(key, { pool })],
+              big,
+              concurrency,
+              concurrency,
+            ),
+          )),
+        });
       }
-      log({ case: `decrypt ${label}`, mode: 'inline', ...(await best(rounds, () => timeStreams(() => [source(encBuf, encBuf.length), createDecryptStream(key, { plainSize: big })], big, concurrency, concurrency))) });
+      log({
+        case: `decrypt ${label}`,
+        mode: 'inline',
+        ...(await best(rounds, () =>
+          timeStreams(
+            () => [source(encBuf, encBuf.length), createDecryptStream(key, { plainSize: big })],
+            big,
+            concurrency,
+            concurrency,
+          ),
+        )),
+      });
       for (const [name, pool] of pools) {
-        log({ case: `decrypt ${label}`, mode: name, ...(await best(rounds, () => timeStreams(() => [source(encBuf, encBuf.length), createDecryptStream(key, { plainSize: big, pool })], big, concurrency, concurrency))) });
+        log({
+          case: `decrypt ${label}`,
+          mode: name,
+          ...(await best(rounds, () =>
+            timeStreams(
+              () => [source(encBuf, encBuf.length), createDecryptStream(key, { plainSize: big, pool })],
+              big,
+              concurrency,
+              concurrency,
+            ),
+          )),
+        });
       }
     }
     // Small bodies: where does the round trip to a worker stop paying? (pool forced with inlineBelow = 0)
     const pool = pools.get('pool 1 thread, 1 MiB batches')!;
     for (const size of quick ? [64 * KiB, MiB] : [4 * KiB, 64 * KiB, 128 * KiB, 256 * KiB, 512 * KiB, MiB, 2 * MiB]) {
-      const n = Math.max(8, Math.min(2000, Math.floor((quick ? 32 : 128) * MiB / size)));
+      const n = Math.max(8, Math.min(2000, Math.floor(((quick ? 32 : 128) * MiB) / size)));
       for (const concurrency of [1, 4]) {
         const c = `encrypt ${size / KiB} KiB bodies x${concurrency}`;
-        const inl = await best(rounds, () => timeStreams(() => [source(plain, size), createEncryptStream(key)], size, n, concurrency));
+        const inl = await best(rounds, () =>
+          timeStreams(() => [source(plain, size), createEncryptStream(key)], size, n, concurrency),
+        );
         log({ case: c, mode: 'inline', ...inl, opsPerSec: (inl.mbps * MiB) / size });
-        const pl = await best(rounds, () => timeStreams(() => [source(plain, size), createEncryptStream(key, { pool })], size, n, concurrency));
+        const pl = await best(rounds, () =>
+          timeStreams(() => [source(plain, size), createEncryptStream(key, { pool })], size, n, concurrency),
+        );
         log({ case: c, mode: 'pool 1 thread (forced)', ...pl, opsPerSec: (pl.mbps * MiB) / size });
       }
     }
   } finally {
     for (const p of pools.values()) await p.close();
   }
-  if (jsonFile) await writeFile(jsonFile, JSON.stringify({ date: new Date().toISOString(), quick, rows }, null, 2) + '\n');
+  if (jsonFile)
+    await writeFile(jsonFile, JSON.stringify({ date: new Date().toISOString(), quick, rows }, null, 2) + '\n');
 }
 
 await main();

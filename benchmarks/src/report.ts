@@ -80,7 +80,15 @@ export function ratio(a: Cell | undefined, b: Cell | undefined): number | null {
  * have a sample from every round.
  */
 export function pairedRatio(a: Cell | undefined, b: Cell | undefined): PairedRatio | null {
-  if (!a || !b || a.status !== 'ok' || b.status !== 'ok' || a.samples.length === 0 || a.samples.length !== b.samples.length) return null;
+  if (
+    !a ||
+    !b ||
+    a.status !== 'ok' ||
+    b.status !== 'ok' ||
+    a.samples.length === 0 ||
+    a.samples.length !== b.samples.length
+  )
+    return null;
   if (b.samples.some((v) => !(v > 0))) return null;
   const cell: Cell = { status: 'ok', samples: a.samples.map((v, i) => v / b.samples[i]!) };
   summarize(cell);
@@ -116,22 +124,31 @@ export function markdown(res: Results): string {
   const lines: string[] = [];
   lines.push(`# Coffer benchmark results${res.quick ? ' (quick run)' : ''}`);
   lines.push('');
-  lines.push(`${res.date} · ${res.machine.cpus} × ${res.machine.model} · Node ${res.machine.node} · ${res.rounds} rounds, servers alternated round by round · ${res.durationSec.toFixed(0)} s`);
+  lines.push(
+    `${res.date} · ${res.machine.cpus} × ${res.machine.model} · Node ${res.machine.node} · ${res.rounds} rounds, servers alternated round by round · ${res.durationSec.toFixed(0)} s`,
+  );
   lines.push('');
   lines.push('Median of the rounds, (min–max). MB/s = MiB per second of object data; ops/s for 4 KiB objects.');
   lines.push('');
-  lines.push(`| workload | unit | ${servers.map((s) => SERVER_NAMES[s]).join(' | ')} | Coffer / s3rver | Coffer / ceiling | pool / inline |`);
+  lines.push(
+    `| workload | unit | ${servers.map((s) => SERVER_NAMES[s]).join(' | ')} | Coffer / s3rver | Coffer / ceiling | pool / inline |`,
+  );
   lines.push(`|---|---|${servers.map(() => '---:').join('|')}|---:|---:|---:|`);
   for (const w of res.workloads) {
-    lines.push(`| ${w.label} | ${w.unit} | ${servers.map((s) => cellText(w.cells[s])).join(' | ')} | ${RATIO_KEYS.map((k) => ratioText(w.ratios[k])).join(' | ')} |`);
+    lines.push(
+      `| ${w.label} | ${w.unit} | ${servers.map((s) => cellText(w.cells[s])).join(' | ')} | ${RATIO_KEYS.map((k) => ratioText(w.ratios[k])).join(' | ')} |`,
+    );
   }
   if (res.workloads.some((w) => w.paired && RATIO_KEYS.some((k) => w.paired![k]))) {
     lines.push('');
-    lines.push('The same ratios round by round (in each round the servers ran one right after the other, so each ratio compares them on the machine as it was then): median of the rounds, (min–max).');
+    lines.push(
+      'The same ratios round by round (in each round the servers ran one right after the other, so each ratio compares them on the machine as it was then): median of the rounds, (min–max).',
+    );
     lines.push('');
     lines.push('| workload | Coffer / s3rver | Coffer / ceiling | pool / inline |');
     lines.push('|---|---:|---:|---:|');
-    for (const w of res.workloads) lines.push(`| ${w.label} | ${RATIO_KEYS.map((k) => pairedText(w.paired?.[k])).join(' | ')} |`);
+    for (const w of res.workloads)
+      lines.push(`| ${w.label} | ${RATIO_KEYS.map((k) => pairedText(w.paired?.[k])).join(' | ')} |`);
   }
   lines.push('');
   lines.push('Peak RSS of each server process during the workload (MiB, highest over the rounds):');
@@ -139,10 +156,14 @@ export function markdown(res: Results): string {
   lines.push(`| workload | ${servers.map((s) => SERVER_NAMES[s]).join(' | ')} |`);
   lines.push(`|---|${servers.map(() => '---:').join('|')}|`);
   for (const w of res.workloads) {
-    lines.push(`| ${w.label} | ${servers.map((s) => {
-      const c = w.cells[s];
-      return c?.peakRss ? (c.peakRss / 1048576).toFixed(0) : '—';
-    }).join(' | ')} |`);
+    lines.push(
+      `| ${w.label} | ${servers
+        .map((s) => {
+          const c = w.cells[s];
+          return c?.peakRss ? (c.peakRss / 1048576).toFixed(0) : '—';
+        })
+        .join(' | ')} |`,
+    );
   }
   if (res.notes.length > 0) {
     lines.push('');
@@ -152,7 +173,13 @@ export function markdown(res: Results): string {
   return lines.join('\n');
 }
 
-const COLORS: Partial<Record<ServerKind, string>> = { coffer: '#2a6fdb', s3rver: '#e07b24', ceiling: '#8a8a8a', 'coffer-inline': '#7fb2f0', 'coffer-pool': '#1b3f80' };
+const COLORS: Partial<Record<ServerKind, string>> = {
+  coffer: '#2a6fdb',
+  s3rver: '#e07b24',
+  ceiling: '#8a8a8a',
+  'coffer-inline': '#7fb2f0',
+  'coffer-pool': '#1b3f80',
+};
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -163,7 +190,9 @@ function esc(s: string): string {
  * s3rver and the ceiling (and Coffer with the pool off, when it ran). Written by hand: no chart library.
  */
 export function chartSvg(res: Results): string {
-  const series = (['coffer', 'coffer-pool', 'coffer-inline', 's3rver', 'ceiling'] as ServerKind[]).filter((s) => res.servers.includes(s));
+  const series = (['coffer', 'coffer-pool', 'coffer-inline', 's3rver', 'ceiling'] as ServerKind[]).filter((s) =>
+    res.servers.includes(s),
+  );
   const mbps = res.workloads.filter((w) => w.unit === 'MB/s' && w.op !== 'mpu');
   const panelsKeys = [...new Set(mbps.map((w) => `${w.op}|${w.concurrency}`))];
   const panelW = 420;
@@ -173,12 +202,18 @@ export function chartSvg(res: Results): string {
   const W = cols * panelW + 20;
   const H = rows * panelH + 70;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
-  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">MB/s by object size (median of ${res.rounds} rounds${res.quick ? ', quick run' : ''})</text>`);
+  out.push(
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">MB/s by object size (median of ${res.rounds} rounds${res.quick ? ', quick run' : ''})</text>`,
+  );
   series.forEach((s, i) => {
     const x = 20 + i * 150;
-    out.push(`<rect x="${x}" y="32" width="12" height="12" fill="${COLORS[s]}"/><text x="${x + 16}" y="42">${esc(SERVER_NAMES[s])}</text>`);
+    out.push(
+      `<rect x="${x}" y="32" width="12" height="12" fill="${COLORS[s]}"/><text x="${x + 16}" y="42">${esc(SERVER_NAMES[s])}</text>`,
+    );
   });
   panelsKeys.forEach((key, pi) => {
     const [op, conc] = key.split('|');
@@ -192,25 +227,37 @@ export function chartSvg(res: Results): string {
     const max = Math.max(1, ...ws.flatMap((w) => series.map((s) => w.cells[s]?.median ?? 0)));
     const step = niceStep(max / 4);
     const top = Math.ceil(max / step) * step;
-    out.push(`<text x="${ox + panelW / 2}" y="${oy + 15}" text-anchor="middle" font-weight="bold">${op!.toUpperCase()} at concurrency ${conc}</text>`);
+    out.push(
+      `<text x="${ox + panelW / 2}" y="${oy + 15}" text-anchor="middle" font-weight="bold">${op!.toUpperCase()} at concurrency ${conc}</text>`,
+    );
     for (let v = 0; v <= top + 1e-9; v += step) {
       const y = plotY + plotH - (v / top) * plotH;
-      out.push(`<line x1="${plotX}" x2="${plotX + plotW}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${plotX - 4}" y="${y + 4}" text-anchor="end">${fmt(v)}</text>`);
+      out.push(
+        `<line x1="${plotX}" x2="${plotX + plotW}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${plotX - 4}" y="${y + 4}" text-anchor="end">${fmt(v)}</text>`,
+      );
     }
-    out.push(`<text x="${ox + 12}" y="${plotY + plotH / 2}" transform="rotate(-90 ${ox + 12} ${plotY + plotH / 2})" text-anchor="middle">MB/s</text>`);
+    out.push(
+      `<text x="${ox + 12}" y="${plotY + plotH / 2}" transform="rotate(-90 ${ox + 12} ${plotY + plotH / 2})" text-anchor="middle">MB/s</text>`,
+    );
     const groupW = plotW / Math.max(1, ws.length);
     const barW = Math.min(28, (groupW - 16) / series.length);
     ws.forEach((w, gi) => {
       const gx = plotX + gi * groupW + (groupW - barW * series.length) / 2;
       series.forEach((s, si) => {
         const c = w.cells[s];
-        const v = c?.status === 'ok' ? c.median ?? 0 : 0;
+        const v = c?.status === 'ok' ? (c.median ?? 0) : 0;
         const h = (v / top) * plotH;
         const x = gx + si * barW;
-        out.push(`<rect x="${x.toFixed(1)}" y="${(plotY + plotH - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[s]}"><title>${esc(SERVER_NAMES[s])} ${esc(w.label)}: ${fmt(v)} MB/s</title></rect>`);
-        out.push(`<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(plotY + plotH - h - 3).toFixed(1)}" text-anchor="middle" font-size="9">${c?.status === 'ok' ? fmt(v) : 'n/a'}</text>`);
+        out.push(
+          `<rect x="${x.toFixed(1)}" y="${(plotY + plotH - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[s]}"><title>${esc(SERVER_NAMES[s])} ${esc(w.label)}: ${fmt(v)} MB/s</title></rect>`,
+        );
+        out.push(
+          `<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(plotY + plotH - h - 3).toFixed(1)}" text-anchor="middle" font-size="9">${c?.status === 'ok' ? fmt(v) : 'n/a'}</text>`,
+        );
       });
-      out.push(`<text x="${(plotX + gi * groupW + groupW / 2).toFixed(1)}" y="${plotY + plotH + 16}" text-anchor="middle">${sizeLabel(w.size)}</text>`);
+      out.push(
+        `<text x="${(plotX + gi * groupW + groupW / 2).toFixed(1)}" y="${plotY + plotH + 16}" text-anchor="middle">${sizeLabel(w.size)}</text>`,
+      );
     });
     out.push(`<line x1="${plotX}" x2="${plotX + plotW}" y1="${plotY + plotH}" y2="${plotY + plotH}" stroke="#333"/>`);
   });

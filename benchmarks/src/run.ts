@@ -13,7 +13,17 @@ import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
 
 import { S3Client, S3RequestError } from './client.ts';
-import { chartSvg, markdown, pairedRatio, ratio, sizeLabel, summarize, type Cell, type Results, type Workload } from './report.ts';
+import {
+  chartSvg,
+  markdown,
+  pairedRatio,
+  ratio,
+  sizeLabel,
+  summarize,
+  type Cell,
+  type Results,
+  type Workload,
+} from './report.ts';
 import {
   ROOT,
   RssMeter,
@@ -43,9 +53,19 @@ const quick = process.argv.includes('--quick');
 const rounds = Number(arg('--rounds') ?? (quick ? 2 : 5));
 if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError('--rounds must be a positive integer');
 
-function w(op: Workload['op'], size: number, concurrency: number, maxOps: number, maxMs: number, extra: Partial<Workload> = {}): Workload {
+function w(
+  op: Workload['op'],
+  size: number,
+  concurrency: number,
+  maxOps: number,
+  maxMs: number,
+  extra: Partial<Workload> = {},
+): Workload {
   const unit = size < MiB ? 'ops/s' : 'MB/s';
-  const what = op === 'mpu' ? `multipart PUT ${sizeLabel(size)}, ${extra.parts} parts in flight` : `${op.toUpperCase()} ${sizeLabel(size)} ×${concurrency}`;
+  const what =
+    op === 'mpu'
+      ? `multipart PUT ${sizeLabel(size)}, ${extra.parts} parts in flight`
+      : `${op.toUpperCase()} ${sizeLabel(size)} ×${concurrency}`;
   return { id: `${op}-${size}-c${concurrency}`, label: what, op, size, concurrency, maxOps, maxMs, unit, ...extra };
 }
 
@@ -119,14 +139,24 @@ async function main(): Promise<void> {
   // Coffer runs with its shipped defaults; the other Coffer column flips the pool, so pool / inline compares the two.
   const defaultThreads = cofferDefaultCryptoThreads();
   const poolThreads = Math.max(1, availableParallelism() - 1);
-  const other: ServerKind | undefined = defaultThreads === undefined ? undefined : defaultThreads === 0 ? 'coffer-pool' : 'coffer-inline';
+  const other: ServerKind | undefined =
+    defaultThreads === undefined ? undefined : defaultThreads === 0 ? 'coffer-pool' : 'coffer-inline';
   // Coffer on PostgreSQL (the metadata engine for several nodes) runs only when asked for: it needs PostgreSQL's
   // server binaries (tools/install-test-deps.sh) and starts a throw-away cluster of its own.
-  const kinds: ServerKind[] = (other ? ['coffer', other, 'coffer-pg', 's3rver', 'ceiling'] as ServerKind[] : ['coffer', 'coffer-pg', 's3rver', 'ceiling'] as ServerKind[])
-    .filter((k) => (serverFilter === undefined ? k !== 'coffer-pg' : serverFilter.includes(k)));
-  if (kinds.length === 0) throw new RangeError(`--servers ${serverFilter} names none of coffer, ${other ? `${other}, ` : ''}coffer-pg, s3rver, ceiling`);
+  const kinds: ServerKind[] = (
+    other
+      ? (['coffer', other, 'coffer-pg', 's3rver', 'ceiling'] as ServerKind[])
+      : (['coffer', 'coffer-pg', 's3rver', 'ceiling'] as ServerKind[])
+  ).filter((k) => (serverFilter === undefined ? k !== 'coffer-pg' : serverFilter.includes(k)));
+  if (kinds.length === 0)
+    throw new RangeError(
+      `--servers ${serverFilter} names none of coffer, ${other ? `${other}, ` : ''}coffer-pg, s3rver, ceiling`,
+    );
   if (!other) notes.push('This Coffer build has no `serve --crypto-threads` flag: pool / inline is not reported.');
-  else if (kinds.includes(other)) notes.push(`Coffer runs with its defaults (\`--crypto-threads ${defaultThreads}\` on this machine); "${SERVER_NAMES[other]}" runs with \`--crypto-threads ${other === 'coffer-pool' ? poolThreads : 0}\`.`);
+  else if (kinds.includes(other))
+    notes.push(
+      `Coffer runs with its defaults (\`--crypto-threads ${defaultThreads}\` on this machine); "${SERVER_NAMES[other]}" runs with \`--crypto-threads ${other === 'coffer-pool' ? poolThreads : 0}\`.`,
+    );
 
   const servers = new Map<ServerKind, RunningServer>();
   let postgres: RunningPostgres | undefined;
@@ -147,7 +177,13 @@ async function main(): Promise<void> {
   };
 
   const bar = new cliProgress.SingleBar(
-    { format: ' {bar} {percentage}% | {value}/{total} | {task}', stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 20 },
+    {
+      format: ' {bar} {percentage}% | {value}/{total} | {task}',
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 20,
+    },
     cliProgress.Presets.shades_classic,
   );
   const setupSteps = kinds.length * (1 + GET_SIZES.length);
@@ -155,11 +191,18 @@ async function main(): Promise<void> {
   try {
     for (const k of kinds) {
       bar.update({ task: `starting ${SERVER_NAMES[k]}` });
-      const s = k === 'coffer' ? await startCoffer('coffer')
-        : k === 'coffer-pool' ? await startCoffer('coffer-pool', poolThreads)
-          : k === 'coffer-inline' ? await startCoffer('coffer-inline', 0)
-          : k === 'coffer-pg' ? await startCoffer('coffer-pg', undefined, await metaUrl())
-            : k === 's3rver' ? await startS3rver() : await startCeiling();
+      const s =
+        k === 'coffer'
+          ? await startCoffer('coffer')
+          : k === 'coffer-pool'
+            ? await startCoffer('coffer-pool', poolThreads)
+            : k === 'coffer-inline'
+              ? await startCoffer('coffer-inline', 0)
+              : k === 'coffer-pg'
+                ? await startCoffer('coffer-pg', undefined, await metaUrl())
+                : k === 's3rver'
+                  ? await startS3rver()
+                  : await startCeiling();
       servers.set(k, s);
       const maxConc = Math.max(...WORKLOADS.map((x) => (x.op === 'mpu' ? (x.parts ?? 8) : x.concurrency)));
       const client = new S3Client(s, maxConc);
@@ -216,7 +259,12 @@ async function main(): Promise<void> {
     quick,
     rounds,
     durationSec: (performance.now() - began) / 1000,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
     notes,
     servers: kinds,
     workloads: WORKLOADS.map((wl) => {
@@ -226,7 +274,10 @@ async function main(): Promise<void> {
         summarize(c);
         byServer[k] = c;
       }
-      const poolPair: [Cell | undefined, Cell | undefined] = other === 'coffer-pool' ? [byServer['coffer-pool'], byServer.coffer] : [byServer.coffer, byServer['coffer-inline']];
+      const poolPair: [Cell | undefined, Cell | undefined] =
+        other === 'coffer-pool'
+          ? [byServer['coffer-pool'], byServer.coffer]
+          : [byServer.coffer, byServer['coffer-inline']];
       return {
         ...wl,
         cells: byServer,
@@ -247,7 +298,9 @@ async function main(): Promise<void> {
   process.stdout.write(md);
   const out = arg('--out') ?? (partial ? undefined : path.join(ROOT, 'benchmarks'));
   if (out === undefined) {
-    process.stdout.write(`\nA partial run (--only/--servers) in ${res.durationSec.toFixed(0)} s: nothing written (give --out DIR to keep it).\n`);
+    process.stdout.write(
+      `\nA partial run (--only/--servers) in ${res.durationSec.toFixed(0)} s: nothing written (give --out DIR to keep it).\n`,
+    );
     return;
   }
   const dir = path.resolve(out);
@@ -255,7 +308,9 @@ async function main(): Promise<void> {
   await writeFile(path.join(dir, 'RESULTS.md'), md);
   await writeFile(path.join(dir, 'results.json'), JSON.stringify(res, null, 2) + '\n');
   await writeFile(path.join(dir, 'chart.svg'), chartSvg(res));
-  process.stdout.write(`\nWrote RESULTS.md, results.json and chart.svg to ${path.relative(process.cwd(), dir) || '.'} in ${res.durationSec.toFixed(0)} s.\n`);
+  process.stdout.write(
+    `\nWrote RESULTS.md, results.json and chart.svg to ${path.relative(process.cwd(), dir) || '.'} in ${res.durationSec.toFixed(0)} s.\n`,
+  );
 }
 
 let interrupted = false;

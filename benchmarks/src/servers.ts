@@ -89,7 +89,13 @@ async function tempDir(prefix: string): Promise<string> {
 }
 
 /** Spawns `args`, waits for a stdout line matching `ready` (its first group is the URL). */
-function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 30_000): Promise<{ child: ChildProcess; url: string }> {
+function startProcess(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  timeoutMs = 30_000,
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -119,7 +125,13 @@ function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, ready
   });
 }
 
-function running(kind: ServerKind, child: ChildProcess, url: string, keys: [string, string], dir?: string): RunningServer {
+function running(
+  kind: ServerKind,
+  child: ChildProcess,
+  url: string,
+  keys: [string, string],
+  dir?: string,
+): RunningServer {
   return {
     kind,
     url,
@@ -158,7 +170,9 @@ export function cofferDefaultCryptoThreads(): number | undefined {
  * URL for the metadata (default: LevelDB in the data directory).
  */
 export async function startCoffer(
-  kind: 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg', cryptoThreads?: number, meta?: string,
+  kind: 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg',
+  cryptoThreads?: number,
+  meta?: string,
 ): Promise<RunningServer> {
   const dir = await tempDir('coffer-bench-');
   const keys: [string, string] = ['BENCHACCESSKEY', randomBytes(20).toString('hex')];
@@ -175,14 +189,23 @@ export async function startS3rver(): Promise<RunningServer> {
   const dir = await tempDir('s3rver-bench-');
   const require = createRequire(path.join(ROOT, 'benchmarks', 'package.json'));
   const bin = path.join(path.dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
-  const { child, url } = await startProcess(process.execPath, [bin, '-d', dir, '-a', '127.0.0.1', '-p', '0', '-s', '--no-vhost-buckets'], process.env,
-    /S3rver listening on (\S+:\d+)/);
+  const { child, url } = await startProcess(
+    process.execPath,
+    [bin, '-d', dir, '-a', '127.0.0.1', '-p', '0', '-s', '--no-vhost-buckets'],
+    process.env,
+    /S3rver listening on (\S+:\d+)/,
+  );
   return running('s3rver', child, `http://${url}`, ['S3RVER', 'S3RVER'], dir);
 }
 
 /** Starts the ceiling server. */
 export async function startCeiling(): Promise<RunningServer> {
-  const { child, url } = await startProcess(process.execPath, ['--import', 'tsx', CEILING], process.env, /ceiling listening on (http:\/\/\S+)/);
+  const { child, url } = await startProcess(
+    process.execPath,
+    ['--import', 'tsx', CEILING],
+    process.env,
+    /ceiling listening on (http:\/\/\S+)/,
+  );
   return running('ceiling', child, url, ['CEILING', 'CEILING']);
 }
 

@@ -32,17 +32,34 @@ describe('ratios of the benchmark report', () => {
     const coffer = cell([300, 200, 310]);
     const s3rver = cell([200, 200, 150]);
     const res: Results = {
-      date: '2026-11-27T00:00:00.000Z', quick: true, rounds: 3, durationSec: 10,
-      machine: { cpus: 2, model: 'cpu', node: 'v20', platform: 'linux-x64' }, notes: [], servers: ['coffer', 's3rver'],
-      workloads: [{
-        id: 'put', label: 'PUT 64 MiB ×1', op: 'put', size: 64 << 20, concurrency: 1, maxOps: 1, maxMs: 1, unit: 'MB/s',
-        cells: { coffer, s3rver },
-        ratios: { 'coffer/s3rver': ratio(coffer, s3rver), 'coffer/ceiling': null, 'pool/inline': null },
-        paired: { 'coffer/s3rver': pairedRatio(coffer, s3rver), 'coffer/ceiling': null, 'pool/inline': null },
-      }],
+      date: '2026-11-27T00:00:00.000Z',
+      quick: true,
+      rounds: 3,
+      durationSec: 10,
+      machine: { cpus: 2, model: 'cpu', node: 'v20', platform: 'linux-x64' },
+      notes: [],
+      servers: ['coffer', 's3rver'],
+      workloads: [
+        {
+          id: 'put',
+          label: 'PUT 64 MiB ×1',
+          op: 'put',
+          size: 64 << 20,
+          concurrency: 1,
+          maxOps: 1,
+          maxMs: 1,
+          unit: 'MB/s',
+          cells: { coffer, s3rver },
+          ratios: { 'coffer/s3rver': ratio(coffer, s3rver), 'coffer/ceiling': null, 'pool/inline': null },
+          paired: { 'coffer/s3rver': pairedRatio(coffer, s3rver), 'coffer/ceiling': null, 'pool/inline': null },
+        },
+      ],
     };
     const md = markdown(res);
-    assert.match(md, /\| PUT 64 MiB ×1 \| MB\/s \| \*\*300\*\* \(200–310\) \| \*\*200\*\* \(150–200\) \| 1\.50× \| — \| — \|/);
+    assert.match(
+      md,
+      /\| PUT 64 MiB ×1 \| MB\/s \| \*\*300\*\* \(200–310\) \| \*\*200\*\* \(150–200\) \| 1\.50× \| — \| — \|/,
+    );
     assert.match(md, /\| PUT 64 MiB ×1 \| \*\*1\.50×\*\* \(1\.00–2\.07\) \| — \| — \|/);
   });
 });

@@ -132,8 +132,18 @@ class Ceph {
     this.#state.accessKey = 'AKCEPH' + randomBytes(7).toString('hex').toUpperCase();
     this.#state.secretKey = randomBytes(30).toString('base64url');
     await run('radosgw-admin', [
-      '-c', this.#conf, 'user', 'create', '--uid', 'coffer-test', '--display-name', 'coffer test',
-      '--access-key', this.#state.accessKey, '--secret', this.#state.secretKey,
+      '-c',
+      this.#conf,
+      'user',
+      'create',
+      '--uid',
+      'coffer-test',
+      '--display-name',
+      'coffer test',
+      '--access-key',
+      this.#state.accessKey,
+      '--secret',
+      this.#state.secretKey,
     ]);
     await this.#saveState();
   }

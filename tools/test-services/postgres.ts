@@ -112,8 +112,21 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
 
 /** initdb's arguments; the template's name hashes them, so that a change makes a new template. */
 const INITDB_ARGS = [
-  '--username', SUPERUSER, '--auth-local', 'trust', '--auth-host', 'scram-sha-256',
-  '--encoding', 'UTF8', '--locale', 'C.UTF-8', '--locale-provider', 'icu', '--icu-locale', 'en-US', '--no-sync',
+  '--username',
+  SUPERUSER,
+  '--auth-local',
+  'trust',
+  '--auth-host',
+  'scram-sha-256',
+  '--encoding',
+  'UTF8',
+  '--locale',
+  'C.UTF-8',
+  '--locale-provider',
+  'icu',
+  '--icu-locale',
+  'en-US',
+  '--no-sync',
 ];
 
 /**
@@ -121,7 +134,10 @@ const INITDB_ARGS = [
  * race to make it each build their own and rename it into place: the first rename wins and the others use it.
  */
 async function templateCluster(): Promise<string> {
-  const key = createHash('sha256').update(JSON.stringify([PG_BIN, INITDB_ARGS])).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify([PG_BIN, INITDB_ARGS]))
+    .digest('hex')
+    .slice(0, 16);
   const template = join(tmpdir(), `coffer-pg-template-${key}`);
   if (existsSync(join(template, 'PG_VERSION'))) return template;
   const staging = await mkdtemp(join(tmpdir(), 'coffer-pg-staging-'));

@@ -61,13 +61,16 @@ describe('startPostgres', () => {
   });
   after(() => server?.stop());
 
-  it('should accept the URL\'s password login as a non-superuser owning its database, over 127.0.0.1', async () => {
+  it("should accept the URL's password login as a non-superuser owning its database, over 127.0.0.1", async () => {
     const url = new URL(server.url);
     assert.equal(url.protocol, 'postgres:');
     assert.equal(url.hostname, '127.0.0.1');
     assert.equal(Number(url.port), server.port);
-    const rows = await query(server.url, `SELECT 1 AS one, current_user AS role, rolsuper, current_database() AS db,
-      inet_server_addr()::text AS addr FROM pg_roles WHERE rolname = current_user`);
+    const rows = await query(
+      server.url,
+      `SELECT 1 AS one, current_user AS role, rolsuper, current_database() AS db,
+      inet_server_addr()::text AS addr FROM pg_roles WHERE rolname = current_user`,
+    );
     assert.deepEqual(rows, [
       { one: 1, role: url.username, rolsuper: false, db: url.pathname.slice(1), addr: '127.0.0.1/32' },
     ]);
@@ -82,8 +85,11 @@ describe('startPostgres', () => {
   });
 
   it('should order keys by ICU en-US unless COLLATE "C" or bytea, as a production server does', async () => {
-    const rows = await query(server.url, `SELECT 'a/Z' < 'a/b' AS icu, 'a/Z' COLLATE "C" < 'a/b' AS c,
-      convert_to('a/Z', 'UTF8') < convert_to('a/b', 'UTF8') AS bytes`);
+    const rows = await query(
+      server.url,
+      `SELECT 'a/Z' < 'a/b' AS icu, 'a/Z' COLLATE "C" < 'a/b' AS c,
+      convert_to('a/Z', 'UTF8') < convert_to('a/b', 'UTF8') AS bytes`,
+    );
     assert.deepEqual(rows, [{ icu: false, c: true, bytes: true }]);
   });
 
@@ -185,7 +191,10 @@ describe('startCeph', () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'once', Body: 'first', IfNoneMatch: '*' }));
     const err = await s3
       .send(new PutObjectCommand({ Bucket: bucket, Key: 'once', Body: 'second', IfNoneMatch: '*' }))
-      .then(() => assert.fail('the second PUT succeeded'), (e: unknown) => e);
+      .then(
+        () => assert.fail('the second PUT succeeded'),
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof S3ServiceException);
     assert.equal(err.$metadata.httpStatusCode, 412);
     assert.equal(err.name, 'PreconditionFailed');
@@ -206,28 +215,31 @@ describe('startCeph', () => {
     assert.equal(await got.Body!.transformToString(), 'kept in the OSD');
   });
 
-  it('should answer the SDK\'s default streaming PUT (aws-chunked, checksum trailer) with 411 MissingContentLength',
-    async () => {
-      const defaults = sdkClient({ url: ceph.endpoint }, ceph);
-      try {
-        const body = Readable.from([Buffer.from('streamed')]);
-        const err = await defaults
-          .send(new PutObjectCommand({ Bucket: bucket, Key: 'streamed', Body: body, ContentLength: 8 }))
-          .then(() => assert.fail('the PUT succeeded'), (e: unknown) => e);
-        assert.ok(err instanceof S3ServiceException);
-        assert.equal(err.$metadata.httpStatusCode, 411);
-        assert.equal(err.name, 'MissingContentLength');
-      } finally {
-        defaults.destroy();
-      }
-    });
+  it("should answer the SDK's default streaming PUT (aws-chunked, checksum trailer) with 411 MissingContentLength", async () => {
+    const defaults = sdkClient({ url: ceph.endpoint }, ceph);
+    try {
+      const body = Readable.from([Buffer.from('streamed')]);
+      const err = await defaults
+        .send(new PutObjectCommand({ Bucket: bucket, Key: 'streamed', Body: body, ContentLength: 8 }))
+        .then(
+          () => assert.fail('the PUT succeeded'),
+          (e: unknown) => e,
+        );
+      assert.ok(err instanceof S3ServiceException);
+      assert.equal(err.$metadata.httpStatusCode, 411);
+      assert.equal(err.name, 'MissingContentLength');
+    } finally {
+      defaults.destroy();
+    }
+  });
 
   it('should fail a PUT in flight when radosgw is killed, and leave no object behind', async () => {
     const body = new PassThrough();
     const size = 4 * 1024 * 1024;
-    const put = s3
-      .send(new PutObjectCommand({ Bucket: bucket, Key: 'half', Body: body, ContentLength: size }))
-      .then(() => assert.fail('the PUT succeeded'), (e: unknown) => e as NodeJS.ErrnoException);
+    const put = s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'half', Body: body, ContentLength: size })).then(
+      () => assert.fail('the PUT succeeded'),
+      (e: unknown) => e as NodeJS.ErrnoException,
+    );
     // 'drain' means the request took the first MiB off the stream: radosgw is connected and reading the body
     if (!body.write(Buffer.alloc(1024 * 1024, 1))) await new Promise((res) => body.once('drain', res));
     await ceph.stopRgw();
@@ -275,7 +287,12 @@ describe('tools/dev-cluster.sh', () => {
     // a bound, not an expectation: a loaded machine may take a minute or two to bring Ceph up
     const started = await runProcess(script, ['start'], { env, timeoutMs: 300_000 });
     assert.equal(started.code, 0, started.stderr);
-    const vars = Object.fromEntries(started.stdout.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
+    const vars = Object.fromEntries(
+      started.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+    );
     assert.deepEqual(Object.keys(vars).sort(), [
       'COFFER_TEST_PG_URL',
       'COFFER_TEST_S3_ACCESS_KEY',
@@ -293,7 +310,10 @@ describe('tools/dev-cluster.sh', () => {
     try {
       await s3.send(new CreateBucketCommand({ Bucket: 'dev-cluster-check' }));
       const listed = await s3.send(new ListBucketsCommand({}));
-      assert.deepEqual(listed.Buckets?.map((b) => b.Name), ['dev-cluster-check']);
+      assert.deepEqual(
+        listed.Buckets?.map((b) => b.Name),
+        ['dev-cluster-check'],
+      );
     } finally {
       s3.destroy();
     }

@@ -128,15 +128,22 @@ export class BlobFileWriter extends Writable {
       // Test hook: one contiguous buffer through the injected write function.
       const buf = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, bytes);
       let off = 0;
-      while (off < buf.length) off += this.#advance(await this.#call(() => this.#write!(this.#fh, buf, off, buf.length - off, this.#position)));
+      while (off < buf.length)
+        off += this.#advance(
+          await this.#call(() => this.#write!(this.#fh, buf, off, buf.length - off, this.#position)),
+        );
       return;
     }
     let list = bufs;
     let left = bytes;
     while (left > 0) {
-      const written = this.#advance(await this.#call(() => list.length === 1
-        ? this.#fh.write(list[0]!, 0, list[0]!.length, this.#position)
-        : this.#fh.writev(list, this.#position)));
+      const written = this.#advance(
+        await this.#call(() =>
+          list.length === 1
+            ? this.#fh.write(list[0]!, 0, list[0]!.length, this.#position)
+            : this.#fh.writev(list, this.#position),
+        ),
+      );
       left -= written;
       if (left > 0) list = dropFront(list, written);
     }
@@ -152,7 +159,8 @@ export class BlobFileWriter extends Writable {
 
   #advance(written: number): number {
     // A write that makes no progress without an error is a full disk (DESIGN.md, "Durability").
-    if (!(written > 0)) throw new BlobStoreError('BLOB_NO_SPACE', 'write of blob file wrote 0 bytes: no space left on the device');
+    if (!(written > 0))
+      throw new BlobStoreError('BLOB_NO_SPACE', 'write of blob file wrote 0 bytes: no space left on the device');
     this.#position += written;
     return written;
   }
@@ -197,9 +205,11 @@ export class HashTap extends Transform {
     const b = typeof chunk === 'string' ? Buffer.from(chunk, enc) : chunk;
     this.#size += b.length;
     if (this.#size > this.#maxSize) {
-      cb(new BlobStoreError('BLOB_TOO_LARGE', 'Your proposed upload exceeds the maximum allowed size', {
-        details: { MaxSizeAllowed: String(this.#maxSize) },
-      }));
+      cb(
+        new BlobStoreError('BLOB_TOO_LARGE', 'Your proposed upload exceeds the maximum allowed size', {
+          details: { MaxSizeAllowed: String(this.#maxSize) },
+        }),
+      );
       return;
     }
     let room: boolean;

@@ -64,7 +64,8 @@ export function isNoSpace(err: unknown): boolean {
  */
 export function ioError(what: string, cause: unknown): BlobStoreError {
   if (cause instanceof BlobStoreError) return cause;
-  if (isNoSpace(cause)) return new BlobStoreError('BLOB_NO_SPACE', `${what} failed: no space left on the device`, { cause });
+  if (isNoSpace(cause))
+    return new BlobStoreError('BLOB_NO_SPACE', `${what} failed: no space left on the device`, { cause });
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   return new BlobStoreError('BLOB_IO', `${what} failed${code ? ` (${code})` : ''}`, { cause });
 }

@@ -13,10 +13,7 @@ import type { BatchHook, FileOps } from './options.ts';
 export type FaultKind = 'EIO' | 'ENOSPC' | 'EIO-after' | 'short' | 'zero';
 
 /** The calls a {@link FaultInjector} counts: the store's {@link FileOps}, the handle calls, and metadata batches. */
-export type FaultCall =
-  | keyof FileOps
-  | 'write' | 'writev' | 'datasync' | 'sync' | 'close'
-  | 'batch';
+export type FaultCall = keyof FileOps | 'write' | 'writev' | 'datasync' | 'sync' | 'close' | 'batch';
 
 const HANDLE_CALLS: ReadonlySet<string | symbol> = new Set(['write', 'writev', 'datasync', 'sync', 'close']);
 const ERRNO: Record<string, number> = { EIO: -5, ENOSPC: -28 };
@@ -115,14 +112,25 @@ export class FaultInjector {
         if (typeof value !== 'function') return value;
         const fn = value as (...a: unknown[]) => Promise<unknown>;
         if (!HANDLE_CALLS.has(prop)) return fn.bind(target);
-        return (...args: unknown[]) => this.#call(prop as FaultCall, () => fn.apply(target, args), (bytes) => {
-          // write(buffer, offset, length, position) or writev(buffers, position): write a prefix of the bytes.
-          const [buf, off, len, pos] = prop === 'writev'
-            ? [Buffer.concat(args[0] as Buffer[]), 0, (args[0] as Buffer[]).reduce((n, b) => n + b.length, 0), args[1]]
-            : args as [Buffer, number, number, number];
-          if (bytes === 'none') return Promise.resolve({ bytesWritten: 0, buffer: buf });
-          return target.write(buf, off, Math.max(1, Math.floor(len / 2)), pos as number);
-        });
+        return (...args: unknown[]) =>
+          this.#call(
+            prop as FaultCall,
+            () => fn.apply(target, args),
+            (bytes) => {
+              // write(buffer, offset, length, position) or writev(buffers, position): write a prefix of the bytes.
+              const [buf, off, len, pos] =
+                prop === 'writev'
+                  ? [
+                      Buffer.concat(args[0] as Buffer[]),
+                      0,
+                      (args[0] as Buffer[]).reduce((n, b) => n + b.length, 0),
+                      args[1],
+                    ]
+                  : (args as [Buffer, number, number, number]);
+              if (bytes === 'none') return Promise.resolve({ bytesWritten: 0, buffer: buf });
+              return target.write(buf, off, Math.max(1, Math.floor(len / 2)), pos as number);
+            },
+          );
       },
     });
   }

@@ -1,7 +1,12 @@
 export { BlobStore, type Transaction } from './store.ts';
 export { BlobStoreError, isBlobStoreError, type BlobErrorCode } from './errors.ts';
 export {
-  DEFAULT_OPTIONS, type BatchHook, type BlobStoreOptions, type CommitPoint, type FileOps, type FileWriteFn,
+  DEFAULT_OPTIONS,
+  type BatchHook,
+  type BlobStoreOptions,
+  type CommitPoint,
+  type FileOps,
+  type FileWriteFn,
 } from './options.ts';
 export { commonPrefix } from './list.ts';
 export { MIGRATION_PROGRESS_KEY } from './schema.ts';

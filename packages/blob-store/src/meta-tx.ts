@@ -115,7 +115,8 @@ export class MetaTx implements Transaction {
   }
 
   async hasObjects(bucket: string): Promise<boolean> {
-    for await (const _ of this.#kv.scan({ gte: K.objectsFrom(bucket, ''), lt: K.objectsEnd(bucket), limit: 1 })) return true;
+    for await (const _ of this.#kv.scan({ gte: K.objectsFrom(bucket, ''), lt: K.objectsEnd(bucket), limit: 1 }))
+      return true;
     return false;
   }
 

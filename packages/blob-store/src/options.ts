@@ -24,7 +24,11 @@ export type FileOps = Pick<typeof fsp, 'open' | 'mkdir' | 'rename' | 'rm' | 'rea
 
 /** The real file system: {@link FileOps} of `node:fs/promises`. */
 export const NODE_FS: FileOps = Object.freeze({
-  open: fsp.open, mkdir: fsp.mkdir, rename: fsp.rename, rm: fsp.rm, readdir: fsp.readdir,
+  open: fsp.open,
+  mkdir: fsp.mkdir,
+  rename: fsp.rename,
+  rm: fsp.rm,
+  readdir: fsp.readdir,
 });
 
 /**
@@ -129,8 +133,12 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
   if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
   if (typeof opts.dir !== 'string' || opts.dir === '') throw new TypeError('options.dir must be a non-empty string');
   const ring = opts.keyRing as unknown;
-  if (ring === null || typeof ring !== 'object' || typeof (ring as { key?: unknown }).key !== 'function'
-    || typeof (ring as { activeId?: unknown }).activeId !== 'string') {
+  if (
+    ring === null ||
+    typeof ring !== 'object' ||
+    typeof (ring as { key?: unknown }).key !== 'function' ||
+    typeof (ring as { activeId?: unknown }).activeId !== 'string'
+  ) {
     throw new TypeError('options.keyRing must be a MasterKeyRing');
   }
   if (opts.sync !== undefined && typeof opts.sync !== 'boolean') throw new TypeError('options.sync must be a boolean');
@@ -138,10 +146,15 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
     throw new TypeError('options.meta must be a postgres:// URL');
   }
   const write = opts.testing?.write;
-  if (write !== undefined && typeof write !== 'function') throw new TypeError('options.testing.write must be a function');
+  if (write !== undefined && typeof write !== 'function')
+    throw new TypeError('options.testing.write must be a function');
   const fs = opts.testing?.fs;
-  if (fs !== undefined && (fs === null || typeof fs !== 'object'
-    || Object.keys(NODE_FS).some((k) => typeof (fs as unknown as Record<string, unknown>)[k] !== 'function'))) {
+  if (
+    fs !== undefined &&
+    (fs === null ||
+      typeof fs !== 'object' ||
+      Object.keys(NODE_FS).some((k) => typeof (fs as unknown as Record<string, unknown>)[k] !== 'function'))
+  ) {
     throw new TypeError('options.testing.fs must be an object of file-system functions');
   }
   for (const hook of ['batch', 'point'] as const) {
@@ -155,11 +168,26 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
     // The chunk size only needs to fit the chunk format (u64 indexes); keep it to sane sizes.
     chunkSize: positiveInt('chunkSize', opts.chunkSize ?? DEFAULT_OPTIONS.chunkSize, 16, 16 * 1024 * 1024),
     sync: opts.sync ?? DEFAULT_OPTIONS.sync,
-    writeBufferSize: positiveInt('writeBufferSize', opts.writeBufferSize ?? DEFAULT_OPTIONS.writeBufferSize, 1, 64 * 1024 * 1024),
-    readBufferSize: positiveInt('readBufferSize', opts.readBufferSize ?? DEFAULT_OPTIONS.readBufferSize, 1, 64 * 1024 * 1024),
+    writeBufferSize: positiveInt(
+      'writeBufferSize',
+      opts.writeBufferSize ?? DEFAULT_OPTIONS.writeBufferSize,
+      1,
+      64 * 1024 * 1024,
+    ),
+    readBufferSize: positiveInt(
+      'readBufferSize',
+      opts.readBufferSize ?? DEFAULT_OPTIONS.readBufferSize,
+      1,
+      64 * 1024 * 1024,
+    ),
     inlineMax: positiveInt('inlineMax', opts.inlineMax ?? DEFAULT_OPTIONS.inlineMax, 0, 1024 * 1024),
     cryptoPool: opts.cryptoPool,
-    commitTimeoutMs: positiveInt('commitTimeoutMs', opts.commitTimeoutMs ?? DEFAULT_OPTIONS.commitTimeoutMs, 0, 3_600_000),
+    commitTimeoutMs: positiveInt(
+      'commitTimeoutMs',
+      opts.commitTimeoutMs ?? DEFAULT_OPTIONS.commitTimeoutMs,
+      0,
+      3_600_000,
+    ),
     write,
     fs: fs ?? NODE_FS,
     batch: opts.testing?.batch,

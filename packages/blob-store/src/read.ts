@@ -53,7 +53,8 @@ export function planRead(
 function mapReadError(err: unknown): unknown {
   const e = err as NodeJS.ErrnoException | null;
   if (e && typeof e === 'object' && typeof e.syscall === 'string') {
-    if (e.code === 'ENOENT') return new BlobStoreError('BLOB_CORRUPT', 'a blob file of the object is missing', { cause: err });
+    if (e.code === 'ENOENT')
+      return new BlobStoreError('BLOB_CORRUPT', 'a blob file of the object is missing', { cause: err });
     return ioError('reading a blob file', err);
   }
   return err;
@@ -66,7 +67,14 @@ function mapReadError(err: unknown): unknown {
  * read buffers per MiB (a ReadStream allocates a fresh one per read), which keeps the garbage collector quieter.
  * Ends `ds` at the end of the range or of the file (a short file is the decrypt stream's truncation error).
  */
-async function feed(fh: FileHandle, ds: Transform, start: number, end: number, bufferSize: number, stopped: () => boolean): Promise<void> {
+async function feed(
+  fh: FileHandle,
+  ds: Transform,
+  start: number,
+  end: number,
+  bufferSize: number,
+  stopped: () => boolean,
+): Promise<void> {
   const size = Math.min(bufferSize, Math.max(1, end - start));
   const bufs = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
   // A destroyed stream may never call back a write it holds: its close ends every wait.
@@ -210,7 +218,11 @@ export class PlaintextReader extends Readable {
   #first: IteratorResult<Buffer, void> | undefined;
   #busy = false;
 
-  constructor(gen: AsyncGenerator<Buffer, void, undefined>, first: IteratorResult<Buffer, void>, highWaterMark: number) {
+  constructor(
+    gen: AsyncGenerator<Buffer, void, undefined>,
+    first: IteratorResult<Buffer, void>,
+    highWaterMark: number,
+  ) {
     super({ highWaterMark });
     this.#gen = gen;
     this.#first = first;

@@ -38,8 +38,11 @@ export async function assertRecovered(
         ? await readBody(store, rec).catch((err: unknown) => assert.fail(`${ctx}${bucket}/${key}: ${err}`))
         : null;
       const i = allowed.findIndex((a) => (a === null ? body === null : body !== null && a.equals(body)));
-      assert.ok(i >= 0, `${ctx}${bucket}/${key} holds ${body === null ? 'nothing' : `${body.length} bytes`} that no `
-        + `allowed state has (${allowed.map((a) => (a === null ? 'absent' : `${a.length} bytes`)).join(', ')})`);
+      assert.ok(
+        i >= 0,
+        `${ctx}${bucket}/${key} holds ${body === null ? 'nothing' : `${body.length} bytes`} that no ` +
+          `allowed state has (${allowed.map((a) => (a === null ? 'absent' : `${a.length} bytes`)).join(', ')})`,
+      );
       matched.push(i);
     }
     assert.deepEqual(await readdir(path.join(dir, 'tmp')), [], `${ctx}tmp/ is empty after the sweep`);
@@ -48,7 +51,8 @@ export async function assertRecovered(
       for (const s of rec.segments) if (!s.inline) referenced.add(s.blobId);
     }
     const files = (await readdir(path.join(dir, 'blobs'), { recursive: true, withFileTypes: true }))
-      .filter((e) => e.isFile()).map((e) => e.name);
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
     assert.deepEqual(files.sort(), [...referenced].sort(), `${ctx}blob files = the blobs records refer to`);
     const scrub = await store.scrub();
     assert.deepEqual(scrub.failures, [], `${ctx}scrub is clean`);

@@ -24,7 +24,7 @@ import { MetaTx, type CommitDone, type Transaction } from './meta-tx.ts';
 import { resolveOptions, type BlobStoreOptions, type FileOps, type ResolvedOptions } from './options.ts';
 import { DataLayout, isBlobId, newBlobId } from './paths.ts';
 import { OBJECT_STREAM_INFO, PlaintextReader, decryptSteps, planRead, type ReadStep } from './read.ts';
-import { K, SEP, decode, } from './schema.ts';
+import { K, SEP, decode } from './schema.ts';
 import { openMd5, sealMd5 } from './seal.ts';
 import type {
   BucketRecord,
@@ -59,17 +59,20 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 function checkBucketName(name: unknown): string {
-  if (typeof name !== 'string' || name === '' || name.includes(SEP)) throw new TypeError('bucket must be a non-empty string without NUL');
+  if (typeof name !== 'string' || name === '' || name.includes(SEP))
+    throw new TypeError('bucket must be a non-empty string without NUL');
   return name;
 }
 
 function checkKey(key: unknown): string {
-  if (typeof key !== 'string' || key === '' || LONE_SURROGATE.test(key)) throw new TypeError('key must be a non-empty, well-formed Unicode string');
+  if (typeof key !== 'string' || key === '' || LONE_SURROGATE.test(key))
+    throw new TypeError('key must be a non-empty, well-formed Unicode string');
   return key;
 }
 
 function checkNamespace(ns: unknown): string {
-  if (typeof ns !== 'string' || !NAMESPACE.test(ns)) throw new TypeError('ns must match /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/');
+  if (typeof ns !== 'string' || !NAMESPACE.test(ns))
+    throw new TypeError('ns must match /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/');
   return ns;
 }
 
@@ -82,7 +85,14 @@ function checkId(id: unknown): string {
 function pickMetadata(m: ObjectMetadata): ObjectMetadata {
   if (m === null || typeof m !== 'object') throw new TypeError('metadata must be an object');
   const out: ObjectMetadata = { userMeta: { ...(m.userMeta ?? {}) } };
-  for (const f of ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl', 'expires'] as const) {
+  for (const f of [
+    'contentType',
+    'contentEncoding',
+    'contentDisposition',
+    'contentLanguage',
+    'cacheControl',
+    'expires',
+  ] as const) {
     const v = m[f];
     if (v !== undefined) {
       if (typeof v !== 'string') throw new TypeError(`metadata.${f} must be a string`);
@@ -104,17 +114,25 @@ function pickMetadata(m: ObjectMetadata): ObjectMetadata {
 /** Checks If-None-Match: * and If-Match against the current record (`undefined` = no object). */
 function checkPreconditions(prev: ObjectRecord | undefined, c: { ifNoneMatch?: boolean; ifMatch?: string }): void {
   if (c.ifNoneMatch && prev !== undefined) {
-    throw new BlobStoreError('BLOB_PRECONDITION_FAILED', 'At least one of the pre-conditions you specified did not hold', {
-      details: { Condition: 'If-None-Match' },
-    });
+    throw new BlobStoreError(
+      'BLOB_PRECONDITION_FAILED',
+      'At least one of the pre-conditions you specified did not hold',
+      {
+        details: { Condition: 'If-None-Match' },
+      },
+    );
   }
   if (c.ifMatch !== undefined) {
     if (prev === undefined) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.');
     const want = unquoteEtag(c.ifMatch);
     if (want !== '*' && want !== prev.etag) {
-      throw new BlobStoreError('BLOB_PRECONDITION_FAILED', 'At least one of the pre-conditions you specified did not hold', {
-        details: { Condition: 'If-Match' },
-      });
+      throw new BlobStoreError(
+        'BLOB_PRECONDITION_FAILED',
+        'At least one of the pre-conditions you specified did not hold',
+        {
+          details: { Condition: 'If-Match' },
+        },
+      );
     }
   }
 }
@@ -197,11 +215,22 @@ export class BlobStore {
     }
     let kv: KvEngine;
     try {
-      kv = opts.meta !== undefined ? await PgEngine.open(opts.meta) : await LevelEngine.open(layout.meta, { sync: opts.sync, commitTimeoutMs: opts.commitTimeoutMs, batchHook: opts.batch });
+      kv =
+        opts.meta !== undefined
+          ? await PgEngine.open(opts.meta)
+          : await LevelEngine.open(layout.meta, {
+              sync: opts.sync,
+              commitTimeoutMs: opts.commitTimeoutMs,
+              batchHook: opts.batch,
+            });
     } catch (err) {
       const e = (err as { cause?: { code?: string; cause?: { code?: string } } }).cause;
       if (e?.code === 'LEVEL_LOCKED' || e?.cause?.code === 'LEVEL_LOCKED') {
-        throw new BlobStoreError('BLOB_LOCKED', `the data directory ${opts.dir} is in use by another process (LevelDB lock held)`, { cause: err });
+        throw new BlobStoreError(
+          'BLOB_LOCKED',
+          `the data directory ${opts.dir} is in use by another process (LevelDB lock held)`,
+          { cause: err },
+        );
       }
       if (isKvError(err)) throw ioError('opening the metadata database', err);
       throw err;
@@ -238,9 +267,17 @@ export class BlobStore {
     return this.transaction(async (tx) => {
       const existing = await tx.getBucket(name);
       if (existing) {
-        throw new BlobStoreError('BLOB_BUCKET_EXISTS', 'The requested bucket name is not available.', { details: { owner: existing.owner } });
+        throw new BlobStoreError('BLOB_BUCKET_EXISTS', 'The requested bucket name is not available.', {
+          details: { owner: existing.owner },
+        });
       }
-      const rec: BucketRecord = { v: 1, name, owner, created: new Date().toISOString(), location: opts.location || 'us-east-1' };
+      const rec: BucketRecord = {
+        v: 1,
+        name,
+        owner,
+        created: new Date().toISOString(),
+        location: opts.location || 'us-east-1',
+      };
       tx.putBucket(rec);
       return rec;
     });
@@ -262,7 +299,10 @@ export class BlobStore {
   }
 
   /** Changes a bucket's default encryption (`{ encryption: undefined }` removes it). `BLOB_NO_SUCH_BUCKET`. */
-  async updateBucket(name: string, patch: Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle'>>): Promise<void> {
+  async updateBucket(
+    name: string,
+    patch: Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle'>>,
+  ): Promise<void> {
     checkBucketName(name);
     await this.transaction(async (tx) => {
       const rec = await tx.getBucket(name);
@@ -272,7 +312,9 @@ export class BlobStore {
         if (patch.encryption === undefined) delete next.encryption;
         else {
           const { sseAlgorithm, blockedEncryptionTypes } = patch.encryption;
-          next.encryption = blockedEncryptionTypes ? { sseAlgorithm, blockedEncryptionTypes: [...blockedEncryptionTypes] } : { sseAlgorithm };
+          next.encryption = blockedEncryptionTypes
+            ? { sseAlgorithm, blockedEncryptionTypes: [...blockedEncryptionTypes] }
+            : { sseAlgorithm };
         }
       }
       if ('cors' in patch) {
@@ -296,15 +338,20 @@ export class BlobStore {
    * (run inside the commit, e.g. "has multipart uploads") returns true. `cascade` runs inside the same commit once
    * the bucket is found empty, to remove what else belongs to it (multipart uploads): one batch removes it all.
    */
-  async deleteBucket(name: string, opts: {
-    inUse?: (tx: Transaction) => Promise<boolean>;
-    cascade?: (tx: Transaction) => Promise<void>;
-  } = {}): Promise<void> {
+  async deleteBucket(
+    name: string,
+    opts: {
+      inUse?: (tx: Transaction) => Promise<boolean>;
+      cascade?: (tx: Transaction) => Promise<void>;
+    } = {},
+  ): Promise<void> {
     checkBucketName(name);
     await this.transaction(async (tx) => {
       if (!(await tx.getBucket(name))) throw noSuchBucket(name);
       if ((await tx.hasObjects(name)) || (opts.inUse && (await opts.inUse(tx)))) {
-        throw new BlobStoreError('BLOB_BUCKET_NOT_EMPTY', 'The bucket you tried to delete is not empty', { details: { BucketName: name } });
+        throw new BlobStoreError('BLOB_BUCKET_NOT_EMPTY', 'The bucket you tried to delete is not empty', {
+          details: { BucketName: name },
+        });
       }
       await opts.cascade?.(tx);
       tx.deleteBucket(name);
@@ -358,18 +405,25 @@ export class BlobStore {
       let fileBody = body;
       if (tryInline) {
         const small = await readSmallBody(body, limit, opts.maxSize, opts.signal);
-        if (small.whole) seg = this.#inlineSegment(small.plain, small.md5, { dek, salt, info: OBJECT_STREAM_INFO, chunkSize });
+        if (small.whole)
+          seg = this.#inlineSegment(small.plain, small.md5, { dek, salt, info: OBJECT_STREAM_INFO, chunkSize });
         else fileBody = small.rest;
       }
       if (!seg) {
         if (!checked) await early();
         seg = await this.#writeSegment(fileBody, {
-          dek, salt, info: OBJECT_STREAM_INFO, chunkSize, maxSize: opts.maxSize, signal: opts.signal,
+          dek,
+          salt,
+          info: OBJECT_STREAM_INFO,
+          chunkSize,
+          maxSize: opts.maxSize,
+          signal: opts.signal,
         });
       }
       try {
         const extra = (await opts.beforeCommit?.({ size: seg.plainSize, md5: seg.md5 })) ?? undefined;
-        if (opts.signal?.aborted) throw new BlobStoreError('BLOB_ABORTED', 'the write was aborted', { cause: opts.signal.reason });
+        if (opts.signal?.aborted)
+          throw new BlobStoreError('BLOB_ABORTED', 'the write was aborted', { cause: opts.signal.reason });
         let etag: string;
         if (enc.scheme === 'SSE-C') {
           etag = ssecEtag(dek, seg.md5);
@@ -378,9 +432,18 @@ export class BlobStore {
           etag = seg.md5.toString('hex');
         }
         const rec: ObjectRecord = {
-          v: 1, bucket, key, id, size: seg.plainSize, etag, lastModified: new Date().toISOString(), owner: opts.owner,
+          v: 1,
+          bucket,
+          key,
+          id,
+          size: seg.plainSize,
+          etag,
+          lastModified: new Date().toISOString(),
+          owner: opts.owner,
           ...metadata,
-          ...(extra?.checksum ? { checksum: { algorithm: extra.checksum.algorithm, value: extra.checksum.value } } : {}),
+          ...(extra?.checksum
+            ? { checksum: { algorithm: extra.checksum.algorithm, value: extra.checksum.value } }
+            : {}),
           enc,
           segments: [seg.segment],
         };
@@ -441,7 +504,8 @@ export class BlobStore {
       let first: IteratorResult<Buffer, void>;
       try {
         opts.signal?.throwIfAborted();
-        gen = steps.some((s) => s.segment.inline) ? this.#mixedSteps(dek, steps)
+        gen = steps.some((s) => s.segment.inline)
+          ? this.#mixedSteps(dek, steps)
           : decryptSteps(this.#layout, dek, steps, this.#opts.readBufferSize, this.#opts.cryptoPool);
         first = await gen.next();
         opts.signal?.throwIfAborted();
@@ -472,7 +536,12 @@ export class BlobStore {
   }
 
   /** Plaintext of inline steps, authenticated; wipes `dek`. */
-  async #readInline(rec: ObjectRecord, dek: Buffer, steps: readonly ReadStep[], signal: AbortSignal | undefined): Promise<Buffer[]> {
+  async #readInline(
+    rec: ObjectRecord,
+    dek: Buffer,
+    steps: readonly ReadStep[],
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer[]> {
     try {
       signal?.throwIfAborted();
       const parts: Buffer[] = [];
@@ -492,7 +561,8 @@ export class BlobStore {
     if (err instanceof BlobStoreError && err.code === 'BLOB_CORRUPT') {
       // A missing file (or inline entry) of an object deleted or overwritten since `rec` was read is not corruption.
       const now = await this.#object(rec.bucket, rec.key);
-      if (now?.id !== rec.id) return new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { cause: err });
+      if (now?.id !== rec.id)
+        return new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { cause: err });
     }
     return err;
   }
@@ -526,12 +596,14 @@ export class BlobStore {
   async deleteObject(bucket: string, key: string, opts: { ifObjectId?: string } = {}): Promise<boolean> {
     checkBucketName(bucket);
     checkKey(key);
-    return this.#op(() => this.#transaction(async (tx) => {
-      if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
-      // Only that object, not one written since under the same key (a lifecycle expiry decided on the old one).
-      if (opts.ifObjectId !== undefined && (await tx.getObject(bucket, key))?.id !== opts.ifObjectId) return false;
-      return tx.deleteObject(bucket, key);
-    }));
+    return this.#op(() =>
+      this.#transaction(async (tx) => {
+        if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
+        // Only that object, not one written since under the same key (a lifecycle expiry decided on the old one).
+        if (opts.ifObjectId !== undefined && (await tx.getObject(bucket, key))?.id !== opts.ifObjectId) return false;
+        return tx.deleteObject(bucket, key);
+      }),
+    );
   }
 
   /**
@@ -542,16 +614,19 @@ export class BlobStore {
     checkBucketName(bucket);
     checkKey(key);
     const picked = tags === undefined ? undefined : pickMetadata({ userMeta: {}, tags }).tags;
-    return this.#op(() => this.#transaction(async (tx) => {
-      if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
-      const rec = await tx.getObject(bucket, key);
-      if (!rec) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
-      const next: ObjectRecord = { ...rec };
-      if (picked === undefined) delete next.tags;
-      else next.tags = picked;
-      await tx.putObject(next);
-      return next;
-    }));
+    return this.#op(() =>
+      this.#transaction(async (tx) => {
+        if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
+        const rec = await tx.getObject(bucket, key);
+        if (!rec)
+          throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
+        const next: ObjectRecord = { ...rec };
+        if (picked === undefined) delete next.tags;
+        else next.tags = picked;
+        await tx.putObject(next);
+        return next;
+      }),
+    );
   }
 
   /**
@@ -560,7 +635,8 @@ export class BlobStore {
    */
   async listObjects(bucket: string, q: ListQuery): Promise<ListResult> {
     checkBucketName(bucket);
-    if (!Number.isSafeInteger(q?.maxKeys) || q.maxKeys < 0) throw new RangeError('q.maxKeys must be a non-negative integer');
+    if (!Number.isSafeInteger(q?.maxKeys) || q.maxKeys < 0)
+      throw new RangeError('q.maxKeys must be a non-negative integer');
     return this.#op(async () => {
       if (!(await this.#bucket(bucket))) throw noSuchBucket(bucket);
       return listKeys((lower) => this.#objectIterator(bucket, lower), q);
@@ -602,8 +678,15 @@ export class BlobStore {
         }
         opts.signal?.throwIfAborted();
         const rec: ObjectRecord = {
-          v: 1, bucket: dstBucket, key: dstKey, id, size: src.size, etag, lastModified: new Date().toISOString(),
-          owner: opts.owner, ...metadata,
+          v: 1,
+          bucket: dstBucket,
+          key: dstKey,
+          id,
+          size: src.size,
+          etag,
+          lastModified: new Date().toISOString(),
+          owner: opts.owner,
+          ...metadata,
           ...(src.checksum ? { checksum: { ...src.checksum } } : {}),
           enc,
           segments: src.segments.map((s) => ({ ...s })),
@@ -688,7 +771,11 @@ export class BlobStore {
    * A new data key for object `id`, wrapped per `encryption` (SSE-S3: the active master key, `kekId` = its id;
    * SSE-C: the customer key, `kekId` = `ssec`, and its MD5 kept). The caller must wipe `dek` after use.
    */
-  newDataKey(id: string, encryption: WriteEncryption, chunkSize = this.#opts.chunkSize): { dek: Buffer; enc: ObjectEncryption } {
+  newDataKey(
+    id: string,
+    encryption: WriteEncryption,
+    chunkSize = this.#opts.chunkSize,
+  ): { dek: Buffer; enc: ObjectEncryption } {
     return this.#newKey(id, chunkSize, encryption);
   }
 
@@ -701,18 +788,26 @@ export class BlobStore {
     const enc = rec.enc;
     if (enc.scheme === 'SSE-C') {
       if (!customer) {
-        throw new BlobStoreError('BLOB_SSEC_REQUIRED',
-          'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+        throw new BlobStoreError(
+          'BLOB_SSEC_REQUIRED',
+          'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
+        );
       }
       return unwrapDataKey(enc.wrap, { kek: customer.key, objectId: rec.id, chunkSize: enc.chunkSize });
     }
-    if (customer) throw new BlobStoreError('BLOB_SSEC_NOT_APPLICABLE', 'The encryption parameters are not applicable to this object.');
+    if (customer)
+      throw new BlobStoreError(
+        'BLOB_SSEC_NOT_APPLICABLE',
+        'The encryption parameters are not applicable to this object.',
+      );
     const kek = this.#opts.keyRing.key(enc.wrap.kekId);
     try {
       return unwrapDataKey(enc.wrap, { kek, objectId: rec.id, chunkSize: enc.chunkSize });
     } catch (err) {
       if (err instanceof CryptoError && err.code === 'CRYPTO_WRONG_KEY') {
-        throw new BlobStoreError('BLOB_CORRUPT', 'the master key does not unwrap the data key of this object', { cause: err });
+        throw new BlobStoreError('BLOB_CORRUPT', 'the master key does not unwrap the data key of this object', {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -740,14 +835,22 @@ export class BlobStore {
     let blobId: string | undefined;
     try {
       const blob = await writeBlob(this.#layout, this.#opts, body, {
-        streamKey, chunkSize, maxSize: p.maxSize, signal: p.signal,
+        streamKey,
+        chunkSize,
+        maxSize: p.maxSize,
+        signal: p.signal,
         onCreate: (id) => {
           blobId = id;
           this.#uncommitted.add(id);
         },
       });
       const segment: Segment = {
-        blobId: blob.blobId, plainSize: blob.plainSize, encSize: blob.encSize, salt: p.salt.toString('base64'), chunkSize, info: p.info,
+        blobId: blob.blobId,
+        plainSize: blob.plainSize,
+        encSize: blob.encSize,
+        salt: p.salt.toString('base64'),
+        chunkSize,
+        info: p.info,
       };
       return { segment, plainSize: blob.plainSize, md5: blob.md5 };
     } catch (err) {
@@ -773,7 +876,11 @@ export class BlobStore {
    * Encrypts a small body in memory into an inline segment, held (uncommitted) until the commit that references it
    * writes its ciphertext to `d` in the same batch as the record; {@link #discard} drops it.
    */
-  #inlineSegment(plain: Buffer, md5: Buffer, p: { dek: Buffer; salt: Buffer; info: string; chunkSize: number }): { segment: Segment; plainSize: number; md5: Buffer } {
+  #inlineSegment(
+    plain: Buffer,
+    md5: Buffer,
+    p: { dek: Buffer; salt: Buffer; info: string; chunkSize: number },
+  ): { segment: Segment; plainSize: number; md5: Buffer } {
     const streamKey = deriveStreamKey(p.dek, p.salt, p.info);
     let sealed: Buffer;
     try {
@@ -785,7 +892,13 @@ export class BlobStore {
     this.#uncommitted.add(blobId);
     this.#inlinePending.set(blobId, sealed);
     const segment: Segment = {
-      blobId, plainSize: plain.length, encSize: sealed.length, salt: p.salt.toString('base64'), chunkSize: p.chunkSize, info: p.info, inline: true,
+      blobId,
+      plainSize: plain.length,
+      encSize: sealed.length,
+      salt: p.salt.toString('base64'),
+      chunkSize: p.chunkSize,
+      info: p.info,
+      inline: true,
     };
     return { segment, plainSize: plain.length, md5 };
   }
@@ -803,7 +916,11 @@ export class BlobStore {
   async #transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     const token = {};
     const checks = { bucketName: checkBucketName, key: checkKey, namespace: checkNamespace, id: checkId };
-    const blobs = { uncommitted: this.#uncommitted, pendingInline: (id: string) => this.#inlinePending.get(id), claims: this.#claims };
+    const blobs = {
+      uncommitted: this.#uncommitted,
+      pendingInline: (id: string) => this.#inlinePending.get(id),
+      claims: this.#claims,
+    };
     let result: { value: T; done: CommitDone };
     try {
       result = await this.#kv.transact(async (ktx) => {
@@ -892,7 +1009,10 @@ export class BlobStore {
     if (rec.enc.scheme !== 'SSE-S3' || rec.enc.wrap.kekId === this.#opts.keyRing.activeId) return rec.enc;
     const dek = this.unwrapKey(rec);
     try {
-      return { ...this.#wrapKey(dek, rec.id, rec.enc.chunkSize, { scheme: 'SSE-S3' }), ...(rec.enc.md5Sealed ? { md5Sealed: rec.enc.md5Sealed } : {}) };
+      return {
+        ...this.#wrapKey(dek, rec.id, rec.enc.chunkSize, { scheme: 'SSE-S3' }),
+        ...(rec.enc.md5Sealed ? { md5Sealed: rec.enc.md5Sealed } : {}),
+      };
     } finally {
       dek.fill(0);
     }
@@ -903,9 +1023,16 @@ export class BlobStore {
    * `batchSize` objects (an object changed meanwhile is left to its new version). Multipart uploads in progress
    * are records of another package: it re-wraps them with {@link rewrapKey}.
    */
-  async rewrapKeys(opts: { batchSize?: number; signal?: AbortSignal; onProgress?: (p: { scanned: number; rewrapped: number }) => void } = {}): Promise<{ scanned: number; rewrapped: number }> {
+  async rewrapKeys(
+    opts: {
+      batchSize?: number;
+      signal?: AbortSignal;
+      onProgress?: (p: { scanned: number; rewrapped: number }) => void;
+    } = {},
+  ): Promise<{ scanned: number; rewrapped: number }> {
     const batchSize = opts.batchSize ?? 100;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError('opts.batchSize must be a positive integer');
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+      throw new RangeError('opts.batchSize must be a positive integer');
     return this.#op(async () => {
       const active = this.#opts.keyRing.activeId;
       let scanned = 0;
@@ -945,8 +1072,13 @@ export class BlobStore {
    * included (SSE-C objects cannot be decrypted without their key: only sizes are checked). Problems are reported,
    * not repaired.
    */
-  async scrub(opts: { signal?: AbortSignal; onProgress?: (p: { objects: number; bytes: number }) => void } = {}): Promise<{
-    objects: number; bytes: number; sizeOnly: number; failures: { bucket: string; key: string; code: string; message: string }[];
+  async scrub(
+    opts: { signal?: AbortSignal; onProgress?: (p: { objects: number; bytes: number }) => void } = {},
+  ): Promise<{
+    objects: number;
+    bytes: number;
+    sizeOnly: number;
+    failures: { bucket: string; key: string; code: string; message: string }[];
   }> {
     return this.#op(async () => {
       const failures: { bucket: string; key: string; code: string; message: string }[] = [];
@@ -961,8 +1093,13 @@ export class BlobStore {
           for (const seg of rec.segments) {
             if (seg.inline) {
               const sealed = await this.#kv.get(K.data(seg.blobId));
-              if (sealed === undefined) throw new BlobStoreError('BLOB_CORRUPT', `inline data of blob ${seg.blobId} is missing`);
-              if (sealed.length !== seg.encSize) throw new BlobStoreError('BLOB_CORRUPT', `inline blob ${seg.blobId} has ${sealed.length} bytes, expected ${seg.encSize}`);
+              if (sealed === undefined)
+                throw new BlobStoreError('BLOB_CORRUPT', `inline data of blob ${seg.blobId} is missing`);
+              if (sealed.length !== seg.encSize)
+                throw new BlobStoreError(
+                  'BLOB_CORRUPT',
+                  `inline blob ${seg.blobId} has ${sealed.length} bytes, expected ${seg.encSize}`,
+                );
               continue;
             }
             let size: number;
@@ -971,7 +1108,11 @@ export class BlobStore {
             } catch (cause) {
               throw new BlobStoreError('BLOB_CORRUPT', `blob file ${seg.blobId} is missing`, { cause });
             }
-            if (size !== seg.encSize) throw new BlobStoreError('BLOB_CORRUPT', `blob file ${seg.blobId} has ${size} bytes, expected ${seg.encSize}`);
+            if (size !== seg.encSize)
+              throw new BlobStoreError(
+                'BLOB_CORRUPT',
+                `blob file ${seg.blobId} has ${size} bytes, expected ${seg.encSize}`,
+              );
           }
           if (rec.enc.scheme === 'SSE-C') {
             sizeOnly++;
@@ -982,7 +1123,12 @@ export class BlobStore {
         } catch (err) {
           if (opts.signal?.aborted) throw err;
           const e = err as { code?: string; message?: string };
-          failures.push({ bucket: rec.bucket, key: rec.key, code: e.code ?? 'ERROR', message: e.message ?? String(err) });
+          failures.push({
+            bucket: rec.bucket,
+            key: rec.key,
+            code: e.code ?? 'ERROR',
+            message: e.message ?? String(err),
+          });
         }
         opts.onProgress?.({ objects, bytes });
       }
@@ -1000,7 +1146,8 @@ export class BlobStore {
   #wrapKey(dek: Buffer, id: string, chunkSize: number, encryption: WriteEncryption): ObjectEncryption {
     if (encryption?.scheme === 'SSE-C') {
       const c = encryption.customer;
-      if (!c || !(c.key instanceof Uint8Array) || typeof c.keyMD5 !== 'string') throw new TypeError('encryption.customer must be an SseCustomerKey');
+      if (!c || !(c.key instanceof Uint8Array) || typeof c.keyMD5 !== 'string')
+        throw new TypeError('encryption.customer must be an SseCustomerKey');
       return {
         scheme: 'SSE-C',
         wrap: wrapDataKey(dek, { scheme: 'SSE-C', kek: c.key, kekId: 'ssec', objectId: id, chunkSize }),
@@ -1011,7 +1158,11 @@ export class BlobStore {
     if (encryption?.scheme !== 'SSE-S3') throw new TypeError("encryption.scheme must be 'SSE-S3' or 'SSE-C'");
     const ring = this.#opts.keyRing;
     const kekId = ring.activeId;
-    return { scheme: 'SSE-S3', wrap: wrapDataKey(dek, { scheme: 'SSE-S3', kek: ring.key(kekId), kekId, objectId: id, chunkSize }), chunkSize };
+    return {
+      scheme: 'SSE-S3',
+      wrap: wrapDataKey(dek, { scheme: 'SSE-S3', kek: ring.key(kekId), kekId, objectId: id, chunkSize }),
+      chunkSize,
+    };
   }
 
   /** A committed bucket record, from the cache or the database (which then fills the cache). */
@@ -1067,7 +1218,11 @@ export class BlobStore {
       void it?.return?.();
       it = this.#kv.scan({ ...range, lt: end })[Symbol.asyncIterator]();
     };
-    start(lower.gt !== undefined ? { gt: K.objectsFrom(bucket, lower.gt) } : { gte: K.objectsFrom(bucket, lower.gte ?? '') });
+    start(
+      lower.gt !== undefined
+        ? { gt: K.objectsFrom(bucket, lower.gt) }
+        : { gte: K.objectsFrom(bucket, lower.gte ?? '') },
+    );
     return {
       next: async () => {
         const e = await it!.next();
@@ -1126,23 +1281,31 @@ function freezeBucket(rec: BucketRecord): BucketRecord {
  */
 function metaError(err: KvError): BlobStoreError {
   for (let c: unknown = err; c; c = (c as { cause?: unknown }).cause) {
-    if (isNoSpace(c)) return new BlobStoreError('BLOB_NO_SPACE', 'the metadata commit failed: no space left on the device', { cause: err });
+    if (isNoSpace(c))
+      return new BlobStoreError('BLOB_NO_SPACE', 'the metadata commit failed: no space left on the device', {
+        cause: err,
+      });
   }
   if (err.code === 'KV_UNAVAILABLE') {
-    return new BlobStoreError('BLOB_UNAVAILABLE', 'The metadata store cannot take writes now. Please try again.', { cause: err });
+    return new BlobStoreError('BLOB_UNAVAILABLE', 'The metadata store cannot take writes now. Please try again.', {
+      cause: err,
+    });
   }
   return ioError('the metadata commit', err);
 }
 
 function noSuchBucket(name: string): BlobStoreError {
-  return new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', { details: { BucketName: name } });
+  return new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', {
+    details: { BucketName: name },
+  });
 }
 
 async function readdirSafe(fs: FileOps, dir: string): Promise<string[]> {
   try {
     return await fs.readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return [];
     throw err;
   }
 }

@@ -74,10 +74,13 @@ function putOpts(extra: Partial<PutOptions> = {}): PutOptions {
 }
 
 async function rejectsCode(p: Promise<unknown> | (() => unknown), code: string): Promise<void> {
-  await assert.rejects(async () => (typeof p === 'function' ? p() : p), (err: unknown) => {
-    assert.equal((err as { code?: string }).code, code, `expected ${code}, got ${String(err)}`);
-    return true;
-  });
+  await assert.rejects(
+    async () => (typeof p === 'function' ? p() : p),
+    (err: unknown) => {
+      assert.equal((err as { code?: string }).code, code, `expected ${code}, got ${String(err)}`);
+      return true;
+    },
+  );
 }
 
 function cmp(a: string, b: string): number {
@@ -170,15 +173,21 @@ export function runConformanceSuite(
         assert.deepEqual(await s.getBucket('zeta'), b);
         assert.equal((await s.getBucket('alpha'))?.location, 'eu-west-1');
         assert.equal(await s.getBucket('nope'), undefined);
-        assert.deepEqual((await s.listBuckets()).map((x) => x.name), ['alpha', 'zeta']);
+        assert.deepEqual(
+          (await s.listBuckets()).map((x) => x.name),
+          ['alpha', 'zeta'],
+        );
       });
 
       it('should refuse an existing name with BLOB_BUCKET_EXISTS naming the owner', async () => {
-        await assert.rejects(ctx.store.createBucket('zeta', 'u9'), (err: { code?: string; details?: Record<string, string> }) => {
-          assert.equal(err.code, 'BLOB_BUCKET_EXISTS');
-          assert.equal(err.details?.owner, 'u1');
-          return true;
-        });
+        await assert.rejects(
+          ctx.store.createBucket('zeta', 'u9'),
+          (err: { code?: string; details?: Record<string, string> }) => {
+            assert.equal(err.code, 'BLOB_BUCKET_EXISTS');
+            assert.equal(err.details?.owner, 'u1');
+            return true;
+          },
+        );
       });
 
       it('should set and remove the default encryption and the CORS rules', async () => {
@@ -186,11 +195,25 @@ export function runConformanceSuite(
         await s.updateBucket('zeta', { encryption: { sseAlgorithm: 'AES256' } });
         assert.deepEqual((await s.getBucket('zeta'))?.encryption, { sseAlgorithm: 'AES256' });
         await s.updateBucket('zeta', { encryption: { sseAlgorithm: 'AES256', blockedEncryptionTypes: ['SSE-C'] } });
-        assert.deepEqual((await s.getBucket('zeta'))?.encryption, { sseAlgorithm: 'AES256', blockedEncryptionTypes: ['SSE-C'] });
-        const cors = [{ allowedMethods: ['GET'], allowedOrigins: ['*'], allowedHeaders: [], exposeHeaders: ['ETag'], maxAgeSeconds: 60 }];
+        assert.deepEqual((await s.getBucket('zeta'))?.encryption, {
+          sseAlgorithm: 'AES256',
+          blockedEncryptionTypes: ['SSE-C'],
+        });
+        const cors = [
+          {
+            allowedMethods: ['GET'],
+            allowedOrigins: ['*'],
+            allowedHeaders: [],
+            exposeHeaders: ['ETag'],
+            maxAgeSeconds: 60,
+          },
+        ];
         await s.updateBucket('zeta', { cors });
         assert.deepEqual((await s.getBucket('zeta'))?.cors, cors);
-        assert.deepEqual((await s.getBucket('zeta'))?.encryption, { sseAlgorithm: 'AES256', blockedEncryptionTypes: ['SSE-C'] });
+        assert.deepEqual((await s.getBucket('zeta'))?.encryption, {
+          sseAlgorithm: 'AES256',
+          blockedEncryptionTypes: ['SSE-C'],
+        });
         await s.updateBucket('zeta', { encryption: undefined, cors: undefined });
         assert.equal((await s.getBucket('zeta'))?.encryption, undefined);
         assert.equal((await s.getBucket('zeta'))?.cors, undefined);
@@ -205,7 +228,10 @@ export function runConformanceSuite(
         assert.equal(await s.deleteObject('zeta', 'k'), true);
         await s.deleteBucket('zeta');
         assert.equal(await s.getBucket('zeta'), undefined);
-        assert.deepEqual((await s.listBuckets()).map((x) => x.name), ['alpha']);
+        assert.deepEqual(
+          (await s.listBuckets()).map((x) => x.name),
+          ['alpha'],
+        );
       });
 
       it('should let an inUse check keep a bucket', async () => {
@@ -279,7 +305,12 @@ export function runConformanceSuite(
           expires: 'Wed, 21 Oct 2015 07:28:00 GMT',
           userMeta: { color: 'blue', 'x-y': 'ünï cödé' },
         };
-        const rec = await ctx.store.putObject('b', 'meta', bodyOf(Buffer.from('m')), putOpts({ owner: 'u7', metadata }));
+        const rec = await ctx.store.putObject(
+          'b',
+          'meta',
+          bodyOf(Buffer.from('m')),
+          putOpts({ owner: 'u7', metadata }),
+        );
         const got = await ctx.store.getObject('b', 'meta');
         assert.deepEqual(got, rec);
         assert.equal(got?.owner, 'u7');
@@ -290,24 +321,56 @@ export function runConformanceSuite(
         const s = ctx.store;
         const data = randomBytes(1000);
         let seen: { size: number; md5: Buffer } | undefined;
-        const rec = await s.putObject('b', 'bc', bodyOf(data), putOpts({
-          beforeCommit: (w) => {
-            seen = w;
-            return { checksum: { algorithm: 'CRC32', value: 'AAAAAA==' } };
-          },
-        }));
+        const rec = await s.putObject(
+          'b',
+          'bc',
+          bodyOf(data),
+          putOpts({
+            beforeCommit: (w) => {
+              seen = w;
+              return { checksum: { algorithm: 'CRC32', value: 'AAAAAA==' } };
+            },
+          }),
+        );
         assert.equal(seen?.size, 1000);
         assert.equal(seen?.md5.toString('hex'), md5hex(data));
         assert.deepEqual(rec.checksum, { algorithm: 'CRC32', value: 'AAAAAA==' });
         const boom = new Error('digest mismatch');
-        await assert.rejects(s.putObject('b', 'bc2', bodyOf(data), putOpts({ beforeCommit: () => { throw boom; } })), boom);
+        await assert.rejects(
+          s.putObject(
+            'b',
+            'bc2',
+            bodyOf(data),
+            putOpts({
+              beforeCommit: () => {
+                throw boom;
+              },
+            }),
+          ),
+          boom,
+        );
         assert.equal(await s.getObject('b', 'bc2'), undefined);
-        await assert.rejects(s.putObject('b', 'bc', bodyOf(data), putOpts({ beforeCommit: async () => { throw boom; } })), boom);
+        await assert.rejects(
+          s.putObject(
+            'b',
+            'bc',
+            bodyOf(data),
+            putOpts({
+              beforeCommit: async () => {
+                throw boom;
+              },
+            }),
+          ),
+          boom,
+        );
         assert.equal((await s.getObject('b', 'bc'))?.id, rec.id);
       });
 
       it('should fail with BLOB_TOO_LARGE past maxSize and keep nothing', async () => {
-        await rejectsCode(ctx.store.putObject('b', 'big', bodyOf(randomBytes(200_000)), putOpts({ maxSize: 100_000 })), 'BLOB_TOO_LARGE');
+        await rejectsCode(
+          ctx.store.putObject('b', 'big', bodyOf(randomBytes(200_000)), putOpts({ maxSize: 100_000 })),
+          'BLOB_TOO_LARGE',
+        );
         assert.equal(await ctx.store.getObject('b', 'big'), undefined);
         const ok = await ctx.store.putObject('b', 'big', bodyOf(randomBytes(100_000)), putOpts({ maxSize: 100_000 }));
         assert.equal(ok.size, 100_000);
@@ -328,7 +391,11 @@ export function runConformanceSuite(
 
       it('should fail with BLOB_ABORTED when the signal aborts', async () => {
         const ac = new AbortController();
-        const body = new Readable({ read() { /* never ends */ } });
+        const body = new Readable({
+          read() {
+            /* never ends */
+          },
+        });
         body.push(randomBytes(1000));
         const p = ctx.store.putObject('b', 'aborted', body, putOpts({ signal: ac.signal }));
         setTimeout(() => ac.abort(), 20);
@@ -348,8 +415,17 @@ export function runConformanceSuite(
       });
 
       const windows: [number, number][] = [
-        [0, 0], [0, C - 1], [C - 1, C], [C, 2 * C - 1], [C - 1, 2 * C], [size - 1, size - 1], [1, size - 2],
-        [C + 5, 2 * C + 7], [0, size - 1], [3 * C, size - 1], [2 * C + 1, 3 * C + 1],
+        [0, 0],
+        [0, C - 1],
+        [C - 1, C],
+        [C, 2 * C - 1],
+        [C - 1, 2 * C],
+        [size - 1, size - 1],
+        [1, size - 2],
+        [C + 5, 2 * C + 7],
+        [0, size - 1],
+        [3 * C, size - 1],
+        [2 * C + 1, 3 * C + 1],
       ];
       for (let i = 0; i < 12; i++) {
         const a = (i * 48_271) % size;
@@ -367,7 +443,13 @@ export function runConformanceSuite(
       it('should return exact ranges of a small object (one chunk)', async () => {
         const small = randomBytes(5000);
         const r = await ctx.store.putObject('b', 'small-ranges', bodyOf(small), putOpts());
-        for (const [start, end] of [[0, 0], [0, 4999], [1, 4998], [4999, 4999], [1234, 3456]] as const) {
+        for (const [start, end] of [
+          [0, 0],
+          [0, 4999],
+          [1, 4998],
+          [4999, 4999],
+          [1234, 3456],
+        ] as const) {
           const got = await readAll(await ctx.store.openObject(r, { range: { start, end } }));
           assert.ok(got.equals(small.subarray(start, end + 1)), `${start}-${end}`);
         }
@@ -403,13 +485,29 @@ export function runConformanceSuite(
         }
         const all = Buffer.concat(parts);
         const multi: ObjectRecord = {
-          v: 1, bucket: 'b', key: 'multi', id, size: all.length, etag: md5hex(all) + '-3', lastModified: new Date().toISOString(),
-          owner: 'u1', userMeta: {}, enc, segments,
+          v: 1,
+          bucket: 'b',
+          key: 'multi',
+          id,
+          size: all.length,
+          etag: md5hex(all) + '-3',
+          lastModified: new Date().toISOString(),
+          owner: 'u1',
+          userMeta: {},
+          enc,
+          segments,
         };
         await s.transaction(async (tx) => tx.putObject(multi));
         const rec2 = (await s.getObject('b', 'multi'))!;
         assert.ok((await readAll(await s.openObject(rec2))).equals(all));
-        for (const [a, b] of [[C, C + 4], [C + 2, C + 13], [0, all.length - 1], [C + 12, C + 13], [C + 5, C + 6], [all.length - 1, all.length - 1]] as const) {
+        for (const [a, b] of [
+          [C, C + 4],
+          [C + 2, C + 13],
+          [0, all.length - 1],
+          [C + 12, C + 13],
+          [C + 5, C + 6],
+          [all.length - 1, all.length - 1],
+        ] as const) {
           const got = await readAll(await s.openObject(rec2, { range: { start: a, end: b } }));
           assert.ok(got.equals(all.subarray(a, b + 1)), `range ${a}-${b}`);
         }
@@ -425,8 +523,18 @@ export function runConformanceSuite(
       let empty: ObjectRecord;
       before(async () => {
         await ctx.store.createBucket('b', 'u1');
-        rec = await ctx.store.putObject('b', 'c', bodyOf(data), putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }));
-        empty = await ctx.store.putObject('b', 'empty', bodyOf(Buffer.alloc(0)), putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }));
+        rec = await ctx.store.putObject(
+          'b',
+          'c',
+          bodyOf(data),
+          putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }),
+        );
+        empty = await ctx.store.putObject(
+          'b',
+          'empty',
+          bodyOf(Buffer.alloc(0)),
+          putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }),
+        );
       });
 
       it('should store the key MD5 and an ETag that is not the MD5', () => {
@@ -441,7 +549,9 @@ export function runConformanceSuite(
 
       it('should read back with the right key, whole and in ranges', async () => {
         assert.ok((await readAll(await ctx.store.openObject(rec, { customer: keyA }))).equals(data));
-        const got = await readAll(await ctx.store.openObject(rec, { customer: keyA, range: { start: C - 3, end: C + 3 } }));
+        const got = await readAll(
+          await ctx.store.openObject(rec, { customer: keyA, range: { start: C - 3, end: C + 3 } }),
+        );
         assert.ok(got.equals(data.subarray(C - 3, C + 4)));
       });
 
@@ -464,7 +574,12 @@ export function runConformanceSuite(
       });
 
       it('should give the same ETag for the same data and key only per data key (not the MD5)', async () => {
-        const again = await ctx.store.putObject('b', 'c2', bodyOf(data), putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }));
+        const again = await ctx.store.putObject(
+          'b',
+          'c2',
+          bodyOf(data),
+          putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }),
+        );
         assert.match(again.etag, /^[0-9a-f]{32}$/);
         assert.notEqual(again.etag, md5hex(data));
       });
@@ -476,8 +591,29 @@ export function runConformanceSuite(
       for (let i = 0; i < 12; i++) keys.push(`photos/2024/img${String(i).padStart(2, '0')}.jpg`);
       keys.push('photos/2025/a.jpg', 'photos/2025/b/c.jpg', 'photos/readme', 'photos', 'photos0', 'photos/');
       keys.push('docs/a.txt', 'docs/b.txt', 'docs/sub/c.txt', 'docs//double', 'a', 'b', 'c/d/e/f');
-      keys.push('ü/1', 'ü/2', 'z', 'Z', '~tilde', 'space key', 'émoji/😀', 'émoji/😀/x', 'émoji/\uFFFD', 'émoji/\uE000');
-      keys.push('日本/語', '日本/本', 'a/b/c', 'a-b', 'a.b', 'a/b', '\u{10FFFF}', '\u{10FFFF}\u{10FFFF}', 'x\u{10FFFF}/y');
+      keys.push(
+        'ü/1',
+        'ü/2',
+        'z',
+        'Z',
+        '~tilde',
+        'space key',
+        'émoji/😀',
+        'émoji/😀/x',
+        'émoji/\uFFFD',
+        'émoji/\uE000',
+      );
+      keys.push(
+        '日本/語',
+        '日本/本',
+        'a/b/c',
+        'a-b',
+        'a.b',
+        'a/b',
+        '\u{10FFFF}',
+        '\u{10FFFF}\u{10FFFF}',
+        'x\u{10FFFF}/y',
+      );
       keys.push('q/\u{10FFFF}a', 'q/\u{10FFFF}b', 'q/\u{10FFFF}', 'q/z');
       before(async () => {
         await ctx.store.createBucket('b', 'u1');
@@ -487,11 +623,24 @@ export function runConformanceSuite(
       });
 
       const queries: Omit<ListQuery, 'maxKeys'>[] = [
-        {}, { delimiter: '/' }, { prefix: 'photos/' }, { prefix: 'photos/', delimiter: '/' }, { prefix: 'photos', delimiter: '/' },
-        { prefix: 'docs/', delimiter: '/' }, { prefix: 'é', delimiter: '/' }, { delimiter: '/', after: 'docs/' },
-        { delimiter: '/', after: 'b' }, { after: 'photos/2024/img05.jpg' }, { prefix: 'nothing' }, { delimiter: 'o' },
-        { prefix: 'q/', delimiter: '\u{10FFFF}' }, { delimiter: '\u{10FFFF}' }, { prefix: 'photos/', after: 'a' },
-        { prefix: 'a', after: 'zzz' }, { delimiter: '//' }, { prefix: 'émoji/', delimiter: '/' },
+        {},
+        { delimiter: '/' },
+        { prefix: 'photos/' },
+        { prefix: 'photos/', delimiter: '/' },
+        { prefix: 'photos', delimiter: '/' },
+        { prefix: 'docs/', delimiter: '/' },
+        { prefix: 'é', delimiter: '/' },
+        { delimiter: '/', after: 'docs/' },
+        { delimiter: '/', after: 'b' },
+        { after: 'photos/2024/img05.jpg' },
+        { prefix: 'nothing' },
+        { delimiter: 'o' },
+        { prefix: 'q/', delimiter: '\u{10FFFF}' },
+        { delimiter: '\u{10FFFF}' },
+        { prefix: 'photos/', after: 'a' },
+        { prefix: 'a', after: 'zzz' },
+        { delimiter: '//' },
+        { prefix: 'émoji/', delimiter: '/' },
       ];
 
       for (const q of queries) {
@@ -499,7 +648,10 @@ export function runConformanceSuite(
           const s = ctx.store;
           const full = await s.listObjects('b', { ...q, maxKeys: 1000 });
           const ref = referenceList(keys, { ...q, maxKeys: 1000 });
-          assert.deepEqual(full.objects.map((o) => o.key), ref.keys);
+          assert.deepEqual(
+            full.objects.map((o) => o.key),
+            ref.keys,
+          );
           assert.deepEqual(full.commonPrefixes, ref.commonPrefixes);
           assert.equal(full.isTruncated, false);
           assert.equal(full.nextMarker, undefined);
@@ -511,7 +663,10 @@ export function runConformanceSuite(
             for (let guard = 0; guard < 200; guard++) {
               const page = await s.listObjects('b', { ...q, after: marker, maxKeys: pageSize });
               const want = referenceList(keys, { ...q, after: marker, maxKeys: pageSize });
-              assert.deepEqual(page.objects.map((o) => o.key), want.keys);
+              assert.deepEqual(
+                page.objects.map((o) => o.key),
+                want.keys,
+              );
               assert.deepEqual(page.commonPrefixes, want.commonPrefixes);
               assert.equal(page.isTruncated, want.isTruncated);
               assert.equal(page.nextMarker, want.nextMarker);
@@ -530,11 +685,18 @@ export function runConformanceSuite(
       it('should order keys by UTF-8 bytes, not UTF-16 code units', async () => {
         const r = await ctx.store.listObjects('b', { prefix: 'émoji/', maxKeys: 100 });
         // In UTF-16 code units U+1F600 (a surrogate pair, D83D …) sorts before U+E000; in UTF-8 (F0 …) it sorts last.
-        assert.deepEqual(r.objects.map((o) => o.key), ['émoji/\uE000', 'émoji/\uFFFD', 'émoji/😀', 'émoji/😀/x']);
+        assert.deepEqual(
+          r.objects.map((o) => o.key),
+          ['émoji/\uE000', 'émoji/\uFFFD', 'émoji/😀', 'émoji/😀/x'],
+        );
       });
 
       it('should return an empty, untruncated page for maxKeys 0', async () => {
-        assert.deepEqual(await ctx.store.listObjects('b', { maxKeys: 0 }), { objects: [], commonPrefixes: [], isTruncated: false });
+        assert.deepEqual(await ctx.store.listObjects('b', { maxKeys: 0 }), {
+          objects: [],
+          commonPrefixes: [],
+          isTruncated: false,
+        });
       });
 
       it('should return full records', async () => {
@@ -553,13 +715,25 @@ export function runConformanceSuite(
       before(async () => {
         await ctx.store.createBucket('b', 'u1');
         await ctx.store.createBucket('d', 'u2');
-        s3 = await ctx.store.putObject('b', 's3', bodyOf(data), putOpts({ metadata: { contentType: 'a/b', userMeta: { k: 'v' } } }));
-        sc = await ctx.store.putObject('b', 'sc', bodyOf(data), putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }));
+        s3 = await ctx.store.putObject(
+          'b',
+          's3',
+          bodyOf(data),
+          putOpts({ metadata: { contentType: 'a/b', userMeta: { k: 'v' } } }),
+        );
+        sc = await ctx.store.putObject(
+          'b',
+          'sc',
+          bodyOf(data),
+          putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }),
+        );
       });
 
       it('should copy SSE-S3 to SSE-S3 with the same ETag and new metadata', async () => {
         const c = await ctx.store.copyObject(s3, 'd', 'copy', {
-          owner: 'u2', metadata: { contentType: 'x/y', userMeta: {} }, encryption: { scheme: 'SSE-S3' },
+          owner: 'u2',
+          metadata: { contentType: 'x/y', userMeta: {} },
+          encryption: { scheme: 'SSE-S3' },
         });
         assert.equal(c.etag, s3.etag);
         assert.equal(c.size, s3.size);
@@ -571,32 +745,69 @@ export function runConformanceSuite(
       });
 
       it('should copy SSE-S3 to SSE-C and SSE-C to SSE-S3, with the right ETags', async () => {
-        const toC = await ctx.store.copyObject(s3, 'd', 'toC', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-C', customer: keyB } });
+        const toC = await ctx.store.copyObject(s3, 'd', 'toC', {
+          owner: 'u1',
+          metadata: META,
+          encryption: { scheme: 'SSE-C', customer: keyB },
+        });
         assert.equal(toC.enc.scheme, 'SSE-C');
         assert.equal(toC.enc.keyMD5, keyB.keyMD5);
         assert.notEqual(toC.etag, md5hex(data));
         assert.ok((await readAll(await ctx.store.openObject(toC, { customer: keyB }))).equals(data));
         await rejectsCode(ctx.store.openObject(toC, { customer: keyA }), 'CRYPTO_WRONG_KEY');
-        const back = await ctx.store.copyObject(toC, 'd', 'back', { owner: 'u1', metadata: META, sourceCustomer: keyB, encryption: { scheme: 'SSE-S3' } });
+        const back = await ctx.store.copyObject(toC, 'd', 'back', {
+          owner: 'u1',
+          metadata: META,
+          sourceCustomer: keyB,
+          encryption: { scheme: 'SSE-S3' },
+        });
         assert.equal(back.enc.scheme, 'SSE-S3');
         assert.equal(back.etag, md5hex(data));
         assert.ok((await readAll(await ctx.store.openObject(back))).equals(data));
       });
 
       it('should give every SSE-C copy an ETag of its own, never the MD5, although copies share the data key', async () => {
-        const opts = { owner: 'u1', metadata: META, sourceCustomer: keyA, encryption: { scheme: 'SSE-C' as const, customer: keyA } };
+        const opts = {
+          owner: 'u1',
+          metadata: META,
+          sourceCustomer: keyA,
+          encryption: { scheme: 'SSE-C' as const, customer: keyA },
+        };
         const one = await ctx.store.copyObject(sc, 'd', 'ssec-copy-1', opts);
         const two = await ctx.store.copyObject(sc, 'd', 'ssec-copy-2', opts);
         assert.equal(new Set([sc.etag, one.etag, two.etag, md5hex(data)]).size, 4);
         assert.equal((await ctx.store.getObject('d', 'ssec-copy-1'))!.etag, one.etag, 'the ETag is stored, so stable');
-        const back = await ctx.store.copyObject(one, 'd', 'ssec-copy-back', { ...opts, encryption: { scheme: 'SSE-S3' } });
+        const back = await ctx.store.copyObject(one, 'd', 'ssec-copy-back', {
+          ...opts,
+          encryption: { scheme: 'SSE-S3' },
+        });
         assert.equal(back.etag, md5hex(data), 'the MD5 is kept sealed for a copy back to SSE-S3');
       });
 
       it('should rotate an SSE-C key by copying onto itself', async () => {
-        await rejectsCode(ctx.store.copyObject(sc, 'b', 'sc', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-C', customer: keyB } }), 'BLOB_SSEC_REQUIRED');
-        await rejectsCode(ctx.store.copyObject(sc, 'b', 'sc', { owner: 'u1', metadata: META, sourceCustomer: keyB, encryption: { scheme: 'SSE-C', customer: keyB } }), 'CRYPTO_WRONG_KEY');
-        const rotated = await ctx.store.copyObject(sc, 'b', 'sc', { owner: 'u1', metadata: META, sourceCustomer: keyA, encryption: { scheme: 'SSE-C', customer: keyB } });
+        await rejectsCode(
+          ctx.store.copyObject(sc, 'b', 'sc', {
+            owner: 'u1',
+            metadata: META,
+            encryption: { scheme: 'SSE-C', customer: keyB },
+          }),
+          'BLOB_SSEC_REQUIRED',
+        );
+        await rejectsCode(
+          ctx.store.copyObject(sc, 'b', 'sc', {
+            owner: 'u1',
+            metadata: META,
+            sourceCustomer: keyB,
+            encryption: { scheme: 'SSE-C', customer: keyB },
+          }),
+          'CRYPTO_WRONG_KEY',
+        );
+        const rotated = await ctx.store.copyObject(sc, 'b', 'sc', {
+          owner: 'u1',
+          metadata: META,
+          sourceCustomer: keyA,
+          encryption: { scheme: 'SSE-C', customer: keyB },
+        });
         assert.notEqual(rotated.etag, sc.etag, 'a copy, key rotation included, has an SSE-C ETag of its own');
         assert.match(rotated.etag, /^[0-9a-f]{32}$/);
         const cur = (await ctx.store.getObject('b', 'sc'))!;
@@ -607,10 +818,18 @@ export function runConformanceSuite(
 
       it('should keep a copy readable after its source is deleted or overwritten', async () => {
         const src = await ctx.store.putObject('b', 'tmp-src', bodyOf(data), putOpts());
-        const c = await ctx.store.copyObject(src, 'd', 'survivor', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' } });
+        const c = await ctx.store.copyObject(src, 'd', 'survivor', {
+          owner: 'u1',
+          metadata: META,
+          encryption: { scheme: 'SSE-S3' },
+        });
         await ctx.store.deleteObject('b', 'tmp-src');
         assert.ok((await readAll(await ctx.store.openObject(c))).equals(data));
-        const c2 = await ctx.store.copyObject(c, 'd', 'survivor2', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' } });
+        const c2 = await ctx.store.copyObject(c, 'd', 'survivor2', {
+          owner: 'u1',
+          metadata: META,
+          encryption: { scheme: 'SSE-S3' },
+        });
         await ctx.store.putObject('d', 'survivor', bodyOf(Buffer.from('new')), putOpts());
         assert.ok((await readAll(await ctx.store.openObject(c2))).equals(data));
       });
@@ -618,13 +837,27 @@ export function runConformanceSuite(
       it('should fail with BLOB_NO_SUCH_KEY when the source is gone before the commit', async () => {
         const src = await ctx.store.putObject('b', 'gone', bodyOf(data), putOpts());
         await ctx.store.deleteObject('b', 'gone');
-        await rejectsCode(ctx.store.copyObject(src, 'd', 'ghost', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' } }), 'BLOB_NO_SUCH_KEY');
+        await rejectsCode(
+          ctx.store.copyObject(src, 'd', 'ghost', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' } }),
+          'BLOB_NO_SUCH_KEY',
+        );
         assert.equal(await ctx.store.getObject('d', 'ghost'), undefined);
       });
 
       it('should honour ifNoneMatch on the destination and check the destination bucket', async () => {
-        await rejectsCode(ctx.store.copyObject(s3, 'd', 'copy', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' }, ifNoneMatch: true }), 'BLOB_PRECONDITION_FAILED');
-        await rejectsCode(ctx.store.copyObject(s3, 'nope', 'x', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' } }), 'BLOB_NO_SUCH_BUCKET');
+        await rejectsCode(
+          ctx.store.copyObject(s3, 'd', 'copy', {
+            owner: 'u1',
+            metadata: META,
+            encryption: { scheme: 'SSE-S3' },
+            ifNoneMatch: true,
+          }),
+          'BLOB_PRECONDITION_FAILED',
+        );
+        await rejectsCode(
+          ctx.store.copyObject(s3, 'nope', 'x', { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' } }),
+          'BLOB_NO_SUCH_BUCKET',
+        );
       });
     });
 
@@ -646,16 +879,23 @@ export function runConformanceSuite(
           assert.equal(won.length, 1);
           assert.equal(lost.length, 1);
           assert.equal((lost[0]!.reason as { code?: string }).code, 'BLOB_PRECONDITION_FAILED');
-          assert.equal((await ctx.store.getObject('b', key))?.id, (won[0] as PromiseFulfilledResult<ObjectRecord>).value.id);
+          assert.equal(
+            (await ctx.store.getObject('b', key))?.id,
+            (won[0] as PromiseFulfilledResult<ObjectRecord>).value.id,
+          );
         }
       });
 
       it('should let exactly one of many concurrent small ifNoneMatch puts win', async () => {
-        const results = await Promise.allSettled(Array.from({ length: 10 }, () =>
-          ctx.store.putObject('b', 'race-small', bodyOf(randomBytes(4096)), putOpts({ ifNoneMatch: true }))));
+        const results = await Promise.allSettled(
+          Array.from({ length: 10 }, () =>
+            ctx.store.putObject('b', 'race-small', bodyOf(randomBytes(4096)), putOpts({ ifNoneMatch: true })),
+          ),
+        );
         const won = results.filter((r): r is PromiseFulfilledResult<ObjectRecord> => r.status === 'fulfilled');
         assert.equal(won.length, 1);
-        for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'BLOB_PRECONDITION_FAILED');
+        for (const r of results)
+          if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'BLOB_PRECONDITION_FAILED');
         const cur = (await ctx.store.getObject('b', 'race-small'))!;
         assert.equal(cur.id, won[0]!.value.id);
         assert.equal((await readAll(await ctx.store.openObject(cur))).length, 4096);
@@ -663,10 +903,21 @@ export function runConformanceSuite(
 
       it('should apply ifMatch', async () => {
         const one = await ctx.store.putObject('b', 'm', bodyOf(Buffer.from('1')), putOpts());
-        await rejectsCode(ctx.store.putObject('b', 'm', bodyOf(Buffer.from('2')), putOpts({ ifMatch: '"0123"' })), 'BLOB_PRECONDITION_FAILED');
-        const two = await ctx.store.putObject('b', 'm', bodyOf(Buffer.from('2')), putOpts({ ifMatch: `"${one.etag}"` }));
+        await rejectsCode(
+          ctx.store.putObject('b', 'm', bodyOf(Buffer.from('2')), putOpts({ ifMatch: '"0123"' })),
+          'BLOB_PRECONDITION_FAILED',
+        );
+        const two = await ctx.store.putObject(
+          'b',
+          'm',
+          bodyOf(Buffer.from('2')),
+          putOpts({ ifMatch: `"${one.etag}"` }),
+        );
         assert.equal((await ctx.store.getObject('b', 'm'))?.id, two.id);
-        await rejectsCode(ctx.store.putObject('b', 'absent', bodyOf(Buffer.from('2')), putOpts({ ifMatch: one.etag })), 'BLOB_NO_SUCH_KEY');
+        await rejectsCode(
+          ctx.store.putObject('b', 'absent', bodyOf(Buffer.from('2')), putOpts({ ifMatch: one.etag })),
+          'BLOB_NO_SUCH_KEY',
+        );
       });
     });
 
@@ -680,7 +931,10 @@ export function runConformanceSuite(
         await s.putRecord('other', 'alice', { v: 1, name: 'not a user' });
         assert.deepEqual(await s.getRecord('users', 'alice'), { v: 1, name: 'alice' });
         assert.equal(await s.getRecord('users', 'carol'), undefined);
-        assert.deepEqual(await s.listRecords('users'), [{ v: 1, name: 'alice' }, { v: 1, name: 'bob' }]);
+        assert.deepEqual(await s.listRecords('users'), [
+          { v: 1, name: 'alice' },
+          { v: 1, name: 'bob' },
+        ]);
         assert.deepEqual(await s.listRecords('users', { prefix: 'b' }), [{ v: 1, name: 'bob' }]);
         await s.putRecord('users', 'bob', { v: 1, name: 'bobby' });
         assert.deepEqual(await s.getRecord('users', 'bob'), { v: 1, name: 'bobby' });
@@ -704,11 +958,14 @@ export function runConformanceSuite(
           assert.deepEqual(await tx.getRecord('t', '1'), { v: 1 });
           assert.equal(await tx.hasRecords('t', ''), true);
         });
-        await assert.rejects(s.transaction(async (tx) => {
-          tx.putRecord('t', '3', { v: 1 });
-          await tx.deleteRecord('t', '1');
-          throw new Error('rollback');
-        }), /rollback/);
+        await assert.rejects(
+          s.transaction(async (tx) => {
+            tx.putRecord('t', '3', { v: 1 });
+            await tx.deleteRecord('t', '1');
+            throw new Error('rollback');
+          }),
+          /rollback/,
+        );
         assert.deepEqual((await s.listRecords('t')).length, 2);
         assert.equal(await s.getRecord('t', '3'), undefined);
       });
@@ -733,10 +990,16 @@ export function runConformanceSuite(
         // commit runs them in arrival order, so there it saw both; a shared engine may order them otherwise).
         const names = seen.map((r) => r.n);
         assert.ok(names.includes('c'), names.join());
-        assert.ok(names.includes('b') !== names.includes('e'), `b (before the second) or e (after it): ${names.join()}`);
+        assert.ok(
+          names.includes('b') !== names.includes('e'),
+          `b (before the second) or e (after it): ${names.join()}`,
+        );
         assert.deepEqual(names, [...names].sort());
         const after = await s.listRecords<{ n: string }>('l', { prefix: 'p\x00' });
-        assert.deepEqual(after.map((r) => r.n), ['a', 'c', 'e']);
+        assert.deepEqual(
+          after.map((r) => r.n),
+          ['a', 'c', 'e'],
+        );
       });
     });
   });

@@ -87,7 +87,13 @@ export async function writeBlob(
   layout: DataLayout,
   opts: ResolvedOptions,
   body: Readable,
-  p: { streamKey: Buffer; chunkSize: number; maxSize?: number; signal?: AbortSignal; onCreate?: (blobId: string) => void },
+  p: {
+    streamKey: Buffer;
+    chunkSize: number;
+    maxSize?: number;
+    signal?: AbortSignal;
+    onCreate?: (blobId: string) => void;
+  },
 ): Promise<WrittenBlob> {
   const blobId = newBlobId();
   const tmp = layout.tmpPath(blobId);
@@ -105,9 +111,17 @@ export async function writeBlob(
       throw ioError('creating a temp file', err);
     }
     tap = new HashTap(p.maxSize);
-    const sink = new BlobFileWriter(fh, { bufferSize: opts.writeBufferSize, write: opts.write, syncEvery: opts.sync ? SYNC_EVERY : 0 });
-    await pipeline(feedFrom(body, tap), createEncryptStream(p.streamKey, { chunkSize: p.chunkSize, pool: opts.cryptoPool }), sink,
-      p.signal ? { signal: p.signal } : {});
+    const sink = new BlobFileWriter(fh, {
+      bufferSize: opts.writeBufferSize,
+      write: opts.write,
+      syncEvery: opts.sync ? SYNC_EVERY : 0,
+    });
+    await pipeline(
+      feedFrom(body, tap),
+      createEncryptStream(p.streamKey, { chunkSize: p.chunkSize, pool: opts.cryptoPool }),
+      sink,
+      p.signal ? { signal: p.signal } : {},
+    );
     // The digest worker finishes the MD5 while the file is fsync'd.
     const md5Promise = tap.digest();
     md5Promise.catch(() => undefined);

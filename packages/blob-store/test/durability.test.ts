@@ -12,7 +12,12 @@ import { BlobStore, type BlobStoreOptions, type FileWriteFn, type PutOptions } f
 import { bodyOf, filesUnder, makeCustomerKey, readAll } from '../src/testing.ts';
 
 const C = 65536;
-const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({ owner: 'u1', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' }, ...extra });
+const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({
+  owner: 'u1',
+  metadata: { userMeta: {} },
+  encryption: { scheme: 'SSE-S3' },
+  ...extra,
+});
 
 async function blobFiles(dir: string): Promise<string[]> {
   return filesUnder(path.join(dir, 'blobs'));
@@ -57,21 +62,45 @@ describe('BlobStore.open', () => {
   });
 
   it('should refuse a second open of the same directory with BLOB_LOCKED', async () => {
-    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing }), (err: { code?: string; message: string }) => {
-      assert.equal(err.code, 'BLOB_LOCKED');
-      assert.match(err.message, /in use/);
-      return true;
-    });
+    await assert.rejects(
+      BlobStore.open({ dir: env.dir, keyRing: env.keyRing }),
+      (err: { code?: string; message: string }) => {
+        assert.equal(err.code, 'BLOB_LOCKED');
+        assert.match(err.message, /in use/);
+        return true;
+      },
+    );
   });
 
   it('should check its options, naming the option', async () => {
-    await assert.rejects(BlobStore.open({ dir: '', keyRing: env.keyRing }), { name: 'TypeError', message: /options\.dir/ });
-    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: {} as MasterKeyRing }), { name: 'TypeError', message: /options\.keyRing/ });
-    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, chunkSize: 1.5 }), { name: 'TypeError', message: /options\.chunkSize/ });
-    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, chunkSize: 1 << 30 }), { name: 'RangeError', message: /options\.chunkSize/ });
-    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, sync: 'yes' as unknown as boolean }), { name: 'TypeError', message: /options\.sync/ });
-    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, writeBufferSize: 0 }), { name: 'RangeError', message: /options\.writeBufferSize/ });
-    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, inlineMax: -1 }), { name: 'RangeError', message: /options\.inlineMax/ });
+    await assert.rejects(BlobStore.open({ dir: '', keyRing: env.keyRing }), {
+      name: 'TypeError',
+      message: /options\.dir/,
+    });
+    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: {} as MasterKeyRing }), {
+      name: 'TypeError',
+      message: /options\.keyRing/,
+    });
+    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, chunkSize: 1.5 }), {
+      name: 'TypeError',
+      message: /options\.chunkSize/,
+    });
+    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, chunkSize: 1 << 30 }), {
+      name: 'RangeError',
+      message: /options\.chunkSize/,
+    });
+    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, sync: 'yes' as unknown as boolean }), {
+      name: 'TypeError',
+      message: /options\.sync/,
+    });
+    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, writeBufferSize: 0 }), {
+      name: 'RangeError',
+      message: /options\.writeBufferSize/,
+    });
+    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, inlineMax: -1 }), {
+      name: 'RangeError',
+      message: /options\.inlineMax/,
+    });
   });
 
   it('should sweep a leftover temp file and an unreferenced blob file, and keep referenced ones', async () => {
@@ -133,9 +162,19 @@ describe('at-rest encryption', () => {
     await env.store.putObject('b', 'secret-c', bodyOf(plain), opts({ encryption: { scheme: 'SSE-C', customer } }));
     await env.store.putObject('b', 'small', bodyOf(marker), opts());
     const src = (await env.store.getObject('b', 'secret-c'))!;
-    await env.store.copyObject(src, 'b', 'copy', { owner: 'u1', metadata: { userMeta: {} }, sourceCustomer: customer, encryption: { scheme: 'SSE-S3' } });
+    await env.store.copyObject(src, 'b', 'copy', {
+      owner: 'u1',
+      metadata: { userMeta: {} },
+      sourceCustomer: customer,
+      encryption: { scheme: 'SSE-S3' },
+    });
     await env.reopen(); // flush LevelDB's log into tables too
-    const needles = [marker.subarray(0, 24), customer.key, Buffer.from(customer.key.toString('base64')), Buffer.from(customer.key.toString('hex'))];
+    const needles = [
+      marker.subarray(0, 24),
+      customer.key,
+      Buffer.from(customer.key.toString('base64')),
+      Buffer.from(customer.key.toString('hex')),
+    ];
     let scanned = 0;
     for (const f of await filesUnder(env.dir)) {
       if (f.startsWith(path.join(env.dir, 'keys'))) continue;
@@ -151,7 +190,8 @@ describe('at-rest encryption', () => {
     for (const f of await filesUnder(env.dir)) {
       assert.ok(!f.includes('evil') && !f.includes('secret'), f);
     }
-    for (const f of await blobFiles(env.dir)) assert.match(path.relative(path.join(env.dir, 'blobs'), f), /^[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{32}$/);
+    for (const f of await blobFiles(env.dir))
+      assert.match(path.relative(path.join(env.dir, 'blobs'), f), /^[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{32}$/);
   });
 });
 
@@ -190,9 +230,12 @@ describe('tamper detection', () => {
     await flip(blobPath(rec.segments[0]!.blobId), 40 * (C + 16) + 5); // inside chunk 40, past the first 1 MiB read
     const stream = await env.store.openObject(rec);
     const got: Buffer[] = [];
-    await assert.rejects((async () => {
-      for await (const c of stream) got.push(c as Buffer);
-    })(), { code: 'CRYPTO_AUTH_FAILED' });
+    await assert.rejects(
+      (async () => {
+        for await (const c of stream) got.push(c as Buffer);
+      })(),
+      { code: 'CRYPTO_AUTH_FAILED' },
+    );
     const prefix = Buffer.concat(got);
     assert.ok(prefix.length > 0 && prefix.length <= 40 * C, String(prefix.length));
     assert.ok(prefix.equals(big.subarray(0, prefix.length)), 'only authenticated bytes');
@@ -203,7 +246,9 @@ describe('tamper detection', () => {
     const p = blobPath(rec.segments[0]!.blobId);
     await flip(p, rec.segments[0]!.encSize - 1);
     await assert.rejects(async () => readAll(await env.store.openObject(rec)), { code: 'CRYPTO_AUTH_FAILED' });
-    await assert.rejects(env.store.openObject(rec, { range: { start: data.length - 1, end: data.length - 1 } }), { code: 'CRYPTO_AUTH_FAILED' });
+    await assert.rejects(env.store.openObject(rec, { range: { start: data.length - 1, end: data.length - 1 } }), {
+      code: 'CRYPTO_AUTH_FAILED',
+    });
     const rec2 = await env.store.putObject('b', 't4', bodyOf(data), opts());
     const p2 = blobPath(rec2.segments[0]!.blobId);
     const fh = await fsOpen(p2, 'r+');
@@ -242,8 +287,22 @@ describe('failed writes leave nothing', () => {
   });
 
   it('should leave nothing when beforeCommit throws or maxSize is passed', async () => {
-    await assert.rejects(env.store.putObject('b', 'x', bodyOf(randomBytes(3 * C)), opts({ beforeCommit: () => { throw new Error('bad digest'); } })), /bad digest/);
-    await assert.rejects(env.store.putObject('b', 'x', bodyOf(randomBytes(3 * C)), opts({ maxSize: C })), { code: 'BLOB_TOO_LARGE' });
+    await assert.rejects(
+      env.store.putObject(
+        'b',
+        'x',
+        bodyOf(randomBytes(3 * C)),
+        opts({
+          beforeCommit: () => {
+            throw new Error('bad digest');
+          },
+        }),
+      ),
+      /bad digest/,
+    );
+    await assert.rejects(env.store.putObject('b', 'x', bodyOf(randomBytes(3 * C)), opts({ maxSize: C })), {
+      code: 'BLOB_TOO_LARGE',
+    });
     assert.deepEqual(await blobFiles(env.dir), []);
     assert.deepEqual(await tmpFiles(env.dir), []);
   });
@@ -251,12 +310,14 @@ describe('failed writes leave nothing', () => {
   it('should leave nothing when a precondition fails at commit', async () => {
     await env.store.putObject('b', 'exists', bodyOf(Buffer.from('1')), opts());
     const before = await blobFiles(env.dir);
-    await assert.rejects(env.store.putObject('b', 'exists', bodyOf(randomBytes(C)), opts({ ifNoneMatch: true })), { code: 'BLOB_PRECONDITION_FAILED' });
+    await assert.rejects(env.store.putObject('b', 'exists', bodyOf(randomBytes(C)), opts({ ifNoneMatch: true })), {
+      code: 'BLOB_PRECONDITION_FAILED',
+    });
     assert.deepEqual(await blobFiles(env.dir), before);
     await env.store.deleteObject('b', 'exists');
   });
 
-  it('should not destroy the caller\'s body on failure', async () => {
+  it("should not destroy the caller's body on failure", async () => {
     const body = bodyOf(randomBytes(3 * C));
     await assert.rejects(env.store.putObject('b', 'x', body, opts({ maxSize: 10 })), { code: 'BLOB_TOO_LARGE' });
     assert.equal(body.destroyed, false);
@@ -276,7 +337,9 @@ describe('short writes', () => {
     const store = await BlobStore.open({ dir, keyRing, testing: { write } });
     try {
       await store.createBucket('b', 'u1');
-      await assert.rejects(store.putObject('b', 'k', bodyOf(randomBytes(3 * 1024 * 1024)), opts()), { code: 'BLOB_NO_SPACE' });
+      await assert.rejects(store.putObject('b', 'k', bodyOf(randomBytes(3 * 1024 * 1024)), opts()), {
+        code: 'BLOB_NO_SPACE',
+      });
       assert.equal(await store.getObject('b', 'k'), undefined);
       assert.deepEqual(await blobFiles(dir), []);
       assert.deepEqual(await tmpFiles(dir), []);
@@ -306,14 +369,22 @@ describe('short writes', () => {
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
     };
     const dir = await mkdtemp(path.join(tmpdir(), 'coffer-blob-short-'));
-    const store = await BlobStore.open({ dir, keyRing: MasterKeyRing.fromKey(randomBytes(32)), testing: { write }, inlineMax: 0 });
+    const store = await BlobStore.open({
+      dir,
+      keyRing: MasterKeyRing.fromKey(randomBytes(32)),
+      testing: { write },
+      inlineMax: 0,
+    });
     try {
       await store.createBucket('b', 'u1');
-      await assert.rejects(store.putObject('b', 'k', bodyOf(randomBytes(10)), opts()), (err: { code?: string; cause?: { code?: string } }) => {
-        assert.equal(err.code, 'BLOB_NO_SPACE');
-        assert.equal(err.cause?.code, 'ENOSPC');
-        return true;
-      });
+      await assert.rejects(
+        store.putObject('b', 'k', bodyOf(randomBytes(10)), opts()),
+        (err: { code?: string; cause?: { code?: string } }) => {
+          assert.equal(err.code, 'BLOB_NO_SPACE');
+          assert.equal(err.cause?.code, 'ENOSPC');
+          return true;
+        },
+      );
       assert.deepEqual(await blobFiles(dir), []);
       assert.deepEqual(await tmpFiles(dir), []);
     } finally {
@@ -324,7 +395,7 @@ describe('short writes', () => {
 });
 
 describe('blob lifetime', () => {
-  const env = withEnv({ inlineMax: 0 }) // file lifetime; inline objects: see 'inline objects';
+  const env = withEnv({ inlineMax: 0 }); // file lifetime; inline objects: see 'inline objects';
 
   it('should remove the old blob file after an overwrite commits, and on delete', async () => {
     const one = await env.store.putObject('b', 'k', bodyOf(randomBytes(1000)), opts());
@@ -341,7 +412,11 @@ describe('blob lifetime', () => {
 
   it('should keep a shared blob until its last reference goes', async () => {
     const src = await env.store.putObject('b', 'src', bodyOf(randomBytes(1000)), opts());
-    const copy = await env.store.copyObject(src, 'b', 'copy', { owner: 'u1', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' } });
+    const copy = await env.store.copyObject(src, 'b', 'copy', {
+      owner: 'u1',
+      metadata: { userMeta: {} },
+      encryption: { scheme: 'SSE-S3' },
+    });
     assert.equal(copy.segments[0]!.blobId, src.segments[0]!.blobId);
     await env.store.deleteObject('b', 'src');
     await new Promise((r) => setTimeout(r, 20));

@@ -13,7 +13,12 @@ import { MasterKeyRing } from '@coffer/crypto';
 import { BlobStore, type BlobStoreOptions, type ObjectRecord, type PutOptions } from '../src/index.ts';
 import { bodyOf, filesUnder, readAll } from '../src/testing.ts';
 
-const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({ owner: 'u1', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' }, ...extra });
+const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({
+  owner: 'u1',
+  metadata: { userMeta: {} },
+  encryption: { scheme: 'SSE-S3' },
+  ...extra,
+});
 const md5hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
@@ -35,7 +40,10 @@ function withEnv(extra: Partial<BlobStoreOptions> = {}): Env {
     env.store = await BlobStore.open({ dir: env.dir, keyRing: env.keyRing, ...extra });
     env.raw = async (fn) => {
       await env.store.close();
-      const db = new Level<string, Buffer>(path.join(env.dir, 'meta'), { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+      const db = new Level<string, Buffer>(path.join(env.dir, 'meta'), {
+        keyEncoding: 'utf8',
+        valueEncoding: 'buffer',
+      });
       try {
         return await fn(db);
       } finally {
@@ -43,13 +51,14 @@ function withEnv(extra: Partial<BlobStoreOptions> = {}): Env {
         env.store = await BlobStore.open({ dir: env.dir, keyRing: env.keyRing, ...extra });
       }
     };
-    env.counts = () => env.raw(async (db) => {
-      let d = 0;
-      let r = 0;
-      for await (const k of db.keys({ gte: '!d!', lt: '!d"' })) if (k) d++;
-      for await (const k of db.keys({ gte: '!r!', lt: '!r"' })) if (k) r++;
-      return { d, r };
-    });
+    env.counts = () =>
+      env.raw(async (db) => {
+        let d = 0;
+        let r = 0;
+        for await (const k of db.keys({ gte: '!d!', lt: '!d"' })) if (k) d++;
+        for await (const k of db.keys({ gte: '!r!', lt: '!r"' })) if (k) r++;
+        return { d, r };
+      });
     await env.store.createBucket('b', 'u1');
   });
   after(async () => {
@@ -79,9 +88,12 @@ describe('inline objects', () => {
   it('should store a body of inlineMax + 1 bytes as a file, whole (the bytes read first are not lost)', async () => {
     const data = randomBytes(4097);
     // Pieces smaller than the limit, so that the switch to a file happens mid-body.
-    const body = Readable.from((function* () {
-      for (let i = 0; i < data.length; i += 1000) yield data.subarray(i, i + 1000);
-    })(), { objectMode: false });
+    const body = Readable.from(
+      (function* () {
+        for (let i = 0; i < data.length; i += 1000) yield data.subarray(i, i + 1000);
+      })(),
+      { objectMode: false },
+    );
     const rec = await env.store.putObject('b', 'big', body, opts());
     assert.equal(rec.segments[0]!.inline, undefined);
     assert.equal(rec.etag, md5hex(data));
@@ -99,7 +111,15 @@ describe('inline objects', () => {
   it('should read every range of a multi-chunk inline object exactly', async () => {
     const data = randomBytes(3 * 1024 + 100);
     const rec = await env.store.putObject('b', 'ranges', bodyOf(data), opts());
-    for (const [start, end] of [[0, 0], [0, 1023], [1023, 1024], [1024, 2047], [5, 3000], [3 * 1024, data.length - 1], [data.length - 1, data.length - 1]] as const) {
+    for (const [start, end] of [
+      [0, 0],
+      [0, 1023],
+      [1023, 1024],
+      [1024, 2047],
+      [5, 3000],
+      [3 * 1024, data.length - 1],
+      [data.length - 1, data.length - 1],
+    ] as const) {
       const got = await readAll(await env.store.openObject(rec, { range: { start, end } }));
       assert.ok(got.equals(data.subarray(start, end + 1)), `${start}-${end}`);
     }
@@ -109,7 +129,9 @@ describe('inline objects', () => {
     const data = randomBytes(3000);
     const rec = await env.store.putObject('b', 'ri', bodyOf(data), opts());
     assert.ok((await env.store.readInline(rec))!.equals(data));
-    assert.ok((await env.store.readInline(rec, { range: { start: 1000, end: 2500 } }))!.equals(data.subarray(1000, 2501)));
+    assert.ok(
+      (await env.store.readInline(rec, { range: { start: 1000, end: 2500 } }))!.equals(data.subarray(1000, 2501)),
+    );
     const empty = await env.store.putObject('b', 'ri0', bodyOf(Buffer.alloc(0)), opts());
     assert.equal((await env.store.readInline(empty))!.length, 0);
     const file = await env.store.putObject('b', 'rif', bodyOf(randomBytes(5000)), opts());
@@ -123,7 +145,11 @@ describe('inline objects', () => {
     const base = await env.counts();
     const data = randomBytes(2000);
     const src = await env.store.putObject('b', 'csrc', bodyOf(data), opts());
-    const copy = await env.store.copyObject(src, 'b', 'ccopy', { owner: 'u1', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' } });
+    const copy = await env.store.copyObject(src, 'b', 'ccopy', {
+      owner: 'u1',
+      metadata: { userMeta: {} },
+      encryption: { scheme: 'SSE-S3' },
+    });
     assert.equal(copy.segments[0]!.blobId, src.segments[0]!.blobId);
     assert.equal(copy.segments[0]!.inline, true);
     assert.deepEqual(await env.counts(), { d: base.d + 1, r: base.r + 1 });
@@ -134,7 +160,7 @@ describe('inline objects', () => {
     assert.deepEqual(await env.counts(), base);
   });
 
-  it('should drop the replaced object\'s inline data on overwrite', async () => {
+  it("should drop the replaced object's inline data on overwrite", async () => {
     const base = await env.counts();
     await env.store.putObject('b', 'ow', bodyOf(randomBytes(10)), opts());
     const two = await env.store.putObject('b', 'ow', bodyOf(randomBytes(20)), opts());
@@ -147,11 +173,31 @@ describe('inline objects', () => {
 
   it('should keep nothing when beforeCommit throws, maxSize is passed, a precondition fails or the body errors', async () => {
     const base = await env.counts();
-    await assert.rejects(env.store.putObject('b', 'x', bodyOf(randomBytes(100)), opts({ beforeCommit: () => { throw new Error('bad digest'); } })), /bad digest/);
-    await assert.rejects(env.store.putObject('b', 'x', bodyOf(randomBytes(100)), opts({ maxSize: 50 })), { code: 'BLOB_TOO_LARGE' });
+    await assert.rejects(
+      env.store.putObject(
+        'b',
+        'x',
+        bodyOf(randomBytes(100)),
+        opts({
+          beforeCommit: () => {
+            throw new Error('bad digest');
+          },
+        }),
+      ),
+      /bad digest/,
+    );
+    await assert.rejects(env.store.putObject('b', 'x', bodyOf(randomBytes(100)), opts({ maxSize: 50 })), {
+      code: 'BLOB_TOO_LARGE',
+    });
     await env.store.putObject('b', 'exists', bodyOf(randomBytes(100)), opts());
-    await assert.rejects(env.store.putObject('b', 'exists', bodyOf(randomBytes(100)), opts({ ifNoneMatch: true })), { code: 'BLOB_PRECONDITION_FAILED' });
-    const body = new Readable({ read() { this.destroy(new Error('socket reset')); } });
+    await assert.rejects(env.store.putObject('b', 'exists', bodyOf(randomBytes(100)), opts({ ifNoneMatch: true })), {
+      code: 'BLOB_PRECONDITION_FAILED',
+    });
+    const body = new Readable({
+      read() {
+        this.destroy(new Error('socket reset'));
+      },
+    });
     await assert.rejects(env.store.putObject('b', 'x', body, opts()), /socket reset/);
     await env.store.deleteObject('b', 'exists');
     assert.equal(await env.store.getObject('b', 'x'), undefined);
@@ -174,13 +220,25 @@ describe('inline objects', () => {
       await db.put(`!d!${id}`, v);
     });
     await assert.rejects(async () => readAll(await env.store.openObject(rec)), { code: 'CRYPTO_AUTH_FAILED' });
-    await assert.rejects(env.store.openObject(rec, { range: { start: 1100, end: 1100 } }), { code: 'CRYPTO_AUTH_FAILED' });
+    await assert.rejects(env.store.openObject(rec, { range: { start: 1100, end: 1100 } }), {
+      code: 'CRYPTO_AUTH_FAILED',
+    });
     // Ranges that avoid the corrupt chunk still read.
-    assert.ok((await readAll(await env.store.openObject(rec, { range: { start: 0, end: 999 } }))).equals(data.subarray(0, 1000)));
-    assert.deepEqual((await env.store.scrub()).failures.map((f) => [f.key, f.code]), [['tamper', 'CRYPTO_AUTH_FAILED']]);
+    assert.ok(
+      (await readAll(await env.store.openObject(rec, { range: { start: 0, end: 999 } }))).equals(
+        data.subarray(0, 1000),
+      ),
+    );
+    assert.deepEqual(
+      (await env.store.scrub()).failures.map((f) => [f.key, f.code]),
+      [['tamper', 'CRYPTO_AUTH_FAILED']],
+    );
     await env.raw((db) => db.del(`!d!${id}`));
     await assert.rejects(env.store.openObject(rec), { code: 'BLOB_CORRUPT' });
-    assert.deepEqual((await env.store.scrub()).failures.map((f) => [f.key, f.code]), [['tamper', 'BLOB_CORRUPT']]);
+    assert.deepEqual(
+      (await env.store.scrub()).failures.map((f) => [f.key, f.code]),
+      [['tamper', 'BLOB_CORRUPT']],
+    );
     await env.store.deleteObject('b', 'tamper');
   });
 
@@ -211,12 +269,16 @@ describe('group commit', () => {
 
   it('should keep exactly one object and one data entry when concurrent puts replace the same key', async () => {
     const base = await env.counts();
-    const recs = await Promise.all(Array.from({ length: 24 }, () => env.store.putObject('b', 'same', bodyOf(randomBytes(500)), opts())));
+    const recs = await Promise.all(
+      Array.from({ length: 24 }, () => env.store.putObject('b', 'same', bodyOf(randomBytes(500)), opts())),
+    );
     const cur = (await env.store.getObject('b', 'same'))!;
     assert.ok(recs.some((r) => r.id === cur.id));
     assert.deepEqual(await env.counts(), { d: base.d + 1, r: base.r + 1 });
     // The same with blob files.
-    await Promise.all(Array.from({ length: 8 }, () => env.store.putObject('b', 'same-file', bodyOf(randomBytes(70_000)), opts())));
+    await Promise.all(
+      Array.from({ length: 8 }, () => env.store.putObject('b', 'same-file', bodyOf(randomBytes(70_000)), opts())),
+    );
     await settle();
     assert.equal((await filesUnder(path.join(env.dir, 'blobs'))).length, 1);
     await env.store.deleteObject('b', 'same');
@@ -236,7 +298,10 @@ describe('group commit', () => {
       const a1 = randomBytes(300 + round);
       const a2 = randomBytes(200 + round);
       const other = randomBytes(400 + round);
-      const [ra] = await Promise.all([env.store.putObject('b', 'cc-a', bodyOf(a1), opts()), env.store.putObject('b', 'cc-b', bodyOf(other), opts())]);
+      const [ra] = await Promise.all([
+        env.store.putObject('b', 'cc-a', bodyOf(a1), opts()),
+        env.store.putObject('b', 'cc-b', bodyOf(other), opts()),
+      ]);
       await env.store.copyObject(ra, 'b', 'cc-c', copyOpts); // shares a1's blob
       await env.store.putObject('b', 'cc-a', bodyOf(a2), opts()); // a1's blob lives on in cc-c
       c = a1;
@@ -258,12 +323,17 @@ describe('group commit', () => {
   it('should let exactly one of many concurrent ifNoneMatch puts win, and not fail the others of its group', async () => {
     for (let round = 0; round < 3; round++) {
       const key = `race-${round}`;
-      const racers = Array.from({ length: 12 }, () => env.store.putObject('b', key, bodyOf(randomBytes(300)), opts({ ifNoneMatch: true })));
-      const bystanders = Array.from({ length: 4 }, (_, i) => env.store.putObject('b', `by-${round}-${i}`, bodyOf(randomBytes(300)), opts()));
+      const racers = Array.from({ length: 12 }, () =>
+        env.store.putObject('b', key, bodyOf(randomBytes(300)), opts({ ifNoneMatch: true })),
+      );
+      const bystanders = Array.from({ length: 4 }, (_, i) =>
+        env.store.putObject('b', `by-${round}-${i}`, bodyOf(randomBytes(300)), opts()),
+      );
       const results = await Promise.allSettled(racers);
       const won = results.filter((r): r is PromiseFulfilledResult<ObjectRecord> => r.status === 'fulfilled');
       assert.equal(won.length, 1);
-      for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'BLOB_PRECONDITION_FAILED');
+      for (const r of results)
+        if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'BLOB_PRECONDITION_FAILED');
       assert.equal((await env.store.getObject('b', key))?.id, won[0]!.value.id);
       assert.equal((await Promise.all(bystanders)).length, 4);
     }
@@ -281,15 +351,23 @@ describe('group commit', () => {
 
   it('should reject a transaction that throws and commit the others queued with it', async () => {
     const results = await Promise.allSettled([
-      env.store.transaction(async (tx) => { tx.putRecord('t', 'a', { n: 1 }); }),
-      env.store.transaction(async (tx) => { tx.putRecord('t', 'b', { n: 2 }); throw new Error('no'); }),
+      env.store.transaction(async (tx) => {
+        tx.putRecord('t', 'a', { n: 1 });
+      }),
+      env.store.transaction(async (tx) => {
+        tx.putRecord('t', 'b', { n: 2 });
+        throw new Error('no');
+      }),
       env.store.transaction(async (tx) => {
         assert.deepEqual(await tx.getRecord('t', 'a'), { n: 1 }); // an earlier member's write is visible
         assert.equal(await tx.getRecord('t', 'b'), undefined); // a failed member's is not
         tx.putRecord('t', 'c', { n: 3 });
       }),
     ]);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.deepEqual(await env.store.listRecords('t'), [{ n: 1 }, { n: 3 }]);
   });
 });

@@ -10,7 +10,12 @@ import { MasterKeyRing } from '@coffer/crypto';
 import { BlobStore, type PutOptions } from '../src/index.ts';
 import { bodyOf, makeCustomerKey, readAll } from '../src/testing.ts';
 
-const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({ owner: 'u1', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' }, ...extra });
+const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({
+  owner: 'u1',
+  metadata: { userMeta: {} },
+  encryption: { scheme: 'SSE-S3' },
+  ...extra,
+});
 
 let dir: string;
 let keyRing: MasterKeyRing;
@@ -37,7 +42,12 @@ describe('rewrapKeys', () => {
       await store.putObject('b', `k${i}`, bodyOf(d), opts());
     }
     const customer = makeCustomerKey();
-    const sc = await store.putObject('b', 'ssec', bodyOf(Buffer.from('c')), opts({ encryption: { scheme: 'SSE-C', customer } }));
+    const sc = await store.putObject(
+      'b',
+      'ssec',
+      bodyOf(Buffer.from('c')),
+      opts({ encryption: { scheme: 'SSE-C', customer } }),
+    );
     const oldId = keyRing.activeId;
     const before = await store.getObject('b', 'k3');
     const newId = await keyRing.rotate();
@@ -72,6 +82,9 @@ describe('scrub', () => {
     await fh.write(Buffer.from([0xff]), 0, 1, 10);
     await fh.close();
     const r = await store.scrub();
-    assert.deepEqual(r.failures.map((f) => [f.key, f.code]), [['k5', 'CRYPTO_AUTH_FAILED']]);
+    assert.deepEqual(
+      r.failures.map((f) => [f.key, f.code]),
+      [['k5', 'CRYPTO_AUTH_FAILED']],
+    );
   });
 });

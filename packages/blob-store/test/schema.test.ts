@@ -38,7 +38,9 @@ describe('schema: the LevelDB layout of earlier releases', () => {
     const store = await BlobStore.open({ dir, keyRing, inlineMax: 0 });
     await store.createBucket('photos', 'alice');
     const rec = await store.putObject('photos', 'a/é.txt', Readable.from([Buffer.from('hello')]), {
-      owner: 'alice', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' },
+      owner: 'alice',
+      metadata: { userMeta: {} },
+      encryption: { scheme: 'SSE-S3' },
     });
     await store.putRecord('mp-uploads', 'photos\x00up1', { v: 1, n: 7 });
     await store.close();
@@ -73,10 +75,19 @@ describe('schema: the LevelDB layout of earlier releases', () => {
 
     const store = await BlobStore.open({ dir, keyRing });
     try {
-      assert.deepEqual((await store.listBuckets()).map((b) => [b.name, b.location]), [['old', 'us-east-1'], ['older', 'eu-west-1']]);
+      assert.deepEqual(
+        (await store.listBuckets()).map((b) => [b.name, b.location]),
+        [
+          ['old', 'us-east-1'],
+          ['older', 'eu-west-1'],
+        ],
+      );
       assert.equal((await store.getBucket('older'))?.owner, 'bob');
       assert.deepEqual(await store.getRecord('users', 'AKIAOLD'), { v: 1, name: 'bob' });
-      assert.deepEqual(await store.listRecords('users'), [{ v: 1, name: 'bob' }, { v: 1, name: 'carol' }]);
+      assert.deepEqual(await store.listRecords('users'), [
+        { v: 1, name: 'bob' },
+        { v: 1, name: 'carol' },
+      ]);
       assert.deepEqual(await store.listRecords('users', { prefix: 'AKIAOLDE' }), [{ v: 1, name: 'carol' }]);
     } finally {
       await store.close();

@@ -16,8 +16,12 @@ import { bodyOf, makeCustomerKey, readAll } from '../src/testing.ts';
 
 const C = 4096; // a small chunk size, so that objects of a few chunks stay small
 const STRIDE = C + TAG_LENGTH;
-const opts = (extra: Partial<PutOptions> = {}): PutOptions =>
-  ({ owner: 'u1', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' }, ...extra });
+const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({
+  owner: 'u1',
+  metadata: { userMeta: {} },
+  encryption: { scheme: 'SSE-S3' },
+  ...extra,
+});
 const hasCode = (code: string) => (e: unknown) => (e as { code?: string }).code === code;
 
 let dir: string;
@@ -59,7 +63,10 @@ async function put(key: string, data: Buffer, extra: Partial<PutOptions> = {}): 
 
 describe('a record that lies about the size', () => {
   it('should refuse a size one byte short or long before any byte, and scrub should report it', async () => {
-    for (const [key, n] of [['file', 5 * C + 100], ['inline', 1000]] as const) {
+    for (const [key, n] of [
+      ['file', 5 * C + 100],
+      ['inline', 1000],
+    ] as const) {
       const data = randomBytes(n);
       const rec = await put(key, data);
       assert.equal(rec.segments[0]!.inline, key === 'inline' ? true : undefined);
@@ -151,8 +158,17 @@ describe('an object made of parts', () => {
     }
     dek.fill(0);
     const rec: ObjectRecord = {
-      v: 1, bucket: 'b', key, id, size: bodies[0]!.length + bodies[1]!.length, etag: 'x-2',
-      lastModified: new Date().toISOString(), owner: 'u1', userMeta: {}, enc, segments,
+      v: 1,
+      bucket: 'b',
+      key,
+      id,
+      size: bodies[0]!.length + bodies[1]!.length,
+      etag: 'x-2',
+      lastModified: new Date().toISOString(),
+      owner: 'u1',
+      userMeta: {},
+      enc,
+      segments,
       parts: bodies.map((b, i) => ({ partNumber: i + 1, size: b.length, etag: 'x' })),
     };
     await rewrite(rec);
@@ -176,7 +192,9 @@ describe('an object made of parts', () => {
     const { rec } = await twoParts('mp-rec');
     const dropped = { ...rec, size: rec.segments[0]!.plainSize, segments: [rec.segments[0]!] };
     const cut = {
-      ...rec, size: rec.size - C, segments: [rec.segments[0]!, claim(rec.segments[1]!, rec.segments[1]!.plainSize - C)],
+      ...rec,
+      size: rec.size - C,
+      segments: [rec.segments[0]!, claim(rec.segments[1]!, rec.segments[1]!.plainSize - C)],
     };
     for (const lie of [dropped, cut, { ...rec, size: rec.size - 1 }]) {
       await assert.rejects(store.openObject(lie), hasCode('BLOB_CORRUPT'));
@@ -186,12 +204,14 @@ describe('an object made of parts', () => {
     await rewrite(rec);
   });
 
-  it('should fail at the part\'s final chunk when a part and its file are both cut by whole chunks', async () => {
+  it("should fail at the part's final chunk when a part and its file are both cut by whole chunks", async () => {
     const { rec, data } = await twoParts('mp-both');
     const [first, second] = rec.segments as [Segment, Segment];
     await truncate(blobPath(first.blobId), 2 * STRIDE);
     const lie = {
-      ...rec, size: rec.size - C - 5, segments: [claim(first, 2 * C), second],
+      ...rec,
+      size: rec.size - C - 5,
+      segments: [claim(first, 2 * C), second],
       parts: [{ ...rec.parts![0]!, size: 2 * C }, rec.parts![1]!],
     };
     await rewrite(lie);

@@ -9,7 +9,11 @@ export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA
 
 /** The checksum algorithms S3 accepts, in AWS's spelling. */
 export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = Object.freeze([
-  'CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256',
+  'CRC32',
+  'CRC32C',
+  'CRC64NVME',
+  'SHA1',
+  'SHA256',
 ]);
 
 /** Digest length in bytes of each algorithm. */

@@ -65,7 +65,7 @@ export function combineChecksums(
   let shift = 1n << (width - 1n); // x^0
   let n = BigInt(secondLength);
   for (let k = 3; n > 0n; k++, n >>= 1n) if (n & 1n) shift = multModP(table[k]!, shift, width, poly);
-  const crc = multModP(shift, BigInt(`0x${first.toString('hex')}`), width, poly)
-    ^ BigInt(`0x${second.toString('hex')}`);
+  const crc =
+    multModP(shift, BigInt(`0x${first.toString('hex')}`), width, poly) ^ BigInt(`0x${second.toString('hex')}`);
   return Buffer.from(crc.toString(16).padStart(bytes * 2, '0'), 'hex');
 }

@@ -10,7 +10,7 @@ import {
 } from '../src/index.ts';
 
 describe('CHECKSUM_ALGORITHMS', () => {
-  it('should list the five algorithms S3 accepts, in AWS\'s order, frozen', () => {
+  it("should list the five algorithms S3 accepts, in AWS's order, frozen", () => {
     assert.deepEqual(CHECKSUM_ALGORITHMS, ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256']);
     assert.ok(Object.isFrozen(CHECKSUM_ALGORITHMS));
     assert.deepEqual(CHECKSUM_LENGTHS, { CRC32: 4, CRC32C: 4, CRC64NVME: 8, SHA1: 20, SHA256: 32 });
@@ -28,14 +28,19 @@ describe('checksumAlgorithmOfHeader and checksumHeaderName', () => {
   });
 
   it('should give undefined for other headers', () => {
-    for (const name of ['x-amz-checksum-algorithm', 'x-amz-checksum-type', 'x-amz-checksum-md5', 'x-amz-checksum-crc32 ']) {
+    for (const name of [
+      'x-amz-checksum-algorithm',
+      'x-amz-checksum-type',
+      'x-amz-checksum-md5',
+      'x-amz-checksum-crc32 ',
+    ]) {
       assert.equal(checksumAlgorithmOfHeader(name), undefined, name);
     }
   });
 });
 
 describe('decodeChecksumValue', () => {
-  it('should decode canonical base64 of the algorithm\'s digest length', () => {
+  it("should decode canonical base64 of the algorithm's digest length", () => {
     assert.deepEqual(decodeChecksumValue('CRC32', 'y/Q5Jg=='), Buffer.from('cbf43926', 'hex'));
     assert.deepEqual(decodeChecksumValue('CRC64NVME', 'rosUhgp5mIg='), Buffer.from('ae8b14860a799888', 'hex'));
   });

@@ -13,7 +13,15 @@ async function digest(algorithm: CombinableAlgorithm, data: Buffer): Promise<Buf
 describe('combineChecksums', () => {
   for (const algorithm of ['CRC32', 'CRC32C', 'CRC64NVME'] as const) {
     it(`should give the ${algorithm} of A ‖ B from the ${algorithm}s of A and B`, async () => {
-      for (const [a, b] of [[0, 0], [0, 5], [5, 0], [1, 1], [7, 1000], [70_000, 3], [1000, 131_073]]) {
+      for (const [a, b] of [
+        [0, 0],
+        [0, 5],
+        [5, 0],
+        [1, 1],
+        [7, 1000],
+        [70_000, 3],
+        [1000, 131_073],
+      ]) {
         const A = randomBytes(a!);
         const B = randomBytes(b!);
         const got = combineChecksums(algorithm, await digest(algorithm, A), await digest(algorithm, B), B.length);

@@ -22,7 +22,7 @@ describe('unquoteEtag', () => {
     assert.equal(unquoteEtag('""'), '');
   });
 
-  it('should leave a weak tag\'s W/ and inner whitespace alone', () => {
+  it("should leave a weak tag's W/ and inner whitespace alone", () => {
     assert.equal(unquoteEtag(`W/"${ETAG}"`), `W/"${ETAG}"`);
     assert.equal(unquoteEtag(`" ${ETAG} "`), ` ${ETAG} `);
   });

@@ -140,8 +140,13 @@ export class OffThreadHash {
     this.#inlineBelow = opts.inlineBelow ?? OFF_THREAD_HASH_DEFAULTS.inlineBelow;
     this.#batchBytes = opts.batchBytes ?? OFF_THREAD_HASH_DEFAULTS.batchBytes;
     this.#maxInFlight = opts.maxInFlightBatches ?? OFF_THREAD_HASH_DEFAULTS.maxInFlightBatches;
-    for (const [name, v, min] of [['inlineBelow', this.#inlineBelow, 0], ['batchBytes', this.#batchBytes, 1], ['maxInFlightBatches', this.#maxInFlight, 1]] as const) {
-      if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`opts.${name} must be an integer of at least ${min}`);
+    for (const [name, v, min] of [
+      ['inlineBelow', this.#inlineBelow, 0],
+      ['batchBytes', this.#batchBytes, 1],
+      ['maxInFlightBatches', this.#maxInFlight, 1],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < min)
+        throw new RangeError(`opts.${name} must be an integer of at least ${min}`);
     }
   }
 

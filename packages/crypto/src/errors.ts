@@ -28,7 +28,11 @@ export class CryptoError extends Error {
   /** Extra fields the server may copy into the S3 error document. Never secrets. */
   readonly details: Record<string, string>;
 
-  constructor(code: CryptoErrorCode, message: string, opts: { details?: Record<string, string>; cause?: unknown } = {}) {
+  constructor(
+    code: CryptoErrorCode,
+    message: string,
+    opts: { details?: Record<string, string>; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'CryptoError';
     this.code = code;

@@ -66,7 +66,8 @@ export function checkChunkSize(chunkSize: number, name = 'chunkSize'): number {
 }
 
 function checkIndex(index: number): void {
-  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError('chunk index must be a non-negative safe integer');
+  if (!Number.isSafeInteger(index) || index < 0)
+    throw new RangeError('chunk index must be a non-negative safe integer');
 }
 
 function checkSize(n: number, name: string): void {

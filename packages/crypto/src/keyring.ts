@@ -192,7 +192,8 @@ export class MasterKeyRing {
       const s = key.trim();
       buf = /^[0-9a-fA-F]{64}$/.test(s) ? Buffer.from(s, 'hex') : Buffer.from(s, 'base64');
     }
-    if (!buf || buf.length !== KEY_LENGTH) throw new RangeError(`key must be ${KEY_LENGTH} bytes (Buffer, base64 or hex)`);
+    if (!buf || buf.length !== KEY_LENGTH)
+      throw new RangeError(`key must be ${KEY_LENGTH} bytes (Buffer, base64 or hex)`);
     if (typeof id !== 'string' || !ID_RE.test(id)) throw new TypeError('id must match /^[A-Za-z0-9._-]{1,64}$/');
     return new MasterKeyRing(id, new Map([[id, { id, key: buf, created: new Date().toISOString() }]]), undefined);
   }
@@ -225,7 +226,10 @@ export class MasterKeyRing {
 
   #get(id: string): RingKey {
     const k = this.#keys.get(id);
-    if (!k) throw new CryptoError('CRYPTO_UNKNOWN_KEY', `master key ${JSON.stringify(String(id))} is not in the key ring`, { details: { kekId: String(id) } });
+    if (!k)
+      throw new CryptoError('CRYPTO_UNKNOWN_KEY', `master key ${JSON.stringify(String(id))} is not in the key ring`, {
+        details: { kekId: String(id) },
+      });
     return k;
   }
 

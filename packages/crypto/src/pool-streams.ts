@@ -127,7 +127,15 @@ export function createPooledEncryptStream(key: Buffer, chunkSize: number, pool: 
     const b = batch ?? Buffer.allocUnsafeSlow(length);
     batch = undefined;
     filled = 0;
-    const job = { op: 'encrypt' as const, key: k, firstIndex: index, finalIndex: final ? index + count - 1 : -1, plainSize: 0, chunkSize, lastPlainLength };
+    const job = {
+      op: 'encrypt' as const,
+      key: k,
+      firstIndex: index,
+      finalIndex: final ? index + count - 1 : -1,
+      plainSize: 0,
+      chunkSize,
+      lastPlainLength,
+    };
     index += count;
     window.add(pool.run(job, b.buffer as ArrayBuffer, length));
   };
@@ -242,7 +250,15 @@ export function createPooledDecryptStream(key: Buffer, o: ResolvedDecrypt, pool:
   };
 
   const submit = (): void => {
-    const job = { op: 'decrypt' as const, key: k, firstIndex: index, finalIndex: index + count - 1 === objLast ? objLast : -1, plainSize, chunkSize, lastPlainLength: 0 };
+    const job = {
+      op: 'decrypt' as const,
+      key: k,
+      firstIndex: index,
+      finalIndex: index + count - 1 === objLast ? objLast : -1,
+      plainSize,
+      chunkSize,
+      lastPlainLength: 0,
+    };
     window.add(pool.run(job, batch!.buffer as ArrayBuffer, need));
     batch = undefined;
     index += count;

@@ -104,9 +104,21 @@ export class CryptoPool {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     const o: Required<CryptoPoolOptions> = {
       threads: intOption(options.threads, defaultCryptoThreads(), 'threads', 1, MAX_THREADS),
-      maxInFlightBatches: intOption(options.maxInFlightBatches, CRYPTO_POOL_DEFAULTS.maxInFlightBatches, 'maxInFlightBatches', 1, 1024),
+      maxInFlightBatches: intOption(
+        options.maxInFlightBatches,
+        CRYPTO_POOL_DEFAULTS.maxInFlightBatches,
+        'maxInFlightBatches',
+        1,
+        1024,
+      ),
       batchBytes: intOption(options.batchBytes, CRYPTO_POOL_DEFAULTS.batchBytes, 'batchBytes', 1, MAX_BATCH_BYTES),
-      inlineBelow: intOption(options.inlineBelow, CRYPTO_POOL_DEFAULTS.inlineBelow, 'inlineBelow', 0, Number.MAX_SAFE_INTEGER),
+      inlineBelow: intOption(
+        options.inlineBelow,
+        CRYPTO_POOL_DEFAULTS.inlineBelow,
+        'inlineBelow',
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
     };
     const piscina = new Piscina({
       filename: new URL('./pool-worker.ts', import.meta.url).href,
@@ -120,7 +132,17 @@ export class CryptoPool {
     const pool = new CryptoPool(piscina, o);
     try {
       // One ping per worker, all at once: with one task per worker each lands on a different thread.
-      const ping: PoolTask = { op: 'ping', key: new Uint8Array(0), firstIndex: 0, finalIndex: -1, plainSize: 0, chunkSize: 1, buffer: new ArrayBuffer(0), length: 0, lastPlainLength: 0 };
+      const ping: PoolTask = {
+        op: 'ping',
+        key: new Uint8Array(0),
+        firstIndex: 0,
+        finalIndex: -1,
+        plainSize: 0,
+        chunkSize: 1,
+        buffer: new ArrayBuffer(0),
+        length: 0,
+        lastPlainLength: 0,
+      };
       await Promise.all(Array.from({ length: o.threads }, () => piscina.run({ ...ping })));
     } catch (err) {
       await piscina.destroy();

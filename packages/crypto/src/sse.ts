@@ -33,11 +33,13 @@ export const COPY_SOURCE_SSEC_PREFIX = 'x-amz-copy-source-server-side-encryption
 
 /** The exact AWS messages of the SSE errors (shared/S3-ERRORS.md, S3-ENCRYPTION.md Part B 2.2). */
 export const SSE_MESSAGES = Object.freeze({
-  incompatible: 'Server Side Encryption with Customer provided key is incompatible with the encryption method specified',
+  incompatible:
+    'Server Side Encryption with Customer provided key is incompatible with the encryption method specified',
   invalidAlgorithm: 'The Encryption request you specified is not valid. Supported value: AES256.',
   missingAlgorithm:
     'Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.',
-  missingKey: 'Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.',
+  missingKey:
+    'Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.',
   missingKeyMd5:
     'Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.',
   invalidKey: 'The secret key was invalid for the specified algorithm.',

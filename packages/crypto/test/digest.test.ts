@@ -17,13 +17,25 @@ async function feed(h: OffThreadHash, data: Buffer, piece: number): Promise<Buff
 describe('createOffThreadHash', () => {
   it('should have frozen defaults', () => {
     assert.ok(Object.isFrozen(OFF_THREAD_HASH_DEFAULTS));
-    assert.deepEqual({ ...OFF_THREAD_HASH_DEFAULTS }, { inlineBelow: 1024 * 1024, batchBytes: 512 * 1024, maxInFlightBatches: 2 });
+    assert.deepEqual(
+      { ...OFF_THREAD_HASH_DEFAULTS },
+      { inlineBelow: 1024 * 1024, batchBytes: 512 * 1024, maxInFlightBatches: 2 },
+    );
   });
 
   it('should check its options, naming the option', () => {
-    assert.throws(() => createOffThreadHash('md5', { batchBytes: 0 }), { name: 'RangeError', message: /opts\.batchBytes/ });
-    assert.throws(() => createOffThreadHash('md5', { maxInFlightBatches: 0.5 }), { name: 'RangeError', message: /opts\.maxInFlightBatches/ });
-    assert.throws(() => createOffThreadHash('md5', { inlineBelow: -1 }), { name: 'RangeError', message: /opts\.inlineBelow/ });
+    assert.throws(() => createOffThreadHash('md5', { batchBytes: 0 }), {
+      name: 'RangeError',
+      message: /opts\.batchBytes/,
+    });
+    assert.throws(() => createOffThreadHash('md5', { maxInFlightBatches: 0.5 }), {
+      name: 'RangeError',
+      message: /opts\.maxInFlightBatches/,
+    });
+    assert.throws(() => createOffThreadHash('md5', { inlineBelow: -1 }), {
+      name: 'RangeError',
+      message: /opts\.inlineBelow/,
+    });
   });
 });
 
@@ -67,7 +79,9 @@ describe('OffThreadHash', () => {
 
   it('should run many hashes at once on the one worker', async () => {
     const bodies = Array.from({ length: 6 }, (_, i) => randomBytes(1024 * 1024 + i * 77_777));
-    const got = await Promise.all(bodies.map((b) => feed(createOffThreadHash('md5', { batchBytes: 65536 }), b, 50_000)));
+    const got = await Promise.all(
+      bodies.map((b) => feed(createOffThreadHash('md5', { batchBytes: 65536 }), b, 50_000)),
+    );
     for (const [i, d] of got.entries()) assert.ok(d.equals(md5(bodies[i]!)), `body ${i}`);
   });
 

@@ -52,9 +52,15 @@ describe('MasterKeyRing.open', () => {
       assert.ok(!(e as Error).message.includes(secret));
       return true;
     });
-    await writeFile(join(dir, 'keyring.json'), JSON.stringify({ v: 1, active: 'nope', keys: [{ id: 'a', key: secret, created: '' }] }));
+    await writeFile(
+      join(dir, 'keyring.json'),
+      JSON.stringify({ v: 1, active: 'nope', keys: [{ id: 'a', key: secret, created: '' }] }),
+    );
     await assert.rejects(MasterKeyRing.open({ dir }), code('CRYPTO_INVALID_KEYRING'));
-    await writeFile(join(dir, 'keyring.json'), JSON.stringify({ v: 1, active: 'a', keys: [{ id: 'a', key: 'AAAA', created: '' }] }));
+    await writeFile(
+      join(dir, 'keyring.json'),
+      JSON.stringify({ v: 1, active: 'a', keys: [{ id: 'a', key: 'AAAA', created: '' }] }),
+    );
     await assert.rejects(MasterKeyRing.open({ dir }), code('CRYPTO_INVALID_KEYRING'));
   });
   it('should reject a missing dir option', async () => {
@@ -89,7 +95,15 @@ describe('MasterKeyRing.fromFile', () => {
   it('should load a key file and rotate back into it', async () => {
     const path = join(root, 'custom-keys.json');
     const key = randomBytes(32);
-    await writeFile(path, JSON.stringify({ v: 1, active: 'mk-a', keys: [{ id: 'mk-a', key: key.toString('base64'), created: '2026-01-01T00:00:00Z' }] }), { mode: 0o600 });
+    await writeFile(
+      path,
+      JSON.stringify({
+        v: 1,
+        active: 'mk-a',
+        keys: [{ id: 'mk-a', key: key.toString('base64'), created: '2026-01-01T00:00:00Z' }],
+      }),
+      { mode: 0o600 },
+    );
     const ring = await MasterKeyRing.fromFile(path);
     assert.equal(ring.activeId, 'mk-a');
     const id = await ring.rotate();
@@ -185,7 +199,12 @@ describe('MasterKeyRing.toJSON', () => {
   it('should never show key material in JSON, toString or inspect', () => {
     const key = randomBytes(32);
     const ring = MasterKeyRing.fromKey(key);
-    const shown = [JSON.stringify(ring), String(ring), inspect(ring, { showHidden: true, depth: 10 }), inspect({ ring })];
+    const shown = [
+      JSON.stringify(ring),
+      String(ring),
+      inspect(ring, { showHidden: true, depth: 10 }),
+      inspect({ ring }),
+    ];
     for (const s of shown) {
       assert.ok(!s.includes(key.toString('base64')) && !s.includes(key.toString('hex')), s);
       assert.ok(!/<Buffer/.test(s), s);

@@ -38,7 +38,11 @@ describe('hkdfSha256', () => {
   });
 
   it('should give the bytes of crypto.hkdfSync for random inputs, an empty salt and UTF-8 info', () => {
-    for (const [salt, info] of [[randomBytes(32), 'S3E1/kek/SSE-S3'], [Buffer.alloc(0), 'S3E1/keyring'], [randomBytes(16), 'clé/ü']] as const) {
+    for (const [salt, info] of [
+      [randomBytes(32), 'S3E1/kek/SSE-S3'],
+      [Buffer.alloc(0), 'S3E1/keyring'],
+      [randomBytes(16), 'clé/ü'],
+    ] as const) {
       const ikm = randomBytes(32);
       assert.deepEqual(hkdfSha256(ikm, salt, info), Buffer.from(hkdfSync('sha256', ikm, salt, info, 32)));
     }
@@ -48,7 +52,8 @@ describe('hkdfSha256', () => {
 describe('secureRandom', () => {
   it('should return fresh buffers of the asked length, distinct across pool refills', () => {
     const seen = new Set<string>();
-    for (let i = 0; i < 600; i++) { // 600 × 16 bytes crosses the 4 KiB pool twice
+    for (let i = 0; i < 600; i++) {
+      // 600 × 16 bytes crosses the 4 KiB pool twice
       const b = secureRandom(16);
       assert.equal(b.length, 16);
       seen.add(b.toString('hex'));
@@ -122,10 +127,14 @@ describe('unwrapDataKey', () => {
     assert.throws(() => unwrapDataKey(w, { kek, objectId: 'obj-1', chunkSize: 65535 }), wrongKey);
   });
   it('should fail with CRYPTO_WRONG_KEY when the scheme is altered', () => {
-    assert.throws(() => unwrapDataKey({ ...w, scheme: 'SSE-C' }, { kek, objectId: 'obj-1', chunkSize: 65536 }), wrongKey);
+    assert.throws(
+      () => unwrapDataKey({ ...w, scheme: 'SSE-C' }, { kek, objectId: 'obj-1', chunkSize: 65536 }),
+      wrongKey,
+    );
   });
   it('should fail with CRYPTO_AUTH_FAILED for a malformed record', () => {
-    const bad = (x: Partial<WrappedKey>) => () => unwrapDataKey({ ...w, ...x } as WrappedKey, { kek, objectId: 'obj-1', chunkSize: 65536 });
+    const bad = (x: Partial<WrappedKey>) => () =>
+      unwrapDataKey({ ...w, ...x } as WrappedKey, { kek, objectId: 'obj-1', chunkSize: 65536 });
     const authFailed = (e: unknown) => e instanceof CryptoError && e.code === 'CRYPTO_AUTH_FAILED';
     assert.throws(bad({ ct: 'AAAA' }), authFailed);
     assert.throws(bad({ nonce: '!!' }), authFailed);
@@ -159,7 +168,10 @@ describe('ssecEtag', () => {
   it('should be hex(HMAC-SHA256(dek, "S3E1/etag" ‖ md5)[:16])', () => {
     const dek = generateDataKey();
     const md5 = randomBytes(16);
-    const expected = createHmac('sha256', dek).update(Buffer.concat([Buffer.from('S3E1/etag'), md5])).digest().subarray(0, 16);
+    const expected = createHmac('sha256', dek)
+      .update(Buffer.concat([Buffer.from('S3E1/etag'), md5]))
+      .digest()
+      .subarray(0, 16);
     const etag = ssecEtag(dek, md5);
     assert.match(etag, /^[0-9a-f]{32}$/);
     assert.equal(etag, expected.toString('hex'));

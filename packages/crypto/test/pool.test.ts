@@ -46,8 +46,14 @@ describe('CryptoPool.open', () => {
     assert.equal(defaults.batchChunks(C), CRYPTO_POOL_DEFAULTS.batchBytes / C);
   });
   it('should reject bad options, naming them', async () => {
-    await assert.rejects(CryptoPool.open({ threads: 0 }), (e: unknown) => e instanceof RangeError && /options\.threads/.test(e.message));
-    await assert.rejects(CryptoPool.open({ threads: 1.5 }), (e: unknown) => e instanceof TypeError && /options\.threads/.test(e.message));
+    await assert.rejects(
+      CryptoPool.open({ threads: 0 }),
+      (e: unknown) => e instanceof RangeError && /options\.threads/.test(e.message),
+    );
+    await assert.rejects(
+      CryptoPool.open({ threads: 1.5 }),
+      (e: unknown) => e instanceof TypeError && /options\.threads/.test(e.message),
+    );
     await assert.rejects(CryptoPool.open({ maxInFlightBatches: 0 }), /options\.maxInFlightBatches/);
     await assert.rejects(CryptoPool.open({ batchBytes: 0 }), /options\.batchBytes/);
     await assert.rejects(CryptoPool.open({ inlineBelow: -1 }), /options\.inlineBelow/);
@@ -68,7 +74,10 @@ describe('createEncryptStream with a pool', () => {
         for (const piece of [n || 1, 4096, C + 1]) {
           const enc = await run(createEncryptStream(key, { pool }), plain, piece);
           assert.equal(enc.length, encryptedSize(n));
-          assert.ok(enc.equals(inline), `pool batch ${pool.batchBytes}, inline below ${pool.inlineBelow}, piece ${piece}`);
+          assert.ok(
+            enc.equals(inline),
+            `pool batch ${pool.batchBytes}, inline below ${pool.inlineBelow}, piece ${piece}`,
+          );
         }
       }
     });
@@ -135,7 +144,14 @@ describe('createDecryptStream with a pool', () => {
     const n = 11 * C + 7;
     const plain = bytes(n, 42);
     const enc = await encrypt(key, plain);
-    const windows: [number, number][] = [[0, 0], [0, n - 1], [n - 1, n - 1], [C - 1, C], [5, 9 * C + 2], [2 * C + 100, 7 * C + 3]];
+    const windows: [number, number][] = [
+      [0, 0],
+      [0, n - 1],
+      [n - 1, n - 1],
+      [C - 1, C],
+      [5, 9 * C + 2],
+      [2 * C + 100, 7 * C + 3],
+    ];
     for (let i = 0; i < 20; i++) {
       const a = Math.floor(Math.random() * n);
       windows.push([a, a + Math.floor(Math.random() * (n - a))]);
@@ -143,7 +159,14 @@ describe('createDecryptStream with a pool', () => {
     for (const [start, end] of windows) {
       const s = chunkSpan(start, end, n);
       const out = await run(
-        createDecryptStream(key, { plainSize: n, firstChunk: s.firstChunk, lastChunk: s.lastChunk, skip: s.skip, length: end - start + 1, pool: small }),
+        createDecryptStream(key, {
+          plainSize: n,
+          firstChunk: s.firstChunk,
+          lastChunk: s.lastChunk,
+          skip: s.skip,
+          length: end - start + 1,
+          pool: small,
+        }),
         enc.subarray(s.encStart, s.encEnd),
         4099,
       );
@@ -170,18 +193,31 @@ describe('createDecryptStream with a pool', () => {
     for (const p of [0, C + 15, 2 * (C + 16), enc.length - 17, enc.length - 1]) {
       const bad = Buffer.from(enc);
       bad[p]! ^= 0x01;
-      await assert.rejects(run(createDecryptStream(key, { plainSize: n, pool: small }), bad), isAuthFailed, `byte ${p}`);
+      await assert.rejects(
+        run(createDecryptStream(key, { plainSize: n, pool: small }), bad),
+        isAuthFailed,
+        `byte ${p}`,
+      );
     }
   });
   it('should fail when the input is truncated, swapped, extended or of another key', async () => {
     const n = 6 * C;
     const enc = await encrypt(key, bytes(n));
     const s = C + 16;
-    await assert.rejects(run(createDecryptStream(key, { plainSize: n, pool: small }), enc.subarray(0, enc.length - 1)), isAuthFailed);
-    await assert.rejects(run(createDecryptStream(key, { plainSize: n, pool: small }), enc.subarray(0, 4 * s)), isAuthFailed);
+    await assert.rejects(
+      run(createDecryptStream(key, { plainSize: n, pool: small }), enc.subarray(0, enc.length - 1)),
+      isAuthFailed,
+    );
+    await assert.rejects(
+      run(createDecryptStream(key, { plainSize: n, pool: small }), enc.subarray(0, 4 * s)),
+      isAuthFailed,
+    );
     const swapped = Buffer.concat([enc.subarray(s, 2 * s), enc.subarray(0, s), enc.subarray(2 * s)]);
     await assert.rejects(run(createDecryptStream(key, { plainSize: n, pool: small }), swapped), isAuthFailed);
-    await assert.rejects(run(createDecryptStream(key, { plainSize: n, pool: small }), Buffer.concat([enc, Buffer.alloc(1)])), isAuthFailed);
+    await assert.rejects(
+      run(createDecryptStream(key, { plainSize: n, pool: small }), Buffer.concat([enc, Buffer.alloc(1)])),
+      isAuthFailed,
+    );
     await assert.rejects(run(createDecryptStream(randomBytes(32), { plainSize: n, pool: small }), enc), isAuthFailed);
   });
 });
@@ -195,7 +231,14 @@ describe('CryptoPool.close', () => {
     await pool.close();
     await pool.close();
     assert.equal(pool.closed, true);
-    await assert.rejects(pool.run({ op: 'encrypt', key, firstIndex: 0, finalIndex: 0, plainSize: 0, chunkSize: C, lastPlainLength: 0 }, new ArrayBuffer(16), 16), /closed/);
+    await assert.rejects(
+      pool.run(
+        { op: 'encrypt', key, firstIndex: 0, finalIndex: 0, plainSize: 0, chunkSize: C, lastPlainLength: 0 },
+        new ArrayBuffer(16),
+        16,
+      ),
+      /closed/,
+    );
     const again = await run(createEncryptStream(key, { pool }), plain);
     assert.ok(again.equals(enc));
     assert.ok((await run(createDecryptStream(key, { plainSize: 4 * C, pool }), enc)).equals(plain));

@@ -71,15 +71,36 @@ describe('parseSseCustomerHeaders', () => {
   });
 
   it('should allow copy-source SSE-C next to x-amz-server-side-encryption for the destination (row 1)', () => {
-    const h = { [CP + 'algorithm']: 'AES256', [CP + 'key']: keyB64, [CP + 'key-md5']: md5(key), 'x-amz-server-side-encryption': 'AES256' };
+    const h = {
+      [CP + 'algorithm']: 'AES256',
+      [CP + 'key']: keyB64,
+      [CP + 'key-md5']: md5(key),
+      'x-amz-server-side-encryption': 'AES256',
+    };
     assert.ok(parseSseCustomerHeaders(h, { copySource: true }));
   });
 
   it('should reject a key or MD5 without an algorithm (row 2) with CRYPTO_SSEC_MISSING_ALGORITHM', () => {
-    const msg = 'Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.';
-    expectError(() => parseSseCustomerHeaders({ [P + 'key']: keyB64, [P + 'key-md5']: md5(key) }), 'CRYPTO_SSEC_MISSING_ALGORITHM', msg, NULL_ARG);
-    expectError(() => parseSseCustomerHeaders({ [P + 'key-md5']: md5(key) }), 'CRYPTO_SSEC_MISSING_ALGORITHM', msg, NULL_ARG);
-    expectError(() => parseSseCustomerHeaders({ ...good, [P + 'algorithm']: '' }), 'CRYPTO_SSEC_MISSING_ALGORITHM', msg, NULL_ARG);
+    const msg =
+      'Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.';
+    expectError(
+      () => parseSseCustomerHeaders({ [P + 'key']: keyB64, [P + 'key-md5']: md5(key) }),
+      'CRYPTO_SSEC_MISSING_ALGORITHM',
+      msg,
+      NULL_ARG,
+    );
+    expectError(
+      () => parseSseCustomerHeaders({ [P + 'key-md5']: md5(key) }),
+      'CRYPTO_SSEC_MISSING_ALGORITHM',
+      msg,
+      NULL_ARG,
+    );
+    expectError(
+      () => parseSseCustomerHeaders({ ...good, [P + 'algorithm']: '' }),
+      'CRYPTO_SSEC_MISSING_ALGORITHM',
+      msg,
+      NULL_ARG,
+    );
   });
 
   it('should reject an algorithm other than AES256 (row 2) with CRYPTO_SSEC_INVALID_ALGORITHM', () => {
@@ -100,8 +121,14 @@ describe('parseSseCustomerHeaders', () => {
   });
 
   it('should reject an algorithm without a key, or an empty key (row 3), with CRYPTO_SSEC_MISSING_KEY', () => {
-    const msg = 'Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.';
-    expectError(() => parseSseCustomerHeaders({ [P + 'algorithm']: 'AES256' }), 'CRYPTO_SSEC_MISSING_KEY', msg, NULL_ARG);
+    const msg =
+      'Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.';
+    expectError(
+      () => parseSseCustomerHeaders({ [P + 'algorithm']: 'AES256' }),
+      'CRYPTO_SSEC_MISSING_KEY',
+      msg,
+      NULL_ARG,
+    );
     expectError(() => parseSseCustomerHeaders({ ...good, [P + 'key']: '' }), 'CRYPTO_SSEC_MISSING_KEY', msg, NULL_ARG);
   });
 
@@ -130,19 +157,49 @@ describe('parseSseCustomerHeaders', () => {
       expectError(() => parseSseCustomerHeaders(h), 'CRYPTO_SSEC_INVALID_KEY', msg, NULL_ARG);
     }
     const notB64 = { [P + 'algorithm']: 'AES256', [P + 'key']: '####' };
-    expectError(() => parseSseCustomerHeaders(notB64, { requireKeyMd5: false }), 'CRYPTO_SSEC_INVALID_KEY', msg, NULL_ARG);
+    expectError(
+      () => parseSseCustomerHeaders(notB64, { requireKeyMd5: false }),
+      'CRYPTO_SSEC_INVALID_KEY',
+      msg,
+      NULL_ARG,
+    );
     const unpadded = { [P + 'algorithm']: 'AES256', [P + 'key']: keyB64.replace(/=+$/, '') };
-    expectError(() => parseSseCustomerHeaders(unpadded, { requireKeyMd5: false }), 'CRYPTO_SSEC_INVALID_KEY', msg, NULL_ARG);
+    expectError(
+      () => parseSseCustomerHeaders(unpadded, { requireKeyMd5: false }),
+      'CRYPTO_SSEC_INVALID_KEY',
+      msg,
+      NULL_ARG,
+    );
   });
 
   it('should reject an MD5 that does not match or is malformed (row 6) with CRYPTO_SSEC_KEY_MD5_MISMATCH', () => {
     const msg = 'The calculated MD5 hash of the key did not match the hash that was provided.';
-    expectError(() => parseSseCustomerHeaders({ ...good, [P + 'key-md5']: md5(randomBytes(32)) }), 'CRYPTO_SSEC_KEY_MD5_MISMATCH', msg, NULL_ARG);
-    expectError(() => parseSseCustomerHeaders({ ...good, [P + 'key-md5']: 'not base64!' }), 'CRYPTO_SSEC_KEY_MD5_MISMATCH', msg, NULL_ARG);
-    expectError(() => parseSseCustomerHeaders({ ...good, [P + 'key-md5']: key.toString('hex') }), 'CRYPTO_SSEC_KEY_MD5_MISMATCH', msg, NULL_ARG);
+    expectError(
+      () => parseSseCustomerHeaders({ ...good, [P + 'key-md5']: md5(randomBytes(32)) }),
+      'CRYPTO_SSEC_KEY_MD5_MISMATCH',
+      msg,
+      NULL_ARG,
+    );
+    expectError(
+      () => parseSseCustomerHeaders({ ...good, [P + 'key-md5']: 'not base64!' }),
+      'CRYPTO_SSEC_KEY_MD5_MISMATCH',
+      msg,
+      NULL_ARG,
+    );
+    expectError(
+      () => parseSseCustomerHeaders({ ...good, [P + 'key-md5']: key.toString('hex') }),
+      'CRYPTO_SSEC_KEY_MD5_MISMATCH',
+      msg,
+      NULL_ARG,
+    );
     // a wrong MD5 is reported before a bad key length, as AWS does (24-byte key captures)
     const short = randomBytes(24).toString('base64');
-    expectError(() => parseSseCustomerHeaders({ ...good, [P + 'key']: short }), 'CRYPTO_SSEC_KEY_MD5_MISMATCH', msg, NULL_ARG);
+    expectError(
+      () => parseSseCustomerHeaders({ ...good, [P + 'key']: short }),
+      'CRYPTO_SSEC_KEY_MD5_MISMATCH',
+      msg,
+      NULL_ARG,
+    );
     // also when the MD5 is optional but sent
     expectError(
       () => parseSseCustomerHeaders({ ...good, [P + 'key-md5']: md5(randomBytes(32)) }, { requireKeyMd5: false }),
@@ -191,10 +248,15 @@ describe('parseServerSideEncryption', () => {
   });
   it('should reject any other value with CRYPTO_INVALID_SSE', () => {
     for (const v of ['aes256', 'true', '', 'AES512', 'aws:fsx']) {
-      expectError(() => parseServerSideEncryption(v), 'CRYPTO_INVALID_SSE', 'The encryption method specified is not supported', {
-        ArgumentName: 'x-amz-server-side-encryption',
-        ArgumentValue: v,
-      });
+      expectError(
+        () => parseServerSideEncryption(v),
+        'CRYPTO_INVALID_SSE',
+        'The encryption method specified is not supported',
+        {
+          ArgumentName: 'x-amz-server-side-encryption',
+          ArgumentValue: v,
+        },
+      );
     }
   });
 });

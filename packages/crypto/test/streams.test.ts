@@ -25,7 +25,8 @@ describe('createEncryptStream', () => {
       assert.equal(enc.length, encryptedSize(n));
       const count = Math.max(1, Math.ceil(n / C));
       const expected = [];
-      for (let i = 0; i < count; i++) expected.push(encryptChunk(key, i, i === count - 1, plain.subarray(i * C, (i + 1) * C)));
+      for (let i = 0; i < count; i++)
+        expected.push(encryptChunk(key, i, i === count - 1, plain.subarray(i * C, (i + 1) * C)));
       assert.ok(enc.equals(Buffer.concat(expected)));
     });
   }
@@ -148,19 +149,29 @@ describe('createDecryptStream', () => {
     const n = 3 * C + 7;
     const enc = await encrypt(key, bytes(n));
     for (const cut of [0, 1, C + 16, C + 15, enc.length - 1, enc.length - 16]) {
-      await assert.rejects(run(createDecryptStream(key, { plainSize: n }), enc.subarray(0, cut)), isAuthFailed, `cut ${cut}`);
+      await assert.rejects(
+        run(createDecryptStream(key, { plainSize: n }), enc.subarray(0, cut)),
+        isAuthFailed,
+        `cut ${cut}`,
+      );
     }
   });
 
   it('should fail when whole trailing chunks are dropped', async () => {
     // Dropping the final chunk and claiming the shorter size: the last kept chunk is not final.
     const enc = await encrypt(key, bytes(3 * C));
-    await assert.rejects(run(createDecryptStream(key, { plainSize: 2 * C }), enc.subarray(0, 2 * (C + 16))), isAuthFailed);
+    await assert.rejects(
+      run(createDecryptStream(key, { plainSize: 2 * C }), enc.subarray(0, 2 * (C + 16))),
+      isAuthFailed,
+    );
   });
 
   it('should fail when data follows the final chunk', async () => {
     const enc = await encrypt(key, bytes(C + 5));
-    await assert.rejects(run(createDecryptStream(key, { plainSize: C + 5 }), Buffer.concat([enc, Buffer.alloc(1)])), isAuthFailed);
+    await assert.rejects(
+      run(createDecryptStream(key, { plainSize: C + 5 }), Buffer.concat([enc, Buffer.alloc(1)])),
+      isAuthFailed,
+    );
   });
 
   it('should fail when plainSize claims more data than was written', async () => {

@@ -152,8 +152,11 @@ export async function copyEngine(source: KvEngine, target: KvEngine, options: Co
     else foreign++;
   }
   if (foreign > 0 && !resumed && !opts.force) {
-    throw new KvError('KV_TARGET_FOREIGN', `the target holds ${foreign} keys that the source does not have `
-      + '(another namespace, or written since an earlier copy)');
+    throw new KvError(
+      'KV_TARGET_FOREIGN',
+      `the target holds ${foreign} keys that the source does not have ` +
+        '(another namespace, or written since an earlier copy)',
+    );
   }
   if (!resumed) {
     const record = Buffer.from(JSON.stringify({ v: 1, started: new Date().toISOString() }));
@@ -166,10 +169,17 @@ export async function copyEngine(source: KvEngine, target: KvEngine, options: Co
     opts.signal?.throwIfAborted();
     const ops = batch;
     batch = [];
-    await target.transact((tx) => {
-      for (const p of ops) if (p.a === undefined) tx.delete(p.key); else tx.set(p.key, p.a);
-    }, { signal: opts.signal });
-    for (const p of ops) if (p.a === undefined) deleted++; else written++;
+    await target.transact(
+      (tx) => {
+        for (const p of ops)
+          if (p.a === undefined) tx.delete(p.key);
+          else tx.set(p.key, p.a);
+      },
+      { signal: opts.signal },
+    );
+    for (const p of ops)
+      if (p.a === undefined) deleted++;
+      else written++;
     report('copy', done, total);
   };
   report('copy', 0, total);

@@ -39,7 +39,8 @@ export function strRange(r: KvRange): StrRange {
   if (r.gt !== undefined && r.gte !== undefined) throw new TypeError('range must not have both gt and gte');
   if (r.lt !== undefined && r.lte !== undefined) throw new TypeError('range must not have both lt and lte');
   const limit = r.limit ?? Infinity;
-  if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) throw new RangeError('range.limit must be a whole number');
+  if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0))
+    throw new RangeError('range.limit must be a whole number');
   const s = (k: KvKey | undefined) => (k === undefined ? undefined : keyStr(k));
   return { gt: s(r.gt), gte: s(r.gte), lt: s(r.lt), lte: s(r.lte), limit };
 }

@@ -40,7 +40,10 @@ type Resolved = Required<Omit<LevelEngineOptions, 'batchHook'>> & Pick<LevelEngi
 
 /** Resolves with the outcome of `p`, or 'timeout' after `ms` milliseconds (0: no bound). */
 function within(p: Promise<void>, ms: number): Promise<{ ok: true } | { ok: false; err: unknown } | 'timeout'> {
-  const outcome = p.then(() => ({ ok: true as const }), (err: unknown) => ({ ok: false as const, err }));
+  const outcome = p.then(
+    () => ({ ok: true as const }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
   if (ms <= 0) return outcome;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'timeout'>((resolve) => {
@@ -105,7 +108,9 @@ class Mutex {
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const prev = this.#tail;
     let release!: () => void;
-    this.#tail = new Promise<void>((resolve) => { release = resolve; });
+    this.#tail = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     try {
       await prev;
       return await fn();
@@ -211,9 +216,12 @@ export class LevelEngine implements KvEngine {
     if (!Number.isInteger(opts.commitTimeoutMs) || opts.commitTimeoutMs < 0) {
       throw new RangeError('options.commitTimeoutMs must be a whole number');
     }
-    if (opts.batchHook !== undefined && typeof opts.batchHook !== 'function') throw new TypeError('options.batchHook must be a function');
-    if (!Number.isInteger(opts.cacheSize) || opts.cacheSize < 0) throw new RangeError('options.cacheSize must be a whole number');
-    if (!Number.isInteger(opts.maxGroup) || opts.maxGroup < 1) throw new RangeError('options.maxGroup must be a positive whole number');
+    if (opts.batchHook !== undefined && typeof opts.batchHook !== 'function')
+      throw new TypeError('options.batchHook must be a function');
+    if (!Number.isInteger(opts.cacheSize) || opts.cacheSize < 0)
+      throw new RangeError('options.cacheSize must be a whole number');
+    if (!Number.isInteger(opts.maxGroup) || opts.maxGroup < 1)
+      throw new RangeError('options.maxGroup must be a positive whole number');
     const db = await LevelEngine.#openDb(location);
     return new LevelEngine(location, db, opts);
   }
@@ -318,7 +326,9 @@ export class LevelEngine implements KvEngine {
     try {
       this.#db = await LevelEngine.#openDb(this.#location);
     } catch (err) {
-      this.#broken = new KvError('KV_IO', 'the metadata database could not be reopened after a failed write', { cause: err });
+      this.#broken = new KvError('KV_IO', 'the metadata database could not be reopened after a failed write', {
+        cause: err,
+      });
       return false;
     }
     this.#cache.clear();
@@ -333,13 +343,15 @@ export class LevelEngine implements KvEngine {
   #scheduleRecovery(delayMs: number): void {
     if (this.#retry || this.#closed) return;
     this.#retry = setTimeout(() => {
-      void this.#mutex.run(async () => {
-        if (this.#closed) return;
-        await this.#recover();
-      }).finally(() => {
-        this.#retry = undefined;
-        if (this.#broken && !this.#stuck) this.#scheduleRecovery(REOPEN_BACKOFF_MS);
-      });
+      void this.#mutex
+        .run(async () => {
+          if (this.#closed) return;
+          await this.#recover();
+        })
+        .finally(() => {
+          this.#retry = undefined;
+          if (this.#broken && !this.#stuck) this.#scheduleRecovery(REOPEN_BACKOFF_MS);
+        });
     }, delayMs);
     this.#retry.unref();
   }
@@ -361,7 +373,9 @@ export class LevelEngine implements KvEngine {
   async #flush(): Promise<void> {
     this.#scheduled = false;
     if (!(await this.#recover())) {
-      const e = new KvError('KV_UNAVAILABLE', 'the metadata database is reopened after a failed write first', { cause: this.#broken });
+      const e = new KvError('KV_UNAVAILABLE', 'the metadata database is reopened after a failed write first', {
+        cause: this.#broken,
+      });
       for (const job of this.#queue.splice(0)) job.reject(e);
       return;
     }
@@ -373,7 +387,9 @@ export class LevelEngine implements KvEngine {
     const g: Group = { parent: parent && !parent.done ? parent.group : undefined, writes: new Map() };
     const parentWritten = g.parent ? parent!.written : undefined;
     let parentDone = parentWritten === undefined;
-    void parentWritten?.then(() => { parentDone = true; });
+    void parentWritten?.then(() => {
+      parentDone = true;
+    });
     const ok: { job: Job; result: unknown }[] = [];
     let taken = 0;
     // Evaluate what is queued; while the parent's batch is still being written, keep taking commits as they arrive,
@@ -406,11 +422,14 @@ export class LevelEngine implements KvEngine {
     }
     if (this.#queue.length > 0) this.#schedule();
     const ops: RawOp[] = [];
-    for (const [k, v] of g.writes) ops.push(v === null ? { type: 'del', key: keyBuf(k) } : { type: 'put', key: keyBuf(k), value: v });
+    for (const [k, v] of g.writes)
+      ops.push(v === null ? { type: 'del', key: keyBuf(k) } : { type: 'put', key: keyBuf(k), value: v });
     const before = g.parent ? parent!.written : undefined;
     g.parent = undefined; // evaluated: the next group reads this one, never the one before (no chain of groups)
     let markStarted!: () => void;
-    const started = new Promise<void>((resolve) => { markStarted = resolve; });
+    const started = new Promise<void>((resolve) => {
+      markStarted = resolve;
+    });
     // The batch is written outside the mutex, after the parent's: the next group is evaluated meanwhile.
     const written = (async (): Promise<boolean> => {
       if (before && !(await before)) {
@@ -431,15 +450,21 @@ export class LevelEngine implements KvEngine {
             // The write may still land: until it settles nothing else is written; then the database is reopened
             // (whatever the outcome, its members were told it failed: an error that may have committed).
             error = new KvError('KV_UNAVAILABLE', 'the metadata commit did not finish in time');
-            this.#stuck = write.catch(() => undefined).finally(() => {
-              this.#stuck = undefined;
-              this.#scheduleRecovery(0);
-            });
+            this.#stuck = write
+              .catch(() => undefined)
+              .finally(() => {
+                this.#stuck = undefined;
+                this.#scheduleRecovery(0);
+              });
           } else {
             error = new KvError('KV_IO', 'the metadata commit failed', { cause: outcome.err });
           }
-          this.#broken ??= outcome === 'timeout' ? error
-            : new KvError('KV_IO', 'a metadata commit failed; the database is reopened before the next write', { cause: error });
+          this.#broken ??=
+            outcome === 'timeout'
+              ? error
+              : new KvError('KV_IO', 'a metadata commit failed; the database is reopened before the next write', {
+                  cause: error,
+                });
           this.#scheduleRecovery(0);
           for (const { job } of ok) job.reject(error);
           return false;
@@ -463,7 +488,10 @@ export class LevelEngine implements KvEngine {
    * request thread against 8–12 µs for `_batch` alone; the keys and values here are Buffers already.
    */
   async #writeBatch(ops: RawOp[]): Promise<void> {
-    const db = this.#db as unknown as { status: string; _batch(ops: RawOp[], options: { sync: boolean }): Promise<void> };
+    const db = this.#db as unknown as {
+      status: string;
+      _batch(ops: RawOp[], options: { sync: boolean }): Promise<void>;
+    };
     if (db.status !== 'open') throw new Error(`the database is ${db.status}`);
     const write = () => db._batch(ops, { sync: this.#opts.sync });
     await (this.#opts.batchHook ? this.#opts.batchHook(write) : write());

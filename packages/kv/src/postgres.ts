@@ -52,7 +52,10 @@ function isConnectionError(err: unknown): boolean {
   if (state !== undefined) return GONE.has(state) || state.startsWith('08');
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, EPIPE, …
-  return err instanceof Error && /Connection terminated|Client has encountered a connection error|not queryable/i.test(err.message);
+  return (
+    err instanceof Error &&
+    /Connection terminated|Client has encountered a connection error|not queryable/i.test(err.message)
+  );
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -63,8 +66,17 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 async function* scanRows(db: Queryable, r: StrRange, page: number): AsyncGenerator<KvEntry> {
   let left = r.limit;
   let lower: { op: '>' | '>='; key: Buffer } | undefined =
-    r.gt !== undefined ? { op: '>', key: keyBuf(r.gt) } : r.gte !== undefined ? { op: '>=', key: keyBuf(r.gte) } : undefined;
-  const upper = r.lt !== undefined ? { op: '<', key: keyBuf(r.lt) } : r.lte !== undefined ? { op: '<=', key: keyBuf(r.lte) } : undefined;
+    r.gt !== undefined
+      ? { op: '>', key: keyBuf(r.gt) }
+      : r.gte !== undefined
+        ? { op: '>=', key: keyBuf(r.gte) }
+        : undefined;
+  const upper =
+    r.lt !== undefined
+      ? { op: '<', key: keyBuf(r.lt) }
+      : r.lte !== undefined
+        ? { op: '<=', key: keyBuf(r.lte) }
+        : undefined;
   while (left > 0) {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -156,10 +168,12 @@ export class PgEngine implements KvEngine {
 
   /** Connects to `url` (`postgres://user:pass@host:port/db`), creates or migrates the schema, and returns the engine. */
   static async open(url: string, options: PgEngineOptions = {}): Promise<PgEngine> {
-    if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) throw new TypeError('url must be a postgres:// URL');
+    if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url))
+      throw new TypeError('url must be a postgres:// URL');
     const opts = { ...DEFAULTS, ...options };
     for (const name of ['poolSize', 'maxAttempts', 'scanPage'] as const) {
-      if (!Number.isInteger(opts[name]) || opts[name] < 1) throw new RangeError(`options.${name} must be a positive whole number`);
+      if (!Number.isInteger(opts[name]) || opts[name] < 1)
+        throw new RangeError(`options.${name} must be a positive whole number`);
     }
     const pool = new pg.Pool({ connectionString: url, max: opts.poolSize });
     // An idle client whose server went away emits 'error' on the pool; unhandled, it would end the process. The
@@ -177,28 +191,42 @@ export class PgEngine implements KvEngine {
 
   async #migrate(): Promise<void> {
     await this.#retrying(async () => {
-      await this.#pool.query('CREATE TABLE IF NOT EXISTS coffer_schema (id int NOT NULL PRIMARY KEY, version int NOT NULL)');
-    }, CREATE_RACE);
-    await this.#run(async (client) => {
-      const { rows } = await client.query<{ version: number }>('SELECT version FROM coffer_schema WHERE id = 1');
-      const version = rows[0]?.version ?? 0;
-      if (version > PG_SCHEMA_VERSION) {
-        throw new KvError('KV_SCHEMA', `the database has schema version ${version}; this Coffer knows up to ${PG_SCHEMA_VERSION}`);
-      }
-      const { rows: [about] } = await client.query<{ version: string }>('SELECT version()');
-      const asc = /YugabyteDB|CockroachDB/.test(about?.version ?? '') ? ' ASC' : '';
-      for (let v = version; v < PG_SCHEMA_VERSION; v++) for (const sql of MIGRATIONS[v]!(asc)) await client.query(sql);
-      await client.query(
-        'INSERT INTO coffer_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version',
-        [PG_SCHEMA_VERSION],
+      await this.#pool.query(
+        'CREATE TABLE IF NOT EXISTS coffer_schema (id int NOT NULL PRIMARY KEY, version int NOT NULL)',
       );
-    }, undefined, CREATE_RACE);
+    }, CREATE_RACE);
+    await this.#run(
+      async (client) => {
+        const { rows } = await client.query<{ version: number }>('SELECT version FROM coffer_schema WHERE id = 1');
+        const version = rows[0]?.version ?? 0;
+        if (version > PG_SCHEMA_VERSION) {
+          throw new KvError(
+            'KV_SCHEMA',
+            `the database has schema version ${version}; this Coffer knows up to ${PG_SCHEMA_VERSION}`,
+          );
+        }
+        const {
+          rows: [about],
+        } = await client.query<{ version: string }>('SELECT version()');
+        const asc = /YugabyteDB|CockroachDB/.test(about?.version ?? '') ? ' ASC' : '';
+        for (let v = version; v < PG_SCHEMA_VERSION; v++)
+          for (const sql of MIGRATIONS[v]!(asc)) await client.query(sql);
+        await client.query(
+          'INSERT INTO coffer_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version',
+          [PG_SCHEMA_VERSION],
+        );
+      },
+      undefined,
+      CREATE_RACE,
+    );
   }
 
   async get(key: KvKey): Promise<Buffer | undefined> {
     const k = keyBuf(keyStr(key));
     this.#checkOpen();
-    const { rows } = await this.#query(() => this.#pool.query<{ v: Buffer }>('SELECT v FROM coffer_kv WHERE k = $1', [k]));
+    const { rows } = await this.#query(() =>
+      this.#pool.query<{ v: Buffer }>('SELECT v FROM coffer_kv WHERE k = $1', [k]),
+    );
     return rows[0]?.v;
   }
 
@@ -229,31 +257,41 @@ export class PgEngine implements KvEngine {
   }
 
   /** Runs `work` in a SERIALIZABLE transaction on a pooled client, again on conflict. */
-  async #run<T>(work: (client: pg.PoolClient) => Promise<T>, signal?: AbortSignal, alsoRetry?: ReadonlySet<string>): Promise<T> {
+  async #run<T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    signal?: AbortSignal,
+    alsoRetry?: ReadonlySet<string>,
+  ): Promise<T> {
     this.#checkOpen();
-    return this.#retrying(async () => {
-      signal?.throwIfAborted();
-      const client = await this.#query(() => this.#pool.connect());
-      // A checked-out client whose server goes away emits 'error' besides failing its query; unhandled, that event
-      // would end the process. The failing query is what reports it.
-      if (!client.listenerCount('error')) client.on('error', () => {});
-      let broken: unknown;
-      try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-        const result = await work(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((e: unknown) => { broken = e; });
-        if (isConnectionError(err)) {
-          broken = err;
-          throw new KvError('KV_UNAVAILABLE', 'the metadata database cannot be reached', { cause: err });
+    return this.#retrying(
+      async () => {
+        signal?.throwIfAborted();
+        const client = await this.#query(() => this.#pool.connect());
+        // A checked-out client whose server goes away emits 'error' besides failing its query; unhandled, that event
+        // would end the process. The failing query is what reports it.
+        if (!client.listenerCount('error')) client.on('error', () => {});
+        let broken: unknown;
+        try {
+          await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+          const result = await work(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK').catch((e: unknown) => {
+            broken = e;
+          });
+          if (isConnectionError(err)) {
+            broken = err;
+            throw new KvError('KV_UNAVAILABLE', 'the metadata database cannot be reached', { cause: err });
+          }
+          throw err;
+        } finally {
+          client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
         }
-        throw err;
-      } finally {
-        client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
-      }
-    }, alsoRetry, signal);
+      },
+      alsoRetry,
+      signal,
+    );
   }
 
   /** Runs `attempt` until it does not fail with a retryable SQLSTATE, with a short random backoff between runs. */
@@ -278,7 +316,8 @@ export class PgEngine implements KvEngine {
     try {
       return await q();
     } catch (err) {
-      if (isConnectionError(err)) throw new KvError('KV_UNAVAILABLE', 'the metadata database cannot be reached', { cause: err });
+      if (isConnectionError(err))
+        throw new KvError('KV_UNAVAILABLE', 'the metadata database cannot be reached', { cause: err });
       throw err;
     }
   }

@@ -61,7 +61,10 @@ export function runEngineConformance(name: string, factory: EngineFactory): void
     });
 
     it('should refuse an empty key with a TypeError', async () => {
-      await assert.rejects(db.transact((tx) => tx.set(Buffer.alloc(0), b('x'))), TypeError);
+      await assert.rejects(
+        db.transact((tx) => tx.set(Buffer.alloc(0), b('x'))),
+        TypeError,
+      );
       await assert.rejects(async () => db.get(Buffer.alloc(0)), TypeError);
     });
 
@@ -75,9 +78,21 @@ export function runEngineConformance(name: string, factory: EngineFactory): void
     });
 
     it('should scan in unsigned byte order (a/Z < a/b/x < a/~ < a/é), as S3 lists UTF-8 keys', async () => {
-      await put({ 'ord/a/é': '4', 'ord/a/~': '3', 'ord/a/b/x': '2', 'ord/a/Z': '1', 'ord/a/\u{1F600}': '6', 'ord/a/\uFFFD': '5' });
+      await put({
+        'ord/a/é': '4',
+        'ord/a/~': '3',
+        'ord/a/b/x': '2',
+        'ord/a/Z': '1',
+        'ord/a/\u{1F600}': '6',
+        'ord/a/\uFFFD': '5',
+      });
       assert.deepEqual(await collect(db.scan({ gte: b('ord/'), lt: b('ord0') })), [
-        'ord/a/Z=1', 'ord/a/b/x=2', 'ord/a/~=3', 'ord/a/é=4', 'ord/a/\uFFFD=5', 'ord/a/\u{1F600}=6',
+        'ord/a/Z=1',
+        'ord/a/b/x=2',
+        'ord/a/~=3',
+        'ord/a/é=4',
+        'ord/a/\uFFFD=5',
+        'ord/a/\u{1F600}=6',
       ]);
     });
 
@@ -85,7 +100,11 @@ export function runEngineConformance(name: string, factory: EngineFactory): void
       await put({ 'rng/1': 'a', 'rng/2': 'b', 'rng/3': 'c', 'rng/4': 'd' });
       assert.deepEqual(await collect(db.scan({ gt: b('rng/1'), lte: b('rng/3') })), ['rng/2=b', 'rng/3=c']);
       assert.deepEqual(await collect(db.scan({ gte: b('rng/1'), lt: b('rng/3') })), ['rng/1=a', 'rng/2=b']);
-      assert.deepEqual(await collect(db.scan({ gte: b('rng/'), lt: b('rng0'), limit: 3 })), ['rng/1=a', 'rng/2=b', 'rng/3=c']);
+      assert.deepEqual(await collect(db.scan({ gte: b('rng/'), lt: b('rng0'), limit: 3 })), [
+        'rng/1=a',
+        'rng/2=b',
+        'rng/3=c',
+      ]);
       assert.deepEqual(await collect(db.scan({ gte: b('rng/'), lt: b('rng0'), limit: 0 })), []);
       assert.throws(() => db.scan({ gt: b('a'), gte: b('a') }), TypeError);
     });
@@ -98,7 +117,10 @@ export function runEngineConformance(name: string, factory: EngineFactory): void
       assert.equal(got.length, 600);
       assert.equal(got[0], 'page/0000=0');
       assert.equal(got[599], 'page/0599=599');
-      assert.equal((await collect(db.scan({ gt: b('page/0100'), lt: b('page0'), limit: 300 }))).at(-1), 'page/0400=400');
+      assert.equal(
+        (await collect(db.scan({ gt: b('page/0100'), lt: b('page0'), limit: 300 }))).at(-1),
+        'page/0400=400',
+      );
     });
 
     it('should let a transaction read its own writes, in get and in scan', async () => {
@@ -186,7 +208,12 @@ export function runEngineConformance(name: string, factory: EngineFactory): void
     it('should reject a transaction whose signal is already aborted, without running it', async () => {
       let ran = false;
       await assert.rejects(
-        db.transact(() => { ran = true; }, { signal: AbortSignal.abort() }),
+        db.transact(
+          () => {
+            ran = true;
+          },
+          { signal: AbortSignal.abort() },
+        ),
         (err: Error) => err.name === 'AbortError',
       );
       assert.equal(ran, false);
@@ -204,8 +231,14 @@ export function runEngineConformance(name: string, factory: EngineFactory): void
     it('should refuse work once closed, with KV_CLOSED', async () => {
       const other = await factory.open();
       await other.close();
-      await assert.rejects(other.transact(() => 1), (err) => isKvError(err, 'KV_CLOSED'));
-      await assert.rejects(async () => other.get(b('x')), (err) => isKvError(err, 'KV_CLOSED'));
+      await assert.rejects(
+        other.transact(() => 1),
+        (err) => isKvError(err, 'KV_CLOSED'),
+      );
+      await assert.rejects(
+        async () => other.get(b('x')),
+        (err) => isKvError(err, 'KV_CLOSED'),
+      );
     });
   });
 }

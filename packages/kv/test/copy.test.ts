@@ -40,12 +40,20 @@ describe('copyEngine', () => {
     const [src, dst] = [await fresh({ ...entries, '\xff\x00raw': '\x00' }), await fresh()];
     const commits: number[] = [];
     const report = await copyEngine(src, dst, {
-      progressKey: PROGRESS, batchSize: 10, sampleSize: 5,
-      onProgress: (p) => { if (p.phase === 'copy' && p.written > (commits.at(-1) ?? 0)) commits.push(p.written); },
+      progressKey: PROGRESS,
+      batchSize: 10,
+      sampleSize: 5,
+      onProgress: (p) => {
+        if (p.phase === 'copy' && p.written > (commits.at(-1) ?? 0)) commits.push(p.written);
+      },
     });
     assert.deepEqual(commits, [10, 20, 26]);
     assert.deepEqual(report, {
-      keys: 26, written: 26, deleted: 0, resumed: false, verified: true,
+      keys: 26,
+      written: 26,
+      deleted: 0,
+      resumed: false,
+      verified: true,
       verify: { sourceKeys: 26, targetKeys: 26, differing: 0, sampled: 5, sampleDiffering: 0 },
     });
     assert.deepEqual(await dump(dst), await dump(src));
@@ -82,8 +90,12 @@ describe('copyEngine', () => {
     const [src, dst] = [await fresh({ a: '1', b: '2', c: '3' }), await fresh()];
     const ac = new AbortController();
     const run = copyEngine(src, dst, {
-      progressKey: PROGRESS, batchSize: 1, signal: ac.signal,
-      onProgress: (p) => { if (p.written === 1) ac.abort(); },
+      progressKey: PROGRESS,
+      batchSize: 1,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.written === 1) ac.abort();
+      },
     });
     await assert.rejects(run, { name: 'AbortError' });
     assert.deepEqual(Object.keys(await dump(dst)), ['a', PROGRESS.toString()]);

@@ -74,7 +74,8 @@ describe('PgEngine', () => {
     const engine = await PgEngine.open(url);
     try {
       await engine.transact((tx) => {
-        for (let i = 0; i < 5000; i++) tx.set(Buffer.from(`${String.fromCharCode(97 + (i % 26))}/${i}`), Buffer.from('v'));
+        for (let i = 0; i < 5000; i++)
+          tx.set(Buffer.from(`${String.fromCharCode(97 + (i % 26))}/${i}`), Buffer.from('v'));
       });
       const plan = await withClient(url, async (c) => {
         await c.query('ANALYZE coffer_kv');
@@ -96,7 +97,10 @@ describe('PgEngine', () => {
     try {
       await engine.transact((tx) => tx.set(Buffer.from('up/1'), Buffer.from('a')));
       await server.stopServer();
-      await assert.rejects(engine.transact((tx) => tx.set(Buffer.from('up/2'), Buffer.from('b'))), (err) => isKvError(err, 'KV_UNAVAILABLE'));
+      await assert.rejects(
+        engine.transact((tx) => tx.set(Buffer.from('up/2'), Buffer.from('b'))),
+        (err) => isKvError(err, 'KV_UNAVAILABLE'),
+      );
       await assert.rejects(engine.get(Buffer.from('up/1')), (err) => isKvError(err, 'KV_UNAVAILABLE'));
       await server.startServer();
       await engine.transact((tx) => tx.set(Buffer.from('up/3'), Buffer.from('c')));

@@ -21,7 +21,12 @@ export class MultipartError extends Error {
   readonly code: MultipartErrorCode;
   readonly details: Record<string, string>;
 
-  constructor(code: MultipartErrorCode, message: string, details: Record<string, string> = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: MultipartErrorCode,
+    message: string,
+    details: Record<string, string> = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'MultipartError';
     this.code = code;
@@ -31,8 +36,10 @@ export class MultipartError extends Error {
 
 /** AWS's messages for the multipart errors (shared/S3-ERRORS.md; trailing periods matter). */
 export const MULTIPART_MESSAGES = Object.freeze({
-  noSuchUpload: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
-  ssecRequired: 'The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.',
+  noSuchUpload:
+    'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+  ssecRequired:
+    'The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.',
   ssecMismatch: 'The provided encryption parameters did not match the ones used originally.',
   ssecNotApplicable: 'The encryption parameters are not applicable to this object.',
   invalidUploadIdMarker: 'Invalid uploadId marker',

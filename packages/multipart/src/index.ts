@@ -13,7 +13,12 @@ export {
   type StoredPart,
 } from './rules.ts';
 export { MULTIPART_MESSAGES, MultipartError, noSuchUpload, type MultipartErrorCode } from './errors.ts';
-export { MULTIPART_DEFAULTS, resolveMultipartOptions, type MultipartOptions, type ResolvedMultipartOptions } from './options.ts';
+export {
+  MULTIPART_DEFAULTS,
+  resolveMultipartOptions,
+  type MultipartOptions,
+  type ResolvedMultipartOptions,
+} from './options.ts';
 export {
   MULTIPART_NAMESPACES,
   MultipartStore,

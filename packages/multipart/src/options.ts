@@ -28,11 +28,15 @@ export interface ResolvedMultipartOptions {
 export function resolveMultipartOptions(opts: MultipartOptions = {}): ResolvedMultipartOptions {
   if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
   const positive = (name: string, v: unknown): number => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`options.${name} must be a positive number of milliseconds`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new RangeError(`options.${name} must be a positive number of milliseconds`);
     return v;
   };
   const maxUploadAgeMs = positive('maxUploadAgeMs', opts.maxUploadAgeMs ?? MULTIPART_DEFAULTS.maxUploadAgeMs);
-  const sweepIntervalMs = positive('sweepIntervalMs', opts.sweepIntervalMs ?? Math.min(MULTIPART_DEFAULTS.sweepIntervalMs, maxUploadAgeMs));
+  const sweepIntervalMs = positive(
+    'sweepIntervalMs',
+    opts.sweepIntervalMs ?? Math.min(MULTIPART_DEFAULTS.sweepIntervalMs, maxUploadAgeMs),
+  );
   if (opts.now !== undefined && typeof opts.now !== 'function') throw new TypeError('options.now must be a function');
   return { maxUploadAgeMs, sweepIntervalMs, now: opts.now ?? Date.now };
 }

@@ -32,9 +32,14 @@ export function parsePartNumber(raw: string | number): number {
   const text = String(raw);
   const n = Number(text);
   if (!/^\d{1,5}$/.test(text) || n < 1 || n > MULTIPART_LIMITS.maxPartNumber) {
-    throw new MultipartError('MP_INVALID_PART_NUMBER', 'Part number must be an integer between 1 and 10000, inclusive', {
-      ArgumentName: 'partNumber', ArgumentValue: text,
-    });
+    throw new MultipartError(
+      'MP_INVALID_PART_NUMBER',
+      'Part number must be an integer between 1 and 10000, inclusive',
+      {
+        ArgumentName: 'partNumber',
+        ArgumentValue: text,
+      },
+    );
   }
   return n;
 }
@@ -68,28 +73,44 @@ export interface StoredPart {
  * numbers, every part present with its ETag, every part but the last at least 5 MiB. Returns the stored parts
  * in the order of the request.
  */
-export function resolveCompletion(uploadId: string, requested: readonly RequestedPart[], stored: ReadonlyMap<number, StoredPart>): StoredPart[] {
+export function resolveCompletion(
+  uploadId: string,
+  requested: readonly RequestedPart[],
+  stored: ReadonlyMap<number, StoredPart>,
+): StoredPart[] {
   if (requested.length === 0) throw new MultipartError('MP_NO_PARTS', 'You must specify at least one part');
   for (const p of requested) parsePartNumber(p.partNumber);
   for (let i = 1; i < requested.length; i++) {
     if (requested[i].partNumber <= requested[i - 1].partNumber) {
-      throw new MultipartError('MP_INVALID_PART_ORDER', 'The list of parts was not in ascending order. Parts must be ordered by part number.', { UploadId: uploadId });
+      throw new MultipartError(
+        'MP_INVALID_PART_ORDER',
+        'The list of parts was not in ascending order. Parts must be ordered by part number.',
+        { UploadId: uploadId },
+      );
     }
   }
   const parts = requested.map((p) => {
     const part = stored.get(p.partNumber);
     if (!part || unquoteEtag(part.etag) !== unquoteEtag(p.etag)) {
-      throw new MultipartError('MP_INVALID_PART', 'One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', {
-        UploadId: uploadId, PartNumber: String(p.partNumber), ETag: unquoteEtag(p.etag),
-      });
+      throw new MultipartError(
+        'MP_INVALID_PART',
+        "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+        {
+          UploadId: uploadId,
+          PartNumber: String(p.partNumber),
+          ETag: unquoteEtag(p.etag),
+        },
+      );
     }
     return part;
   });
   parts.forEach((part, i) => {
     if (i < parts.length - 1 && part.size < MULTIPART_LIMITS.minPartSize) {
       throw new MultipartError('MP_ENTITY_TOO_SMALL', 'Your proposed upload is smaller than the minimum allowed size', {
-        ProposedSize: String(part.size), MinSizeAllowed: String(MULTIPART_LIMITS.minPartSize),
-        PartNumber: String(part.partNumber), ETag: unquoteEtag(part.etag),
+        ProposedSize: String(part.size),
+        MinSizeAllowed: String(MULTIPART_LIMITS.minPartSize),
+        PartNumber: String(part.partNumber),
+        ETag: unquoteEtag(part.etag),
       });
     }
   });
@@ -98,10 +119,15 @@ export function resolveCompletion(uploadId: string, requested: readonly Requeste
 
 /** True when a Complete lists exactly the parts (numbers and ETags, quoted or not) an object was made of. */
 export function samePartList(
-  requested: readonly RequestedPart[], made: readonly Pick<StoredPart, 'partNumber' | 'etag'>[],
+  requested: readonly RequestedPart[],
+  made: readonly Pick<StoredPart, 'partNumber' | 'etag'>[],
 ): boolean {
-  return requested.length === made.length
-    && requested.every((p, i) => p.partNumber === made[i]!.partNumber && unquoteEtag(p.etag) === unquoteEtag(made[i]!.etag));
+  return (
+    requested.length === made.length &&
+    requested.every(
+      (p, i) => p.partNumber === made[i]!.partNumber && unquoteEtag(p.etag) === unquoteEtag(made[i]!.etag),
+    )
+  );
 }
 
 /**
@@ -118,16 +144,29 @@ export function checkCompletionChecksums(
   requested.forEach((req, i) => {
     const part = resolved[i];
     const listed = req.checksums ?? {};
-    if (algorithm !== undefined && listed[algorithm] === undefined && part.checksum?.algorithm === algorithm && !part.checksum.computed) {
-      throw new MultipartError('MP_CHECKSUM_MISSING',
-        `The upload was created using a ${algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${req.partNumber} in the request.`);
+    if (
+      algorithm !== undefined &&
+      listed[algorithm] === undefined &&
+      part.checksum?.algorithm === algorithm &&
+      !part.checksum.computed
+    ) {
+      throw new MultipartError(
+        'MP_CHECKSUM_MISSING',
+        `The upload was created using a ${algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${req.partNumber} in the request.`,
+      );
     }
     for (const [alg, value] of Object.entries(listed) as [ChecksumAlgorithm, string][]) {
       if (algorithm !== undefined && alg !== algorithm) {
-        throw new MultipartError('MP_CHECKSUM_MISSING', `Checksum Type mismatch occurred, expected checksum Type: ${algorithm.toLowerCase()}, actual checksum Type: ${alg.toLowerCase()}`);
+        throw new MultipartError(
+          'MP_CHECKSUM_MISSING',
+          `Checksum Type mismatch occurred, expected checksum Type: ${algorithm.toLowerCase()}, actual checksum Type: ${alg.toLowerCase()}`,
+        );
       }
       if (part.checksum && part.checksum.algorithm === alg && part.checksum.value !== value.trim()) {
-        throw new MultipartError('MP_BAD_DIGEST', `The ${alg.toLowerCase()} you specified for part ${req.partNumber} did not match what we received.`);
+        throw new MultipartError(
+          'MP_BAD_DIGEST',
+          `The ${alg.toLowerCase()} you specified for part ${req.partNumber} did not match what we received.`,
+        );
       }
     }
   });
@@ -147,17 +186,27 @@ const TYPE_ALGORITHMS: Readonly<Record<ChecksumType, readonly ChecksumAlgorithm[
  * default (FULL_OBJECT for CRC64NVME, COMPOSITE for the others); undefined without an algorithm.
  * `MP_INVALID_CHECKSUM_TYPE` for an unknown type, a type without an algorithm, or a pair S3 does not support.
  */
-export function resolveChecksumType(algorithm: ChecksumAlgorithm | undefined, type: string | undefined): ChecksumType | undefined {
-  if (type === undefined) return algorithm === undefined ? undefined : algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE';
+export function resolveChecksumType(
+  algorithm: ChecksumAlgorithm | undefined,
+  type: string | undefined,
+): ChecksumType | undefined {
+  if (type === undefined)
+    return algorithm === undefined ? undefined : algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE';
   const t = type.trim().toUpperCase();
   if (t !== 'COMPOSITE' && t !== 'FULL_OBJECT') {
     throw new MultipartError('MP_INVALID_CHECKSUM_TYPE', 'Value for x-amz-checksum-type header is invalid.');
   }
   if (algorithm === undefined) {
-    throw new MultipartError('MP_INVALID_CHECKSUM_TYPE', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+    throw new MultipartError(
+      'MP_INVALID_CHECKSUM_TYPE',
+      'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.',
+    );
   }
   if (!TYPE_ALGORITHMS[t].includes(algorithm)) {
-    throw new MultipartError('MP_INVALID_CHECKSUM_TYPE', `The ${t} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`);
+    throw new MultipartError(
+      'MP_INVALID_CHECKSUM_TYPE',
+      `The ${t} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`,
+    );
   }
   return t;
 }
@@ -167,7 +216,11 @@ export function resolveChecksumType(algorithm: ChecksumAlgorithm | undefined, ty
  * concatenated binary part checksums followed by `-N`; FULL_OBJECT, the CRC of all the bytes, combined from the
  * parts' CRCs and sizes (no suffix). Undefined when a part lacks a checksum of `algorithm`.
  */
-export async function objectChecksum(algorithm: ChecksumAlgorithm, type: ChecksumType, parts: readonly StoredPart[]): Promise<string | undefined> {
+export async function objectChecksum(
+  algorithm: ChecksumAlgorithm,
+  type: ChecksumType,
+  parts: readonly StoredPart[],
+): Promise<string | undefined> {
   const sums: Buffer[] = [];
   for (const p of parts) {
     if (p.checksum?.algorithm !== algorithm) return undefined;

@@ -16,7 +16,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
-import { BlobStoreError, commonPrefix, type BlobStore, type ObjectEncryption, type ObjectMetadata, type ObjectRecord, type Segment, type Transaction, type WriteEncryption } from '@coffer/blob-store';
+import {
+  BlobStoreError,
+  commonPrefix,
+  type BlobStore,
+  type ObjectEncryption,
+  type ObjectMetadata,
+  type ObjectRecord,
+  type Segment,
+  type Transaction,
+  type WriteEncryption,
+} from '@coffer/blob-store';
 import { unquoteEtag, type ChecksumAlgorithm } from '@coffer/checksum';
 import { CryptoError, secureRandom, ssecEtag, type SseCustomerKey } from '@coffer/crypto';
 
@@ -113,7 +123,10 @@ export interface UploadPartOptions {
   /** Default 5 GiB (`BLOB_TOO_LARGE` past it). */
   maxSize?: number;
   /** After the body ended and before the commit (Content-MD5, checksums); throw to abort. May return a checksum to keep. */
-  beforeCommit?: (w: { size: number; md5: Buffer }) => Promise<{ checksum?: StoredPart['checksum'] } | void> | { checksum?: StoredPart['checksum'] } | void;
+  beforeCommit?: (w: {
+    size: number;
+    md5: Buffer;
+  }) => Promise<{ checksum?: StoredPart['checksum'] } | void> | { checksum?: StoredPart['checksum'] } | void;
   signal?: AbortSignal;
 }
 
@@ -205,14 +218,22 @@ export class MultipartStore {
     const { dek, enc } = this.#store.newDataKey(objectId, opts.encryption);
     dek.fill(0);
     const rec: UploadRecord = {
-      v: 1, uploadId, bucket, key, objectId, owner: opts.owner, initiated: new Date(now).toISOString(),
+      v: 1,
+      uploadId,
+      bucket,
+      key,
+      objectId,
+      owner: opts.owner,
+      initiated: new Date(now).toISOString(),
       metadata: { ...opts.metadata, userMeta: { ...opts.metadata.userMeta } },
       ...(opts.checksumAlgorithm ? { checksumAlgorithm: opts.checksumAlgorithm, checksumType } : {}),
       enc,
     };
     await this.#store.transaction(async (tx) => {
       if (!(await tx.getBucket(bucket))) {
-        throw new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', { details: { BucketName: bucket } });
+        throw new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', {
+          details: { BucketName: bucket },
+        });
       }
       tx.putRecord(MULTIPART_NAMESPACES.uploads, uploadKey(rec), rec);
     });
@@ -235,21 +256,40 @@ export class MultipartStore {
    * aborted meanwhile (the new file is removed); SSE-C: `MP_SSEC_REQUIRED`, `MP_SSEC_NOT_APPLICABLE`,
    * `MP_SSEC_KEY_MISMATCH`, all checked before a byte of the body is read.
    */
-  async uploadPart(upload: UploadRecord, partNumber: number, body: Readable, opts: UploadPartOptions = {}): Promise<PartRecord> {
+  async uploadPart(
+    upload: UploadRecord,
+    partNumber: number,
+    body: Readable,
+    opts: UploadPartOptions = {},
+  ): Promise<PartRecord> {
     parsePartNumber(partNumber);
     const dek = this.dataKey(upload, opts.customer);
     try {
       const w = await this.#store.writeSegment(body, {
-        dek, salt: secureRandom(16), info: `S3E1/part/${partNumber}`,
-        maxSize: opts.maxSize ?? MULTIPART_LIMITS.maxPartSize, signal: opts.signal,
+        dek,
+        salt: secureRandom(16),
+        info: `S3E1/part/${partNumber}`,
+        maxSize: opts.maxSize ?? MULTIPART_LIMITS.maxPartSize,
+        signal: opts.signal,
       });
       try {
         const extra = (await opts.beforeCommit?.({ size: w.plainSize, md5: w.md5 })) ?? undefined;
         const part: PartRecord = {
-          v: 1, uploadId: upload.uploadId, partNumber, size: w.plainSize,
+          v: 1,
+          uploadId: upload.uploadId,
+          partNumber,
+          size: w.plainSize,
           etag: upload.enc.scheme === 'SSE-C' ? ssecEtag(dek, w.md5) : w.md5.toString('hex'),
           lastModified: new Date(this.#opts.now()).toISOString(),
-          ...(extra?.checksum ? { checksum: { algorithm: extra.checksum.algorithm, value: extra.checksum.value, ...(extra.checksum.computed ? { computed: true as const } : {}) } } : {}),
+          ...(extra?.checksum
+            ? {
+                checksum: {
+                  algorithm: extra.checksum.algorithm,
+                  value: extra.checksum.value,
+                  ...(extra.checksum.computed ? { computed: true as const } : {}),
+                },
+              }
+            : {}),
           segment: w.segment,
         };
         await this.#store.transaction(async (tx) => {
@@ -300,7 +340,13 @@ export class MultipartStore {
    * made, as long as that object is still the current one and the part list is the same; `MP_NO_SUCH_UPLOAD`
    * otherwise, as SDKs retry a Complete whose answer was lost.
    */
-  async complete(bucket: string, key: string, uploadId: string, requested: readonly RequestedPart[], opts: CompleteOptions = {}): Promise<ObjectRecord> {
+  async complete(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    requested: readonly RequestedPart[],
+    opts: CompleteOptions = {},
+  ): Promise<ObjectRecord> {
     if (!UPLOAD_ID.test(uploadId)) throw noSuchUpload(uploadId);
     return this.#store.transaction(async (tx) => {
       const id = uploadKey({ bucket, key, uploadId });
@@ -308,30 +354,50 @@ export class MultipartStore {
       if (!up) return completedObject(tx, { bucket, key, uploadId }, requested);
       // Read in the transaction: a part committed just before, in the same batch, is not in the database yet.
       const all = await txParts(tx, uploadId);
-      const resolved = resolveCompletion(uploadId, requested, new Map(all.map((p) => [p.partNumber, p]))) as PartRecord[];
+      const resolved = resolveCompletion(
+        uploadId,
+        requested,
+        new Map(all.map((p) => [p.partNumber, p])),
+      ) as PartRecord[];
       checkCompletionChecksums(up.checksumAlgorithm, requested, resolved);
       const size = resolved.reduce((n, p) => n + p.size, 0);
       if (opts.objectSize !== undefined && opts.objectSize !== size) {
-        throw new MultipartError('MP_OBJECT_SIZE_MISMATCH', `The provided 'x-amz-mp-object-size' header value ${opts.objectSize} does not match what was computed: ${size}`);
+        throw new MultipartError(
+          'MP_OBJECT_SIZE_MISMATCH',
+          `The provided 'x-amz-mp-object-size' header value ${opts.objectSize} does not match what was computed: ${size}`,
+        );
       }
       if (!(await tx.getBucket(bucket))) {
-        throw new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', { details: { BucketName: bucket } });
+        throw new BlobStoreError('BLOB_NO_SUCH_BUCKET', 'The specified bucket does not exist', {
+          details: { BucketName: bucket },
+        });
       }
       const prev = await tx.getObject(bucket, key);
       if (opts.ifNoneMatch && prev) {
-        throw new MultipartError('MP_PRECONDITION_FAILED', MULTIPART_MESSAGES.preconditionFailed, { Condition: 'If-None-Match' });
+        throw new MultipartError('MP_PRECONDITION_FAILED', MULTIPART_MESSAGES.preconditionFailed, {
+          Condition: 'If-None-Match',
+        });
       }
       if (opts.ifMatch !== undefined) {
-        if (!prev) throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
+        if (!prev)
+          throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
         const want = unquoteEtag(opts.ifMatch);
         if (want !== '*' && want !== prev.etag) {
-          throw new MultipartError('MP_PRECONDITION_FAILED', MULTIPART_MESSAGES.preconditionFailed, { Condition: 'If-Match' });
+          throw new MultipartError('MP_PRECONDITION_FAILED', MULTIPART_MESSAGES.preconditionFailed, {
+            Condition: 'If-Match',
+          });
         }
       }
-      const checksum = up.checksumAlgorithm ? await objectChecksum(up.checksumAlgorithm, uploadChecksumType(up)!, resolved) : undefined;
+      const checksum = up.checksumAlgorithm
+        ? await objectChecksum(up.checksumAlgorithm, uploadChecksumType(up)!, resolved)
+        : undefined;
       checkObjectChecksum(up, checksum, opts);
       const rec: ObjectRecord = {
-        v: 1, bucket, key, id: up.objectId, size,
+        v: 1,
+        bucket,
+        key,
+        id: up.objectId,
+        size,
         etag: multipartEtag(resolved.map((p) => p.etag)),
         lastModified: new Date(this.#opts.now()).toISOString(),
         owner: up.owner,
@@ -360,12 +426,19 @@ export class MultipartStore {
   }
 
   /** ListParts: parts above `partNumberMarker`, at most `maxParts` (0..1000). */
-  async listParts(upload: UploadRecord, q: { partNumberMarker?: number; maxParts: number }): Promise<{ parts: PartRecord[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
+  async listParts(
+    upload: UploadRecord,
+    q: { partNumberMarker?: number; maxParts: number },
+  ): Promise<{ parts: PartRecord[]; isTruncated: boolean; nextPartNumberMarker?: number }> {
     const marker = q.partNumberMarker ?? 0;
     const after = (await this.#parts(upload.uploadId)).filter((p) => p.partNumber > marker);
     const parts = after.slice(0, q.maxParts);
     const isTruncated = after.length > parts.length;
-    return { parts, isTruncated, ...(parts.length > 0 ? { nextPartNumberMarker: parts[parts.length - 1].partNumber } : {}) };
+    return {
+      parts,
+      isTruncated,
+      ...(parts.length > 0 ? { nextPartNumberMarker: parts[parts.length - 1].partNumber } : {}),
+    };
   }
 
   /**
@@ -379,22 +452,27 @@ export class MultipartStore {
     const uploadIdMarker = keyMarker ? q.uploadIdMarker || undefined : undefined;
     if (uploadIdMarker !== undefined && !UPLOAD_ID.test(uploadIdMarker)) {
       throw new MultipartError('MP_INVALID_UPLOAD_ID_MARKER', MULTIPART_MESSAGES.invalidUploadIdMarker, {
-        ArgumentName: 'upload-id-marker', ArgumentValue: uploadIdMarker,
+        ArgumentName: 'upload-id-marker',
+        ArgumentValue: uploadIdMarker,
       });
     }
     const out: ListUploadsResult = { uploads: [], commonPrefixes: [], isTruncated: false };
     if (q.maxUploads <= 0) return out;
-    const all = await this.#store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads, { prefix: bucket + SEP + prefix });
+    const all = await this.#store.listRecords<UploadRecord>(MULTIPART_NAMESPACES.uploads, {
+      prefix: bucket + SEP + prefix,
+    });
     let count = 0;
     let last: { key: string; uploadId?: string } | undefined;
     for (const up of all) {
       if (up.bucket !== bucket || !up.key.startsWith(prefix)) continue;
       if (keyMarker !== undefined && keyMarker !== '') {
-        const after = up.key > keyMarker || (uploadIdMarker !== undefined && up.key === keyMarker && up.uploadId > uploadIdMarker);
+        const after =
+          up.key > keyMarker || (uploadIdMarker !== undefined && up.key === keyMarker && up.uploadId > uploadIdMarker);
         if (!after) continue;
       }
       const cp = commonPrefix(up.key, prefix, delimiter);
-      if (cp !== undefined && (cp === last?.key && last.uploadId === undefined || (keyMarker && cp <= keyMarker))) continue;
+      if (cp !== undefined && ((cp === last?.key && last.uploadId === undefined) || (keyMarker && cp <= keyMarker)))
+        continue;
       if (count === q.maxUploads) {
         out.isTruncated = true;
         break;
@@ -422,8 +500,9 @@ export class MultipartStore {
    */
   async sweep(): Promise<{ aborted: number; orphanParts: number }> {
     const cutoff = this.#opts.now() - this.#opts.maxUploadAgeMs;
-    const stale = (await this.#store.listRecords<CompletedRecord>(MULTIPART_NAMESPACES.completed))
-      .filter((c) => Date.parse(c.initiated) < cutoff);
+    const stale = (await this.#store.listRecords<CompletedRecord>(MULTIPART_NAMESPACES.completed)).filter(
+      (c) => Date.parse(c.initiated) < cutoff,
+    );
     if (stale.length > 0) {
       await this.#store.transaction(async (tx) => {
         for (const c of stale) await tx.deleteRecord(MULTIPART_NAMESPACES.completed, uploadKey(c));
@@ -482,10 +561,16 @@ export class MultipartStore {
       // One node at a time sweeps when several share the metadata; the lease outlives the interval a little, so
       // the node that holds it keeps it while it runs.
       const lease = Math.ceil(this.#opts.sweepIntervalMs * 1.5);
-      this.#sweeping = this.#store.acquireJobLease('multipart-sweep', lease).then((mine) => (mine ? this.sweep() : undefined)).catch((err) => {
-        if ((err as { code?: string }).code === 'BLOB_CLOSED') this.stop();
-        else onError(err);
-      }).finally(() => { this.#sweeping = undefined; });
+      this.#sweeping = this.#store
+        .acquireJobLease('multipart-sweep', lease)
+        .then((mine) => (mine ? this.sweep() : undefined))
+        .catch((err) => {
+          if ((err as { code?: string }).code === 'BLOB_CLOSED') this.stop();
+          else onError(err);
+        })
+        .finally(() => {
+          this.#sweeping = undefined;
+        });
     };
     this.#timer = setInterval(run, this.#opts.sweepIntervalMs);
     this.#timer.unref();
@@ -539,7 +624,9 @@ function txParts(tx: Transaction, uploadId: string): Promise<PartRecord[]> {
  * the current one and the part list is the one it was made of (S3 answers a retried Complete that way).
  */
 async function completedObject(
-  tx: Transaction, u: { bucket: string; key: string; uploadId: string }, requested: readonly RequestedPart[],
+  tx: Transaction,
+  u: { bucket: string; key: string; uploadId: string },
+  requested: readonly RequestedPart[],
 ): Promise<ObjectRecord> {
   const done = await tx.getRecord<CompletedRecord>(MULTIPART_NAMESPACES.completed, uploadKey(u));
   const cur = done && (await tx.getObject(u.bucket, u.key));
@@ -561,7 +648,9 @@ function partKey(uploadId: string, partNumber: number): string {
 }
 
 /** The checksum type of an upload (records written before types were kept have the default). */
-export function uploadChecksumType(up: Pick<UploadRecord, 'checksumAlgorithm' | 'checksumType'>): ChecksumType | undefined {
+export function uploadChecksumType(
+  up: Pick<UploadRecord, 'checksumAlgorithm' | 'checksumType'>,
+): ChecksumType | undefined {
   return up.checksumType ?? resolveChecksumType(up.checksumAlgorithm, undefined);
 }
 
@@ -573,18 +662,24 @@ export function uploadChecksumType(up: Pick<UploadRecord, 'checksumAlgorithm' | 
 function checkObjectChecksum(up: UploadRecord, computed: string | undefined, opts: CompleteOptions): void {
   const type = uploadChecksumType(up);
   if (opts.checksumType !== undefined && opts.checksumType.trim().toUpperCase() !== type) {
-    throw new MultipartError('MP_INVALID_CHECKSUM_TYPE',
-      `The upload was created using the ${type ?? 'null'} checksum mode. The complete request must use the same checksum mode.`);
+    throw new MultipartError(
+      'MP_INVALID_CHECKSUM_TYPE',
+      `The upload was created using the ${type ?? 'null'} checksum mode. The complete request must use the same checksum mode.`,
+    );
   }
   const given = opts.checksum;
   if (!given) return;
   if (given.algorithm !== up.checksumAlgorithm) {
-    throw new MultipartError('MP_CHECKSUM_MISSING',
-      `Checksum Type mismatch occurred, expected checksum Type: ${up.checksumAlgorithm?.toLowerCase() ?? 'null'}, actual checksum Type: ${given.algorithm.toLowerCase()}`);
+    throw new MultipartError(
+      'MP_CHECKSUM_MISSING',
+      `Checksum Type mismatch occurred, expected checksum Type: ${up.checksumAlgorithm?.toLowerCase() ?? 'null'}, actual checksum Type: ${given.algorithm.toLowerCase()}`,
+    );
   }
   const bare = (v: string) => v.trim().replace(/-\d+$/, '');
   if (computed === undefined || bare(computed) !== bare(given.value)) {
-    throw new MultipartError('MP_BAD_DIGEST', `The ${given.algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
+    throw new MultipartError(
+      'MP_BAD_DIGEST',
+      `The ${given.algorithm.toLowerCase()} you specified did not match the calculated checksum.`,
+    );
   }
 }
-

@@ -10,7 +10,12 @@ import { bodyOf, makeCustomerKey, readAll } from '@coffer/blob-store/testing';
 import { MasterKeyRing } from '@coffer/crypto';
 
 import {
-  MULTIPART_NAMESPACES, type MultipartError, MultipartStore, multipartEtag, type PartRecord, type UploadRecord,
+  MULTIPART_NAMESPACES,
+  type MultipartError,
+  MultipartStore,
+  multipartEtag,
+  type PartRecord,
+  type UploadRecord,
 } from '../src/index.ts';
 
 const MiB = 1024 * 1024;
@@ -21,7 +26,8 @@ const meta = { userMeta: { a: '1' }, contentType: 'text/plain' };
 async function blobFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const root = path.join(dir, 'blobs');
-  for (const xx of await readdir(root)) for (const yy of await readdir(path.join(root, xx))) out.push(...await readdir(path.join(root, xx, yy)));
+  for (const xx of await readdir(root))
+    for (const yy of await readdir(path.join(root, xx))) out.push(...(await readdir(path.join(root, xx, yy))));
   return out.sort();
 }
 
@@ -44,10 +50,14 @@ describe('MultipartStore', () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
-  beforeEach(() => { clock = Date.now(); });
+  beforeEach(() => {
+    clock = Date.now();
+  });
 
-  const create = (key = 'k', encryption: Parameters<MultipartStore['create']>[2]['encryption'] = { scheme: 'SSE-S3' }) =>
-    mp.create('b', key, { owner: 'u1', metadata: meta, encryption });
+  const create = (
+    key = 'k',
+    encryption: Parameters<MultipartStore['create']>[2]['encryption'] = { scheme: 'SSE-S3' },
+  ) => mp.create('b', key, { owner: 'u1', metadata: meta, encryption });
 
   describe('options', () => {
     it('should refuse a non-positive maxUploadAgeMs with a RangeError naming it', () => {
@@ -63,15 +73,27 @@ describe('MultipartStore', () => {
       const a = await mp.uploadPart(up, 1, bodyOf(p1));
       const b = await mp.uploadPart(up, 2, bodyOf(p2));
       const before = await blobFiles(dir);
-      const rec = await mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: `"${a.etag}"` }, { partNumber: 2, etag: b.etag }]);
+      const rec = await mp.complete('b', 'k', up.uploadId, [
+        { partNumber: 1, etag: `"${a.etag}"` },
+        { partNumber: 2, etag: b.etag },
+      ]);
       assert.equal(rec.etag, multipartEtag([md5(p1), md5(p2)]));
-      assert.deepEqual(rec.parts, [{ partNumber: 1, size: p1.length, etag: md5(p1) }, { partNumber: 2, size: p2.length, etag: md5(p2) }]);
-      assert.deepEqual(rec.segments.map((s) => s.blobId), [a.segment.blobId, b.segment.blobId]);
+      assert.deepEqual(rec.parts, [
+        { partNumber: 1, size: p1.length, etag: md5(p1) },
+        { partNumber: 2, size: p2.length, etag: md5(p2) },
+      ]);
+      assert.deepEqual(
+        rec.segments.map((s) => s.blobId),
+        [a.segment.blobId, b.segment.blobId],
+      );
       assert.deepEqual(await blobFiles(dir), before, 'no file written or removed');
       assert.equal(rec.contentType, 'text/plain');
       const data = await readAll(await store.openObject(rec, { range: { start: p1.length - 10, end: p1.length + 9 } }));
       assert.deepEqual(data, Buffer.concat([p1.subarray(-10), p2.subarray(0, 10)]));
-      await assert.rejects(mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
+      await assert.rejects(
+        mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]),
+        (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD',
+      );
       await store.deleteObject('b', 'k');
     });
 
@@ -103,14 +125,24 @@ describe('MultipartStore', () => {
       const up = await create();
       const a = await mp.uploadPart(up, 1, bodyOf(randomBytes(5 * MiB)));
       const b = await mp.uploadPart(up, 2, bodyOf(Buffer.from('tail')));
-      const list = [{ partNumber: 1, etag: a.etag }, { partNumber: 2, etag: b.etag }];
+      const list = [
+        { partNumber: 1, etag: a.etag },
+        { partNumber: 2, etag: b.etag },
+      ];
       const made = await mp.complete('b', 'k', up.uploadId, list);
       assert.deepEqual(await mp.complete('b', 'k', up.uploadId, list), made);
       const noSuchUpload = (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD' && e.details.UploadId === up.uploadId;
       await assert.rejects(mp.complete('b', 'k', up.uploadId, list.slice(0, 1)), noSuchUpload);
-      await assert.rejects(mp.complete('b', 'k', up.uploadId, [list[0]!, { partNumber: 2, etag: a.etag }]), noSuchUpload);
+      await assert.rejects(
+        mp.complete('b', 'k', up.uploadId, [list[0]!, { partNumber: 2, etag: a.etag }]),
+        noSuchUpload,
+      );
       await assert.rejects(mp.complete('b', 'other', up.uploadId, list), noSuchUpload);
-      await store.putObject('b', 'k', bodyOf(Buffer.from('overwritten')), { owner: 'u1', metadata: meta, encryption: { scheme: 'SSE-S3' } });
+      await store.putObject('b', 'k', bodyOf(Buffer.from('overwritten')), {
+        owner: 'u1',
+        metadata: meta,
+        encryption: { scheme: 'SSE-S3' },
+      });
       await assert.rejects(mp.complete('b', 'k', up.uploadId, list), noSuchUpload, 'the object it made is gone');
       await store.deleteObject('b', 'k');
     });
@@ -120,8 +152,13 @@ describe('MultipartStore', () => {
       const a = await mp.uploadPart(up, 1, bodyOf(Buffer.from('x')));
       const files = await blobFiles(dir);
       let release!: () => void;
-      const gate = new Promise<void>((r) => { release = r; });
-      async function* slow() { yield Buffer.from('late'); await gate; }
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      async function* slow() {
+        yield Buffer.from('late');
+        await gate;
+      }
       const { Readable } = await import('node:stream');
       const late = mp.uploadPart(up, 2, Readable.from(slow()));
       await mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]);
@@ -144,28 +181,40 @@ describe('MultipartStore', () => {
       const files = await blobFiles(dir);
       assert.ok(!files.includes(a.segment.blobId) && files.includes(b.segment.blobId));
       const { parts } = await mp.listParts(up, { maxParts: 1000 });
-      assert.deepEqual(parts.map((p) => p.segment.blobId), [b.segment.blobId]);
+      assert.deepEqual(
+        parts.map((p) => p.segment.blobId),
+        [b.segment.blobId],
+      );
       await mp.abort('b', 'k', up.uploadId);
     });
 
-    it('should check an SSE-C upload\'s key before reading the body', async () => {
+    it("should check an SSE-C upload's key before reading the body", async () => {
       const key = makeCustomerKey();
       const up = await create('c', { scheme: 'SSE-C', customer: key });
-      await assert.rejects(mp.uploadPart(up, 1, bodyOf(Buffer.from('x'))), (e: MultipartError) => e.code === 'MP_SSEC_REQUIRED');
-      await assert.rejects(mp.uploadPart(up, 1, bodyOf(Buffer.from('x')), { customer: makeCustomerKey() }), (e: MultipartError) => e.code === 'MP_SSEC_KEY_MISMATCH');
+      await assert.rejects(
+        mp.uploadPart(up, 1, bodyOf(Buffer.from('x'))),
+        (e: MultipartError) => e.code === 'MP_SSEC_REQUIRED',
+      );
+      await assert.rejects(
+        mp.uploadPart(up, 1, bodyOf(Buffer.from('x')), { customer: makeCustomerKey() }),
+        (e: MultipartError) => e.code === 'MP_SSEC_KEY_MISMATCH',
+      );
       const p = await mp.uploadPart(up, 1, bodyOf(Buffer.from('secret')), { customer: key });
       assert.notEqual(p.etag, md5(Buffer.from('secret')), 'an SSE-C part ETag is not the MD5');
       const rec = await mp.complete('b', 'c', up.uploadId, [{ partNumber: 1, etag: p.etag }]);
       assert.equal((await readAll(await store.openObject(rec, { customer: key }))).toString(), 'secret');
       const s3 = await create('s');
-      await assert.rejects(mp.uploadPart(s3, 1, bodyOf(Buffer.from('x')), { customer: key }), (e: MultipartError) => e.code === 'MP_SSEC_NOT_APPLICABLE');
+      await assert.rejects(
+        mp.uploadPart(s3, 1, bodyOf(Buffer.from('x')), { customer: key }),
+        (e: MultipartError) => e.code === 'MP_SSEC_NOT_APPLICABLE',
+      );
       await mp.abort('b', 's', s3.uploadId);
       await store.deleteObject('b', 'c');
     });
   });
 
   describe('abort', () => {
-    it('should remove the upload and free its parts\' files', async () => {
+    it("should remove the upload and free its parts' files", async () => {
       const files = await blobFiles(dir);
       const up = await create();
       await mp.uploadPart(up, 1, bodyOf(randomBytes(100_000)));
@@ -185,18 +234,34 @@ describe('MultipartStore', () => {
         made.push(await create(k));
       }
       const all = await mp.listUploads('b', { maxUploads: 1000 });
-      assert.deepEqual(all.uploads.map((u) => u.key), ['a/1', 'a/2', 'b', 'b', 'c']);
+      assert.deepEqual(
+        all.uploads.map((u) => u.key),
+        ['a/1', 'a/2', 'b', 'b', 'c'],
+      );
       const page1 = await mp.listUploads('b', { maxUploads: 3 });
       assert.equal(page1.isTruncated, true);
       assert.equal(page1.nextKeyMarker, 'b');
       assert.equal(page1.nextUploadIdMarker, made[2].uploadId);
-      const page2 = await mp.listUploads('b', { maxUploads: 3, keyMarker: page1.nextKeyMarker, uploadIdMarker: page1.nextUploadIdMarker });
-      assert.deepEqual(page2.uploads.map((u) => u.uploadId), [made[3].uploadId, made[4].uploadId]);
+      const page2 = await mp.listUploads('b', {
+        maxUploads: 3,
+        keyMarker: page1.nextKeyMarker,
+        uploadIdMarker: page1.nextUploadIdMarker,
+      });
+      assert.deepEqual(
+        page2.uploads.map((u) => u.uploadId),
+        [made[3].uploadId, made[4].uploadId],
+      );
       assert.equal(page2.isTruncated, false);
       const grouped = await mp.listUploads('b', { maxUploads: 1000, delimiter: '/' });
       assert.deepEqual(grouped.commonPrefixes, ['a/']);
-      assert.deepEqual(grouped.uploads.map((u) => u.key), ['b', 'b', 'c']);
-      await assert.rejects(mp.listUploads('b', { maxUploads: 10, keyMarker: 'a', uploadIdMarker: 'nope' }), (e: MultipartError) => e.code === 'MP_INVALID_UPLOAD_ID_MARKER');
+      assert.deepEqual(
+        grouped.uploads.map((u) => u.key),
+        ['b', 'b', 'c'],
+      );
+      await assert.rejects(
+        mp.listUploads('b', { maxUploads: 10, keyMarker: 'a', uploadIdMarker: 'nope' }),
+        (e: MultipartError) => e.code === 'MP_INVALID_UPLOAD_ID_MARKER',
+      );
       for (const u of made) await mp.abort('b', u.key, u.uploadId);
     });
   });
@@ -212,7 +277,10 @@ describe('MultipartStore', () => {
       assert.deepEqual(await mp.sweep(), { aborted: 1, orphanParts: 0 });
       await settle();
       assert.deepEqual(await blobFiles(dir), files);
-      await assert.rejects(mp.getUpload('b', 'old', old.uploadId), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
+      await assert.rejects(
+        mp.getUpload('b', 'old', old.uploadId),
+        (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD',
+      );
       await mp.getUpload('b', 'young', young.uploadId);
       await mp.abort('b', 'young', young.uploadId);
     });
@@ -223,13 +291,18 @@ describe('MultipartStore', () => {
       const p = await mp.uploadPart(up, 1, bodyOf(Buffer.from('done')));
       const list = [{ partNumber: 1, etag: p.etag }];
       await mp.complete('b', 'done', up.uploadId, list);
-      const kept = async () => (await store.listRecords<{ uploadId: string }>(MULTIPART_NAMESPACES.completed))
-        .filter((c) => c.uploadId === up.uploadId).length;
+      const kept = async () =>
+        (await store.listRecords<{ uploadId: string }>(MULTIPART_NAMESPACES.completed)).filter(
+          (c) => c.uploadId === up.uploadId,
+        ).length;
       assert.equal(await kept(), 1);
       clock = Date.now();
       await mp.sweep();
       assert.equal(await kept(), 0);
-      await assert.rejects(mp.complete('b', 'done', up.uploadId, list), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
+      await assert.rejects(
+        mp.complete('b', 'done', up.uploadId, list),
+        (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD',
+      );
       await store.deleteObject('b', 'done');
     });
   });
@@ -242,7 +315,7 @@ describe('MultipartStore', () => {
     const uploadsIn = async (bucket: string) => (await mp.listUploads(bucket, { maxUploads: 10 })).uploads;
     const notEmpty = (e: { code: string }) => e.code === 'BLOB_BUCKET_NOT_EMPTY';
 
-    it('should delete a bucket with only uploads left, aborting them and freeing their parts\' files', async () => {
+    it("should delete a bucket with only uploads left, aborting them and freeing their parts' files", async () => {
       await store.createBucket('only-uploads', 'u1');
       const files = await blobFiles(dir);
       const a = await createIn('only-uploads', 'a');
@@ -259,9 +332,13 @@ describe('MultipartStore', () => {
       await store.deleteBucket('only-uploads', cascadeOf('only-uploads'));
       await settle();
       assert.equal(await store.getBucket('only-uploads'), undefined);
-      assert.deepEqual([...await partsOf(a.uploadId), ...await partsOf(b.uploadId)], []);
+      assert.deepEqual([...(await partsOf(a.uploadId)), ...(await partsOf(b.uploadId))], []);
       const records = await store.listRecords<{ bucket: string }>(MULTIPART_NAMESPACES.completed);
-      assert.deepEqual(records.filter((r) => r.bucket === 'only-uploads'), [], 'its completions are forgotten');
+      assert.deepEqual(
+        records.filter((r) => r.bucket === 'only-uploads'),
+        [],
+        'its completions are forgotten',
+      );
       assert.deepEqual(await blobFiles(dir), files);
       assert.ok(!(await blobFiles(dir)).includes(bp.segment.blobId));
       await store.createBucket('only-uploads', 'u1');
@@ -304,8 +381,13 @@ describe('MultipartStore', () => {
       const files = await blobFiles(dir);
       const up = await createIn('late-part', 'k');
       let release!: () => void;
-      const gate = new Promise<void>((r) => { release = r; });
-      async function* slow() { yield Buffer.from('late'); await gate; }
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      async function* slow() {
+        yield Buffer.from('late');
+        await gate;
+      }
       const { Readable } = await import('node:stream');
       const late = mp.uploadPart(up, 1, Readable.from(slow()));
       await store.deleteBucket('late-part', cascadeOf('late-part'));
@@ -389,7 +471,10 @@ describe('MultipartStore', () => {
       assert.ok((await blobFiles(dir)).includes(part.segment.blobId));
       assert.deepEqual(await mp.sweep(), { aborted: 0, orphanParts: 1 });
       const left = await store.listRecords<PartRecord>(MULTIPART_NAMESPACES.parts);
-      assert.deepEqual(left.map((p) => p.segment.blobId), [kept.segment.blobId]);
+      assert.deepEqual(
+        left.map((p) => p.segment.blobId),
+        [kept.segment.blobId],
+      );
       await assertNoLeak();
       assert.equal((await blobFiles(dir)).includes(part.segment.blobId), false);
       assert.deepEqual(await mp.sweep(), { aborted: 0, orphanParts: 0 });
@@ -400,7 +485,10 @@ describe('MultipartStore', () => {
   describe('hasUploads', () => {
     it('should keep DeleteBucket from deleting a bucket with uploads', async () => {
       const up = await create();
-      await assert.rejects(store.deleteBucket('b', { inUse: (tx) => MultipartStore.hasUploads(tx, 'b') }), (e: { code: string }) => e.code === 'BLOB_BUCKET_NOT_EMPTY');
+      await assert.rejects(
+        store.deleteBucket('b', { inUse: (tx) => MultipartStore.hasUploads(tx, 'b') }),
+        (e: { code: string }) => e.code === 'BLOB_BUCKET_NOT_EMPTY',
+      );
       await mp.abort('b', 'k', up.uploadId);
     });
   });

@@ -13,12 +13,15 @@ import { header, requestBody } from './http.ts';
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
  */
 export function isValidBucketName(name: string): boolean {
-  return name.length >= 3 && name.length <= 63
-    && /^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)
-    && !name.includes('..')
-    && !/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)
-    && !/^(xn--|sthree-|amzn-s3-demo-)/.test(name)
-    && !/(-s3alias|--ol-s3|\.mrap|--x-s3)$/.test(name);
+  return (
+    name.length >= 3 &&
+    name.length <= 63 &&
+    /^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name) &&
+    !name.includes('..') &&
+    !/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) &&
+    !/^(xn--|sthree-|amzn-s3-demo-)/.test(name) &&
+    !/(-s3alias|--ol-s3|\.mrap|--x-s3)$/.test(name)
+  );
 }
 
 /** The authenticated user of the request (auth runs before every handler). */
@@ -47,10 +50,20 @@ function hasBody(ctx: Context): boolean {
 
 /** The (auth-verified) request body for an XML operation; empty when the client sent none. */
 export function xmlBody(ctx: Context, opts: BodyDecoderOptions = {}): AsyncIterable<Buffer> {
-  return hasBody(ctx) ? requestBody(ctx, opts) : (async function* empty() { /* no body */ })();
+  return hasBody(ctx)
+    ? requestBody(ctx, opts)
+    : (async function* empty() {
+        /* no body */
+      })();
 }
 
-const GRANT_HEADERS = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write', 'x-amz-grant-write-acp'];
+const GRANT_HEADERS = [
+  'x-amz-grant-full-control',
+  'x-amz-grant-read',
+  'x-amz-grant-read-acp',
+  'x-amz-grant-write',
+  'x-amz-grant-write-acp',
+];
 
 /**
  * Refuses ACL headers that would grant anything (`x-amz-acl` other than `private` — or `bucket-owner-full-control`
@@ -59,7 +72,10 @@ const GRANT_HEADERS = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-gr
  */
 export function refuseAcl(headers: IncomingHttpHeaders, target: 'bucket' | 'object' | 'create-bucket'): void {
   const acl = header(headers, 'x-amz-acl');
-  const harmless = acl === undefined || acl === 'private' || (target !== 'create-bucket' && acl === 'bucket-owner-full-control');
+  const harmless =
+    acl === undefined || acl === 'private' || (target !== 'create-bucket' && acl === 'bucket-owner-full-control');
   if (harmless && !GRANT_HEADERS.some((h) => headers[h] !== undefined)) return;
-  throw new S3Error(target === 'create-bucket' ? 'InvalidBucketAclWithObjectOwnership' : 'AccessControlListNotSupported');
+  throw new S3Error(
+    target === 'create-bucket' ? 'InvalidBucketAclWithObjectOwnership' : 'AccessControlListNotSupported',
+  );
 }

@@ -91,8 +91,13 @@ function runHandler<O extends Operation>(ctx: Context, op: O, ep: EndpointOf<O>,
  * Deletes, aborts and everything else still run, so that space can be freed through S3.
  */
 const NEW_DATA: ReadonlySet<Operation> = new Set<Operation>([
-  'PutObject', 'PostObject', 'CopyObject',
-  'CreateMultipartUpload', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload',
+  'PutObject',
+  'PostObject',
+  'CopyObject',
+  'CreateMultipartUpload',
+  'UploadPart',
+  'UploadPartCopy',
+  'CompleteMultipartUpload',
 ]);
 
 /** The body bytes a request announces (the decoded length of an aws-chunked body), 0 when unknown. */
@@ -152,14 +157,27 @@ function errors(services: Services) {
       } else {
         ctx.status = err.status;
         ctx.type = 'application/xml';
-        ctx.body = errorXml({ code: err.code, message: err.message, resource: rawTarget(ctx).path, requestId, extra: err.extra });
+        ctx.body = errorXml({
+          code: err.code,
+          message: err.message,
+          resource: rawTarget(ctx).path,
+          requestId,
+          extra: err.extra,
+        });
       }
     } finally {
       done?.(state.endpoint?.op, ctx.status);
-      services.logger.info({
-        requestId, method: ctx.method, path: rawTarget(ctx).path, op: state.endpoint?.op, status: ctx.status,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      }, 'request');
+      services.logger.info(
+        {
+          requestId,
+          method: ctx.method,
+          path: rawTarget(ctx).path,
+          op: state.endpoint?.op,
+          status: ctx.status,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        },
+        'request',
+      );
     }
   };
 }
@@ -193,7 +211,8 @@ function dispatch(services: Services) {
     const ep = route(ctx.method, path, query, ctx.req.headers, services.domains);
     const state = ctx.state as AppState;
     state.endpoint = ep;
-    if (state.auth === undefined && ep.op !== 'PostObject' && ep.op !== 'PreflightRequest') throw new S3Error('AccessDenied');
+    if (state.auth === undefined && ep.op !== 'PostObject' && ep.op !== 'PreflightRequest')
+      throw new S3Error('AccessDenied');
     if (ep.op !== 'PreflightRequest') await cors.applyCors(ctx, ep, services);
     if (NEW_DATA.has(ep.op)) await services.space.admit(announcedBytes(ctx.req.headers));
     await runHandler(ctx, ep.op, ep, services);
@@ -205,7 +224,11 @@ export function createApp(services: Services): Koa {
   const app = new Koa();
   // Errors are answered by the error middleware; this only keeps Koa from printing them a second time.
   app.on('error', (err: Error & { headerSent?: boolean }) => {
-    if (err.headerSent) services.logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'response aborted');
+    if (err.headerSent)
+      services.logger.warn(
+        { err: { message: err.message, code: (err as { code?: string }).code } },
+        'response aborted',
+      );
   });
   app.use(errors(services));
   app.use(authenticate(services));

@@ -37,7 +37,9 @@ function parseListen(value: string): { host: string; port: number } {
 /** Parses `--meta`: a PostgreSQL URL (the default, LevelDB in the data directory, needs no flag). */
 function parseMeta(value: string): string {
   if (!/^postgres(ql)?:\/\/[^/]/.test(value)) {
-    throw new InvalidArgumentError('expected a postgres:// URL, e.g. postgres://coffer:PASSWORD@db.example:5432/coffer');
+    throw new InvalidArgumentError(
+      'expected a postgres:// URL, e.g. postgres://coffer:PASSWORD@db.example:5432/coffer',
+    );
   }
   return value;
 }
@@ -114,8 +116,10 @@ function crashPoint(): ((name: string) => void) | undefined {
   if (!spec) return undefined;
   const m = CRASH_POINT.exec(spec);
   if (!m) {
-    throw new InvalidArgumentError('COFFER_TEST_CRASH_AT must be blob-stored, batch-before, batch-after, sweep-unlink '
-      + 'or migrate-commit, optionally :N');
+    throw new InvalidArgumentError(
+      'COFFER_TEST_CRASH_AT must be blob-stored, batch-before, batch-after, sweep-unlink ' +
+        'or migrate-commit, optionally :N',
+    );
   }
   let left = Number(m[2] ?? 1);
   return (name: string): void => {
@@ -142,29 +146,56 @@ async function withStore<T>(opts: DataOpts, fn: (store: BlobStore, keyRing: Mast
   }
 }
 
-const program = new Command('coffer').description('Coffer: an S3-compatible object store that encrypts every object at rest');
+const program = new Command('coffer').description(
+  'Coffer: an S3-compatible object store that encrypts every object at rest',
+);
 
-program.command('serve')
+program
+  .command('serve')
   .description('serve the S3 API')
   .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
-  .option('--meta <url>', 'metadata in PostgreSQL (postgres://…, shared by several nodes) instead of LevelDB in DATA', parseMeta)
-  .addOption(new Option('--listen <host:port>', 'address to listen on').argParser(parseListen)
-    .default({ host: SERVER_DEFAULTS.host, port: SERVER_DEFAULTS.port }, `${SERVER_DEFAULTS.host}:${SERVER_DEFAULTS.port}`))
+  .option(
+    '--meta <url>',
+    'metadata in PostgreSQL (postgres://…, shared by several nodes) instead of LevelDB in DATA',
+    parseMeta,
+  )
+  .addOption(
+    new Option('--listen <host:port>', 'address to listen on')
+      .argParser(parseListen)
+      .default(
+        { host: SERVER_DEFAULTS.host, port: SERVER_DEFAULTS.port },
+        `${SERVER_DEFAULTS.host}:${SERVER_DEFAULTS.port}`,
+      ),
+  )
   .option('--region <region>', 'region the server answers as', SERVER_DEFAULTS.region)
-  .option('--domain <name>', 'also address buckets as {bucket}.<name> (virtual-hosted style); repeatable', parseDomain, [] as string[])
+  .option(
+    '--domain <name>',
+    'also address buckets as {bucket}.<name> (virtual-hosted style); repeatable',
+    parseDomain,
+    [] as string[],
+  )
   .option('--no-sigv2', 'refuse AWS Signature Version 2 (header, presigned URLs, POST forms): SigV4 only')
   .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
   .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
-  .option('--crypto-threads <n>', 'worker threads for chunk encryption (0: on the request thread)', parseCount, SERVER_DEFAULTS.cryptoThreads)
+  .option(
+    '--crypto-threads <n>',
+    'worker threads for chunk encryption (0: on the request thread)',
+    parseCount,
+    SERVER_DEFAULTS.cryptoThreads,
+  )
   .option('--multipart-max-age <hours>', 'abort multipart uploads older than this many hours', parsePositive, 24 * 7)
   .option('--allow-insecure-sse-c', 'accept SSE-C keys over plain HTTP from any peer (loopback peers always may)')
   .option('--trust-proxy', 'count X-Forwarded-Proto: https from the proxy in front as a secure connection')
   .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
-  .option('--lifecycle-interval <seconds>', 'how often the buckets\' lifecycle rules run', parsePositive, 3600)
+  .option('--lifecycle-interval <seconds>', "how often the buckets' lifecycle rules run", parsePositive, 3600)
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics (GET /metrics) on this address', parseListen)
-  .option('--min-free-space <size>', 'refuse new data (507) below this much free space: bytes, 512MiB, 1GiB or 5% '
-    + '(default: 256MiB, at most 10% of the file system)', parseMinFree)
+  .option(
+    '--min-free-space <size>',
+    'refuse new data (507) below this much free space: bytes, 512MiB, 1GiB or 5% ' +
+      '(default: 256MiB, at most 10% of the file system)',
+    parseMinFree,
+  )
   .action(async (opts) => {
     // Streaming objects allocates ~1–2 MiB of short-lived Buffers per MiB served, while the live heap stays small
     // (~14 MB). With V8's default growth the old-generation limit sits so close to the heap (29 MB, its slack no
@@ -180,7 +211,8 @@ program.command('serve')
     const logger = pino({ level: opts.logLevel }, sink);
     const accessKey = process.env.COFFER_ACCESS_KEY;
     const secretKey = process.env.COFFER_SECRET_KEY;
-    if (!!accessKey !== !!secretKey) throw new InvalidArgumentError('set both COFFER_ACCESS_KEY and COFFER_SECRET_KEY, or neither');
+    if (!!accessKey !== !!secretKey)
+      throw new InvalidArgumentError('set both COFFER_ACCESS_KEY and COFFER_SECRET_KEY, or neither');
     if (!!opts.tlsCert !== !!opts.tlsKey) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
     const server = await CofferServer.start({
       dataDir: opts.data,
@@ -193,7 +225,9 @@ program.command('serve')
       masterKey: masterKeySource(opts),
       root: accessKey && secretKey ? { accessKey, secretKey } : undefined,
       onGeneratedRoot: (pair) => {
-        process.stdout.write(`Generated root credentials (shown only this once; keep them):\n  access key: ${pair.accessKey}\n  secret key: ${pair.secretKey}\n`);
+        process.stdout.write(
+          `Generated root credentials (shown only this once; keep them):\n  access key: ${pair.accessKey}\n  secret key: ${pair.secretKey}\n`,
+        );
       },
       tls: opts.tlsCert ? { cert: opts.tlsCert, key: opts.tlsKey } : undefined,
       cryptoThreads: opts.cryptoThreads,
@@ -215,36 +249,46 @@ program.command('serve')
       // the shutdown timeout, the store as long again.
       setTimeout(() => process.exit(1), 2 * SERVER_DEFAULTS.shutdownTimeoutMs).unref();
       const exit = (code: number) => void sink.flush(1000).then(() => process.exit(code));
-      server.close().then(() => exit(0), (err) => { logger.error({ err }, 'shutdown failed'); exit(1); });
+      server.close().then(
+        () => exit(0),
+        (err) => {
+          logger.error({ err }, 'shutdown failed');
+          exit(1);
+        },
+      );
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
     // An IPv6 address goes in brackets in a URL.
-    const hostPort = ({ address, port }: { address: string; port: number }) => `${address.includes(':') ? `[${address}]` : address}:${port}`;
-    if (server.metricsAddress) process.stdout.write(`coffer metrics on http://${hostPort(server.metricsAddress)}/metrics\n`);
+    const hostPort = ({ address, port }: { address: string; port: number }) =>
+      `${address.includes(':') ? `[${address}]` : address}:${port}`;
+    if (server.metricsAddress)
+      process.stdout.write(`coffer metrics on http://${hostPort(server.metricsAddress)}/metrics\n`);
     process.stdout.write(`coffer listening on ${opts.tlsCert ? 'https' : 'http'}://${hostPort(server.address)}\n`);
   });
 
 const user = program.command('user').description('manage users of a stopped data directory');
-const dataOptions = (cmd: Command) => cmd
-  .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
-  .option('--meta <url>', 'metadata in PostgreSQL (postgres://…) instead of LevelDB in DATA', parseMeta)
-  .option('--master-key-file <file>', 'master key ring file (default: DATA/keys)');
+const dataOptions = (cmd: Command) =>
+  cmd
+    .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
+    .option('--meta <url>', 'metadata in PostgreSQL (postgres://…) instead of LevelDB in DATA', parseMeta)
+    .option('--master-key-file <file>', 'master key ring file (default: DATA/keys)');
 
 dataOptions(user.command('add').description('add a user'))
   .requiredOption('--access-key <key>', 'access key ID')
   .requiredOption('--secret-key <key>', 'secret access key')
   .requiredOption('--name <name>', 'display name')
   .action(async (opts) => {
-    const added = await withUsers(opts, (users) => users.add({ accessKey: opts.accessKey, secretKey: opts.secretKey, name: opts.name }));
+    const added = await withUsers(opts, (users) =>
+      users.add({ accessKey: opts.accessKey, secretKey: opts.secretKey, name: opts.name }),
+    );
     process.stdout.write(`added user ${added.name} (access key ${added.accessKey}, id ${added.id})\n`);
   });
 
-dataOptions(user.command('list').description('list users'))
-  .action(async (opts) => {
-    const list = await withUsers(opts, async (users) => users.list());
-    for (const u of list) process.stdout.write(`${u.accessKey}\t${u.name}\t${u.id}${u.root ? '\troot' : ''}\n`);
-  });
+dataOptions(user.command('list').description('list users')).action(async (opts) => {
+  const list = await withUsers(opts, async (users) => users.list());
+  for (const u of list) process.stdout.write(`${u.accessKey}\t${u.name}\t${u.id}${u.root ? '\troot' : ''}\n`);
+});
 
 dataOptions(user.command('remove').description('remove a user by access key or name'))
   .argument('[who]', 'access key or name')
@@ -257,47 +301,77 @@ dataOptions(user.command('remove').description('remove a user by access key or n
   });
 
 const keys = program.command('keys').description('master key ring');
-dataOptions(keys.command('list').description('list master key IDs (never the keys)'))
-  .action(async (opts) => {
-    const ring = await openKeyRing(opts.data, masterKeySource(opts));
-    for (const id of ring.ids()) process.stdout.write(`${id}${id === ring.activeId ? '\tactive' : ''}\n`);
-  });
+dataOptions(keys.command('list').description('list master key IDs (never the keys)')).action(async (opts) => {
+  const ring = await openKeyRing(opts.data, masterKeySource(opts));
+  for (const id of ring.ids()) process.stdout.write(`${id}${id === ring.activeId ? '\tactive' : ''}\n`);
+});
 
-dataOptions(keys.command('rotate').description('add a new active master key and re-wrap every SSE-S3 data key (resumable)'))
-  .action(async (opts) => {
-    const bar = new SingleBar({ format: 're-wrapping data keys [{bar}] {value}/{total} objects', hideCursor: true, noTTYOutput: true, stream: process.stderr }, Presets.shades_classic);
-    let started = false;
-    const result = await withStore(opts, (store, ring) => rotateMasterKey(store, ring, {
+dataOptions(
+  keys.command('rotate').description('add a new active master key and re-wrap every SSE-S3 data key (resumable)'),
+).action(async (opts) => {
+  const bar = new SingleBar(
+    {
+      format: 're-wrapping data keys [{bar}] {value}/{total} objects',
+      hideCursor: true,
+      noTTYOutput: true,
+      stream: process.stderr,
+    },
+    Presets.shades_classic,
+  );
+  let started = false;
+  const result = await withStore(opts, (store, ring) =>
+    rotateMasterKey(store, ring, {
       onProgress: ({ scanned, total }) => {
-        if (!started) { bar.start(total, 0); started = true; }
+        if (!started) {
+          bar.start(total, 0);
+          started = true;
+        }
         bar.update(Math.min(scanned, total));
       },
-    }));
-    if (started) bar.stop();
-    process.stdout.write(`${result.resumed ? 'resumed rotation to' : 'rotated to'} ${result.activeId}: ${result.rewrapped} data keys re-wrapped, ${result.scanned} objects scanned\n`);
-  });
+    }),
+  );
+  if (started) bar.stop();
+  process.stdout.write(
+    `${result.resumed ? 'resumed rotation to' : 'rotated to'} ${result.activeId}: ${result.rewrapped} data keys re-wrapped, ${result.scanned} objects scanned\n`,
+  );
+});
 
-dataOptions(program.command('scrub').description('verify every stored object: files present, SSE-S3 data decrypts and authenticates'))
-  .action(async (opts) => {
-    const bar = new SingleBar({ format: 'scrubbing [{bar}] {value} objects', hideCursor: true, noTTYOutput: true, stream: process.stderr }, Presets.shades_classic);
-    bar.start(0, 0);
-    const report = await withStore(opts, (store) => store.scrub({ onProgress: ({ objects }) => bar.update(objects) }));
-    bar.stop();
-    for (const f of report.failures) process.stdout.write(`FAIL\t${f.bucket}/${f.key}\t${f.code}\t${f.message}\n`);
-    process.stdout.write(`${report.objects} objects, ${report.bytes} bytes checked (${report.sizeOnly} SSE-C objects by size only), ${report.failures.length} failures\n`);
-    if (report.failures.length > 0) process.exitCode = 2;
-  });
+dataOptions(
+  program
+    .command('scrub')
+    .description('verify every stored object: files present, SSE-S3 data decrypts and authenticates'),
+).action(async (opts) => {
+  const bar = new SingleBar(
+    { format: 'scrubbing [{bar}] {value} objects', hideCursor: true, noTTYOutput: true, stream: process.stderr },
+    Presets.shades_classic,
+  );
+  bar.start(0, 0);
+  const report = await withStore(opts, (store) => store.scrub({ onProgress: ({ objects }) => bar.update(objects) }));
+  bar.stop();
+  for (const f of report.failures) process.stdout.write(`FAIL\t${f.bucket}/${f.key}\t${f.code}\t${f.message}\n`);
+  process.stdout.write(
+    `${report.objects} objects, ${report.bytes} bytes checked (${report.sizeOnly} SSE-C objects by size only), ${report.failures.length} failures\n`,
+  );
+  if (report.failures.length > 0) process.exitCode = 2;
+});
 
 const meta = program.command('meta').description('the metadata store');
-meta.command('migrate')
+meta
+  .command('migrate')
   .description('copy the metadata of a stopped data directory (LevelDB) into PostgreSQL, verified; resumable')
   .requiredOption('--from <dir>', 'data directory (its server stopped); its chunk files stay there')
   .requiredOption('--to <url>', 'PostgreSQL database (postgres://…) that `coffer serve --meta` will use', parseMeta)
   .option('--force', 'copy into a database that holds keys the data directory does not have, deleting them')
   .action(async (opts) => {
-    const bar = new SingleBar({
-      format: '{phase} [{bar}] {value}/{total} keys', hideCursor: true, noTTYOutput: true, stream: process.stderr,
-    }, Presets.shades_classic);
+    const bar = new SingleBar(
+      {
+        format: '{phase} [{bar}] {value}/{total} keys',
+        hideCursor: true,
+        noTTYOutput: true,
+        stream: process.stderr,
+      },
+      Presets.shades_classic,
+    );
     const crash = crashPoint();
     let phase: string | undefined;
     let written = 0;
@@ -316,14 +390,18 @@ meta.command('migrate')
     });
     if (phase !== undefined) bar.stop();
     const v = report.verify;
-    const copied = `${report.keys} keys, ${report.written} written, ${report.deleted} deleted`
-      + (report.resumed ? ', resumed' : '');
+    const copied =
+      `${report.keys} keys, ${report.written} written, ${report.deleted} deleted` + (report.resumed ? ', resumed' : '');
     if (report.verified) {
-      process.stdout.write(`migrated ${opts.from} to ${redactUrl(opts.to)}: ${copied}; `
-        + `verified: ${v.targetKeys} keys on both sides, ${v.sampled} sampled reads byte-equal\n`);
+      process.stdout.write(
+        `migrated ${opts.from} to ${redactUrl(opts.to)}: ${copied}; ` +
+          `verified: ${v.targetKeys} keys on both sides, ${v.sampled} sampled reads byte-equal\n`,
+      );
     } else {
-      process.stdout.write(`NOT verified: ${copied}; ${v.sourceKeys} keys in the source, `
-        + `${v.targetKeys} in the target, ${v.differing} differing, ${v.sampleDiffering} of ${v.sampled} sampled reads differing; run it again\n`);
+      process.stdout.write(
+        `NOT verified: ${copied}; ${v.sourceKeys} keys in the source, ` +
+          `${v.targetKeys} in the target, ${v.differing} differing, ${v.sampleDiffering} of ${v.sampled} sampled reads differing; run it again\n`,
+      );
       process.exitCode = 2;
     }
   });

@@ -17,14 +17,18 @@ import { header } from './http.ts';
  */
 export function isSecure(ctx: Context, services: Services): boolean {
   if ((ctx.req.socket as { encrypted?: boolean }).encrypted || services.security.allowInsecureSseC) return true;
-  if (services.security.trustProxy && header(ctx.req.headers, 'x-forwarded-proto')?.toLowerCase() === 'https') return true;
+  if (services.security.trustProxy && header(ctx.req.headers, 'x-forwarded-proto')?.toLowerCase() === 'https')
+    return true;
   const peer = ctx.req.socket.remoteAddress ?? '';
   return peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
 }
 
 function requireSecure(ctx: Context, services: Services): void {
   if (!isSecure(ctx, services)) {
-    throw new S3Error('InvalidRequest', { message: 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.' });
+    throw new S3Error('InvalidRequest', {
+      message:
+        'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.',
+    });
   }
 }
 
@@ -61,10 +65,17 @@ const SSE_C_PARAM = /^x-amz-server-side-encryption-customer-/;
  * form's fields for a browser upload).
  */
 export function writeEncryption(
-  ctx: Context, ep: Pick<Endpoint, 'query'>, services: Services, bucket: BucketRecord, params?: IncomingHttpHeaders,
+  ctx: Context,
+  ep: Pick<Endpoint, 'query'>,
+  services: Services,
+  bucket: BucketRecord,
+  params?: IncomingHttpHeaders,
 ): WriteEncryption {
   const headers = params ?? sseParameters(ctx, ep);
-  if (bucket.encryption?.blockedEncryptionTypes?.includes('SSE-C') && Object.keys(headers).some((h) => SSE_C_PARAM.test(h))) {
+  if (
+    bucket.encryption?.blockedEncryptionTypes?.includes('SSE-C') &&
+    Object.keys(headers).some((h) => SSE_C_PARAM.test(h))
+  ) {
     throw new S3Error('AccessDenied');
   }
   const sse = parseServerSideEncryption(header(headers, 'x-amz-server-side-encryption'));
@@ -97,11 +108,21 @@ export function refuseSseHeader(ctx: Context): void {
  * a wrong key is 403 (Part A).
  */
 export function readCustomerKey(
-  ctx: Context, ep: Pick<Endpoint, 'query'>, services: Services, rec: ObjectRecord, opts: { copySource?: boolean } = {},
+  ctx: Context,
+  ep: Pick<Endpoint, 'query'>,
+  services: Services,
+  rec: ObjectRecord,
+  opts: { copySource?: boolean } = {},
 ): SseCustomerKey | undefined {
-  const customer = parseSseCustomerHeaders(sseParameters(ctx, ep), { copySource: opts.copySource, requireKeyMd5: !!opts.copySource });
+  const customer = parseSseCustomerHeaders(sseParameters(ctx, ep), {
+    copySource: opts.copySource,
+    requireKeyMd5: !!opts.copySource,
+  });
   if (rec.enc.scheme === 'SSE-C' && !customer) {
-    throw new S3Error('InvalidRequest', { message: 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.' });
+    throw new S3Error('InvalidRequest', {
+      message:
+        'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
+    });
   }
   if (rec.enc.scheme !== 'SSE-C' && customer) {
     throw new S3Error('InvalidRequest', { message: 'The encryption parameters are not applicable to this object.' });
@@ -112,7 +133,10 @@ export function readCustomerKey(
     services.store.verifyKey(rec, customer);
   } catch (err) {
     if ((err as { code?: string }).code === 'CRYPTO_WRONG_KEY') {
-      throw new S3Error('AccessDenied', { message: 'Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key.' });
+      throw new S3Error('AccessDenied', {
+        message:
+          'Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key.',
+      });
     }
     throw err;
   }

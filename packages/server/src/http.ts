@@ -73,7 +73,11 @@ const CONTENT_HEADERS = [
  * exactly as sent (`deflate, gzip` keeps its space). Undefined when nothing is left.
  */
 function storedContentEncoding(value: string): string | undefined {
-  const rest = value.split(',').filter((s) => s.trim().toLowerCase() !== 'aws-chunked').join(',').trim();
+  const rest = value
+    .split(',')
+    .filter((s) => s.trim().toLowerCase() !== 'aws-chunked')
+    .join(',')
+    .trim();
   return rest === '' ? undefined : rest;
 }
 
@@ -152,7 +156,12 @@ export function setEncryptionHeaders(ctx: Context, rec: Pick<ObjectRecord, 'enc'
 }
 
 /** The conditional headers of a read, or (with the `x-amz-copy-source-` prefix) of a copy source. */
-interface Conditions { ifMatch?: string; ifNoneMatch?: string; ifModifiedSince?: string; ifUnmodifiedSince?: string }
+interface Conditions {
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
+  ifUnmodifiedSince?: string;
+}
 
 function readConditions(headers: IncomingHttpHeaders, prefix: '' | 'x-amz-copy-source-'): Conditions {
   return {
@@ -182,7 +191,11 @@ function parseHttpDate(v: string | undefined): number | undefined {
  * Evaluates conditional headers in the order AWS resolves them (S3-ERRORS.md §4): returns 'ok', 'not-modified'
  * (304 for GET/HEAD) or throws PreconditionFailed. A copy source never answers 304: its "not modified" is a 412.
  */
-export function evaluateConditions(headers: IncomingHttpHeaders, rec: ObjectRecord, kind: 'read' | 'copy'): 'ok' | 'not-modified' {
+export function evaluateConditions(
+  headers: IncomingHttpHeaders,
+  rec: ObjectRecord,
+  kind: 'read' | 'copy',
+): 'ok' | 'not-modified' {
   const c = readConditions(headers, kind === 'copy' ? 'x-amz-copy-source-' : '');
   const lastModified = Math.floor(Date.parse(rec.lastModified) / 1000);
   const ims = parseHttpDate(c.ifModifiedSince);
@@ -205,7 +218,10 @@ export function evaluateConditions(headers: IncomingHttpHeaders, rec: ObjectReco
 }
 
 /** An inclusive byte range within an object. */
-export interface ByteRange { start: number; end: number }
+export interface ByteRange {
+  start: number;
+  end: number;
+}
 
 /**
  * Parses a Range header against an object size (RFC 9110 §14.1.2, one range only). A syntactically invalid or
@@ -215,10 +231,11 @@ export function parseRange(value: string | undefined, size: number): ByteRange |
   if (value === undefined) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  const invalid = () => new S3Error('InvalidRange', {
-    extra: { RangeRequested: value, ActualObjectSize: size },
-    headers: { 'Content-Range': `bytes */${size}` },
-  });
+  const invalid = () =>
+    new S3Error('InvalidRange', {
+      extra: { RangeRequested: value, ActualObjectSize: size },
+      headers: { 'Content-Range': `bytes */${size}` },
+    });
   if (m[1] === '') {
     const suffix = Number(m[2]);
     if (suffix === 0 || size === 0) throw invalid();
@@ -246,10 +263,15 @@ export function requestBody(ctx: Context, opts: BodyDecoderOptions = {}): BodyDe
   const req = ctx.req;
   // Not pipeline(): a failure downstream must not destroy the request, or the socket goes with it and the
   // client never sees the S3 error. The rest of the body is drained instead.
-  const onClose = () => { if (!req.complete) decoder.destroy(new S3Error('IncompleteBody')); };
+  const onClose = () => {
+    if (!req.complete) decoder.destroy(new S3Error('IncompleteBody'));
+  };
   req.on('error', (err) => decoder.destroy(err));
   req.on('close', onClose);
-  decoder.on('error', () => { req.unpipe(decoder); req.resume(); });
+  decoder.on('error', () => {
+    req.unpipe(decoder);
+    req.resume();
+  });
   req.pipe(decoder);
   return decoder;
 }

@@ -6,7 +6,13 @@ export { CofferServer, SERVER_DEFAULTS, openKeyRing, type ServerOptions, type Ma
 export { createApp, type Handler } from './app.ts';
 export { route, parseQuery, splitPath } from './router.ts';
 export {
-  OPERATIONS, type Operation, type Scope, type OperationIn, type Endpoint, type EndpointOf, type BucketEndpoint,
+  OPERATIONS,
+  type Operation,
+  type Scope,
+  type OperationIn,
+  type Endpoint,
+  type EndpointOf,
+  type BucketEndpoint,
   type ObjectEndpoint,
 } from './operations.ts';
 export { S3Error, S3_ERRORS, toS3Error, type S3ErrorCode } from './errors.ts';

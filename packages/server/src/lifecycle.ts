@@ -25,12 +25,16 @@ function selects(rule: BucketLifecycleRule, rec: Pick<ObjectRecord, 'key' | 'siz
 }
 
 /** When the object expires under `rules` (the earliest rule that expires it), or undefined. */
-export function objectExpiry(rules: readonly BucketLifecycleRule[], rec: Pick<ObjectRecord, 'key' | 'size' | 'tags' | 'lastModified'>): { at: number; ruleId: string } | undefined {
+export function objectExpiry(
+  rules: readonly BucketLifecycleRule[],
+  rec: Pick<ObjectRecord, 'key' | 'size' | 'tags' | 'lastModified'>,
+): { at: number; ruleId: string } | undefined {
   let best: { at: number; ruleId: string } | undefined;
   for (const rule of rules) {
     if (!selects(rule, rec)) continue;
     let at: number | undefined;
-    if (rule.expirationDays !== undefined) at = midnightAtOrAfter(Date.parse(rec.lastModified) + rule.expirationDays * DAY);
+    if (rule.expirationDays !== undefined)
+      at = midnightAtOrAfter(Date.parse(rec.lastModified) + rule.expirationDays * DAY);
     else if (rule.expirationDate !== undefined) at = Date.parse(rule.expirationDate);
     if (at !== undefined && (best === undefined || at < best.at)) best = { at, ruleId: rule.id };
   }
@@ -38,10 +42,19 @@ export function objectExpiry(rules: readonly BucketLifecycleRule[], rec: Pick<Ob
 }
 
 /** When a multipart upload of `key` initiated at `initiated` is aborted under `rules`, or undefined. */
-export function uploadExpiry(rules: readonly BucketLifecycleRule[], key: string, initiated: string): number | undefined {
+export function uploadExpiry(
+  rules: readonly BucketLifecycleRule[],
+  key: string,
+  initiated: string,
+): number | undefined {
   let best: number | undefined;
   for (const rule of rules) {
-    if (!rule.enabled || rule.abortIncompleteDays === undefined || (rule.prefix !== undefined && !key.startsWith(rule.prefix))) continue;
+    if (
+      !rule.enabled ||
+      rule.abortIncompleteDays === undefined ||
+      (rule.prefix !== undefined && !key.startsWith(rule.prefix))
+    )
+      continue;
     const at = midnightAtOrAfter(Date.parse(initiated) + rule.abortIncompleteDays * DAY);
     if (best === undefined || at < best) best = at;
   }
@@ -78,10 +91,17 @@ export class LifecycleRunner {
     const tick = () => {
       // One node at a time runs the rules when several share the metadata.
       const lease = Math.ceil(intervalMs * 1.5);
-      this.#running = this.#store.acquireJobLease('lifecycle', lease).then((mine) => (mine ? this.run() : undefined)).then(() => undefined, (err: unknown) => this.#logger.error({ err }, 'lifecycle run failed')).finally(() => {
-        this.#running = undefined;
-        if (!this.#stopped) this.#timer = setTimeout(tick, intervalMs);
-      });
+      this.#running = this.#store
+        .acquireJobLease('lifecycle', lease)
+        .then((mine) => (mine ? this.run() : undefined))
+        .then(
+          () => undefined,
+          (err: unknown) => this.#logger.error({ err }, 'lifecycle run failed'),
+        )
+        .finally(() => {
+          this.#running = undefined;
+          if (!this.#stopped) this.#timer = setTimeout(tick, intervalMs);
+        });
     };
     this.#timer = setTimeout(tick, Math.min(intervalMs, 1000));
   }
@@ -121,7 +141,10 @@ export class LifecycleRunner {
         for (const up of uploads) {
           const at = uploadExpiry(rules, up.key, up.initiated);
           if (at !== undefined && at <= now) {
-            await this.#multipart.abort(bucket.name, up.key, up.uploadId).then(() => aborted++, () => undefined);
+            await this.#multipart.abort(bucket.name, up.key, up.uploadId).then(
+              () => aborted++,
+              () => undefined,
+            );
           }
         }
       }

@@ -35,7 +35,11 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
-  readonly #inFlight = new Gauge({ name: 'coffer_requests_in_flight', help: 'S3 requests being handled', registers: [this.registry] });
+  readonly #inFlight = new Gauge({
+    name: 'coffer_requests_in_flight',
+    help: 'S3 requests being handled',
+    registers: [this.registry],
+  });
   readonly #refused = new Counter({
     name: 'coffer_requests_refused_for_space_total',
     help: 'Requests answered 507 XCofferStorageFull: the data directory was below its free-space reserve, or full',
@@ -45,20 +49,26 @@ export class Metrics {
   constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'coffer_' });
     const { space, logDropped, writesStopped } = sources;
-    const fromSpace = (name: string, help: string, field: 'free' | 'total' | 'reserve') => new Gauge({
-      name, help, registers: [this.registry],
-      async collect() {
-        try {
-          this.set((await space.sample())[field]);
-        } catch {
-          // statfs failed: the gauge keeps its last value
-        }
-      },
-    });
+    const fromSpace = (name: string, help: string, field: 'free' | 'total' | 'reserve') =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          try {
+            this.set((await space.sample())[field]);
+          } catch {
+            // statfs failed: the gauge keeps its last value
+          }
+        },
+      });
     fromSpace('coffer_data_free_bytes', 'Bytes free (for Coffer) on the file system of the data directory', 'free');
     fromSpace('coffer_data_total_bytes', 'Size of the file system of the data directory', 'total');
-    fromSpace('coffer_data_min_free_bytes', 'The free-space reserve (--min-free-space): new data is refused below it',
-      'reserve');
+    fromSpace(
+      'coffer_data_min_free_bytes',
+      'The free-space reserve (--min-free-space): new data is refused below it',
+      'reserve',
+    );
     let counted = 0;
     new Counter({
       name: 'coffer_log_lines_dropped_total',
@@ -73,7 +83,10 @@ export class Metrics {
     new Gauge({
       name: 'coffer_metadata_writes_stopped',
       help: '1 while writes are refused until the metadata database is reopened',
-      registers: [this.registry], collect() { this.set(writesStopped?.() ? 1 : 0); },
+      registers: [this.registry],
+      collect() {
+        this.set(writesStopped?.() ? 1 : 0);
+      },
     });
   }
 
@@ -108,7 +121,10 @@ export class Metrics {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => { server.off('error', reject); resolve(); });
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     return { server, address: server.address() as AddressInfo };
   }

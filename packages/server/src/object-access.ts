@@ -7,7 +7,10 @@ import { ownedBucket } from './access.ts';
 
 /** Loads an object the caller may read, with its bucket's record, or `NoSuchKey`. */
 export async function loadObjectIn(
-  ctx: Context, services: Services, bucket: string, key: string,
+  ctx: Context,
+  services: Services,
+  bucket: string,
+  key: string,
 ): Promise<{ bucket: BucketRecord; rec: ObjectRecord }> {
   const owned = await ownedBucket(ctx, services, bucket);
   const rec = await services.store.getObject(bucket, key);

@@ -39,16 +39,19 @@ export function encoder(q: Map<string, string>): (s: string) => string {
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
  */
 export function parseCopySource(raw: string): { bucket: string; key: string } {
-  const invalid = () => new S3Error('InvalidArgument', {
-    message: 'Invalid copy source object key', extra: { ArgumentName: 'x-amz-copy-source', ArgumentValue: raw },
-  });
+  const invalid = () =>
+    new S3Error('InvalidArgument', {
+      message: 'Invalid copy source object key',
+      extra: { ArgumentName: 'x-amz-copy-source', ArgumentValue: raw },
+    });
   let path = raw.startsWith('/') ? raw.slice(1) : raw;
   const q = path.indexOf('?');
   if (q >= 0) {
     const version = new URLSearchParams(path.slice(q + 1)).get('versionId');
     if (version !== null && version !== 'null') {
       throw new S3Error('InvalidArgument', {
-        message: 'Invalid version id specified', extra: { ArgumentName: 'versionId', ArgumentValue: version },
+        message: 'Invalid version id specified',
+        extra: { ArgumentName: 'versionId', ArgumentValue: version },
       });
     }
     path = path.slice(0, q);

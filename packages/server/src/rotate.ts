@@ -11,10 +11,18 @@ const NS = 'system';
 const ID = 'rotation';
 
 /** The record of a rotation in progress. */
-interface RotationRecord { v: 1; target: string; started: string }
+interface RotationRecord {
+  v: 1;
+  target: string;
+  started: string;
+}
 
 /** Progress of a rotation, for a progress bar. */
-export interface RotationProgress { scanned: number; rewrapped: number; total: number }
+export interface RotationProgress {
+  scanned: number;
+  rewrapped: number;
+  total: number;
+}
 
 /** Counts objects (the progress bar's total) by paging through every bucket. */
 async function countObjects(store: BlobStore): Promise<number> {
@@ -35,7 +43,11 @@ async function countObjects(store: BlobStore): Promise<number> {
  * Rotates the master key of a stopped data directory (or resumes an interrupted rotation) and re-wraps every
  * SSE-S3 data key. Returns the active key ID and the counts.
  */
-export async function rotateMasterKey(store: BlobStore, ring: MasterKeyRing, opts: { onProgress?: (p: RotationProgress) => void; signal?: AbortSignal } = {}): Promise<{ activeId: string; resumed: boolean; scanned: number; rewrapped: number }> {
+export async function rotateMasterKey(
+  store: BlobStore,
+  ring: MasterKeyRing,
+  opts: { onProgress?: (p: RotationProgress) => void; signal?: AbortSignal } = {},
+): Promise<{ activeId: string; resumed: boolean; scanned: number; rewrapped: number }> {
   const pending = await store.getRecord<RotationRecord>(NS, ID);
   const resumed = pending?.target === ring.activeId;
   if (!resumed) {

@@ -10,16 +10,45 @@ import type { Endpoint, EndpointOf, OperationIn } from './operations.ts';
 
 /** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
 /** GET of these on a bucket: the answer of a bucket without that configuration (handlers/bucket-defaults.ts). */
-export const BUCKET_DEFAULT_SUBRESOURCES = ['policy', 'website', 'replication', 'object-lock', 'logging', 'notification',
-  'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'policyStatus'] as const;
+export const BUCKET_DEFAULT_SUBRESOURCES = [
+  'policy',
+  'website',
+  'replication',
+  'object-lock',
+  'logging',
+  'notification',
+  'requestPayment',
+  'accelerate',
+  'ownershipControls',
+  'publicAccessBlock',
+  'policyStatus',
+] as const;
 
 /** One of {@link BUCKET_DEFAULT_SUBRESOURCES}. */
 export type BucketDefaultSubresource = (typeof BUCKET_DEFAULT_SUBRESOURCES)[number];
 
-const UNSUPPORTED_SUBRESOURCES = ['policy', 'website', 'logging', 'notification',
-  'replication', 'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'object-lock', 'ownershipControls',
-  'publicAccessBlock', 'intelligent-tiering', 'retention', 'legal-hold', 'torrent', 'restore', 'select',
-  'policyStatus'];
+const UNSUPPORTED_SUBRESOURCES = [
+  'policy',
+  'website',
+  'logging',
+  'notification',
+  'replication',
+  'requestPayment',
+  'accelerate',
+  'analytics',
+  'inventory',
+  'metrics',
+  'object-lock',
+  'ownershipControls',
+  'publicAccessBlock',
+  'intelligent-tiering',
+  'retention',
+  'legal-hold',
+  'torrent',
+  'restore',
+  'select',
+  'policyStatus',
+];
 
 /** Decodes a percent-encoded URI component; S3 answers `InvalidURI` to one that does not decode. */
 function decode(s: string, plusIsSpace: boolean): string {
@@ -72,7 +101,11 @@ export function hostBucket(host: string | undefined, domains: readonly string[])
 }
 
 /** Bucket and key of a request: from the Host (virtual-hosted style, the whole path is the key) or the path. */
-function target(rawPath: string, headers: Record<string, string | string[] | undefined>, domains: readonly string[]): { bucket?: string; key?: string } {
+function target(
+  rawPath: string,
+  headers: Record<string, string | string[] | undefined>,
+  domains: readonly string[],
+): { bucket?: string; key?: string } {
   const host = headers['host'];
   const bucket = hostBucket(typeof host === 'string' ? host : undefined, domains);
   if (bucket === undefined) return splitPath(rawPath);
@@ -81,7 +114,9 @@ function target(rawPath: string, headers: Record<string, string | string[] | und
 }
 
 function notImplemented(): never {
-  throw new S3Error('NotImplemented', { message: 'A header you provided implies functionality that is not implemented' });
+  throw new S3Error('NotImplemented', {
+    message: 'A header you provided implies functionality that is not implemented',
+  });
 }
 
 function methodNotAllowed(method: string, resourceType: string): never {
@@ -117,7 +152,8 @@ export function route(
   // A browser's CORS preflight, for the bucket or any object in it.
   if (m === 'OPTIONS') return { op: 'PreflightRequest', bucket, key, query };
   // The configurations Coffer has no feature for read back as on a bucket that never had one (bucket-defaults.ts).
-  if (m === 'GET' && key === undefined && BUCKET_DEFAULT_SUBRESOURCES.some(has)) return { op: 'GetBucketDefault', bucket, query };
+  if (m === 'GET' && key === undefined && BUCKET_DEFAULT_SUBRESOURCES.some(has))
+    return { op: 'GetBucketDefault', bucket, query };
   if (UNSUPPORTED_SUBRESOURCES.some(has)) notImplemented();
   if (has('acl') && m !== 'GET' && m !== 'PUT') methodNotAllowed(m, key === undefined ? 'BUCKET' : 'OBJECT');
 

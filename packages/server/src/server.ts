@@ -20,10 +20,7 @@ import { DiskSpace, type SpaceReserve } from './space.ts';
 import { LogSink } from './log-sink.ts';
 
 /** Where the master key ring comes from. */
-export type MasterKeySource =
-  | { kind: 'data-dir' }
-  | { kind: 'key'; key: Buffer }
-  | { kind: 'file'; path: string };
+export type MasterKeySource = { kind: 'data-dir' } | { kind: 'key'; key: Buffer } | { kind: 'file'; path: string };
 
 /** Options of {@link CofferServer.start}. */
 export interface ServerOptions {
@@ -103,9 +100,12 @@ const USERS_RELOAD_MS = 2000;
 /** Opens the master key ring from the source the operator chose. */
 export async function openKeyRing(dataDir: string, source: MasterKeySource): Promise<MasterKeyRing> {
   switch (source.kind) {
-    case 'key': return MasterKeyRing.fromKey(source.key);
-    case 'file': return MasterKeyRing.fromFile(source.path);
-    default: return MasterKeyRing.open({ dir: join(dataDir, 'keys') });
+    case 'key':
+      return MasterKeyRing.fromKey(source.key);
+    case 'file':
+      return MasterKeyRing.fromFile(source.path);
+    default:
+      return MasterKeyRing.open({ dir: join(dataDir, 'keys') });
   }
 }
 
@@ -126,10 +126,12 @@ export class CofferServer {
 
   /** Opens the data directory and starts listening. */
   static async start(opts: ServerOptions): Promise<CofferServer> {
-    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new RangeError('options.port must be an integer from 0 to 65535');
+    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
+      throw new RangeError('options.port must be an integer from 0 to 65535');
     if (!opts.dataDir) throw new TypeError('options.dataDir must be a non-empty path');
     const logger = opts.logger ?? pino({ level: 'info' }, new LogSink(2));
-    if (!Number.isInteger(opts.cryptoThreads) || opts.cryptoThreads < 0) throw new RangeError('options.cryptoThreads must be an integer of 0 or more');
+    if (!Number.isInteger(opts.cryptoThreads) || opts.cryptoThreads < 0)
+      throw new RangeError('options.cryptoThreads must be an integer of 0 or more');
     const keyRing = await openKeyRing(opts.dataDir, opts.masterKey);
     const cryptoPool = opts.cryptoThreads > 0 ? await CryptoPool.open({ threads: opts.cryptoThreads }) : undefined;
     let store: BlobStore;
@@ -159,8 +161,18 @@ export class CofferServer {
         ? new Metrics({ space, logDropped: opts.logDropped, writesStopped: () => store.recovering })
         : undefined;
       const services: Services = {
-        store, multipart, lifecycle, keyRing, cryptoPool, users, logger, metrics, space,
-        region: opts.region, domains: opts.domains ?? [], sigV2: opts.sigV2 ?? true,
+        store,
+        multipart,
+        lifecycle,
+        keyRing,
+        cryptoPool,
+        users,
+        logger,
+        metrics,
+        space,
+        region: opts.region,
+        domains: opts.domains ?? [],
+        sigV2: opts.sigV2 ?? true,
         security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
       };
       const handle = createApp(services).callback();
@@ -171,7 +183,10 @@ export class CofferServer {
       server.on('checkExpectation', handle);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
+        server.listen(opts.port, opts.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
       let metricsServer: http.Server | undefined;
       if (metrics && opts.metricsListen) {

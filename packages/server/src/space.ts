@@ -20,8 +20,20 @@ const MiB = 1024 * 1024;
 export const DEFAULT_RESERVE = Object.freeze({ bytes: 256 * MiB, capPercent: 10 });
 
 const UNITS: Record<string, number> = {
-  '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: MiB, mb: 1e6, mib: MiB, g: 1024 * MiB, gb: 1e9, gib: 1024 * MiB,
-  t: 1024 * 1024 * MiB, tb: 1e12, tib: 1024 * 1024 * MiB,
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: MiB,
+  mb: 1e6,
+  mib: MiB,
+  g: 1024 * MiB,
+  gb: 1e9,
+  gib: 1024 * MiB,
+  t: 1024 * 1024 * MiB,
+  tb: 1e12,
+  tib: 1024 * 1024 * MiB,
 };
 
 /**
@@ -79,7 +91,9 @@ export class DiskSpace {
   /** The current sample (taken again once it is a second old, or after {@link full}). */
   async sample(): Promise<SpaceSample> {
     if (this.#sample && Date.now() - this.#taken < SAMPLE_TTL_MS) return this.#sample;
-    this.#pending ??= this.#take().finally(() => { this.#pending = undefined; });
+    this.#pending ??= this.#take().finally(() => {
+      this.#pending = undefined;
+    });
     return this.#pending;
   }
 

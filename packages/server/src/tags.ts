@@ -10,14 +10,19 @@ import { header } from './http.ts';
 
 /** S3's limits: tags per object and per bucket, key and value lengths (Unicode characters). */
 export const TAG_LIMITS = Object.freeze({
-  maxObjectTags: 10, maxBucketTags: 50, maxKeyLength: 128, maxValueLength: 256,
+  maxObjectTags: 10,
+  maxBucketTags: 50,
+  maxKeyLength: 128,
+  maxValueLength: 256,
 });
 
 const invalidTag = (message: string) => new S3Error('InvalidTag', { message });
 
 /** Checks a tag set against S3's rules; returns it as a record (in the order given). */
 export function checkTags(
-  tags: readonly { key: string; value: string }[], max: number, what: 'Object' | 'Bucket',
+  tags: readonly { key: string; value: string }[],
+  max: number,
+  what: 'Object' | 'Bucket',
 ): Record<string, string> {
   if (tags.length > max) throw invalidTag(`${what} tags cannot be greater than ${max}`);
   const out: Record<string, string> = {};
@@ -43,17 +48,23 @@ export function taggingHeader(headers: IncomingHttpHeaders): Record<string, stri
   const pairs = [...new URLSearchParams(raw)];
   if (new Set(pairs.map(([k]) => k)).size !== pairs.length) {
     throw new S3Error('InvalidArgument', {
-      message: "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without "
-        + 'tag name duplicates.',
+      message:
+        "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without " +
+        'tag name duplicates.',
       extra: { ArgumentName: 'x-amz-tagging', ArgumentValue: raw },
     });
   }
-  return checkTags(pairs.map(([key, value]) => ({ key, value })), TAG_LIMITS.maxObjectTags, 'Object');
+  return checkTags(
+    pairs.map(([key, value]) => ({ key, value })),
+    TAG_LIMITS.maxObjectTags,
+    'Object',
+  );
 }
 
 /** A Tagging document from a request body (or a POST form's `tagging` field). */
 export async function readTagging(
-  source: AsyncIterable<Buffer | string>, what: 'Object' | 'Bucket',
+  source: AsyncIterable<Buffer | string>,
+  what: 'Object' | 'Bucket',
 ): Promise<Record<string, string>> {
   const { tags } = await parseTagging(source);
   return checkTags(tags, what === 'Object' ? TAG_LIMITS.maxObjectTags : TAG_LIMITS.maxBucketTags, what);

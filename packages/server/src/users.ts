@@ -33,7 +33,10 @@ const ACCESS_KEY = /^[A-Za-z0-9._~+/=-]{3,128}$/;
 
 /** Errors of the user registry, for the CLI. */
 export class UserError extends Error {
-  constructor(readonly code: 'USER_EXISTS' | 'USER_NOT_FOUND' | 'USER_INVALID', message: string) {
+  constructor(
+    readonly code: 'USER_EXISTS' | 'USER_NOT_FOUND' | 'USER_INVALID',
+    message: string,
+  ) {
     super(message);
     this.name = 'UserError';
   }
@@ -75,7 +78,10 @@ export class UserRegistry {
     const next = new Map<string, { user: User; secret: string; sealed: string }>();
     for (const rec of await this.#store.listRecords<UserRecord>(NS)) {
       const known = this.#byAccessKey.get(rec.accessKey);
-      const secret = known?.sealed === rec.secret ? known.secret : this.#keyRing.open(rec.secret, sealAad(rec.accessKey)).toString('utf8');
+      const secret =
+        known?.sealed === rec.secret
+          ? known.secret
+          : this.#keyRing.open(rec.secret, sealAad(rec.accessKey)).toString('utf8');
       next.set(rec.accessKey, { user: toUser(rec), secret, sealed: rec.secret });
     }
     this.#byAccessKey = next;
@@ -122,10 +128,12 @@ export class UserRegistry {
 
   /** Adds a user. USER_EXISTS when the access key is taken; USER_INVALID for a malformed key or name. */
   async add(p: { accessKey: string; secretKey: string; name: string; root?: boolean; id?: string }): Promise<User> {
-    if (!ACCESS_KEY.test(p.accessKey)) throw new UserError('USER_INVALID', 'access key must be 3 to 128 characters of A-Z a-z 0-9 . _ ~ + / = -');
+    if (!ACCESS_KEY.test(p.accessKey))
+      throw new UserError('USER_INVALID', 'access key must be 3 to 128 characters of A-Z a-z 0-9 . _ ~ + / = -');
     if (p.secretKey.length < 8) throw new UserError('USER_INVALID', 'secret key must be at least 8 characters');
     if (!p.name) throw new UserError('USER_INVALID', 'name must not be empty');
-    if (this.#byAccessKey.has(p.accessKey)) throw new UserError('USER_EXISTS', `a user with access key ${p.accessKey} exists`);
+    if (this.#byAccessKey.has(p.accessKey))
+      throw new UserError('USER_EXISTS', `a user with access key ${p.accessKey} exists`);
     const rec: UserRecord = {
       v: 1,
       id: p.id ?? randomBytes(32).toString('hex'),
@@ -143,7 +151,9 @@ export class UserRegistry {
 
   /** Removes a user by access key or name. USER_NOT_FOUND when there is none. */
   async remove(accessKeyOrName: string): Promise<User> {
-    const entry = this.#byAccessKey.get(accessKeyOrName) ?? [...this.#byAccessKey.values()].find((e) => e.user.name === accessKeyOrName);
+    const entry =
+      this.#byAccessKey.get(accessKeyOrName) ??
+      [...this.#byAccessKey.values()].find((e) => e.user.name === accessKeyOrName);
     if (!entry) throw new UserError('USER_NOT_FOUND', `no user with access key or name ${accessKeyOrName}`);
     await this.#store.deleteRecord(NS, entry.user.accessKey);
     this.#byAccessKey.delete(entry.user.accessKey);

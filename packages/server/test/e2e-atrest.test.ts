@@ -7,7 +7,15 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListBucketsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 
 import { bodyBytes, md5hex, patternBytes } from './helpers/assert.ts';
 import { sdkClient } from './helpers/clients.ts';
@@ -18,7 +26,10 @@ const B = 'atrest';
 const PHRASE = Buffer.from('COFFER-AT-REST-CANARY: the quick brown fox jumps over the lazy dog / ');
 const RANDOM = patternBytes(64 * 1024, 'atrest-random');
 // ~200 KiB of a distinctive repeated phrase, then 64 KiB of pseudo-random bytes
-const PLAIN = Buffer.concat([Buffer.concat(Array.from({ length: Math.ceil((200 * 1024) / PHRASE.length) }, () => PHRASE)), RANDOM]);
+const PLAIN = Buffer.concat([
+  Buffer.concat(Array.from({ length: Math.ceil((200 * 1024) / PHRASE.length) }, () => PHRASE)),
+  RANDOM,
+]);
 // 2 MiB: tampered in its last chunk, so that the server has sent the headers before it meets the bad chunk
 const BIG = patternBytes(2 * 1024 * 1024, 'atrest-big');
 
@@ -58,7 +69,13 @@ async function flipByte(file: string, pos: number): Promise<void> {
 /** GET over raw HTTP; resolves with what arrived, or with the error if the connection was cut. */
 function rawGet(key: string): Promise<{ status?: number; body?: Buffer; error?: Error }> {
   const path = objectPath(B, key);
-  const headers = signHeaders({ method: 'GET', url: server.url, path, accessKey: server.accessKey, secretKey: server.secretKey });
+  const headers = signHeaders({
+    method: 'GET',
+    url: server.url,
+    path,
+    accessKey: server.accessKey,
+    secretKey: server.secretKey,
+  });
   return httpSend({ method: 'GET', url: server.url, path, headers }).then(
     (r) => ({ status: r.status, body: r.body }),
     (error: Error) => ({ error }),
@@ -93,8 +110,14 @@ after(async () => {
 describe('data directory at rest', () => {
   it('should hold no file that contains the plaintext phrase', async () => {
     const files = await listFiles(dataDir);
-    assert.ok(files.some((f) => relative(dataDir, f).startsWith('blobs')), `blob files exist: ${files.map((f) => relative(dataDir, f)).join(', ')}`);
-    assert.ok(files.some((f) => relative(dataDir, f).startsWith('meta')), 'LevelDB files exist');
+    assert.ok(
+      files.some((f) => relative(dataDir, f).startsWith('blobs')),
+      `blob files exist: ${files.map((f) => relative(dataDir, f)).join(', ')}`,
+    );
+    assert.ok(
+      files.some((f) => relative(dataDir, f).startsWith('meta')),
+      'LevelDB files exist',
+    );
     for (const f of files) {
       const buf = await readFile(f);
       assert.equal(buf.indexOf(PHRASE.subarray(0, 32)), -1, `${relative(dataDir, f)} contains the plaintext phrase`);
@@ -172,7 +195,9 @@ describe('tampered chunk file', () => {
   it('should fail a range GET that covers the tampered chunk (SDK)', async () => {
     let got: Buffer | undefined;
     try {
-      const g = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'canary.bin', Range: `bytes=1000-${PLAIN.length - 1000}` }));
+      const g = await s3.send(
+        new GetObjectCommand({ Bucket: B, Key: 'canary.bin', Range: `bytes=1000-${PLAIN.length - 1000}` }),
+      );
       got = await bodyBytes(g.Body);
     } catch (e) {
       const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -195,7 +220,10 @@ describe('tampered chunk file', () => {
 
   it('should stay up and serve other objects', async () => {
     const l = await s3.send(new ListBucketsCommand({}));
-    assert.deepEqual((l.Buckets ?? []).map((b) => b.Name), [B]);
+    assert.deepEqual(
+      (l.Buckets ?? []).map((b) => b.Name),
+      [B],
+    );
     const g = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'second.bin' }));
     assert.ok((await bodyBytes(g.Body)).equals(RANDOM.subarray(0, 1000)));
     const h = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'canary.bin' }));

@@ -62,7 +62,10 @@ describe('aws CLI', { skip }, () => {
       assert.match(inDir, new RegExp(`\\s${small.length} small\\.txt$`, 'm'));
       const rec = await aws('s3', 'ls', '--recursive', `s3://${B}`);
       assert.deepEqual(
-        rec.trim().split('\n').map((l) => l.trim().split(/\s+/).at(-1)),
+        rec
+          .trim()
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/).at(-1)),
         ['dir/big.bin', 'dir/small.txt'],
       );
     });
@@ -85,19 +88,36 @@ describe('aws CLI', { skip }, () => {
       it(`should round-trip ${name} byte-exact with ETag = MD5 and AES256`, async () => {
         const key = `api/${file}`;
         const put = JSON.parse(
-          await aws('s3api', 'put-object', '--bucket', B, '--key', key, '--body', join(clients.dir, file), '--metadata', 'origin=awscli'),
+          await aws(
+            's3api',
+            'put-object',
+            '--bucket',
+            B,
+            '--key',
+            key,
+            '--body',
+            join(clients.dir, file),
+            '--metadata',
+            'origin=awscli',
+          ),
         ) as Record<string, string>;
         assert.equal(put['ETag'], `"${md5hex(data)}"`);
         assert.equal(put['ServerSideEncryption'], 'AES256');
 
-        const head = JSON.parse(await aws('s3api', 'head-object', '--bucket', B, '--key', key)) as Record<string, unknown>;
+        const head = JSON.parse(await aws('s3api', 'head-object', '--bucket', B, '--key', key)) as Record<
+          string,
+          unknown
+        >;
         assert.equal(head['ContentLength'], data.length);
         assert.equal(head['ETag'], `"${md5hex(data)}"`);
         assert.equal(head['ServerSideEncryption'], 'AES256');
         assert.deepEqual(head['Metadata'], { origin: 'awscli' });
 
         const out = join(clients.dir, `${file}.get`);
-        const get = JSON.parse(await aws('s3api', 'get-object', '--bucket', B, '--key', key, out)) as Record<string, unknown>;
+        const get = JSON.parse(await aws('s3api', 'get-object', '--bucket', B, '--key', key, out)) as Record<
+          string,
+          unknown
+        >;
         assert.equal(get['ContentLength'], data.length);
         assert.ok((await readFile(out)).equals(data));
       });
@@ -106,7 +126,17 @@ describe('aws CLI', { skip }, () => {
     it('should get a byte range', async () => {
       const out = join(clients.dir, 'range.get');
       const get = JSON.parse(
-        await aws('s3api', 'get-object', '--bucket', B, '--key', 'api/big.bin', '--range', 'bytes=1000000-1999999', out),
+        await aws(
+          's3api',
+          'get-object',
+          '--bucket',
+          B,
+          '--key',
+          'api/big.bin',
+          '--range',
+          'bytes=1000000-1999999',
+          out,
+        ),
       ) as Record<string, unknown>;
       assert.equal(get['ContentRange'], `bytes 1000000-1999999/${big.length}`);
       assert.ok((await readFile(out)).equals(big.subarray(1_000_000, 2_000_000)));
@@ -140,10 +170,22 @@ describe('aws CLI', { skip }, () => {
       const versions = JSON.parse(await aws('s3api', 'list-object-versions', '--bucket', b2)) as {
         Versions: { Key: string; VersionId: string }[];
       };
-      assert.deepEqual(versions.Versions.map((v) => [v.Key, v.VersionId]), [['v/2', 'null'], ['v1', 'null']]);
+      assert.deepEqual(
+        versions.Versions.map((v) => [v.Key, v.VersionId]),
+        [
+          ['v/2', 'null'],
+          ['v1', 'null'],
+        ],
+      );
       const del = JSON.parse(
-        await aws('s3api', 'delete-objects', '--bucket', b2, '--delete',
-          JSON.stringify({ Objects: versions.Versions.map((v) => ({ Key: v.Key, VersionId: v.VersionId })) })),
+        await aws(
+          's3api',
+          'delete-objects',
+          '--bucket',
+          b2,
+          '--delete',
+          JSON.stringify({ Objects: versions.Versions.map((v) => ({ Key: v.Key, VersionId: v.VersionId })) }),
+        ),
       ) as { Deleted: { Key: string }[] };
       assert.deepEqual(del.Deleted.map((d) => d.Key).sort(), ['v/2', 'v1']);
       await aws('s3', 'rb', `s3://${b2}`);

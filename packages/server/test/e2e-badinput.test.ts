@@ -9,7 +9,15 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 
 import { crc32b64, md5b64, md5hex, patternBytes } from './helpers/assert.ts';
 import {
-  EMPTY_SHA256, httpSend, objectPath, parseErrorXml, presign, signHeaders, signedSend, assertS3Error, type HttpResult,
+  EMPTY_SHA256,
+  httpSend,
+  objectPath,
+  parseErrorXml,
+  presign,
+  signHeaders,
+  signedSend,
+  assertS3Error,
+  type HttpResult,
 } from './helpers/http.ts';
 import { startServer, type RunningServer } from './helpers/server.ts';
 
@@ -122,7 +130,13 @@ describe('PutObject with aws-chunked bodies', () => {
       secretKey: server.secretKey,
     });
     // Content-Length announces everything; we send 100 000 bytes and close our side.
-    const outcome = await httpSend({ method: 'PUT', url: server.url, path: objectPath(B, 'conn-cut'), headers, truncatedBody: full.subarray(0, 100_000) }).then(
+    const outcome = await httpSend({
+      method: 'PUT',
+      url: server.url,
+      path: objectPath(B, 'conn-cut'),
+      headers,
+      truncatedBody: full.subarray(0, 100_000),
+    }).then(
       (r) => r,
       (e: Error) => e,
     );
@@ -164,14 +178,24 @@ describe('PutObject integrity headers', () => {
 
   it('should answer 400 BadDigest for a wrong Content-MD5, and store nothing', async () => {
     const data = Buffer.from('md5 mismatch');
-    const r = await send({ method: 'PUT', path: objectPath(B, 'md5-bad'), headers: { 'content-md5': md5b64(Buffer.from('x')) }, body: data });
+    const r = await send({
+      method: 'PUT',
+      path: objectPath(B, 'md5-bad'),
+      headers: { 'content-md5': md5b64(Buffer.from('x')) },
+      body: data,
+    });
     const e = assertS3Error(r, 400, 'BadDigest');
     assert.equal(e['Message'], 'The Content-MD5 you specified did not match what we received.');
     assert.equal(await headStatus('md5-bad'), 404);
   });
 
   it('should answer 400 InvalidDigest for a Content-MD5 that is not 16 bytes of base64', async () => {
-    const r = await send({ method: 'PUT', path: objectPath(B, 'md5-invalid'), headers: { 'content-md5': 'not-md5' }, body: Buffer.from('x') });
+    const r = await send({
+      method: 'PUT',
+      path: objectPath(B, 'md5-invalid'),
+      headers: { 'content-md5': 'not-md5' },
+      body: Buffer.from('x'),
+    });
     assertS3Error(r, 400, 'InvalidDigest');
     assert.equal(await headStatus('md5-invalid'), 404);
   });
@@ -197,7 +221,13 @@ describe('DeleteObjects with bad XML', () => {
   ] as const) {
     it(`should answer 400 MalformedXML for ${what}`, async () => {
       const body = Buffer.from(xml);
-      const r = await send({ method: 'POST', path: objectPath(B), query: { delete: '' }, headers: { 'content-md5': md5b64(body) }, body });
+      const r = await send({
+        method: 'POST',
+        path: objectPath(B),
+        query: { delete: '' },
+        headers: { 'content-md5': md5b64(body) },
+        body,
+      });
       assertS3Error(r, 400, 'MalformedXML');
     });
   }
@@ -205,7 +235,13 @@ describe('DeleteObjects with bad XML', () => {
   it('should answer 400 MalformedXML for more than 1000 keys', async () => {
     const objs = Array.from({ length: 1001 }, (_, i) => `<Object><Key>k${i}</Key></Object>`).join('');
     const body = Buffer.from(`<Delete>${objs}</Delete>`);
-    const r = await send({ method: 'POST', path: objectPath(B), query: { delete: '' }, headers: { 'content-md5': md5b64(body) }, body });
+    const r = await send({
+      method: 'POST',
+      path: objectPath(B),
+      query: { delete: '' },
+      headers: { 'content-md5': md5b64(body) },
+      body,
+    });
     assertS3Error(r, 400, 'MalformedXML');
   });
 
@@ -274,9 +310,17 @@ describe('signatures', () => {
   it('should answer 403 SignatureDoesNotMatch for a bad signature, and store nothing', async () => {
     const body = Buffer.from('forged');
     const headers = signHeaders({
-      method: 'PUT', url: server.url, path: objectPath(B, 'forged'), body, accessKey: server.accessKey, secretKey: server.secretKey,
+      method: 'PUT',
+      url: server.url,
+      path: objectPath(B, 'forged'),
+      body,
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
     });
-    headers['authorization'] = headers['authorization']!.replace(/Signature=([0-9a-f])/, (_, c: string) => `Signature=${c === '0' ? '1' : '0'}`);
+    headers['authorization'] = headers['authorization']!.replace(
+      /Signature=([0-9a-f])/,
+      (_, c: string) => `Signature=${c === '0' ? '1' : '0'}`,
+    );
     const r = await httpSend({ method: 'PUT', url: server.url, path: objectPath(B, 'forged'), headers, body });
     responses.push(r);
     const e = assertS3Error(r, 403, 'SignatureDoesNotMatch');
@@ -286,8 +330,12 @@ describe('signatures', () => {
 
   it('should answer 403 SignatureDoesNotMatch when a signed header is changed after signing', async () => {
     const headers = signHeaders({
-      method: 'GET', url: server.url, path: objectPath(B, 'range'), headers: { range: 'bytes=0-1' },
-      accessKey: server.accessKey, secretKey: server.secretKey,
+      method: 'GET',
+      url: server.url,
+      path: objectPath(B, 'range'),
+      headers: { range: 'bytes=0-1' },
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
     });
     headers['range'] = 'bytes=0-2';
     const r = await httpSend({ method: 'GET', url: server.url, path: objectPath(B, 'range'), headers });
@@ -296,7 +344,10 @@ describe('signatures', () => {
   });
 
   it('should answer 403 InvalidAccessKeyId for an unknown key', async () => {
-    const r = await signedSend({ url: server.url, accessKey: 'AKUNKNOWNUNKNOWN0000', secretKey: 'nope' }, { method: 'GET', path: '/' });
+    const r = await signedSend(
+      { url: server.url, accessKey: 'AKUNKNOWNUNKNOWN0000', secretKey: 'nope' },
+      { method: 'GET', path: '/' },
+    );
     responses.push(r);
     const e = assertS3Error(r, 403, 'InvalidAccessKeyId');
     assert.equal(e['AWSAccessKeyId'], 'AKUNKNOWNUNKNOWN0000');
@@ -304,7 +355,11 @@ describe('signatures', () => {
 
   it('should answer 403 RequestTimeTooSkewed for a date 20 minutes off', async () => {
     const headers = signHeaders({
-      method: 'GET', url: server.url, path: '/', accessKey: server.accessKey, secretKey: server.secretKey,
+      method: 'GET',
+      url: server.url,
+      path: '/',
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
       now: new Date(Date.now() - 20 * 60_000),
     });
     const r = await httpSend({ method: 'GET', url: server.url, path: '/', headers });
@@ -314,7 +369,12 @@ describe('signatures', () => {
 
   it('should answer 400 AuthorizationHeaderMalformed for a wrong region', async () => {
     const headers = signHeaders({
-      method: 'GET', url: server.url, path: '/', accessKey: server.accessKey, secretKey: server.secretKey, region: 'eu-west-1',
+      method: 'GET',
+      url: server.url,
+      path: '/',
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
+      region: 'eu-west-1',
     });
     const r = await httpSend({ method: 'GET', url: server.url, path: '/', headers });
     responses.push(r);
@@ -329,14 +389,27 @@ describe('signatures', () => {
   });
 
   it('should accept UNSIGNED-PAYLOAD (control case)', async () => {
-    const r = await send({ method: 'PUT', path: objectPath(B, 'unsigned'), payloadHash: 'UNSIGNED-PAYLOAD', body: Buffer.from('u') });
+    const r = await send({
+      method: 'PUT',
+      path: objectPath(B, 'unsigned'),
+      payloadHash: 'UNSIGNED-PAYLOAD',
+      body: Buffer.from('u'),
+    });
     assert.equal(r.status, 200, r.text);
   });
 });
 
 describe('presigned URLs', () => {
   const sign = (expires: number | string, now?: Date) =>
-    presign({ method: 'GET', url: server.url, path: objectPath(B, 'range'), expires, now, accessKey: server.accessKey, secretKey: server.secretKey });
+    presign({
+      method: 'GET',
+      url: server.url,
+      path: objectPath(B, 'range'),
+      expires,
+      now,
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
+    });
   const get = async (url: string): Promise<HttpResult> => {
     const u = new URL(url);
     const r = await httpSend({ method: 'GET', url: server.url, path: u.pathname + u.search });
@@ -400,14 +473,22 @@ describe('error documents', () => {
   });
 
   it('should answer PreconditionFailed with the Condition', async () => {
-    const r = await send({ method: 'GET', path: objectPath(B, 'range'), headers: { 'if-match': '"00000000000000000000000000000000"' } });
+    const r = await send({
+      method: 'GET',
+      path: objectPath(B, 'range'),
+      headers: { 'if-match': '"00000000000000000000000000000000"' },
+    });
     const e = assertS3Error(r, 412, 'PreconditionFailed');
     assert.equal(e['Message'], 'At least one of the pre-conditions you specified did not hold');
     assert.equal(e['Condition'], 'If-Match');
   });
 
   it('should answer HEAD errors with the status and no body', async () => {
-    for (const path of [objectPath(B, 'no-such-key'), objectPath('no-such-bucket-here', 'k'), objectPath('no-such-bucket-here')]) {
+    for (const path of [
+      objectPath(B, 'no-such-key'),
+      objectPath('no-such-bucket-here', 'k'),
+      objectPath('no-such-bucket-here'),
+    ]) {
       const r = await send({ method: 'HEAD', path });
       assert.equal(r.status, 404, path);
       assert.equal(r.body.length, 0, path);
@@ -426,7 +507,11 @@ describe('error documents', () => {
   });
 
   it('should answer 400 InvalidArgument for an unknown encoding-type', async () => {
-    const r = await send({ method: 'GET', path: objectPath(B), query: { 'list-type': '2', 'encoding-type': 'base64' } });
+    const r = await send({
+      method: 'GET',
+      path: objectPath(B),
+      query: { 'list-type': '2', 'encoding-type': 'base64' },
+    });
     const e = assertS3Error(r, 400, 'InvalidArgument');
     assert.equal(e['ArgumentName'], 'encoding-type');
   });
@@ -434,7 +519,12 @@ describe('error documents', () => {
   it('should answer 403 AccessDenied when an x-amz-* header is sent unsigned, and store nothing', async () => {
     const body = Buffer.from('unsigned header');
     const headers = signHeaders({
-      method: 'PUT', url: server.url, path: objectPath(B, 'unsigned-meta'), body, accessKey: server.accessKey, secretKey: server.secretKey,
+      method: 'PUT',
+      url: server.url,
+      path: objectPath(B, 'unsigned-meta'),
+      body,
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
     });
     headers['x-amz-meta-sneaky'] = 'added after signing';
     const r = await httpSend({ method: 'PUT', url: server.url, path: objectPath(B, 'unsigned-meta'), headers, body });
@@ -446,10 +536,21 @@ describe('error documents', () => {
 
   it('should refuse a PUT without Content-Length (Transfer-Encoding: chunked) and store nothing', async () => {
     const headers = signHeaders({
-      method: 'PUT', url: server.url, path: objectPath(B, 'no-length'), payloadHash: 'UNSIGNED-PAYLOAD',
-      headers: { 'transfer-encoding': 'chunked' }, accessKey: server.accessKey, secretKey: server.secretKey,
+      method: 'PUT',
+      url: server.url,
+      path: objectPath(B, 'no-length'),
+      payloadHash: 'UNSIGNED-PAYLOAD',
+      headers: { 'transfer-encoding': 'chunked' },
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
     });
-    const r = await httpSend({ method: 'PUT', url: server.url, path: objectPath(B, 'no-length'), headers, body: Buffer.from('abc') });
+    const r = await httpSend({
+      method: 'PUT',
+      url: server.url,
+      path: objectPath(B, 'no-length'),
+      headers,
+      body: Buffer.from('abc'),
+    });
     responses.push(r);
     assert.ok(r.status === 411 || r.status === 501, `status ${r.status}: ${r.text}`);
     assertS3Error(r, r.status, r.status === 411 ? 'MissingContentLength' : 'NotImplemented');
@@ -458,7 +559,13 @@ describe('error documents', () => {
 });
 
 /** Values Node refuses in a response header (ERR_INVALID_CHAR), each once. */
-const UNSENDABLE = [['CR/LF', 'a\r\nb'], ['LF', 'a\nb'], ['NUL', 'a\u0000b'], ['DEL', 'a\u007fb'], ['U+0100', 'a\u0100b']] as const;
+const UNSENDABLE = [
+  ['CR/LF', 'a\r\nb'],
+  ['LF', 'a\nb'],
+  ['NUL', 'a\u0000b'],
+  ['DEL', 'a\u007fb'],
+  ['U+0100', 'a\u0100b'],
+] as const;
 
 describe('input echoed in response headers', () => {
   // A bucket of its own: its CORS rules and POSTed objects stay out of the listing checked at the end.
@@ -468,8 +575,14 @@ describe('input echoed in response headers', () => {
     assert.equal((await send({ method: 'PUT', path: objectPath(E, 'obj'), body: Buffer.from('echo') })).status, 200);
   });
 
-  const overrides = ['response-content-type', 'response-content-language', 'response-expires', 'response-cache-control',
-    'response-content-disposition', 'response-content-encoding'];
+  const overrides = [
+    'response-content-type',
+    'response-content-language',
+    'response-expires',
+    'response-cache-control',
+    'response-content-disposition',
+    'response-content-encoding',
+  ];
   for (const param of overrides) {
     for (const [what, value] of UNSENDABLE) {
       it(`should answer 400 InvalidArgument for ${param} with ${what}`, async () => {
@@ -482,7 +595,11 @@ describe('input echoed in response headers', () => {
 
   it('should still send a valid response-* value as it is (control case)', async () => {
     const value = 'attachment; filename="a b.txt"';
-    const r = await send({ method: 'GET', path: objectPath(E, 'obj'), query: { 'response-content-disposition': value } });
+    const r = await send({
+      method: 'GET',
+      path: objectPath(E, 'obj'),
+      query: { 'response-content-disposition': value },
+    });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.headers['content-disposition'], value);
     assert.equal(r.text, 'echo');
@@ -490,9 +607,17 @@ describe('input echoed in response headers', () => {
 
   it('should answer 400 InvalidArgument to a CORS ExposeHeader that cannot be a header, and keep serving', async () => {
     for (const [, value] of UNSENDABLE) {
-      const body = Buffer.from('<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>'
-        + `<ExposeHeader>${value.replace('\u0000', '&#0;')}</ExposeHeader></CORSRule></CORSConfiguration>`);
-      const r = await send({ method: 'PUT', path: objectPath(E), query: { cors: '' }, headers: { 'content-md5': md5b64(body) }, body });
+      const body = Buffer.from(
+        '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>' +
+          `<ExposeHeader>${value.replace('\u0000', '&#0;')}</ExposeHeader></CORSRule></CORSConfiguration>`,
+      );
+      const r = await send({
+        method: 'PUT',
+        path: objectPath(E),
+        query: { cors: '' },
+        headers: { 'content-md5': md5b64(body) },
+        body,
+      });
       // NUL cannot appear in XML at all: MalformedXML; everything else parses and is refused by the check
       const e = assertS3Error(r, 400, value.includes('\u0000') ? 'MalformedXML' : 'InvalidArgument');
       if (e['Code'] === 'InvalidArgument') assert.equal(e['ArgumentName'], 'ExposeHeader');
@@ -503,18 +628,33 @@ describe('input echoed in response headers', () => {
   });
 
   it('should answer 400 InvalidArgument to a lifecycle rule ID that cannot be a header, and keep serving GET', async () => {
-    const rule = (id: string) => Buffer.from(`<LifecycleConfiguration><Rule><ID>${id}</ID><Filter><Prefix></Prefix></Filter>`
-      + '<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>');
+    const rule = (id: string) =>
+      Buffer.from(
+        `<LifecycleConfiguration><Rule><ID>${id}</ID><Filter><Prefix></Prefix></Filter>` +
+          '<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>',
+      );
     for (const id of ['a&#13;&#10;b', 'a&#10;b', 'a&#127;b', 'a\u0100b']) {
       const body = rule(id);
-      const r = await send({ method: 'PUT', path: objectPath(E), query: { lifecycle: '' }, headers: { 'content-md5': md5b64(body) }, body });
+      const r = await send({
+        method: 'PUT',
+        path: objectPath(E),
+        query: { lifecycle: '' },
+        headers: { 'content-md5': md5b64(body) },
+        body,
+      });
       assert.equal(assertS3Error(r, 400, 'InvalidArgument')['ArgumentName'], 'ID', id);
       const g = await send({ method: 'GET', path: objectPath(E, 'obj') });
       assert.equal(g.status, 200, g.text);
       assert.equal(g.headers['x-amz-expiration'], undefined);
     }
     const body = rule('fine id');
-    const r = await send({ method: 'PUT', path: objectPath(E), query: { lifecycle: '' }, headers: { 'content-md5': md5b64(body) }, body });
+    const r = await send({
+      method: 'PUT',
+      path: objectPath(E),
+      query: { lifecycle: '' },
+      headers: { 'content-md5': md5b64(body) },
+      body,
+    });
     assert.equal(r.status, 200, r.text);
     const g = await send({ method: 'GET', path: objectPath(E, 'obj') });
     assert.match(String(g.headers['x-amz-expiration']), /, rule-id="fine id"$/);
@@ -523,10 +663,16 @@ describe('input echoed in response headers', () => {
 
   it('should answer 400 InvalidArgument to POST form metadata that cannot be sent back, and store nothing', async () => {
     const client = new S3Client({
-      endpoint: server.url, region: 'us-east-1', forcePathStyle: true,
+      endpoint: server.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
       credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
     });
-    const cases = [['x-amz-meta-note', 'a\u0100b'], ['Content-Type', 'text/\u0100'], ['x-amz-meta-a b', 'v']] as const;
+    const cases = [
+      ['x-amz-meta-note', 'a\u0100b'],
+      ['Content-Type', 'text/\u0100'],
+      ['x-amz-meta-a b', 'v'],
+    ] as const;
     for (const [field, value] of cases) {
       const p = await createPresignedPost(client, { Bucket: E, Key: 'posted', Fields: { [field]: value } });
       const form = new FormData();
@@ -535,7 +681,10 @@ describe('input echoed in response headers', () => {
       const r = await fetch(p.url, { method: 'POST', body: form });
       const text = await r.text();
       assert.equal(r.status, 400, text);
-      assert.deepEqual([parseErrorXml(text)['Code'], parseErrorXml(text)['ArgumentName']], ['InvalidArgument', field.toLowerCase()]);
+      assert.deepEqual(
+        [parseErrorXml(text)['Code'], parseErrorXml(text)['ArgumentName']],
+        ['InvalidArgument', field.toLowerCase()],
+      );
       assert.equal(await headStatus('posted', E), 404);
     }
   });
@@ -545,7 +694,13 @@ describe('DeleteObjects per-key errors', () => {
   it('should answer an empty <Key> with a per-key UserKeyMustBeSpecified and delete the other keys', async () => {
     assert.equal((await send({ method: 'PUT', path: objectPath(B, 'del-me'), body: Buffer.from('x') })).status, 200);
     const body = Buffer.from('<Delete><Object><Key></Key></Object><Object><Key>del-me</Key></Object></Delete>');
-    const r = await send({ method: 'POST', path: objectPath(B), query: { delete: '' }, headers: { 'content-md5': md5b64(body) }, body });
+    const r = await send({
+      method: 'POST',
+      path: objectPath(B),
+      query: { delete: '' },
+      headers: { 'content-md5': md5b64(body) },
+      body,
+    });
     assert.equal(r.status, 200, r.text);
     assert.match(r.text, /<Error><Key><\/Key><Code>UserKeyMustBeSpecified<\/Code><Message>[^<]+<\/Message><\/Error>/);
     assert.match(r.text, /<Deleted><Key>del-me<\/Key><\/Deleted>/);
@@ -565,7 +720,10 @@ describe('after all of the above', () => {
   it('should have sent x-amz-request-id on every response', () => {
     assert.ok(responses.length > 20);
     for (const r of responses) {
-      assert.ok(typeof r.headers['x-amz-request-id'] === 'string' && r.headers['x-amz-request-id'].length > 0, `status ${r.status}: ${r.text.slice(0, 200)}`);
+      assert.ok(
+        typeof r.headers['x-amz-request-id'] === 'string' && r.headers['x-amz-request-id'].length > 0,
+        `status ${r.status}: ${r.text.slice(0, 200)}`,
+      );
     }
   });
 

@@ -45,7 +45,13 @@ describe('boto3', { skip }, () => {
 
   describe('put_object / get_object / head_object', () => {
     it('should round-trip bytes, metadata and content headers', async () => {
-      const out = await py<{ put: Record<string, string>; head: Record<string, unknown>; md5: string; len: number; ctype: string }>(
+      const out = await py<{
+        put: Record<string, string>;
+        head: Record<string, unknown>;
+        md5: string;
+        len: number;
+        ctype: string;
+      }>(
         `
 data = open(os.environ['DATA_FILE'], 'rb').read()
 put = s3.put_object(Bucket='boto-bucket', Key='dir/obj.bin', Body=data, Metadata={'k': 'v'}, ContentType='application/x-boto')
@@ -88,7 +94,12 @@ print(json.dumps(res))
 
   describe('list_objects_v2', () => {
     it('should list keys, prefixes and pages', async () => {
-      const out = await py<{ all: string[]; delim: { keys: string[]; prefixes: string[] }; paged: string[]; pages: number }>(`
+      const out = await py<{
+        all: string[];
+        delim: { keys: string[]; prefixes: string[] };
+        paged: string[];
+        pages: number;
+      }>(`
 for k in ['l/a', 'l/b', 'l/sub/c', 'l/sub/d', 'l/e f', 'l/ü']:
     s3.put_object(Bucket='boto-bucket', Key=k, Body=k.encode())
 allk = [o['Key'] for o in s3.list_objects_v2(Bucket='boto-bucket', Prefix='l/')['Contents']]
@@ -109,7 +120,8 @@ print(json.dumps({'all': allk, 'delim': {'keys': [o['Key'] for o in d.get('Conte
 
   describe('copy_object', () => {
     it('should copy byte-exact, with COPY and REPLACE metadata', async () => {
-      const out = await py(`
+      const out = await py(
+        `
 s3.put_object(Bucket='boto-bucket', Key='c/src', Body=open(os.environ['DATA_FILE'], 'rb').read(), Metadata={'a': '1'})
 s3.create_bucket(Bucket='boto-other')
 r1 = s3.copy_object(Bucket='boto-other', Key='c/copy', CopySource={'Bucket': 'boto-bucket', 'Key': 'c/src'})
@@ -120,9 +132,18 @@ print(json.dumps({
   'etag1': r1['CopyObjectResult']['ETag'], 'md5_1': hashlib.md5(b1['Body'].read()).hexdigest(), 'meta1': b1['Metadata'],
   'etag2': r2['CopyObjectResult']['ETag'], 'md5_2': hashlib.md5(b2['Body'].read()).hexdigest(), 'meta2': b2['Metadata'],
 }))
-`, { DATA_FILE: dataFile });
+`,
+        { DATA_FILE: dataFile },
+      );
       const m = md5hex(DATA);
-      assert.deepEqual(out, { etag1: `"${m}"`, md5_1: m, meta1: { a: '1' }, etag2: `"${m}"`, md5_2: m, meta2: { b: '2' } });
+      assert.deepEqual(out, {
+        etag1: `"${m}"`,
+        md5_1: m,
+        meta1: { a: '1' },
+        etag2: `"${m}"`,
+        md5_2: m,
+        meta2: { b: '2' },
+      });
     });
   });
 

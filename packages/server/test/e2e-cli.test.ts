@@ -24,7 +24,10 @@ function parseGenerated(out: string): { accessKey: string; secretKey: string } |
   return a && s ? { accessKey: a[1]!, secretKey: s[1]! } : undefined;
 }
 
-async function listBucketNames(server: RunningServer, creds: { accessKey: string; secretKey: string }): Promise<string[]> {
+async function listBucketNames(
+  server: RunningServer,
+  creds: { accessKey: string; secretKey: string },
+): Promise<string[]> {
   const c = sdkClient(server, creds);
   try {
     const r = await c.send(new ListBucketsCommand({}));
@@ -118,14 +121,36 @@ describe('coffer user add / list / remove', () => {
   });
 
   it('should add a user to a stopped data directory', async () => {
-    const r = await runCli(['user', 'add', '--data', dataDir, '--access-key', alice.accessKey, '--secret-key', alice.secretKey, '--name', alice.name]);
+    const r = await runCli([
+      'user',
+      'add',
+      '--data',
+      dataDir,
+      '--access-key',
+      alice.accessKey,
+      '--secret-key',
+      alice.secretKey,
+      '--name',
+      alice.name,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /alice/);
     assert.ok(!(r.stdout + r.stderr).includes(alice.secretKey), 'the secret is not echoed');
   });
 
   it('should refuse to add the same access key twice', async () => {
-    const r = await runCli(['user', 'add', '--data', dataDir, '--access-key', alice.accessKey, '--secret-key', 'x'.repeat(40), '--name', 'again']);
+    const r = await runCli([
+      'user',
+      'add',
+      '--data',
+      dataDir,
+      '--access-key',
+      alice.accessKey,
+      '--secret-key',
+      'x'.repeat(40),
+      '--name',
+      'again',
+    ]);
     assert.notEqual(r.code, 0);
     assert.ok(r.stderr.trim().length > 0);
   });
@@ -154,7 +179,18 @@ describe('coffer user add / list / remove', () => {
     try {
       for (const args of [
         ['user', 'list', '--data', dataDir],
-        ['user', 'add', '--data', dataDir, '--access-key', 'AKWHILERUNNING000000', '--secret-key', 'x'.repeat(40), '--name', 'bob'],
+        [
+          'user',
+          'add',
+          '--data',
+          dataDir,
+          '--access-key',
+          'AKWHILERUNNING000000',
+          '--secret-key',
+          'x'.repeat(40),
+          '--name',
+          'bob',
+        ],
       ]) {
         const r = await runCli(args);
         assert.notEqual(r.code, 0, `${args.join(' ')} succeeded while the server runs: ${r.stdout}`);
@@ -203,18 +239,26 @@ describe('coffer serve: SIGTERM', () => {
     const data = patternBytes(512 * 1024, 'slow-upload');
     const path = objectPath('slow', 'slow.bin');
     const headers = signHeaders({
-      method: 'PUT', url: s.url, path, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': String(data.length) },
-      accessKey: root.accessKey, secretKey: root.secretKey,
+      method: 'PUT',
+      url: s.url,
+      path,
+      payloadHash: 'UNSIGNED-PAYLOAD',
+      headers: { 'content-length': String(data.length) },
+      accessKey: root.accessKey,
+      secretKey: root.secretKey,
     });
     const result = new Promise<{ status?: number; text?: string; error?: Error }>((res) => {
       const u = new URL(s.url);
-      const req = httpRequest({ host: u.hostname, port: u.port, method: 'PUT', path, headers, agent: false }, (resp) => {
-        let text = '';
-        resp.setEncoding('utf8');
-        resp.on('data', (t: string) => (text += t));
-        resp.on('end', () => res({ status: resp.statusCode, text }));
-        resp.on('error', (error) => res({ error }));
-      });
+      const req = httpRequest(
+        { host: u.hostname, port: u.port, method: 'PUT', path, headers, agent: false },
+        (resp) => {
+          let text = '';
+          resp.setEncoding('utf8');
+          resp.on('data', (t: string) => (text += t));
+          resp.on('end', () => res({ status: resp.statusCode, text }));
+          resp.on('error', (error) => res({ error }));
+        },
+      );
       req.on('error', (error) => res({ error }));
       void (async () => {
         const piece = 32 * 1024;
@@ -242,7 +286,10 @@ describe('coffer serve: SIGTERM', () => {
         assert.ok((await bodyBytes(g.Body)).equals(data));
         assert.equal(g.ETag, `"${md5hex(data)}"`);
       } else {
-        assert.ok(r.error || (r.status !== undefined && r.status >= 500), `refused cleanly: ${r.status} ${r.text ?? r.error?.message}`);
+        assert.ok(
+          r.error || (r.status !== undefined && r.status >= 500),
+          `refused cleanly: ${r.status} ${r.text ?? r.error?.message}`,
+        );
         await rejectsS3(c2.send(new GetObjectCommand({ Bucket: 'slow', Key: 'slow.bin' })), 404, 'NoSuchKey');
       }
     } finally {
@@ -260,7 +307,11 @@ describe('coffer serve: SIGTERM', () => {
       const s = await start({ dataDir });
       const t0 = Date.now();
       const { code, signal } = await s.stop();
-      assert.equal(signal, null, `round ${round}: killed by ${signal} instead of shutting down (signal handler not installed yet?)`);
+      assert.equal(
+        signal,
+        null,
+        `round ${round}: killed by ${signal} instead of shutting down (signal handler not installed yet?)`,
+      );
       assert.equal(code, 0, `round ${round}: ${s.stderr()}`);
       assert.ok(Date.now() - t0 < 5_000, 'an idle server stops promptly');
       await assert.rejects(fetch(s.url + '/'), 'nothing listens any more');

@@ -72,7 +72,8 @@ describe('a crash at any moment (SIGKILL under load, then restart)', () => {
 
   const put = (key: string, body: Buffer) =>
     write(key, body, () => signedSend(server, { method: 'PUT', path: objectPath(BUCKET, key), body }));
-  const del = (key: string) => write(key, null, () => signedSend(server, { method: 'DELETE', path: objectPath(BUCKET, key) }));
+  const del = (key: string) =>
+    write(key, null, () => signedSend(server, { method: 'DELETE', path: objectPath(BUCKET, key) }));
 
   /** A two-part multipart upload (5 MiB + a tail); only the Complete is tracked as the write. */
   async function multipart(key: string, body: Buffer): Promise<boolean> {
@@ -81,14 +82,29 @@ describe('a crash at any moment (SIGKILL under load, then restart)', () => {
       const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(init.text)?.[1];
       assert.ok(uploadId, init.text);
       const etags: string[] = [];
-      for (const [n, part] of [[1, body.subarray(0, 5 * MiB)], [2, body.subarray(5 * MiB)]] as const) {
-        const r = await signedSend(server, { method: 'PUT', path: objectPath(BUCKET, key), query: { partNumber: String(n), uploadId }, body: part });
+      for (const [n, part] of [
+        [1, body.subarray(0, 5 * MiB)],
+        [2, body.subarray(5 * MiB)],
+      ] as const) {
+        const r = await signedSend(server, {
+          method: 'PUT',
+          path: objectPath(BUCKET, key),
+          query: { partNumber: String(n), uploadId },
+          body: part,
+        });
         assert.equal(r.status, 200, r.text);
         etags.push(String(r.headers.etag));
       }
-      const xml = Buffer.from(`<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`);
+      const xml = Buffer.from(
+        `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`,
+      );
       return await write(key, body, async () => {
-        const r = await signedSend(server, { method: 'POST', path: objectPath(BUCKET, key), query: { uploadId }, body: xml });
+        const r = await signedSend(server, {
+          method: 'POST',
+          path: objectPath(BUCKET, key),
+          query: { uploadId },
+          body: xml,
+        });
         // A Complete can fail inside a 200 (S3's rule); count only a real result as acknowledged.
         if (!r.text.includes('<CompleteMultipartUploadResult')) return { ...r, status: 500 };
         return r;
@@ -107,11 +123,13 @@ describe('a crash at any moment (SIGKILL under load, then restart)', () => {
     };
     return Promise.all([
       // New keys of every size.
-      ...[0, 1, 2].map((w) => worker((i) => {
-        const size = SIZES[(i + w) % SIZES.length]!;
-        const key = `new/${round}-${w}-${i}`;
-        return put(key, patternBytes(size, key));
-      })),
+      ...[0, 1, 2].map((w) =>
+        worker((i) => {
+          const size = SIZES[(i + w) % SIZES.length]!;
+          const key = `new/${round}-${w}-${i}`;
+          return put(key, patternBytes(size, key));
+        }),
+      ),
       // One key overwritten again and again, alternating inline and file-backed bodies.
       worker((i) => put('hot', patternBytes(i % 2 ? 4096 : 300_000, `hot-${round}-${i}`))),
       // Put then delete.
@@ -146,13 +164,22 @@ describe('a crash at any moment (SIGKILL under load, then restart)', () => {
       s.acked = match;
       s.inFlight = [];
     }
-    for (const s of keys.values()) if (s.inFlight.length > 0) { s.acked = null; s.inFlight = []; }
+    for (const s of keys.values())
+      if (s.inFlight.length > 0) {
+        s.acked = null;
+        s.inFlight = [];
+      }
     const listed = new Map<string, number>();
     let token: string | undefined;
     do {
-      const r = await signedSend(server, { method: 'GET', path: `/${BUCKET}`, query: { 'list-type': '2', ...(token ? { 'continuation-token': token } : {}) } });
+      const r = await signedSend(server, {
+        method: 'GET',
+        path: `/${BUCKET}`,
+        query: { 'list-type': '2', ...(token ? { 'continuation-token': token } : {}) },
+      });
       assert.equal(r.status, 200, r.text);
-      for (const m of r.text.matchAll(/<Contents><Key>([^<]+)<\/Key>[\s\S]*?<Size>(\d+)<\/Size>/g)) listed.set(m[1]!, Number(m[2]));
+      for (const m of r.text.matchAll(/<Contents><Key>([^<]+)<\/Key>[\s\S]*?<Size>(\d+)<\/Size>/g))
+        listed.set(m[1]!, Number(m[2]));
       token = /<NextContinuationToken>([^<]+)</.exec(r.text)?.[1];
     } while (token);
     assert.deepEqual([...listed].sort(), [...present].sort());
@@ -169,7 +196,10 @@ describe('a crash at any moment (SIGKILL under load, then restart)', () => {
     assert.equal(scrub.code, 0, `scrub after crash ${round}: ${scrub.stdout}${scrub.stderr}`);
     assert.match(scrub.stdout, /, 0 failures$/m);
     const all = [...keys.values()];
-    const counts = { acked: all.filter((s) => s.acked !== null).length, cut: all.reduce((n, s) => n + s.inFlight.length, 0) };
+    const counts = {
+      acked: all.filter((s) => s.acked !== null).length,
+      cut: all.reduce((n, s) => n + s.inFlight.length, 0),
+    };
     server = await startServer({ dataDir: server.dataDir, accessKey: server.accessKey, secretKey: server.secretKey });
     assert.deepEqual(await readdir(join(server.dataDir, 'tmp')), [], 'the restart swept every temp file');
     return counts;
@@ -208,7 +238,12 @@ describe('a crash at any moment (SIGKILL under load, then restart)', () => {
     await server.stop();
     // Restarting sweeps what a crash left unreferenced; nothing may remain once no record refers to any blob.
     server = await startServer({ dataDir: server.dataDir, accessKey: server.accessKey, secretKey: server.secretKey });
-    const files = (await readdir(join(server.dataDir, 'blobs'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
-    assert.deepEqual(files.map((f) => f.name), []);
+    const files = (await readdir(join(server.dataDir, 'blobs'), { recursive: true, withFileTypes: true })).filter((e) =>
+      e.isFile(),
+    );
+    assert.deepEqual(
+      files.map((f) => f.name),
+      [],
+    );
   });
 });

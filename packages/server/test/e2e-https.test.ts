@@ -30,12 +30,33 @@ describe('HTTPS', () => {
     const dir = await makeTempDir('coffer-tls-');
     certFile = join(dir, 'cert.pem');
     const keyFile = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
     server = await startServer({ args: ['--tls-cert', certFile, '--tls-key', keyFile] });
     assert.match(server.url, /^https:\/\//);
     clients = await Clients.create(server);
-    sdk = clients.sdk({ requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: await readFile(certFile) }) }) });
+    sdk = clients.sdk({
+      requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: await readFile(certFile) }) }),
+    });
     await sdk.send(new CreateBucketCommand({ Bucket: BUCKET }));
   });
   after(async () => {
@@ -46,7 +67,15 @@ describe('HTTPS', () => {
 
   it('should serve SSE-C and SSE-S3 to the JS SDK over TLS, stream bodies included', async () => {
     const ssec = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64') };
-    await sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sdk-ssec', Body: generatorStream(data), ContentLength: data.length, ...ssec }));
+    await sdk.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'sdk-ssec',
+        Body: generatorStream(data),
+        ContentLength: data.length,
+        ...ssec,
+      }),
+    );
     const got = await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sdk-ssec', ...ssec }));
     assert.deepEqual(await bodyBytes(got.Body), data);
     const put = await sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sdk-s3', Body: data }));
@@ -54,7 +83,8 @@ describe('HTTPS', () => {
   });
 
   it('should take boto3 aws-chunked uploads with SSECustomerKey over TLS', async () => {
-    const r = await clients.boto3(`
+    const r = await clients.boto3(
+      `
 key = bytes.fromhex('${key.toString('hex')}')
 body = os.urandom(100000)
 s3.put_object(Bucket='${BUCKET}', Key='boto', Body=body, SSECustomerAlgorithm='AES256', SSECustomerKey=key)
@@ -62,7 +92,9 @@ assert s3.get_object(Bucket='${BUCKET}', Key='boto', SSECustomerAlgorithm='AES25
 s3.put_object(Bucket='${BUCKET}', Key='boto-plain', Body=body)
 assert s3.get_object(Bucket='${BUCKET}', Key='boto-plain')['Body'].read() == body
 print('ok')
-`, { env: { AWS_CA_BUNDLE: certFile } });
+`,
+      { env: { AWS_CA_BUNDLE: certFile } },
+    );
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(r.stdout.trim(), 'ok');
   });

@@ -22,8 +22,11 @@ describe('coffer keys and coffer scrub', () => {
     server = await startServer();
     const sdk = sdkClient(server, server);
     await sdk.send(new CreateBucketCommand({ Bucket: 'keys-bucket' }));
-    for (const [key, body] of objects) await sdk.send(new PutObjectCommand({ Bucket: 'keys-bucket', Key: key, Body: body }));
-    await sdk.send(new PutObjectCommand({ Bucket: 'keys-bucket', Key: 'ssec', Body: Buffer.from('customer data'), ...ssec }));
+    for (const [key, body] of objects)
+      await sdk.send(new PutObjectCommand({ Bucket: 'keys-bucket', Key: key, Body: body }));
+    await sdk.send(
+      new PutObjectCommand({ Bucket: 'keys-bucket', Key: 'ssec', Body: Buffer.from('customer data'), ...ssec }),
+    );
     sdk.destroy();
   });
   after(async () => {
@@ -76,7 +79,8 @@ describe('coffer keys and coffer scrub', () => {
 
     // The largest chunk file is an SSE-S3 object's (the SSE-C one is 13 bytes), which scrub decrypts in full.
     const files = (await readdir(join(server.dataDir, 'blobs'), { recursive: true, withFileTypes: true }))
-      .filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name));
     const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
     const victim = files[sizes.indexOf(Math.max(...sizes))]!;
     const bytes = await readFile(victim);

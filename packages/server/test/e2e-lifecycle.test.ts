@@ -5,8 +5,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CreateBucketCommand, DeleteBucketLifecycleCommand, GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand,
-  PutBucketLifecycleConfigurationCommand, PutObjectCommand, type LifecycleRule, type S3Client,
+  CreateBucketCommand,
+  DeleteBucketLifecycleCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutObjectCommand,
+  type LifecycleRule,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { startServer, type RunningServer } from './helpers/server.ts';
 import { sdkClient } from './helpers/clients.ts';
@@ -30,24 +37,60 @@ describe('bucket lifecycle', () => {
     await server?.stop({ removeDir: true });
   });
 
-  const put = (Key: string, Tagging?: string) => sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key, Tagging }));
-  const exists = async (Key: string) => sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key })).then(() => true, (e: { $metadata?: { httpStatusCode?: number } }) => {
-    if (e.$metadata?.httpStatusCode === 404) return false;
-    throw e;
-  });
-  const setRules = (Rules: LifecycleRule[]) => sdk.send(new PutBucketLifecycleConfigurationCommand({ Bucket: BUCKET, LifecycleConfiguration: { Rules } }));
+  const put = (Key: string, Tagging?: string) =>
+    sdk.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key, Tagging }));
+  const exists = async (Key: string) =>
+    sdk.send(new HeadObjectCommand({ Bucket: BUCKET, Key })).then(
+      () => true,
+      (e: { $metadata?: { httpStatusCode?: number } }) => {
+        if (e.$metadata?.httpStatusCode === 404) return false;
+        throw e;
+      },
+    );
+  const setRules = (Rules: LifecycleRule[]) =>
+    sdk.send(new PutBucketLifecycleConfigurationCommand({ Bucket: BUCKET, LifecycleConfiguration: { Rules } }));
 
   it('should refuse what S3 refuses, and what Coffer cannot do with 501', async () => {
-    await rejectsS3(sdk.send(new GetBucketLifecycleConfigurationCommand({ Bucket: BUCKET })), 404, 'NoSuchLifecycleConfiguration');
+    await rejectsS3(
+      sdk.send(new GetBucketLifecycleConfigurationCommand({ Bucket: BUCKET })),
+      404,
+      'NoSuchLifecycleConfiguration',
+    );
     const bad = async (r: LifecycleRule, status: number, code: string, message?: string) => {
       const e = await rejectsS3(setRules([r]), status, code);
       if (message) assert.equal(e.message, message);
     };
-    await bad({ Status: 'Enabled', Filter: { Prefix: 'a/' }, Expiration: { Days: 0 } }, 400, 'InvalidArgument', "'Days' for Expiration action must be a positive integer");
-    await bad({ Status: 'Enabled', Filter: { Prefix: 'a/' }, Expiration: { Date: new Date('2030-01-01T12:00:00Z') } }, 400, 'InvalidArgument', "'Date' must be at midnight GMT");
-    await bad({ Status: 'Enabled', Filter: { Prefix: 'a/' } }, 400, 'InvalidRequest', 'At least one action needs to be specified in a rule');
-    await bad({ Status: 'Enabled', Filter: { Prefix: 'a/' }, Transitions: [{ Days: 30, StorageClass: 'GLACIER' }] }, 501, 'NotImplemented');
-    await rejectsS3(setRules([{ ID: 'same', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }, { ID: 'same', Status: 'Enabled', Filter: {}, Expiration: { Days: 2 } }]), 400, 'InvalidArgument');
+    await bad(
+      { Status: 'Enabled', Filter: { Prefix: 'a/' }, Expiration: { Days: 0 } },
+      400,
+      'InvalidArgument',
+      "'Days' for Expiration action must be a positive integer",
+    );
+    await bad(
+      { Status: 'Enabled', Filter: { Prefix: 'a/' }, Expiration: { Date: new Date('2030-01-01T12:00:00Z') } },
+      400,
+      'InvalidArgument',
+      "'Date' must be at midnight GMT",
+    );
+    await bad(
+      { Status: 'Enabled', Filter: { Prefix: 'a/' } },
+      400,
+      'InvalidRequest',
+      'At least one action needs to be specified in a rule',
+    );
+    await bad(
+      { Status: 'Enabled', Filter: { Prefix: 'a/' }, Transitions: [{ Days: 30, StorageClass: 'GLACIER' }] },
+      501,
+      'NotImplemented',
+    );
+    await rejectsS3(
+      setRules([
+        { ID: 'same', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } },
+        { ID: 'same', Status: 'Enabled', Filter: {}, Expiration: { Days: 2 } },
+      ]),
+      400,
+      'InvalidArgument',
+    );
   });
 
   it('should run a date rule: matching objects go, others stay, and announce Days rules on GET', async () => {
@@ -56,18 +99,37 @@ describe('bucket lifecycle', () => {
     await put('tmp/y', 'temp=no');
     await setRules([
       { ID: 'old-logs', Status: 'Enabled', Filter: { Prefix: 'logs/' }, Expiration: { Date: PAST } },
-      { ID: 'temp', Status: 'Enabled', Filter: { And: { Prefix: 'tmp/', Tags: [{ Key: 'temp', Value: 'yes' }] } }, Expiration: { Date: PAST } },
+      {
+        ID: 'temp',
+        Status: 'Enabled',
+        Filter: { And: { Prefix: 'tmp/', Tags: [{ Key: 'temp', Value: 'yes' }] } },
+        Expiration: { Date: PAST },
+      },
       { ID: 'docs-30', Status: 'Enabled', Filter: { Prefix: 'docs/' }, Expiration: { Days: 30 } },
       { ID: 'off', Status: 'Disabled', Filter: { Prefix: 'keep/' }, Expiration: { Date: PAST } },
-      { ID: 'uploads', Status: 'Enabled', Filter: { Prefix: '' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } },
+      {
+        ID: 'uploads',
+        Status: 'Enabled',
+        Filter: { Prefix: '' },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+      },
     ]);
     const got = await sdk.send(new GetBucketLifecycleConfigurationCommand({ Bucket: BUCKET }));
-    assert.deepEqual(got.Rules?.map((r) => [r.ID, r.Status]), [['old-logs', 'Enabled'], ['temp', 'Enabled'], ['docs-30', 'Enabled'], ['off', 'Disabled'], ['uploads', 'Enabled']]);
+    assert.deepEqual(
+      got.Rules?.map((r) => [r.ID, r.Status]),
+      [
+        ['old-logs', 'Enabled'],
+        ['temp', 'Enabled'],
+        ['docs-30', 'Enabled'],
+        ['off', 'Disabled'],
+        ['uploads', 'Enabled'],
+      ],
+    );
     assert.deepEqual(got.Rules?.[1]?.Filter?.And?.Tags, [{ Key: 'temp', Value: 'yes' }]);
     assert.equal(got.Rules?.[2]?.Expiration?.Days, 30);
 
     const deadline = Date.now() + 15_000;
-    while ((await exists('logs/a') || await exists('tmp/x')) && Date.now() < deadline) await sleep(200);
+    while (((await exists('logs/a')) || (await exists('tmp/x'))) && Date.now() < deadline) await sleep(200);
     assert.deepEqual(await Promise.all(['logs/a', 'logs/b', 'tmp/x'].map(exists)), [false, false, false]);
     assert.deepEqual(await Promise.all(['tmp/y', 'docs/d', 'keep/k'].map(exists)), [true, true, true]);
 
@@ -77,7 +139,11 @@ describe('bucket lifecycle', () => {
     assert.ok(expiry > Date.now() + 29 * 86_400_000 && expiry <= Date.now() + 31 * 86_400_000);
 
     assert.equal((await sdk.send(new DeleteBucketLifecycleCommand({ Bucket: BUCKET }))).$metadata.httpStatusCode, 204);
-    await rejectsS3(sdk.send(new GetBucketLifecycleConfigurationCommand({ Bucket: BUCKET })), 404, 'NoSuchLifecycleConfiguration');
+    await rejectsS3(
+      sdk.send(new GetBucketLifecycleConfigurationCommand({ Bucket: BUCKET })),
+      404,
+      'NoSuchLifecycleConfiguration',
+    );
     assert.equal((await sdk.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'docs/d' }))).Expiration, undefined);
   });
 
@@ -96,7 +162,14 @@ describe('bucket lifecycle', () => {
       '<ID>everything</ID><Prefix></Prefix><Status>Disabled</Status><Expiration><Days>5</Days></Expiration>',
     ]);
     const got = await sdk.send(new GetBucketLifecycleConfigurationCommand({ Bucket: BUCKET }));
-    assert.deepEqual(got.Rules?.map((x) => [x.Prefix, x.Filter?.Prefix]), [['old/', undefined], [undefined, 'new/'], ['', undefined]]);
+    assert.deepEqual(
+      got.Rules?.map((x) => [x.Prefix, x.Filter?.Prefix]),
+      [
+        ['old/', undefined],
+        [undefined, 'new/'],
+        ['', undefined],
+      ],
+    );
     await sdk.send(new DeleteBucketLifecycleCommand({ Bucket: BUCKET }));
   });
 });

@@ -18,8 +18,21 @@ describe('metrics', () => {
 
   it('should count requests by operation and status, time them, and add the process metrics', async () => {
     assert.equal((await signedSend(server, { method: 'PUT', path: '/metrics-bucket' })).status, 200);
-    for (let i = 0; i < 3; i++) assert.equal((await signedSend(server, { method: 'PUT', path: objectPath('metrics-bucket', `k${i}`), body: Buffer.from('x') })).status, 200);
-    assert.equal((await signedSend(server, { method: 'GET', path: objectPath('metrics-bucket', 'missing') })).status, 404);
+    for (let i = 0; i < 3; i++)
+      assert.equal(
+        (
+          await signedSend(server, {
+            method: 'PUT',
+            path: objectPath('metrics-bucket', `k${i}`),
+            body: Buffer.from('x'),
+          })
+        ).status,
+        200,
+      );
+    assert.equal(
+      (await signedSend(server, { method: 'GET', path: objectPath('metrics-bucket', 'missing') })).status,
+      404,
+    );
     assert.equal((await fetch(`${server.url}/metrics-bucket/k0`)).status, 403); // unsigned
 
     const r = await fetch(metricsUrl);

@@ -32,8 +32,11 @@ import { sdkClient } from './helpers/clients.ts';
 import { addUser, makeTempDir, randomCredentials, runCli, startServer, type RunningServer } from './helpers/server.ts';
 
 const BUCKET = 'migrated';
-const SUMMARY = new RegExp('^migrated .+: (\\d+) keys, (\\d+) written, (\\d+) deleted(, resumed)?; '
-  + 'verified: (\\d+) keys on both sides, (\\d+) sampled reads byte-equal$', 'm');
+const SUMMARY = new RegExp(
+  '^migrated .+: (\\d+) keys, (\\d+) written, (\\d+) deleted(, resumed)?; ' +
+    'verified: (\\d+) keys on both sides, (\\d+) sampled reads byte-equal$',
+  'm',
+);
 
 /** The rows of the database at `url`: every key (hex) of coffer_kv, in key order. */
 async function rows(url: string): Promise<string[]> {
@@ -57,7 +60,12 @@ function summary(r: { code: number | null; stdout: string; stderr: string }) {
   assert.ok(m, `no summary line in ${r.stdout}`);
   const [keys, written, deleted, , onBoth, sampled] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number);
   return {
-    keys: keys!, written: written!, deleted: deleted!, resumed: m[4] !== undefined, onBoth: onBoth!, sampled: sampled!,
+    keys: keys!,
+    written: written!,
+    deleted: deleted!,
+    resumed: m[4] !== undefined,
+    onBoth: onBoth!,
+    sampled: sampled!,
   };
 }
 
@@ -67,7 +75,9 @@ describe('coffer meta migrate', () => {
   const second = { ...randomCredentials(), name: 'second' };
   const ssecKey = randomBytes(32);
   const ssec = {
-    SSECustomerAlgorithm: 'AES256', SSECustomerKey: ssecKey.toString('base64'), SSECustomerKeyMD5: md5b64(ssecKey),
+    SSECustomerAlgorithm: 'AES256',
+    SSECustomerKey: ssecKey.toString('base64'),
+    SSECustomerKeyMD5: md5b64(ssecKey),
   };
   /** key → [body, extra GET parameters]. */
   const objects = new Map<string, { body: Buffer; get?: typeof ssec }>([
@@ -100,15 +110,26 @@ describe('coffer meta migrate', () => {
         const sse = key.startsWith('sse-s3/') ? { ServerSideEncryption: 'AES256' as const } : {};
         await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ...sse, ...get }));
       }
-      await s3.send(new PutObjectCommand({
-        Bucket: BUCKET, Key: 'tagged', Body: Buffer.from('tags'), Tagging: 'team=storage&tier=gold',
-      }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: 'tagged',
+          Body: Buffer.from('tags'),
+          Tagging: 'team=storage&tier=gold',
+        }),
+      );
       objects.set('tagged', { body: Buffer.from('tags') });
       const mpu = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'in-progress' }));
       uploadId = mpu.UploadId!;
-      const part = await s3.send(new UploadPartCommand({
-        Bucket: BUCKET, Key: 'in-progress', UploadId: uploadId, PartNumber: 1, Body: partBody,
-      }));
+      const part = await s3.send(
+        new UploadPartCommand({
+          Bucket: BUCKET,
+          Key: 'in-progress',
+          UploadId: uploadId,
+          PartNumber: 1,
+          Body: partBody,
+        }),
+      );
       partEtag = part.ETag!;
       listedBefore = await list(s3);
     } finally {
@@ -138,8 +159,14 @@ describe('coffer meta migrate', () => {
   it('should copy every key into PostgreSQL, verify it, and leave no progress record', async () => {
     const first = summary(await migrate(dataDir, url));
     assert.ok(first.keys > 10, `only ${first.keys} keys`);
-    assert.deepEqual(first, { keys: first.keys, written: first.keys, deleted: 0, resumed: false, onBoth: first.keys,
-      sampled: first.keys });
+    assert.deepEqual(first, {
+      keys: first.keys,
+      written: first.keys,
+      deleted: 0,
+      resumed: false,
+      onBoth: first.keys,
+      sampled: first.keys,
+    });
     const copied = await rows(url);
     assert.equal(copied.length, first.keys);
     assert.ok(!copied.includes(MIGRATION_PROGRESS_KEY.toString('hex')));
@@ -148,8 +175,14 @@ describe('coffer meta migrate', () => {
   it('should write nothing on a second run of the same source, and verify again', async () => {
     const before = await rows(url);
     const again = summary(await migrate(dataDir, url));
-    assert.deepEqual(again, { keys: before.length, written: 0, deleted: 0, resumed: false, onBoth: before.length,
-      sampled: before.length });
+    assert.deepEqual(again, {
+      keys: before.length,
+      written: 0,
+      deleted: 0,
+      resumed: false,
+      onBoth: before.length,
+      sampled: before.length,
+    });
     assert.deepEqual(await rows(url), before);
   });
 
@@ -172,14 +205,21 @@ describe('coffer meta migrate', () => {
       }
       assert.deepEqual(await list(s3), listedBefore);
       const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'tagged' }));
-      assert.deepEqual(tags.TagSet, [{ Key: 'team', Value: 'storage' }, { Key: 'tier', Value: 'gold' }]);
+      assert.deepEqual(tags.TagSet, [
+        { Key: 'team', Value: 'storage' },
+        { Key: 'tier', Value: 'gold' },
+      ]);
     });
 
     it('should complete the multipart upload begun before the migration', async () => {
-      await s3.send(new CompleteMultipartUploadCommand({
-        Bucket: BUCKET, Key: 'in-progress', UploadId: uploadId,
-        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: partEtag }] },
-      }));
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: 'in-progress',
+          UploadId: uploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: partEtag }] },
+        }),
+      );
       const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'in-progress' }));
       assert.ok((await bodyBytes(got.Body)).equals(partBody));
     });
@@ -188,7 +228,10 @@ describe('coffer meta migrate', () => {
       const other = sdkClient(server, second);
       try {
         const buckets = await other.send(new ListBucketsCommand({}));
-        assert.deepEqual(buckets.Buckets?.map((b) => b.Name), ['second-bucket']);
+        assert.deepEqual(
+          buckets.Buckets?.map((b) => b.Name),
+          ['second-bucket'],
+        );
         const got = await other.send(new GetObjectCommand({ Bucket: 'second-bucket', Key: 'mine' }));
         assert.ok((await bodyBytes(got.Body)).equals(secondBody));
       } finally {

@@ -32,10 +32,14 @@ describe('multipart memory bound (e2e)', { skip: process.platform !== 'linux' &&
     await server?.stop({ removeDir: true });
   });
 
-  it('should keep the server under 256 MiB peak RSS while 1 GiB goes up in parts and comes back down', { timeout: 300_000 }, async () => {
+  it('should keep the server under 256 MiB peak RSS while 1 GiB goes up in parts and comes back down', {
+    timeout: 300_000,
+  }, async () => {
     const sent = createHash('md5');
     const upload = new Upload({
-      client: s3, partSize: 16 * MiB, queueSize: 4,
+      client: s3,
+      partSize: 16 * MiB,
+      queueSize: 4,
       params: { Bucket: 'mem', Key: 'gib.bin', Body: deterministicStream(SIZE, 'gib', (b) => sent.update(b)) },
     });
     const done = await upload.done();
@@ -47,7 +51,9 @@ describe('multipart memory bound (e2e)', { skip: process.platform !== 'linux' &&
     assert.deepEqual(back, { md5: sent.digest('hex'), size: SIZE });
 
     const peak = await peakRss(server.pid);
-    console.log(`server peak RSS: ${(afterUp / MiB).toFixed(1)} MiB after the upload, ${(peak / MiB).toFixed(1)} MiB after the download`);
+    console.log(
+      `server peak RSS: ${(afterUp / MiB).toFixed(1)} MiB after the upload, ${(peak / MiB).toFixed(1)} MiB after the download`,
+    );
     assert.ok(peak < LIMIT, `peak RSS ${(peak / MiB).toFixed(1)} MiB must stay under ${LIMIT / MiB} MiB`);
   });
 });

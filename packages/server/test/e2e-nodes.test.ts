@@ -71,14 +71,20 @@ describe('several nodes on one PostgreSQL (coffer serve --meta)', () => {
     const head = await clients[B]!.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cross/one' }));
     assert.equal(head.ContentLength, body.length);
     const list = await clients[C]!.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'cross/' }));
-    assert.deepEqual(list.Contents?.map((o) => o.Key), ['cross/one']);
+    assert.deepEqual(
+      list.Contents?.map((o) => o.Key),
+      ['cross/one'],
+    );
   });
 
   it('should let exactly one of 20 If-None-Match: * PUTs split over A and B win', async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         signedSend(nodes[i % 2]!, {
-          method: 'PUT', path: objectPath(BUCKET, 'race/once'), headers: { 'if-none-match': '*' }, body: Buffer.from(`writer ${i}`),
+          method: 'PUT',
+          path: objectPath(BUCKET, 'race/once'),
+          headers: { 'if-none-match': '*' },
+          body: Buffer.from(`writer ${i}`),
         }),
       ),
     );
@@ -90,11 +96,17 @@ describe('several nodes on one PostgreSQL (coffer serve --meta)', () => {
 
   it('should leave exactly the last writer and no stray chunk file after 24 overwrites across nodes', async () => {
     const bodies = Array.from({ length: 24 }, (_, i) => patternBytes(100_000, `over-${i}`));
-    const done = await Promise.all(bodies.map((body, i) =>
-      clients[i % 3]!.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'race/overwrite', Body: body })).then(() => i)));
+    const done = await Promise.all(
+      bodies.map((body, i) =>
+        clients[i % 3]!.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'race/overwrite', Body: body })).then(() => i),
+      ),
+    );
     assert.equal(done.length, 24);
     const now = md5hex(await get(A, 'race/overwrite'));
-    assert.ok(bodies.some((b) => md5hex(b) === now), 'the object is one of the bodies written, whole');
+    assert.ok(
+      bodies.some((b) => md5hex(b) === now),
+      'the object is one of the bodies written, whole',
+    );
     // Every replaced body's chunk file was released by the commit that replaced it (references are exact).
     const files = await blobFiles(dataDir);
     const live = await liveBlobIds(metaUrl);
@@ -105,22 +117,46 @@ describe('several nodes on one PostgreSQL (coffer serve --meta)', () => {
     const { UploadId } = await clients[A]!.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp/abc' }));
     const p1 = patternBytes(5 * MiB, 'part1');
     const p2 = patternBytes(1 * MiB, 'part2');
-    const r1 = await clients[A]!.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'mp/abc', UploadId, PartNumber: 1, Body: p1 }));
-    const r2 = await clients[B]!.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'mp/abc', UploadId, PartNumber: 2, Body: p2 }));
-    await clients[C]!.send(new CompleteMultipartUploadCommand({
-      Bucket: BUCKET, Key: 'mp/abc', UploadId,
-      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: r1.ETag }, { PartNumber: 2, ETag: r2.ETag }] },
-    }));
+    const r1 = await clients[A]!.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: 'mp/abc', UploadId, PartNumber: 1, Body: p1 }),
+    );
+    const r2 = await clients[B]!.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: 'mp/abc', UploadId, PartNumber: 2, Body: p2 }),
+    );
+    await clients[C]!.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: 'mp/abc',
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: r1.ETag },
+            { PartNumber: 2, ETag: r2.ETag },
+          ],
+        },
+      }),
+    );
     assert.equal(md5hex(await get(A, 'mp/abc')), md5hex(Buffer.concat([p1, p2])));
   });
 
   it('should make one object of two concurrent Completes on A and B', async () => {
     const { UploadId } = await clients[C]!.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp/twice' }));
     const body = patternBytes(1 * MiB, 'twice');
-    const r = await clients[C]!.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'mp/twice', UploadId, PartNumber: 1, Body: body }));
-    const complete = (node: number) => clients[node]!.send(new CompleteMultipartUploadCommand({
-      Bucket: BUCKET, Key: 'mp/twice', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: r.ETag }] },
-    })).then((out) => ({ ok: true as const, etag: out.ETag }), (err: { name?: string }) => ({ ok: false as const, name: err.name }));
+    const r = await clients[C]!.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: 'mp/twice', UploadId, PartNumber: 1, Body: body }),
+    );
+    const complete = (node: number) =>
+      clients[node]!.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: 'mp/twice',
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: r.ETag }] },
+        }),
+      ).then(
+        (out) => ({ ok: true as const, etag: out.ETag }),
+        (err: { name?: string }) => ({ ok: false as const, name: err.name }),
+      );
     const [x, y] = await Promise.all([complete(A), complete(B)]);
     const wins = [x, y].filter((o) => o.ok);
     assert.ok(wins.length >= 1, 'one Complete makes the object');
@@ -133,7 +169,11 @@ describe('several nodes on one PostgreSQL (coffer serve --meta)', () => {
     try {
       const body = patternBytes(8 * MiB, 'killed');
       const pending = signedSend(victim, {
-        method: 'PUT', path: objectPath(BUCKET, 'killed/big'), body, payloadHash: 'UNSIGNED-PAYLOAD', timeoutMs: 10_000,
+        method: 'PUT',
+        path: objectPath(BUCKET, 'killed/big'),
+        body,
+        payloadHash: 'UNSIGNED-PAYLOAD',
+        timeoutMs: 10_000,
       }).catch((err: Error) => err);
       await sleep(150);
       process.kill(victim.pid, 'SIGKILL');
@@ -154,10 +194,16 @@ describe('several nodes on one PostgreSQL (coffer serve --meta)', () => {
       for (let i = 0; !stop && i < 400; i++) {
         const key = `restart/${i}`;
         const body = patternBytes(10_000 + i, key);
-        const r = await signedSend(nodes[i % 3]!, { method: 'PUT', path: objectPath(BUCKET, key), body }).catch(() => undefined);
+        const r = await signedSend(nodes[i % 3]!, { method: 'PUT', path: objectPath(BUCKET, key), body }).catch(
+          () => undefined,
+        );
         if (r?.status === 200) acked.set(key, md5hex(body));
         else {
-          if (r) assert.ok(r.status >= 500 && r.status < 600 && !/stack|postgres|ECONN/i.test(r.text), `${r.status} ${r.text}`);
+          if (r)
+            assert.ok(
+              r.status >= 500 && r.status < 600 && !/stack|postgres|ECONN/i.test(r.text),
+              `${r.status} ${r.text}`,
+            );
         }
         await sleep(5);
       }
@@ -199,7 +245,9 @@ async function liveBlobIds(url: string): Promise<Set<string>> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const { rows } = await c.query<{ k: Buffer; v: Buffer }>("SELECT k, v FROM coffer_kv WHERE k >= '\\x217221'::bytea AND k < '\\x217222'::bytea");
+    const { rows } = await c.query<{ k: Buffer; v: Buffer }>(
+      "SELECT k, v FROM coffer_kv WHERE k >= '\\x217221'::bytea AND k < '\\x217222'::bytea",
+    );
     const ids = new Set<string>();
     for (const { k, v } of rows) if (!JSON.parse(v.toString('utf8')).inline) ids.add(k.toString('utf8').slice(3));
     return ids;

@@ -91,7 +91,10 @@ describe('ListObjectsV2 with an empty continuation-token', () => {
     const r = await signedSend(t.server, { method: 'GET', path: '/list-empty-token', query });
     assert.equal(r.status, 200, r.text);
     assert.match(r.text, /<ContinuationToken><\/ContinuationToken>/);
-    assert.deepEqual([...r.text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]), ['a', 'b']);
+    assert.deepEqual(
+      [...r.text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]),
+      ['a', 'b'],
+    );
     assert.match(r.text, /<IsTruncated>true<\/IsTruncated><ContinuationToken><\/ContinuationToken><NextContinuation/);
   });
 
@@ -117,8 +120,13 @@ function rawExchange(port: number, head: string, body = Buffer.alloc(0)): Promis
 }
 
 /** A signed request written by hand: header values go out as their UTF-8 bytes, signed over those bytes. */
-function rawRequest(server: { url: string; accessKey: string; secretKey: string }, method: string, path: string,
-  headers: Record<string, string> = {}, body = Buffer.alloc(0)): string {
+function rawRequest(
+  server: { url: string; accessKey: string; secretKey: string },
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body = Buffer.alloc(0),
+): string {
   const { url, accessKey, secretKey } = server;
   const signed = signHeaders({ method, url, path, headers, body, accessKey, secretKey });
   const lines = Object.entries({ ...signed, 'content-length': String(body.length), connection: 'close' });
@@ -166,7 +174,9 @@ describe('request headers', () => {
     assert.match(refused.text, /<Code>InvalidArgument<\/Code>/);
     const encoded = `attachment; filename*=UTF-8''${encodeURIComponent(UTF8)}.txt`;
     const ok = await signedSend(t.server, {
-      method: 'GET', path: objectPath(B, 'override'), query: { 'response-content-disposition': encoded },
+      method: 'GET',
+      path: objectPath(B, 'override'),
+      query: { 'response-content-disposition': encoded },
     });
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.headers['content-disposition'], encoded);
@@ -196,10 +206,15 @@ print(json.dumps([raw(x) for r in (h, g) for x in (r['Metadata']['name'], r['Con
     const data = Buffer.from('deflated, then gzipped (pretend)');
     const body = Buffer.from(`${data.length.toString(16)}\r\n${data.toString()}\r\n0\r\n\r\n`);
     const headers = {
-      'content-encoding': 'deflate, aws-chunked, gzip', 'x-amz-decoded-content-length': String(data.length),
+      'content-encoding': 'deflate, aws-chunked, gzip',
+      'x-amz-decoded-content-length': String(data.length),
     };
     const r = await signedSend(t.server, {
-      method: 'PUT', path: objectPath(B, 'codings'), headers, payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', body,
+      method: 'PUT',
+      path: objectPath(B, 'codings'),
+      headers,
+      payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      body,
     });
     assert.equal(r.status, 200, r.text);
     const h = await signedSend(t.server, { method: 'HEAD', path: objectPath(B, 'codings') });
@@ -209,10 +224,15 @@ print(json.dumps([raw(x) for r in (h, g) for x in (r['Metadata']['name'], r['Con
 
   it('should keep a Content-Encoding the JS SDK sends with its aws-chunked stream', async () => {
     const data = patternBytes(100_000, 'sdk-codings');
-    await t.sdk.send(new PutObjectCommand({
-      Bucket: B, Key: 'sdk-codings', Body: generatorStream(data), ContentLength: data.length,
-      ContentEncoding: 'br, gzip',
-    }));
+    await t.sdk.send(
+      new PutObjectCommand({
+        Bucket: B,
+        Key: 'sdk-codings',
+        Body: generatorStream(data),
+        ContentLength: data.length,
+        ContentEncoding: 'br, gzip',
+      }),
+    );
     const h = await t.sdk.send(new HeadObjectCommand({ Bucket: B, Key: 'sdk-codings' }));
     assert.equal(h.ContentEncoding, 'br, gzip');
   });
@@ -223,11 +243,13 @@ describe('SSE-C copies', () => {
   const t = serverForSuite([B]);
   const key = randomBytes(32);
   const ssec = (k: Buffer) => ({
-    SSECustomerAlgorithm: 'AES256', SSECustomerKey: k.toString('base64'),
+    SSECustomerAlgorithm: 'AES256',
+    SSECustomerKey: k.toString('base64'),
     SSECustomerKeyMD5: createHash('md5').update(k).digest('base64'),
   });
   const copySsec = (k: Buffer) => ({
-    CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: k.toString('base64'),
+    CopySourceSSECustomerAlgorithm: 'AES256',
+    CopySourceSSECustomerKey: k.toString('base64'),
     CopySourceSSECustomerKeyMD5: createHash('md5').update(k).digest('base64'),
   });
   const etagOf = async (Key: string, k: Buffer) =>
@@ -240,7 +262,11 @@ describe('SSE-C copies', () => {
     const data = patternBytes(10_000, 'ssec-copy');
     const put = await t.sdk.send(new PutObjectCommand({ Bucket: B, Key: 'src', Body: data, ...ssec(key) }));
     const other = randomBytes(32);
-    const copies = [['same-key', key], ['other-key', other], ['same-key-again', key]] as const;
+    const copies = [
+      ['same-key', key],
+      ['other-key', other],
+      ['same-key-again', key],
+    ] as const;
     const etags = [put.ETag];
     for (const [Key, k] of copies) {
       const r = await copy('src', Key, k);
@@ -260,13 +286,24 @@ describe('SSE-C copies', () => {
 
   it('should give a copy of a multipart SSE-C object a new ETag with the part count', async () => {
     const created = await t.sdk.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mp', ...ssec(key) }));
-    const part = await t.sdk.send(new UploadPartCommand({
-      Bucket: B, Key: 'mp', UploadId: created.UploadId, PartNumber: 1, Body: 'one part', ...ssec(key),
-    }));
-    const done = await t.sdk.send(new CompleteMultipartUploadCommand({
-      Bucket: B, Key: 'mp', UploadId: created.UploadId,
-      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
-    }));
+    const part = await t.sdk.send(
+      new UploadPartCommand({
+        Bucket: B,
+        Key: 'mp',
+        UploadId: created.UploadId,
+        PartNumber: 1,
+        Body: 'one part',
+        ...ssec(key),
+      }),
+    );
+    const done = await t.sdk.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: B,
+        Key: 'mp',
+        UploadId: created.UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
     const copied = await copy('mp', 'mp-copy', key);
     assert.match(copied.CopyObjectResult!.ETag!, /^"[0-9a-f]{32}-1"$/);
     assert.notEqual(copied.CopyObjectResult!.ETag, done.ETag);
@@ -285,7 +322,10 @@ describe('a retried CompleteMultipartUpload', () => {
   async function twoParts(Key: string) {
     const { UploadId } = await t.sdk.send(new CreateMultipartUploadCommand({ Bucket: B, Key }));
     const Parts = [];
-    for (const [PartNumber, Body] of [[1, big], [2, Buffer.from('tail')]] as const) {
+    for (const [PartNumber, Body] of [
+      [1, big],
+      [2, Buffer.from('tail')],
+    ] as const) {
       const r = await t.sdk.send(new UploadPartCommand({ Bucket: B, Key, UploadId, PartNumber, Body }));
       Parts.push({ PartNumber, ETag: r.ETag });
     }
@@ -320,7 +360,10 @@ describe('a retried CompleteMultipartUpload', () => {
   it('should make one object of concurrent Completes and answer every one of them with it', async () => {
     const { UploadId, Parts } = await twoParts('concurrent');
     const all = await Promise.all([1, 2, 3, 4].map(() => complete('concurrent', UploadId, Parts)));
-    assert.deepEqual(all.map((r) => r.$metadata.httpStatusCode), [200, 200, 200, 200]);
+    assert.deepEqual(
+      all.map((r) => r.$metadata.httpStatusCode),
+      [200, 200, 200, 200],
+    );
     assert.equal(new Set(all.map((r) => r.ETag)).size, 1);
     const head = await t.sdk.send(new HeadObjectCommand({ Bucket: B, Key: 'concurrent' }));
     assert.equal(head.ETag, all[0]!.ETag);

@@ -113,7 +113,10 @@ describe('s3cmd', { skip }, () => {
         const g = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'gpg.bin' }));
         const stored = await bodyBytes(g.Body);
         assert.ok(!stored.equals(medium), 'the stored object is gpg-encrypted');
-        assert.ok(g.Metadata?.['s3tools-gpgenc'], `s3cmd marked the object as gpg-encrypted: ${JSON.stringify(g.Metadata)}`);
+        assert.ok(
+          g.Metadata?.['s3tools-gpgenc'],
+          `s3cmd marked the object as gpg-encrypted: ${JSON.stringify(g.Metadata)}`,
+        );
       } finally {
         s3.destroy();
       }

@@ -102,7 +102,7 @@ describe('CreateBucket', () => {
     assert.equal(r.$metadata.httpStatusCode, 200);
   });
 
-  it('should answer 200 when the caller already owns it, in us-east-1 (S3\'s legacy answer there)', async () => {
+  it("should answer 200 when the caller already owns it, in us-east-1 (S3's legacy answer there)", async () => {
     const r = await s3.send(new CreateBucketCommand({ Bucket: 'sdk-create' }));
     assert.equal(r.$metadata.httpStatusCode, 200);
   });
@@ -111,7 +111,17 @@ describe('CreateBucket', () => {
     await rejectsS3(s3b.send(new CreateBucketCommand({ Bucket: 'sdk-create' })), 409, 'BucketAlreadyExists');
   });
 
-  for (const name of ['ab', 'Upper-Case', 'bad..dots', '192.168.5.4', '-leading-dash', 'trailing-dash-', 'under_score', 'xn--punycode', 'a'.repeat(64)]) {
+  for (const name of [
+    'ab',
+    'Upper-Case',
+    'bad..dots',
+    '192.168.5.4',
+    '-leading-dash',
+    'trailing-dash-',
+    'under_score',
+    'xn--punycode',
+    'a'.repeat(64),
+  ]) {
     it(`should answer 400 InvalidBucketName for ${JSON.stringify(name)}`, async () => {
       await rejectsS3(s3.send(new CreateBucketCommand({ Bucket: name })), 400, 'InvalidBucketName');
     });
@@ -130,7 +140,8 @@ describe('ListBuckets', () => {
     const names = (r.Buckets ?? []).map((b) => b.Name!);
     assert.ok(names.includes('sdk-lb-a') && names.includes('sdk-lb-b'), names.join(','));
     assert.deepEqual(names, [...names].sort());
-    for (const b of r.Buckets ?? []) assert.ok(b.CreationDate instanceof Date && !Number.isNaN(b.CreationDate.getTime()));
+    for (const b of r.Buckets ?? [])
+      assert.ok(b.CreationDate instanceof Date && !Number.isNaN(b.CreationDate.getTime()));
     assert.ok(r.Owner?.ID, 'Owner.ID');
     assert.ok(r.Owner?.DisplayName, 'Owner.DisplayName');
   });
@@ -153,7 +164,10 @@ describe('GetBucketLocation', () => {
     await mkBucket('sdk-location');
     const r = await s3.send(new GetBucketLocationCommand({ Bucket: 'sdk-location' }));
     assert.equal(r.$metadata.httpStatusCode, 200);
-    assert.ok(r.LocationConstraint === undefined || (r.LocationConstraint as string) === '', String(r.LocationConstraint));
+    assert.ok(
+      r.LocationConstraint === undefined || (r.LocationConstraint as string) === '',
+      String(r.LocationConstraint),
+    );
   });
 
   it('should answer 404 NoSuchBucket for a missing bucket', async () => {
@@ -226,7 +240,10 @@ describe('PutObject', () => {
     const versions = [0, 1, 2, 3].map((i) => patternBytes(150_000 + i * 1000, `race-${i}`));
     await Promise.all(versions.map((v) => put(B, 'raced', v)));
     const got = await getBytes(B, 'raced');
-    assert.ok(versions.some((v) => v.equals(got)), `GET returned ${got.length} bytes that match none of the PUT bodies`);
+    assert.ok(
+      versions.some((v) => v.equals(got)),
+      `GET returned ${got.length} bytes that match none of the PUT bodies`,
+    );
     const h = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'raced' }));
     assert.equal(h.ETag, `"${md5hex(got)}"`);
     assert.equal(h.ContentLength, got.length);
@@ -266,7 +283,11 @@ describe('PutObject', () => {
   });
 
   it('should answer 400 InvalidArgument for an unknown encryption value', async () => {
-    await rejectsS3(put(B, 'sse-bogus', 'x', { ServerSideEncryption: 'bogus' as ServerSideEncryption }), 400, 'InvalidArgument');
+    await rejectsS3(
+      put(B, 'sse-bogus', 'x', { ServerSideEncryption: 'bogus' as ServerSideEncryption }),
+      400,
+      'InvalidArgument',
+    );
   });
 
   it('should answer 404 NoSuchBucket for a missing bucket', async () => {
@@ -379,9 +400,17 @@ describe('GetObject and HeadObject', () => {
     }
 
     it('should answer 416 InvalidRange for a range starting at or past the end', async () => {
-      const e = await rejectsS3(s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', Range: `bytes=${N}-` })), 416, 'InvalidRange');
+      const e = await rejectsS3(
+        s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', Range: `bytes=${N}-` })),
+        416,
+        'InvalidRange',
+      );
       assert.equal(e.$response?.headers?.['content-range'], `bytes */${N}`);
-      await rejectsS3(s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', Range: `bytes=${N + 100}-${N + 200}` })), 416, 'InvalidRange');
+      await rejectsS3(
+        s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', Range: `bytes=${N + 100}-${N + 200}` })),
+        416,
+        'InvalidRange',
+      );
     });
 
     it('should ignore a syntactically invalid Range and answer 200 with the whole object', async () => {
@@ -401,14 +430,23 @@ describe('GetObject and HeadObject', () => {
     });
 
     it('should answer 200 to If-None-Match with another ETag', async () => {
-      const r = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', IfNoneMatch: '"0123456789abcdef0123456789abcdef"' }));
+      const r = await s3.send(
+        new GetObjectCommand({ Bucket: B, Key: 'obj', IfNoneMatch: '"0123456789abcdef0123456789abcdef"' }),
+      );
       assert.equal(r.$metadata.httpStatusCode, 200);
       await bodyBytes(r.Body);
     });
 
     it('should answer 412 PreconditionFailed to If-Match with another ETag, 200 with the right one', async () => {
-      await rejectsS3(s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', IfMatch: '"0123456789abcdef0123456789abcdef"' })), 412, 'PreconditionFailed');
-      await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'obj', IfMatch: '"0123456789abcdef0123456789abcdef"' })), 412);
+      await rejectsS3(
+        s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', IfMatch: '"0123456789abcdef0123456789abcdef"' })),
+        412,
+        'PreconditionFailed',
+      );
+      await rejectsS3(
+        s3.send(new HeadObjectCommand({ Bucket: B, Key: 'obj', IfMatch: '"0123456789abcdef0123456789abcdef"' })),
+        412,
+      );
       const r = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', IfMatch: etag }));
       assert.equal(r.$metadata.httpStatusCode, 200);
       await bodyBytes(r.Body);
@@ -416,28 +454,41 @@ describe('GetObject and HeadObject', () => {
 
     it('should answer 304 to If-Modified-Since after the last change, 200 before it', async () => {
       await rejectsS3(
-        s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', IfModifiedSince: new Date(lastModified.getTime() + hourMs) })),
+        s3.send(
+          new GetObjectCommand({ Bucket: B, Key: 'obj', IfModifiedSince: new Date(lastModified.getTime() + hourMs) }),
+        ),
         304,
       );
-      const r = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', IfModifiedSince: new Date(lastModified.getTime() - hourMs) }));
+      const r = await s3.send(
+        new GetObjectCommand({ Bucket: B, Key: 'obj', IfModifiedSince: new Date(lastModified.getTime() - hourMs) }),
+      );
       assert.equal(r.$metadata.httpStatusCode, 200);
       await bodyBytes(r.Body);
     });
 
     it('should answer 412 to If-Unmodified-Since before the last change, 200 after it', async () => {
       await rejectsS3(
-        s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', IfUnmodifiedSince: new Date(lastModified.getTime() - hourMs) })),
+        s3.send(
+          new GetObjectCommand({ Bucket: B, Key: 'obj', IfUnmodifiedSince: new Date(lastModified.getTime() - hourMs) }),
+        ),
         412,
         'PreconditionFailed',
       );
-      const r = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'obj', IfUnmodifiedSince: new Date(lastModified.getTime() + hourMs) }));
+      const r = await s3.send(
+        new GetObjectCommand({ Bucket: B, Key: 'obj', IfUnmodifiedSince: new Date(lastModified.getTime() + hourMs) }),
+      );
       assert.equal(r.$metadata.httpStatusCode, 200);
       await bodyBytes(r.Body);
     });
 
     it('should answer 200 when If-Match holds even if If-Unmodified-Since fails (AWS order)', async () => {
       const r = await s3.send(
-        new GetObjectCommand({ Bucket: B, Key: 'obj', IfMatch: etag, IfUnmodifiedSince: new Date(lastModified.getTime() - hourMs) }),
+        new GetObjectCommand({
+          Bucket: B,
+          Key: 'obj',
+          IfMatch: etag,
+          IfUnmodifiedSince: new Date(lastModified.getTime() - hourMs),
+        }),
       );
       assert.equal(r.$metadata.httpStatusCode, 200);
       await bodyBytes(r.Body);
@@ -532,7 +583,10 @@ describe('ListObjectsV2', () => {
 
   it('should list everything with sizes, ETags and KeyCount', async () => {
     const r = await s3.send(new ListObjectsV2Command({ Bucket: B }));
-    assert.deepEqual((r.Contents ?? []).map((c) => c.Key), keys);
+    assert.deepEqual(
+      (r.Contents ?? []).map((c) => c.Key),
+      keys,
+    );
     assert.equal(r.KeyCount, keys.length);
     assert.equal(r.IsTruncated, false);
     const c = r.Contents!.find((o) => o.Key === 'b/c/3')!;
@@ -544,15 +598,27 @@ describe('ListObjectsV2', () => {
 
   it('should group by delimiter into CommonPrefixes', async () => {
     const r = await s3.send(new ListObjectsV2Command({ Bucket: B, Delimiter: '/' }));
-    assert.deepEqual((r.Contents ?? []).map((c) => c.Key), ['a1', 'a2', 'c', 'e']);
-    assert.deepEqual((r.CommonPrefixes ?? []).map((p) => p.Prefix), ['b/', 'd/']);
+    assert.deepEqual(
+      (r.Contents ?? []).map((c) => c.Key),
+      ['a1', 'a2', 'c', 'e'],
+    );
+    assert.deepEqual(
+      (r.CommonPrefixes ?? []).map((p) => p.Prefix),
+      ['b/', 'd/'],
+    );
     assert.equal(r.KeyCount, 6);
   });
 
   it('should combine prefix and delimiter', async () => {
     const r = await s3.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'b/', Delimiter: '/' }));
-    assert.deepEqual((r.Contents ?? []).map((c) => c.Key), ['b/1', 'b/2']);
-    assert.deepEqual((r.CommonPrefixes ?? []).map((p) => p.Prefix), ['b/c/']);
+    assert.deepEqual(
+      (r.Contents ?? []).map((c) => c.Key),
+      ['b/1', 'b/2'],
+    );
+    assert.deepEqual(
+      (r.CommonPrefixes ?? []).map((p) => p.Prefix),
+      ['b/c/'],
+    );
     assert.equal(r.Prefix, 'b/');
   });
 
@@ -578,7 +644,9 @@ describe('ListObjectsV2', () => {
     const seen: string[] = [];
     let token: string | undefined;
     do {
-      const r = await s3.send(new ListObjectsV2Command({ Bucket: B, MaxKeys: 1, Delimiter: '/', ContinuationToken: token }));
+      const r = await s3.send(
+        new ListObjectsV2Command({ Bucket: B, MaxKeys: 1, Delimiter: '/', ContinuationToken: token }),
+      );
       seen.push(...(r.Contents ?? []).map((c) => c.Key!), ...(r.CommonPrefixes ?? []).map((p) => p.Prefix!));
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
@@ -587,7 +655,10 @@ describe('ListObjectsV2', () => {
 
   it('should start after start-after', async () => {
     const r = await s3.send(new ListObjectsV2Command({ Bucket: B, StartAfter: 'b/2' }));
-    assert.deepEqual((r.Contents ?? []).map((c) => c.Key), ['b/c/3', 'c', 'd/1', 'd/2', 'e']);
+    assert.deepEqual(
+      (r.Contents ?? []).map((c) => c.Key),
+      ['b/c/3', 'c', 'd/1', 'd/2', 'e'],
+    );
     assert.equal(r.StartAfter, 'b/2');
   });
 
@@ -609,7 +680,11 @@ describe('ListObjectsV2', () => {
   });
 
   it('should answer 400 InvalidArgument for a bad continuation token', async () => {
-    await rejectsS3(s3.send(new ListObjectsV2Command({ Bucket: B, ContinuationToken: '!!not-a-token!!' })), 400, 'InvalidArgument');
+    await rejectsS3(
+      s3.send(new ListObjectsV2Command({ Bucket: B, ContinuationToken: '!!not-a-token!!' })),
+      400,
+      'InvalidArgument',
+    );
   });
 
   it('should answer 404 NoSuchBucket for a missing bucket', async () => {
@@ -644,17 +719,29 @@ describe('ListObjects (v1)', () => {
   it('should return NextMarker with a delimiter when truncated', async () => {
     const r = await s3.send(new ListObjectsCommand({ Bucket: B, Delimiter: '/', MaxKeys: 2 }));
     assert.equal(r.IsTruncated, true);
-    assert.deepEqual((r.Contents ?? []).map((c) => c.Key), ['a']);
-    assert.deepEqual((r.CommonPrefixes ?? []).map((p) => p.Prefix), ['b/']);
+    assert.deepEqual(
+      (r.Contents ?? []).map((c) => c.Key),
+      ['a'],
+    );
+    assert.deepEqual(
+      (r.CommonPrefixes ?? []).map((p) => p.Prefix),
+      ['b/'],
+    );
     assert.equal(r.NextMarker, 'b/');
     const r2 = await s3.send(new ListObjectsCommand({ Bucket: B, Delimiter: '/', Marker: r.NextMarker }));
-    assert.deepEqual((r2.Contents ?? []).map((c) => c.Key), ['c', 'd d', 'e']);
+    assert.deepEqual(
+      (r2.Contents ?? []).map((c) => c.Key),
+      ['c', 'd d', 'e'],
+    );
     assert.equal(r2.IsTruncated, false);
   });
 
   it('should filter by prefix', async () => {
     const r = await s3.send(new ListObjectsCommand({ Bucket: B, Prefix: 'b/' }));
-    assert.deepEqual((r.Contents ?? []).map((c) => c.Key), ['b/1', 'b/2']);
+    assert.deepEqual(
+      (r.Contents ?? []).map((c) => c.Key),
+      ['b/1', 'b/2'],
+    );
   });
 
   it('should url-encode keys with EncodingType url', async () => {
@@ -672,7 +759,10 @@ describe('ListObjectVersions', () => {
     await mkBucket(B);
     for (const k of ['x', 'y/1', 'z']) await put(B, k, k);
     const r = await s3.send(new ListObjectVersionsCommand({ Bucket: B }));
-    assert.deepEqual((r.Versions ?? []).map((v) => v.Key), ['x', 'y/1', 'z']);
+    assert.deepEqual(
+      (r.Versions ?? []).map((v) => v.Key),
+      ['x', 'y/1', 'z'],
+    );
     for (const v of r.Versions ?? []) {
       assert.equal(v.VersionId, 'null');
       assert.equal(v.IsLatest, true);
@@ -680,8 +770,14 @@ describe('ListObjectVersions', () => {
     }
     assert.equal(r.DeleteMarkers, undefined);
     const d = await s3.send(new ListObjectVersionsCommand({ Bucket: B, Delimiter: '/' }));
-    assert.deepEqual((d.Versions ?? []).map((v) => v.Key), ['x', 'z']);
-    assert.deepEqual((d.CommonPrefixes ?? []).map((p) => p.Prefix), ['y/']);
+    assert.deepEqual(
+      (d.Versions ?? []).map((v) => v.Key),
+      ['x', 'z'],
+    );
+    assert.deepEqual(
+      (d.CommonPrefixes ?? []).map((p) => p.Prefix),
+      ['y/'],
+    );
   });
 });
 
@@ -708,7 +804,9 @@ describe('CopyObject', () => {
   });
 
   it('should copy across buckets', async () => {
-    await s3.send(new CopyObjectCommand({ Bucket: B2, Key: 'from-other', CopySource: `${B}/src`, MetadataDirective: 'COPY' }));
+    await s3.send(
+      new CopyObjectCommand({ Bucket: B2, Key: 'from-other', CopySource: `${B}/src`, MetadataDirective: 'COPY' }),
+    );
     assert.ok((await getBytes(B2, 'from-other')).equals(data));
   });
 
@@ -735,12 +833,24 @@ describe('CopyObject', () => {
   });
 
   it('should refuse a copy onto itself without REPLACE with 400 InvalidRequest', async () => {
-    await rejectsS3(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'src', CopySource: `${B}/src` })), 400, 'InvalidRequest');
+    await rejectsS3(
+      s3.send(new CopyObjectCommand({ Bucket: B, Key: 'src', CopySource: `${B}/src` })),
+      400,
+      'InvalidRequest',
+    );
   });
 
   it('should allow a copy onto itself with REPLACE', async () => {
     await put(B, 'self', data, { Metadata: { v: '1' } });
-    await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'self', CopySource: `${B}/self`, MetadataDirective: 'REPLACE', Metadata: { v: '2' } }));
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: B,
+        Key: 'self',
+        CopySource: `${B}/self`,
+        MetadataDirective: 'REPLACE',
+        Metadata: { v: '2' },
+      }),
+    );
     const g = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'self' }));
     assert.equal(g.Metadata?.['v'], '2');
     assert.ok((await bodyBytes(g.Body)).equals(data));
@@ -748,7 +858,14 @@ describe('CopyObject', () => {
 
   it('should answer 412 PreconditionFailed when x-amz-copy-source-if-match fails', async () => {
     await rejectsS3(
-      s3.send(new CopyObjectCommand({ Bucket: B, Key: 'cond', CopySource: `${B}/src`, CopySourceIfMatch: '"00000000000000000000000000000000"' })),
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: B,
+          Key: 'cond',
+          CopySource: `${B}/src`,
+          CopySourceIfMatch: '"00000000000000000000000000000000"',
+        }),
+      ),
       412,
       'PreconditionFailed',
     );
@@ -756,12 +873,23 @@ describe('CopyObject', () => {
   });
 
   it('should copy when x-amz-copy-source-if-match holds', async () => {
-    const r = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'cond-ok', CopySource: `${B}/src`, CopySourceIfMatch: `"${md5hex(data)}"` }));
+    const r = await s3.send(
+      new CopyObjectCommand({
+        Bucket: B,
+        Key: 'cond-ok',
+        CopySource: `${B}/src`,
+        CopySourceIfMatch: `"${md5hex(data)}"`,
+      }),
+    );
     assert.equal(r.$metadata.httpStatusCode, 200);
   });
 
   it('should answer 404 NoSuchKey for a missing source', async () => {
-    await rejectsS3(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'x', CopySource: `${B}/no-such-src` })), 404, 'NoSuchKey');
+    await rejectsS3(
+      s3.send(new CopyObjectCommand({ Bucket: B, Key: 'x', CopySource: `${B}/no-such-src` })),
+      404,
+      'NoSuchKey',
+    );
   });
 });
 
@@ -785,7 +913,10 @@ describe('DeleteObjects', () => {
   it('should report each deleted key (missing keys count as deleted)', async () => {
     for (const k of ['m1', 'm2', 'm 3/ü']) await put(B, k, k);
     const r = await s3.send(
-      new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'm1' }, { Key: 'm2' }, { Key: 'm 3/ü' }, { Key: 'never-existed' }] } }),
+      new DeleteObjectsCommand({
+        Bucket: B,
+        Delete: { Objects: [{ Key: 'm1' }, { Key: 'm2' }, { Key: 'm 3/ü' }, { Key: 'never-existed' }] },
+      }),
     );
     assert.deepEqual((r.Deleted ?? []).map((d) => d.Key).sort(), ['m 3/ü', 'm1', 'm2', 'never-existed']);
     assert.equal(r.Errors, undefined);
@@ -795,7 +926,9 @@ describe('DeleteObjects', () => {
 
   it('should answer an empty result in quiet mode and still delete', async () => {
     for (const k of ['q1', 'q2']) await put(B, k, k);
-    const r = await s3.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Quiet: true, Objects: [{ Key: 'q1' }, { Key: 'q2' }] } }));
+    const r = await s3.send(
+      new DeleteObjectsCommand({ Bucket: B, Delete: { Quiet: true, Objects: [{ Key: 'q1' }, { Key: 'q2' }] } }),
+    );
     assert.equal(r.$metadata.httpStatusCode, 200);
     assert.equal(r.Deleted, undefined);
     assert.equal(r.Errors, undefined);
@@ -931,8 +1064,16 @@ describe('users', () => {
     await rejectsS3(s3b.send(new ListObjectsV2Command({ Bucket: B })), 403, 'AccessDenied');
     await rejectsS3(s3b.send(new ListObjectsCommand({ Bucket: B })), 403, 'AccessDenied');
     await rejectsS3(s3b.send(new DeleteObjectCommand({ Bucket: B, Key: 'mine' })), 403, 'AccessDenied');
-    await rejectsS3(s3b.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'mine' }] } })), 403, 'AccessDenied');
-    await rejectsS3(s3b.send(new CopyObjectCommand({ Bucket: B, Key: 'copy', CopySource: `${B}/mine` })), 403, 'AccessDenied');
+    await rejectsS3(
+      s3b.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'mine' }] } })),
+      403,
+      'AccessDenied',
+    );
+    await rejectsS3(
+      s3b.send(new CopyObjectCommand({ Bucket: B, Key: 'copy', CopySource: `${B}/mine` })),
+      403,
+      'AccessDenied',
+    );
     await rejectsS3(s3b.send(new DeleteBucketCommand({ Bucket: B })), 403, 'AccessDenied');
     await rejectsS3(s3b.send(new GetBucketLocationCommand({ Bucket: B })), 403, 'AccessDenied');
     // and nothing changed
@@ -942,7 +1083,11 @@ describe('users', () => {
 
   it('should not let another user copy an object out of a bucket it cannot read', async () => {
     await mkBucket('sdk-user2-dst', s3b);
-    await rejectsS3(s3b.send(new CopyObjectCommand({ Bucket: 'sdk-user2-dst', Key: 'stolen', CopySource: `${B}/mine` })), 403, 'AccessDenied');
+    await rejectsS3(
+      s3b.send(new CopyObjectCommand({ Bucket: 'sdk-user2-dst', Key: 'stolen', CopySource: `${B}/mine` })),
+      403,
+      'AccessDenied',
+    );
     await rejectsS3(s3b.send(new HeadObjectCommand({ Bucket: 'sdk-user2-dst', Key: 'stolen' })), 404);
   });
 

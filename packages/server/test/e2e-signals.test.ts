@@ -67,8 +67,9 @@ async function processTree(root: number): Promise<ProcessEntry[]> {
  */
 async function survivors(tree: readonly ProcessEntry[], dataDir: string): Promise<ProcessEntry[]> {
   const running = (await allProcesses()).filter((p) => p.state !== 'Z');
-  return running.filter((p) => p.cmdline.includes(dataDir) ||
-    tree.some((t) => t.pid === p.pid && t.startTime === p.startTime));
+  return running.filter(
+    (p) => p.cmdline.includes(dataDir) || tree.some((t) => t.pid === p.pid && t.startTime === p.startTime),
+  );
 }
 
 /** Waits up to `boundMs` for every such process to end; returns those still running then. */
@@ -129,10 +130,16 @@ for (const { name, command } of LAUNCHERS) {
 
         process.kill(server.pid, signal);
         const left = await waitGone(tree, server.dataDir, EXIT_BOUND_MS);
-        assert.deepEqual(left.map((p) => `${p.pid} (parent ${p.ppid}): ${p.cmdline}`), [],
-          'no process of the tree is left');
-        assert.deepEqual(await server.exited, { code: 0, signal: null },
-          `the started process shuts down and exits 0, not killed by ${signal}\n${server.stderr()}`);
+        assert.deepEqual(
+          left.map((p) => `${p.pid} (parent ${p.ppid}): ${p.cmdline}`),
+          [],
+          'no process of the tree is left',
+        );
+        assert.deepEqual(
+          await server.exited,
+          { code: 0, signal: null },
+          `the started process shuts down and exits 0, not killed by ${signal}\n${server.stderr()}`,
+        );
         assert.equal(await tryConnect(server.port), 'ECONNREFUSED', 'nothing listens on the port any more');
       });
     }

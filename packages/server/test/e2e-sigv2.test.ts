@@ -83,7 +83,9 @@ describe('SigV2', () => {
 
   describe('boto3 with signature_version="s3"', { skip: skipBoto3 }, () => {
     it('should put with metadata, get, list and delete', async () => {
-      const r = await t.clients.boto3(BOTO3_V2 + `
+      const r = await t.clients.boto3(
+        BOTO3_V2 +
+          `
 put = s3v2.put_object(Bucket='${B}', Key='boto/a b+c.txt', Body=b'boto3 v2 body', ContentType='text/plain',
     Metadata={'colour': 'blue'})
 got = s3v2.get_object(Bucket='${B}', Key='boto/a b+c.txt')
@@ -94,16 +96,23 @@ after = s3v2.list_objects(Bucket='${B}', Prefix='boto/')
 print(json.dumps({'etag': put['ETag'], 'body': got['Body'].read().decode(), 'type': got['ContentType'],
     'meta': got['Metadata'], 'keys': [o['Key'] for o in listed.get('Contents', [])],
     'after': len(after.get('Contents', []))}))
-`);
+`,
+      );
       assert.equal(r.code, 0, describeRun(r));
       assert.deepEqual(JSON.parse(r.stdout), {
-        etag: `"${md5hex(Buffer.from('boto3 v2 body'))}"`, body: 'boto3 v2 body', type: 'text/plain',
-        meta: { colour: 'blue' }, keys: ['boto/a b+c.txt'], after: 0,
+        etag: `"${md5hex(Buffer.from('boto3 v2 body'))}"`,
+        body: 'boto3 v2 body',
+        type: 'text/plain',
+        meta: { colour: 'blue' },
+        keys: ['boto/a b+c.txt'],
+        after: 0,
       });
     });
 
     it('should run a multipart upload (uploads, uploadId and partNumber signed)', async () => {
-      const r = await t.clients.boto3(BOTO3_V2 + `
+      const r = await t.clients.boto3(
+        BOTO3_V2 +
+          `
 part1 = b'a' * (5 * 1024 * 1024)
 part2 = b'tail of the upload'
 up = s3v2.create_multipart_upload(Bucket='${B}', Key='boto/multi.bin')
@@ -115,7 +124,8 @@ done = s3v2.complete_multipart_upload(Bucket='${B}', Key='boto/multi.bin', Uploa
     MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': e1}, {'PartNumber': 2, 'ETag': e2}]})
 body = s3v2.get_object(Bucket='${B}', Key='boto/multi.bin')['Body'].read()
 print(json.dumps({'parts': len(parts), 'etag': done['ETag'], 'ok': body == part1 + part2}))
-`);
+`,
+      );
       assert.equal(r.code, 0, describeRun(r));
       assert.deepEqual(JSON.parse(r.stdout), { parts: 2, etag: JSON.parse(r.stdout).etag, ok: true });
       assert.match(JSON.parse(r.stdout).etag, /^"[0-9a-f]{32}-2"$/);
@@ -139,11 +149,14 @@ print(plain.generate_presigned_url('get_object', Params={'Bucket': '${B}', 'Key'
     });
 
     it('should store a POST form signed with SigV2 (generate_presigned_post)', async () => {
-      const r = await t.clients.boto3(BOTO3_V2 + `
+      const r = await t.clients.boto3(
+        BOTO3_V2 +
+          `
 p = s3v2.generate_presigned_post('${B}', 'forms/\${filename}', Fields={'Content-Type': 'text/plain'},
     Conditions=[{'Content-Type': 'text/plain'}, ['starts-with', '$key', 'forms/']], ExpiresIn=300)
 print(json.dumps(p))
-`);
+`,
+      );
       assert.equal(r.code, 0, describeRun(r));
       const p = JSON.parse(r.stdout) as { url: string; fields: Record<string, string> };
       assert.ok('AWSAccessKeyId' in p.fields && 'signature' in p.fields, JSON.stringify(p.fields));
@@ -264,8 +277,10 @@ print(json.dumps(p))
       assert.equal(e['ArgumentName'], 'Authorization');
       const query = { AWSAccessKeyId: t.server.accessKey, Signature: 'x' };
       const q = await httpSend({ method: 'GET', url: t.server.url, path, query });
-      assert.equal(assertS3Error(q, 403, 'AccessDenied')['Message'],
-        'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
+      assert.equal(
+        assertS3Error(q, 403, 'AccessDenied')['Message'],
+        'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters',
+      );
     });
   });
 });
@@ -283,7 +298,9 @@ describe('SigV2, virtual-hosted style (coffer serve --domain)', () => {
   /** Sends a SigV2-signed request whose string to sign names `/vhost-bucket…` while the path does not. */
   function send(method: string, path: string, resource: string, headers: Record<string, string>, body?: Buffer) {
     const date = new Date().toUTCString();
-    const amzNames = Object.keys(headers).filter((h) => h.startsWith('x-amz-')).sort();
+    const amzNames = Object.keys(headers)
+      .filter((h) => h.startsWith('x-amz-'))
+      .sort();
     const amz = amzNames.map((h) => `${h}:${headers[h]}\n`).join('');
     const toSign = `${method}\n\n${headers['content-type'] ?? ''}\n${date}\n${amz}${resource}`;
     const authorization = `AWS ${server.accessKey}:${signV2(server.secretKey, toSign)}`;
@@ -295,8 +312,13 @@ describe('SigV2, virtual-hosted style (coffer serve --domain)', () => {
     const created = await send('PUT', '/', '/vhost-bucket/', {});
     assert.equal(created.status, 200, created.text);
     const body = Buffer.from('virtual-hosted SigV2');
-    const put = await send('PUT', '/dir/v.txt', '/vhost-bucket/dir/v.txt',
-      { 'content-type': 'text/plain', 'x-amz-meta-colour': 'green' }, body);
+    const put = await send(
+      'PUT',
+      '/dir/v.txt',
+      '/vhost-bucket/dir/v.txt',
+      { 'content-type': 'text/plain', 'x-amz-meta-colour': 'green' },
+      body,
+    );
     assert.equal(put.status, 200, put.text);
     const got = await send('GET', '/dir/v.txt', '/vhost-bucket/dir/v.txt', {});
     assert.equal(got.status, 200, got.text);

@@ -55,9 +55,14 @@ describe('objects whose record or file lies about their length', () => {
       const r = await sdk.send(new UploadPartCommand({ Bucket: BUCKET, Key, UploadId, PartNumber, Body: body }));
       done.push({ PartNumber: i + 1, ETag: r.ETag });
     }
-    await sdk.send(new CompleteMultipartUploadCommand({
-      Bucket: BUCKET, Key: 'mp-part-cut', UploadId, MultipartUpload: { Parts: done },
-    }));
+    await sdk.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: 'mp-part-cut',
+        UploadId,
+        MultipartUpload: { Parts: done },
+      }),
+    );
     sdk.destroy();
     await server.stop();
 

@@ -6,7 +6,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, ListPartsCommand, PutObjectCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { serverForSuite } from './helpers/suite.ts';
@@ -44,7 +48,10 @@ describe('write preconditions', () => {
       await put('pm', 'three', { IfMatch: second.ETag!.slice(1, -1) });
       assert.equal(await content('pm'), 'three');
       const stale = await signedSend(t.server, {
-        method: 'PUT', path: objectPath(B, 'pm'), headers: { 'if-match': second.ETag! }, body: Buffer.from('four'),
+        method: 'PUT',
+        path: objectPath(B, 'pm'),
+        headers: { 'if-match': second.ETag! },
+        body: Buffer.from('four'),
       });
       assert.equal(assertS3Error(stale, 412, 'PreconditionFailed')['Condition'], 'If-Match');
       assert.equal(await content('pm'), 'three');
@@ -63,7 +70,9 @@ describe('write preconditions', () => {
 
     it('should answer 501 NotImplemented to an If-None-Match other than *, and store nothing', async () => {
       const r = await signedSend(t.server, {
-        method: 'PUT', path: objectPath(B, 'pn'), headers: { 'if-none-match': '"0123456789abcdef0123456789abcdef"' },
+        method: 'PUT',
+        path: objectPath(B, 'pn'),
+        headers: { 'if-none-match': '"0123456789abcdef0123456789abcdef"' },
         body: Buffer.from('x'),
       });
       assert.equal(assertS3Error(r, 501, 'NotImplemented')['Header'], 'If-None-Match');

@@ -16,7 +16,13 @@ function services(security: Partial<Services['security']> = {}): Services {
   return { security: { allowInsecureSseC: false, trustProxy: false, ...security } } as Services;
 }
 const ep: Endpoint = { op: 'PutObject', bucket: 'b', key: 'k', query: new Map() };
-const bucket: BucketRecord = { v: 1, name: 'b', owner: 'u', created: '2026-01-01T00:00:00.000Z', location: 'us-east-1' };
+const bucket: BucketRecord = {
+  v: 1,
+  name: 'b',
+  owner: 'u',
+  created: '2026-01-01T00:00:00.000Z',
+  location: 'us-east-1',
+};
 const ssecHeaders = {
   'x-amz-server-side-encryption-customer-algorithm': 'AES256',
   'x-amz-server-side-encryption-customer-key': Buffer.alloc(32, 1).toString('base64'),
@@ -42,9 +48,14 @@ describe('isSecure', () => {
 
 describe('writeEncryption', () => {
   it('should refuse SSE-C over plain HTTP from a non-loopback peer with 400 InvalidRequest (Part B row 0)', () => {
-    assert.throws(() => writeEncryption(ctx('10.1.2.3', ssecHeaders), ep, services(), bucket), (e: S3Error) =>
-      e.code === 'InvalidRequest' && e.status === 400
-      && e.message === 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
+    assert.throws(
+      () => writeEncryption(ctx('10.1.2.3', ssecHeaders), ep, services(), bucket),
+      (e: S3Error) =>
+        e.code === 'InvalidRequest' &&
+        e.status === 400 &&
+        e.message ===
+          'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.',
+    );
   });
   it('should take SSE-C from a loopback peer, and SSE-S3 when no customer key is sent', () => {
     assert.equal(writeEncryption(ctx('127.0.0.1', ssecHeaders), ep, services(), bucket).scheme, 'SSE-C');

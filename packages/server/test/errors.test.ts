@@ -6,11 +6,25 @@ import { PACKAGE_ERRORS, S3Error, S3_ERRORS, toS3Error, type S3ErrorCode } from 
 
 describe('S3_ERRORS', () => {
   const statuses: [string, number][] = [
-    ['AccessDenied', 403], ['NoSuchBucket', 404], ['NoSuchKey', 404], ['BucketNotEmpty', 409], ['BucketAlreadyOwnedByYou', 409],
-    ['InvalidBucketName', 400], ['InvalidRange', 416], ['PreconditionFailed', 412], ['SignatureDoesNotMatch', 403],
-    ['RequestTimeTooSkewed', 403], ['MissingContentLength', 411], ['NotImplemented', 501], ['InternalError', 500],
-    ['MethodNotAllowed', 405], ['KeyTooLongError', 400], ['XAmzContentSHA256Mismatch', 400], ['InvalidPartNumber', 416],
-    ['XCofferStorageFull', 507], ['ServiceUnavailable', 503],
+    ['AccessDenied', 403],
+    ['NoSuchBucket', 404],
+    ['NoSuchKey', 404],
+    ['BucketNotEmpty', 409],
+    ['BucketAlreadyOwnedByYou', 409],
+    ['InvalidBucketName', 400],
+    ['InvalidRange', 416],
+    ['PreconditionFailed', 412],
+    ['SignatureDoesNotMatch', 403],
+    ['RequestTimeTooSkewed', 403],
+    ['MissingContentLength', 411],
+    ['NotImplemented', 501],
+    ['InternalError', 500],
+    ['MethodNotAllowed', 405],
+    ['KeyTooLongError', 400],
+    ['XAmzContentSHA256Mismatch', 400],
+    ['InvalidPartNumber', 416],
+    ['XCofferStorageFull', 507],
+    ['ServiceUnavailable', 503],
   ];
   for (const [code, status] of statuses) {
     it(`should answer ${code} with ${status}`, () => {
@@ -54,20 +68,25 @@ describe('toS3Error', () => {
     assert.equal(e.status, 500);
     assert.equal(e.message, 'We encountered an internal error. Please try again.');
   });
-  it('should answer a full disk with the reserve\'s message, which says to delete objects, not the store\'s', () => {
+  it("should answer a full disk with the reserve's message, which says to delete objects, not the store's", () => {
     const thrown = Object.assign(new Error('the metadata commit failed: no space left'), { code: 'BLOB_NO_SPACE' });
     const e = toS3Error(thrown);
     assert.match(e.message, /^Storage backend has reached its minimum free space threshold\. Please delete a few/);
   });
   it('should carry package details as extra elements', () => {
-    const e = toS3Error(Object.assign(new Error('The Content-MD5 you specified did not match what we received.'), { code: 'SIGV4_BAD_DIGEST', details: { ExpectedDigest: 'ab' } }));
+    const e = toS3Error(
+      Object.assign(new Error('The Content-MD5 you specified did not match what we received.'), {
+        code: 'SIGV4_BAD_DIGEST',
+        details: { ExpectedDigest: 'ab' },
+      }),
+    );
     assert.equal(e.extra.ExpectedDigest, 'ab');
     assert.equal(e.message, 'The Content-MD5 you specified did not match what we received.');
   });
 });
 
 describe('PACKAGE_ERRORS', () => {
-  const DEFAULT = 'the package\'s own words, naming /internal/paths';
+  const DEFAULT = "the package's own words, naming /internal/paths";
   for (const [from, { s3, showMessage }] of Object.entries(PACKAGE_ERRORS)) {
     it(`should answer ${from} with ${s3} ${S3_ERRORS[s3][0]}${showMessage ? ' and its message' : ', hiding its message'}`, () => {
       const e = toS3Error(Object.assign(new Error(DEFAULT), { code: from, details: { Detail: 'd' } }));
@@ -86,10 +105,14 @@ describe('PACKAGE_ERRORS', () => {
 describe('S3_ERRORS', () => {
   it('should hold only codes the server answers with: each is a mapping target or named in a server source', () => {
     const srcDir = join(import.meta.dirname, '..', 'src');
-    const files = readdirSync(srcDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && f !== 'errors.ts');
+    const files = readdirSync(srcDir, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.ts') && f !== 'errors.ts',
+    );
     const sources = files.map((f) => readFileSync(join(srcDir, f), 'utf8')).join('\n');
     const targets = new Set<S3ErrorCode>(Object.values(PACKAGE_ERRORS).map((m) => m.s3));
-    const unused = (Object.keys(S3_ERRORS) as S3ErrorCode[]).filter((c) => !targets.has(c) && !sources.includes(`'${c}'`));
+    const unused = (Object.keys(S3_ERRORS) as S3ErrorCode[]).filter(
+      (c) => !targets.has(c) && !sources.includes(`'${c}'`),
+    );
     assert.deepEqual(unused, []);
   });
 });

@@ -17,14 +17,31 @@ import { MultipartStore } from '@coffer/multipart';
 import { LifecycleRunner, expirationHeader, objectExpiry, uploadExpiry } from '../src/lifecycle.ts';
 
 const rule = (r: Partial<BucketLifecycleRule>): BucketLifecycleRule => ({ id: 'r', enabled: true, ...r });
-const obj = (key: string, lastModified: string, extra: { size?: number; tags?: Record<string, string> } = {}) => ({ key, lastModified, size: extra.size ?? 10, tags: extra.tags });
+const obj = (key: string, lastModified: string, extra: { size?: number; tags?: Record<string, string> } = {}) => ({
+  key,
+  lastModified,
+  size: extra.size ?? 10,
+  tags: extra.tags,
+});
 
 describe('lifecycle arithmetic', () => {
   it('should expire N days after creation at the next midnight UTC', () => {
-    assert.equal(objectExpiry([rule({ expirationDays: 1 })], obj('k', '2026-01-01T10:00:00.000Z'))?.at, Date.parse('2026-01-03T00:00:00Z'));
-    assert.equal(objectExpiry([rule({ expirationDays: 1 })], obj('k', '2026-01-01T00:00:00.000Z'))?.at, Date.parse('2026-01-02T00:00:00Z'));
-    assert.equal(objectExpiry([rule({ expirationDate: '2026-03-01T00:00:00.000Z' })], obj('k', '2026-01-01T10:00:00.000Z'))?.at, Date.parse('2026-03-01T00:00:00Z'));
-    assert.equal(expirationHeader({ at: Date.parse('2026-01-03T00:00:00Z'), ruleId: 'logs' }), 'expiry-date="Sat, 03 Jan 2026 00:00:00 GMT", rule-id="logs"');
+    assert.equal(
+      objectExpiry([rule({ expirationDays: 1 })], obj('k', '2026-01-01T10:00:00.000Z'))?.at,
+      Date.parse('2026-01-03T00:00:00Z'),
+    );
+    assert.equal(
+      objectExpiry([rule({ expirationDays: 1 })], obj('k', '2026-01-01T00:00:00.000Z'))?.at,
+      Date.parse('2026-01-02T00:00:00Z'),
+    );
+    assert.equal(
+      objectExpiry([rule({ expirationDate: '2026-03-01T00:00:00.000Z' })], obj('k', '2026-01-01T10:00:00.000Z'))?.at,
+      Date.parse('2026-03-01T00:00:00Z'),
+    );
+    assert.equal(
+      expirationHeader({ at: Date.parse('2026-01-03T00:00:00Z'), ruleId: 'logs' }),
+      'expiry-date="Sat, 03 Jan 2026 00:00:00 GMT", rule-id="logs"',
+    );
   });
 
   it('should apply only enabled rules whose prefix, tags and size bounds select the object, the earliest winning', () => {
@@ -40,7 +57,10 @@ describe('lifecycle arithmetic', () => {
     assert.equal(objectExpiry(rules, obj('other', created, { tags: { temp: 'no' } })), undefined);
     assert.equal(objectExpiry(rules, obj('other', created, { size: 500 }))?.ruleId, 'big');
     assert.equal(objectExpiry(rules, obj('other', created, { size: 1000 })), undefined);
-    assert.equal(uploadExpiry([rule({ prefix: 'mp/', abortIncompleteDays: 2 })], 'mp/x', created), Date.parse('2026-01-04T00:00:00Z'));
+    assert.equal(
+      uploadExpiry([rule({ prefix: 'mp/', abortIncompleteDays: 2 })], 'mp/x', created),
+      Date.parse('2026-01-04T00:00:00Z'),
+    );
     assert.equal(uploadExpiry([rule({ prefix: 'mp/', abortIncompleteDays: 2 })], 'other', created), undefined);
   });
 });
@@ -49,7 +69,12 @@ describe('a lifecycle run over a real store', () => {
   let dir: string;
   let store: BlobStore;
   let multipart: MultipartStore;
-  const put = (key: string, body = 'x') => store.putObject('lc', key, bodyOf(Buffer.from(body)), { owner: 'u', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' } });
+  const put = (key: string, body = 'x') =>
+    store.putObject('lc', key, bodyOf(Buffer.from(body)), {
+      owner: 'u',
+      metadata: { userMeta: {} },
+      encryption: { scheme: 'SSE-S3' },
+    });
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'coffer-lifecycle-'));
@@ -64,8 +89,17 @@ describe('a lifecycle run over a real store', () => {
 
   it('should delete what expired, keep what was rewritten since, and abort stale uploads', async () => {
     for (const k of ['logs/a', 'logs/b', 'keep/c']) await put(k);
-    const upload = await multipart.create('lc', 'mp/big', { owner: 'u', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' } });
-    await store.updateBucket('lc', { lifecycle: [rule({ id: 'logs', prefix: 'logs/', expirationDays: 1 }), rule({ id: 'mp', prefix: 'mp/', abortIncompleteDays: 1 })] });
+    const upload = await multipart.create('lc', 'mp/big', {
+      owner: 'u',
+      metadata: { userMeta: {} },
+      encryption: { scheme: 'SSE-S3' },
+    });
+    await store.updateBucket('lc', {
+      lifecycle: [
+        rule({ id: 'logs', prefix: 'logs/', expirationDays: 1 }),
+        rule({ id: 'mp', prefix: 'mp/', abortIncompleteDays: 1 }),
+      ],
+    });
     const runner = new LifecycleRunner(store, multipart, pino({ level: 'silent' }));
 
     assert.deepEqual(await runner.run(Date.now()), { expired: 0, aborted: 0 }); // nothing is a day old yet
@@ -75,7 +109,10 @@ describe('a lifecycle run over a real store', () => {
     assert.equal(await store.deleteObject('lc', 'logs/b', { ifObjectId: listed.id }), false);
 
     assert.deepEqual(await runner.run(Date.now() + 3 * 86_400_000), { expired: 2, aborted: 1 });
-    assert.deepEqual((await store.listObjects('lc', { maxKeys: 10 })).objects.map((o) => o.key), ['keep/c']);
+    assert.deepEqual(
+      (await store.listObjects('lc', { maxKeys: 10 })).objects.map((o) => o.key),
+      ['keep/c'],
+    );
     await assert.rejects(multipart.getUpload('lc', 'mp/big', upload.uploadId), { code: 'MP_NO_SUCH_UPLOAD' });
   });
 });

@@ -20,13 +20,24 @@ describe('rotateMasterKey', () => {
       for (let i = 0; i < 250; i++) {
         const body = Buffer.from(`object ${i} `.repeat(i + 1));
         bodies.set(`k${i}`, body);
-        await store.putObject('bkt', `k${i}`, Readable.from([body]), { owner: 'owner', metadata: { userMeta: {} }, encryption: { scheme: 'SSE-S3' } });
+        await store.putObject('bkt', `k${i}`, Readable.from([body]), {
+          owner: 'owner',
+          metadata: { userMeta: {} },
+          encryption: { scheme: 'SSE-S3' },
+        });
       }
       const first = ring.activeId;
 
       // Interrupted after the first batch.
       const stop = new AbortController();
-      await assert.rejects(rotateMasterKey(store, ring, { signal: stop.signal, onProgress: (p) => { if (p.rewrapped > 0) stop.abort(); } }));
+      await assert.rejects(
+        rotateMasterKey(store, ring, {
+          signal: stop.signal,
+          onProgress: (p) => {
+            if (p.rewrapped > 0) stop.abort();
+          },
+        }),
+      );
       const target = ring.activeId;
       assert.notEqual(target, first);
       const resumed = await rotateMasterKey(store, ring);

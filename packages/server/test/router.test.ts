@@ -6,8 +6,15 @@ import { OPERATIONS, type Operation } from '../src/operations.ts';
 import { HANDLERS } from '../src/app.ts';
 
 describe('route', () => {
-  type Row = [method: string, path: string, query: string, headers: Record<string, string>, op: Operation,
-    bucket?: string, key?: string];
+  type Row = [
+    method: string,
+    path: string,
+    query: string,
+    headers: Record<string, string>,
+    op: Operation,
+    bucket?: string,
+    key?: string,
+  ];
   const table: Row[] = [
     ['GET', '/', '', {}, 'ListBuckets'],
     ['PUT', '/bkt', '', {}, 'CreateBucket', 'bkt'],
@@ -87,15 +94,33 @@ describe('route', () => {
   });
 
   it('should answer NotImplemented for a sub-resource Coffer does not implement', () => {
-    assert.throws(() => route('GET', '/bkt', 'analytics', {}), (e: S3Error) => e.code === 'NotImplemented' && e.status === 501);
-    assert.throws(() => route('PUT', '/bkt', 'policy', {}), (e: S3Error) => e.code === 'NotImplemented');
-    assert.throws(() => route('POST', '/bkt', '', { 'content-type': 'application/x-www-form-urlencoded' }), (e: S3Error) => e.code === 'NotImplemented');
+    assert.throws(
+      () => route('GET', '/bkt', 'analytics', {}),
+      (e: S3Error) => e.code === 'NotImplemented' && e.status === 501,
+    );
+    assert.throws(
+      () => route('PUT', '/bkt', 'policy', {}),
+      (e: S3Error) => e.code === 'NotImplemented',
+    );
+    assert.throws(
+      () => route('POST', '/bkt', '', { 'content-type': 'application/x-www-form-urlencoded' }),
+      (e: S3Error) => e.code === 'NotImplemented',
+    );
   });
 
   it('should answer MethodNotAllowed for a verb the resource does not take', () => {
-    assert.throws(() => route('PATCH', '/bkt/k', '', {}), (e: S3Error) => e.code === 'MethodNotAllowed' && e.status === 405 && e.extra.Method === 'PATCH');
-    assert.throws(() => route('PUT', '/', '', {}), (e: S3Error) => e.code === 'MethodNotAllowed');
-    assert.throws(() => route('DELETE', '/bkt/k', 'acl', {}), (e: S3Error) => e.code === 'MethodNotAllowed');
+    assert.throws(
+      () => route('PATCH', '/bkt/k', '', {}),
+      (e: S3Error) => e.code === 'MethodNotAllowed' && e.status === 405 && e.extra.Method === 'PATCH',
+    );
+    assert.throws(
+      () => route('PUT', '/', '', {}),
+      (e: S3Error) => e.code === 'MethodNotAllowed',
+    );
+    assert.throws(
+      () => route('DELETE', '/bkt/k', 'acl', {}),
+      (e: S3Error) => e.code === 'MethodNotAllowed',
+    );
   });
 });
 
@@ -112,19 +137,43 @@ describe('virtual-hosted style', () => {
     route(method, path, query, { host, ...headers }, domains);
 
   it('should take the bucket from the Host and the whole path as the key', () => {
-    assert.deepEqual(pick(vh('PUT', 'bkt.s3.coffer.test:9000', '/a/b%20c//d')), { op: 'PutObject', bucket: 'bkt', key: 'a/b c//d' });
-    assert.deepEqual(pick(vh('GET', 'bkt.s3.coffer.test', '/', 'list-type=2')), { op: 'ListObjectsV2', bucket: 'bkt', key: undefined });
+    assert.deepEqual(pick(vh('PUT', 'bkt.s3.coffer.test:9000', '/a/b%20c//d')), {
+      op: 'PutObject',
+      bucket: 'bkt',
+      key: 'a/b c//d',
+    });
+    assert.deepEqual(pick(vh('GET', 'bkt.s3.coffer.test', '/', 'list-type=2')), {
+      op: 'ListObjectsV2',
+      bucket: 'bkt',
+      key: undefined,
+    });
     assert.deepEqual(pick(vh('PUT', 'bkt.s3.coffer.test', '/')), { op: 'CreateBucket', bucket: 'bkt', key: undefined });
-    assert.deepEqual(pick(vh('PUT', 'bkt.s3.coffer.test', '/k', '', { 'x-amz-copy-source': '/a/b' })), { op: 'CopyObject', bucket: 'bkt', key: 'k' });
-    assert.deepEqual(pick(vh('POST', 'my.dotted.bkt.s3.coffer.test', '/', 'delete')), { op: 'DeleteObjects', bucket: 'my.dotted.bkt', key: undefined });
+    assert.deepEqual(pick(vh('PUT', 'bkt.s3.coffer.test', '/k', '', { 'x-amz-copy-source': '/a/b' })), {
+      op: 'CopyObject',
+      bucket: 'bkt',
+      key: 'k',
+    });
+    assert.deepEqual(pick(vh('POST', 'my.dotted.bkt.s3.coffer.test', '/', 'delete')), {
+      op: 'DeleteObjects',
+      bucket: 'my.dotted.bkt',
+      key: undefined,
+    });
   });
 
   it('should route path style for the domain itself, other hosts, and when no domain is configured', () => {
-    assert.deepEqual(pick(vh('GET', 's3.coffer.test:9000', '/')), { op: 'ListBuckets', bucket: undefined, key: undefined });
+    assert.deepEqual(pick(vh('GET', 's3.coffer.test:9000', '/')), {
+      op: 'ListBuckets',
+      bucket: undefined,
+      key: undefined,
+    });
     assert.deepEqual(pick(vh('GET', 's3.coffer.test', '/bkt/k')), { op: 'GetObject', bucket: 'bkt', key: 'k' });
     assert.deepEqual(pick(vh('GET', '127.0.0.1:9000', '/bkt/k')), { op: 'GetObject', bucket: 'bkt', key: 'k' });
     assert.deepEqual(pick(vh('GET', 'bkt.xs3.coffer.test', '/k')), { op: 'ListObjects', bucket: 'k', key: undefined });
-    assert.deepEqual(pick(route('GET', '/k', '', { host: 'bkt.s3.coffer.test' })), { op: 'ListObjects', bucket: 'k', key: undefined });
+    assert.deepEqual(pick(route('GET', '/k', '', { host: 'bkt.s3.coffer.test' })), {
+      op: 'ListObjects',
+      bucket: 'k',
+      key: undefined,
+    });
   });
 
   it('should compare host names without case and ignore the port', () => {
@@ -137,7 +186,10 @@ describe('virtual-hosted style', () => {
   });
 
   it('should answer InvalidURI for a key that does not decode', () => {
-    assert.throws(() => vh('GET', 'bkt.s3.coffer.test', '/%E2%82'), (e: S3Error) => e.code === 'InvalidURI');
+    assert.throws(
+      () => vh('GET', 'bkt.s3.coffer.test', '/%E2%82'),
+      (e: S3Error) => e.code === 'InvalidURI',
+    );
   });
 });
 
@@ -153,7 +205,10 @@ describe('splitPath', () => {
     assert.deepEqual(splitPath('/bkt//x/'), { bucket: 'bkt', key: '/x/' });
   });
   it('should answer InvalidURI for a path that does not decode', () => {
-    assert.throws(() => splitPath('/bkt/%E2%82'), (e: S3Error) => e.code === 'InvalidURI' && e.status === 400);
+    assert.throws(
+      () => splitPath('/bkt/%E2%82'),
+      (e: S3Error) => e.code === 'InvalidURI' && e.status === 400,
+    );
   });
 });
 

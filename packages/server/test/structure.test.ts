@@ -23,8 +23,9 @@ function sourceFiles(dir: string): string[] {
 /** The relative imports of a file (`import … from './x.ts'`, `export … from`, `import './x.ts'`), resolved. */
 function relativeImports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'/gm)]
-    .map((m) => m[1] ?? m[2]!);
+  const specifiers = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'/gm)].map(
+    (m) => m[1] ?? m[2]!,
+  );
   return specifiers.filter((s) => s.startsWith('.')).map((s) => resolve(dirname(file), s));
 }
 
@@ -64,9 +65,11 @@ describe('server source structure', () => {
   it('should have no handler that imports another handler', () => {
     const handlers = sourceFiles(HANDLERS);
     assert.ok(handlers.length >= 14, `handler files found: ${handlers.length}`);
-    const offending = handlers.flatMap((file) => relativeImports(file)
-      .filter((target) => dirname(target) === HANDLERS)
-      .map((target) => `${relative(SRC, file)} → ${relative(SRC, target)}`));
+    const offending = handlers.flatMap((file) =>
+      relativeImports(file)
+        .filter((target) => dirname(target) === HANDLERS)
+        .map((target) => `${relative(SRC, file)} → ${relative(SRC, target)}`),
+    );
     assert.deepEqual(offending, []);
   });
 
@@ -77,7 +80,13 @@ describe('server source structure', () => {
 
   it('should report a cycle through the files that form it (the check itself, on a small graph)', () => {
     const graph: Record<string, string[]> = { a: ['b'], b: ['c', 'd'], c: ['a'], d: [] };
-    assert.deepEqual(findCycle(['d', 'a'], (f) => graph[f]!), ['a', 'b', 'c', 'a']);
-    assert.equal(findCycle(['a'], (f) => (f === 'c' ? [] : graph[f]!)), undefined);
+    assert.deepEqual(
+      findCycle(['d', 'a'], (f) => graph[f]!),
+      ['a', 'b', 'c', 'a'],
+    );
+    assert.equal(
+      findCycle(['a'], (f) => (f === 'c' ? [] : graph[f]!)),
+      undefined,
+    );
   });
 });

@@ -55,12 +55,23 @@ export interface PresignUrlInput {
   signedHeaders?: Record<string, string>;
 }
 
-function checkCommon(input: { method: unknown; accessKeyId: unknown; secretAccessKey: unknown; region?: unknown; now?: unknown }): void {
-  if (typeof input.method !== 'string' || input.method === '') throw new TypeError('input.method must be a non-empty string');
-  if (typeof input.accessKeyId !== 'string' || input.accessKeyId === '') throw new TypeError('input.accessKeyId must be a non-empty string');
-  if (typeof input.secretAccessKey !== 'string' || input.secretAccessKey === '') throw new TypeError('input.secretAccessKey must be a non-empty string');
-  if (input.region !== undefined && (typeof input.region !== 'string' || input.region === '')) throw new TypeError('input.region must be a non-empty string');
-  if (input.now !== undefined && (!(input.now instanceof Date) || Number.isNaN(input.now.getTime()))) throw new TypeError('input.now must be a valid Date');
+function checkCommon(input: {
+  method: unknown;
+  accessKeyId: unknown;
+  secretAccessKey: unknown;
+  region?: unknown;
+  now?: unknown;
+}): void {
+  if (typeof input.method !== 'string' || input.method === '')
+    throw new TypeError('input.method must be a non-empty string');
+  if (typeof input.accessKeyId !== 'string' || input.accessKeyId === '')
+    throw new TypeError('input.accessKeyId must be a non-empty string');
+  if (typeof input.secretAccessKey !== 'string' || input.secretAccessKey === '')
+    throw new TypeError('input.secretAccessKey must be a non-empty string');
+  if (input.region !== undefined && (typeof input.region !== 'string' || input.region === ''))
+    throw new TypeError('input.region must be a non-empty string');
+  if (input.now !== undefined && (!(input.now instanceof Date) || Number.isNaN(input.now.getTime())))
+    throw new TypeError('input.now must be a valid Date');
 }
 
 function lowerHeaders(h: Record<string, string> | undefined): Record<string, string> {
@@ -85,7 +96,11 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
   headers['x-amz-date'] = amzDate;
   const payloadHash =
     headers['x-amz-content-sha256'] ??
-    (input.body === undefined ? EMPTY_SHA256 : input.body === 'UNSIGNED-PAYLOAD' ? 'UNSIGNED-PAYLOAD' : sha256Hex(input.body));
+    (input.body === undefined
+      ? EMPTY_SHA256
+      : input.body === 'UNSIGNED-PAYLOAD'
+        ? 'UNSIGNED-PAYLOAD'
+        : sha256Hex(input.body));
   headers['x-amz-content-sha256'] = payloadHash;
 
   const names = Object.keys(headers).sort();
@@ -98,7 +113,10 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
     names.join(';'),
     payloadHash,
   );
-  const signature = sign(deriveSigningKey(input.secretAccessKey, date, region), stringToSign(amzDate, scope, canonical));
+  const signature = sign(
+    deriveSigningKey(input.secretAccessKey, date, region),
+    stringToSign(amzDate, scope, canonical),
+  );
   headers['authorization'] =
     `${ALGORITHM} Credential=${input.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
   return headers;
@@ -136,6 +154,9 @@ export function presignUrl(input: PresignUrlInput): string {
     names.join(';'),
     'UNSIGNED-PAYLOAD',
   );
-  const signature = sign(deriveSigningKey(input.secretAccessKey, date, region), stringToSign(amzDate, scope, canonical));
+  const signature = sign(
+    deriveSigningKey(input.secretAccessKey, date, region),
+    stringToSign(amzDate, scope, canonical),
+  );
   return `${url.origin}${url.pathname}?${query}&X-Amz-Signature=${signature}`;
 }

@@ -68,7 +68,11 @@ function expectedChecksum(headers: Headers, chunked: boolean, checksumHeaders: b
     found.push({ algorithm, header: trailer, trailer: true });
   }
   const sdkAlgorithm = headerValue(headers, 'x-amz-sdk-checksum-algorithm')?.trim().toUpperCase();
-  if (sdkAlgorithm !== undefined && sdkAlgorithm !== '' && !CHECKSUM_ALGORITHMS.includes(sdkAlgorithm as ChecksumAlgorithm)) {
+  if (
+    sdkAlgorithm !== undefined &&
+    sdkAlgorithm !== '' &&
+    !CHECKSUM_ALGORITHMS.includes(sdkAlgorithm as ChecksumAlgorithm)
+  ) {
     throw new SigV4Error('SIGV4_INVALID_CHECKSUM', MESSAGES.unsupportedChecksum);
   }
   if (found.length > 1) throw new SigV4Error('SIGV4_INVALID_CHECKSUM', MESSAGES.multipleChecksums);
@@ -112,7 +116,10 @@ class AwsBodyDecoder extends Transform implements BodyDecoder {
     const awsChunked = encoding.split(',').some((t) => t.trim().toLowerCase() === 'aws-chunked');
     this.#chunked = kind.startsWith('streaming-') || awsChunked;
     this.#signedChunks = kind === 'streaming-signed' || kind === 'streaming-signed-trailer';
-    this.#trailerMode = kind === 'streaming-signed-trailer' || kind === 'streaming-unsigned-trailer' || (this.#chunked && !this.#signedChunks);
+    this.#trailerMode =
+      kind === 'streaming-signed-trailer' ||
+      kind === 'streaming-unsigned-trailer' ||
+      (this.#chunked && !this.#signedChunks);
     this.#previousSignature = auth.signature;
 
     const decoded = headerValue(headers, 'x-amz-decoded-content-length')?.trim();
@@ -121,7 +128,8 @@ class AwsBodyDecoder extends Transform implements BodyDecoder {
       this.#expectedLength = Number(decoded);
     }
     this.#expected = expectedChecksum(headers, this.#chunked, !opts.ignoreChecksumHeaders);
-    if (opts.compute !== undefined && !CHECKSUM_ALGORITHMS.includes(opts.compute)) throw new TypeError('opts.compute must be a checksum algorithm');
+    if (opts.compute !== undefined && !CHECKSUM_ALGORITHMS.includes(opts.compute))
+      throw new TypeError('opts.compute must be a checksum algorithm');
     this.#computeOnly = this.#expected ? undefined : opts.compute;
     // only compute what is asked for
     const algorithm = this.#expected?.algorithm ?? this.#computeOnly;
@@ -132,9 +140,16 @@ class AwsBodyDecoder extends Transform implements BodyDecoder {
   result(): BodyDecoderResult {
     if (!this.#finished) throw new Error('BodyDecoder.result() called before the body ended');
     const e = this.#expected;
-    const computed = this.#computeOnly && this.#computed !== undefined ? { algorithm: this.#computeOnly, value: this.#computed, computed: true as const } : undefined;
+    const computed =
+      this.#computeOnly && this.#computed !== undefined
+        ? { algorithm: this.#computeOnly, value: this.#computed, computed: true as const }
+        : undefined;
     return {
-      ...(e && e.value !== undefined ? { checksum: { algorithm: e.algorithm, value: e.value } } : computed ? { checksum: computed } : {}),
+      ...(e && e.value !== undefined
+        ? { checksum: { algorithm: e.algorithm, value: e.value } }
+        : computed
+          ? { checksum: computed }
+          : {}),
       decodedLength: this.#decodedLength,
     };
   }
@@ -276,7 +291,8 @@ class AwsBodyDecoder extends Transform implements BodyDecoder {
         });
       }
       this.#previousChunkSize = size;
-      if (this.#expectedLength !== undefined && this.#decodedLength + size > this.#expectedLength) throw incompleteBody();
+      if (this.#expectedLength !== undefined && this.#decodedLength + size > this.#expectedLength)
+        throw incompleteBody();
       this.#remaining = size;
       this.#chunkHash = this.#signedChunks ? createHash('sha256') : undefined;
       this.#state = State.Data;

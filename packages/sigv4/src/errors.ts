@@ -44,13 +44,14 @@ export const MESSAGES = Object.freeze({
     'The authorization header is malformed; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
   headerMalformedComponents:
     'The authorization header is malformed; the authorization header requires three components: Credential, SignedHeaders, and Signature.',
-  headerMalformedDate: 'The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.',
+  headerMalformedDate:
+    'The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.',
   queryMissing:
     'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
   queryAlgorithm: 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"',
   queryCredential:
     'Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
-  queryDate: 'X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"',
+  queryDate: "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
   queryCredentialDate: 'Invalid credential date "{date}". This date is not the same as X-Amz-Date: "{amzDate}".',
   expiresTooLarge:
     'X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds',
@@ -115,7 +116,12 @@ export class SigV4Error extends Error {
   /** Extra fields for the S3 error document (e.g. `AWSAccessKeyId`, `StringToSign`). */
   readonly details: Record<string, string>;
 
-  constructor(code: SigV4ErrorCode, message: string, details: Record<string, string> = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: SigV4ErrorCode,
+    message: string,
+    details: Record<string, string> = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'SigV4Error';
     this.code = code;

@@ -15,4 +15,10 @@ export { SIGV2_ALGORITHM, isSigV2Request, signV2, verifyV2Request } from './v2.t
 export { MIN_CHUNK_SIZE, createBodyDecoder } from './decoder.ts';
 export { checkContentMd5, parseContentMd5 } from './content-md5.ts';
 export { presignUrl, signRequest, type PresignUrlInput, type SignRequestInput } from './client.ts';
-export { checkPostPolicy, missingPostFieldMessage, verifyPostForm, type PostAuth, type PostPolicyResult } from './post.ts';
+export {
+  checkPostPolicy,
+  missingPostFieldMessage,
+  verifyPostForm,
+  type PostAuth,
+  type PostPolicyResult,
+} from './post.ts';

@@ -80,29 +80,40 @@ export async function verifyPostForm(fields: ReadonlyMap<string, string>, opts: 
       if (o.sigV2) return verifyV2PostForm(fields, o);
       throw new SigV4Error('SIGV4_UNSUPPORTED_ALGORITHM', MESSAGES.unsupportedAlgorithm);
     }
-    if (!fields.has('x-amz-signature') && !fields.has('x-amz-credential')) throw new SigV4Error('SIGV4_MISSING_AUTH', MESSAGES.accessDenied);
+    if (!fields.has('x-amz-signature') && !fields.has('x-amz-credential'))
+      throw new SigV4Error('SIGV4_MISSING_AUTH', MESSAGES.accessDenied);
     required(fields, 'x-amz-algorithm');
   }
   if (algorithm !== ALGORITHM) throw new SigV4Error('SIGV4_UNSUPPORTED_ALGORITHM', MESSAGES.unsupportedAlgorithm);
   const credential = parseCredential(required(fields, 'x-amz-credential'));
-  if (!credential || credential.service !== SERVICE) throw new SigV4Error('SIGV4_POST_MISSING_FIELD', MESSAGES.queryCredential, { ArgumentName: 'x-amz-credential' });
+  if (!credential || credential.service !== SERVICE)
+    throw new SigV4Error('SIGV4_POST_MISSING_FIELD', MESSAGES.queryCredential, { ArgumentName: 'x-amz-credential' });
   if (credential.region !== o.region) {
     throw new SigV4Error('SIGV4_MALFORMED_AUTH', wrongRegionMessage(credential.region, o.region), { Region: o.region });
   }
   const amzDate = required(fields, 'x-amz-date');
   if (Number.isNaN(parseAmzDate(amzDate)) || amzDate.slice(0, 8) !== credential.date) {
-    throw new SigV4Error('SIGV4_POST_MISSING_FIELD', MESSAGES.queryCredentialDate.replace('{date}', credential.date).replace('{amzDate}', amzDate), { ArgumentName: 'x-amz-date' });
+    throw new SigV4Error(
+      'SIGV4_POST_MISSING_FIELD',
+      MESSAGES.queryCredentialDate.replace('{date}', credential.date).replace('{amzDate}', amzDate),
+      { ArgumentName: 'x-amz-date' },
+    );
   }
   const signature = required(fields, 'x-amz-signature');
   const policy = required(fields, 'policy');
   const secret = await o.getSecretKey(credential.accessKeyId);
   if (secret === undefined) {
-    throw new SigV4Error('SIGV4_UNKNOWN_ACCESS_KEY', MESSAGES.unknownAccessKey, { AWSAccessKeyId: credential.accessKeyId });
+    throw new SigV4Error('SIGV4_UNKNOWN_ACCESS_KEY', MESSAGES.unknownAccessKey, {
+      AWSAccessKeyId: credential.accessKeyId,
+    });
   }
   const expected = sign(deriveSigningKey(secret, credential.date, credential.region), policy);
   if (!signaturesEqual(expected, signature)) {
     // Not the policy as StringToSign: its conditions may hold an SSE-C key, which no error may carry.
-    throw new SigV4Error('SIGV4_SIGNATURE_MISMATCH', MESSAGES.signatureMismatch, { AWSAccessKeyId: credential.accessKeyId, SignatureProvided: signature });
+    throw new SigV4Error('SIGV4_SIGNATURE_MISMATCH', MESSAGES.signatureMismatch, {
+      AWSAccessKeyId: credential.accessKeyId,
+      SignatureProvided: signature,
+    });
   }
   const scope = `${credential.date}/${credential.region}/${SERVICE}/aws4_request`;
   return { accessKeyId: credential.accessKeyId, signatureVersion: ALGORITHM, amzDate, scope };
@@ -123,7 +134,8 @@ function exempt(name: string, sigV2: boolean): boolean {
 }
 
 const invalid = (why: string): SigV4Error => new SigV4Error('SIGV4_POST_POLICY_INVALID', `Invalid Policy: ${why}`);
-const denied = (why: string): SigV4Error => new SigV4Error('SIGV4_POST_POLICY_DENIED', `Invalid according to Policy: ${why}`);
+const denied = (why: string): SigV4Error =>
+  new SigV4Error('SIGV4_POST_POLICY_DENIED', `Invalid according to Policy: ${why}`);
 
 /** A field whose value is a secret (the SSE-C key): never written back into an error. */
 const SECRET_FIELD = 'x-amz-server-side-encryption-customer-key';
@@ -142,7 +154,11 @@ function conditionText(op: string, field: string, value: string): string {
  * @throws SigV4Error SIGV4_POST_POLICY_INVALID (not a policy document), SIGV4_POST_POLICY_DENIED (expired, a
  *   condition failed, a field no condition covers)
  */
-export function checkPostPolicy(policyBase64: string, fields: ReadonlyMap<string, string>, now: number = Date.now()): PostPolicyResult {
+export function checkPostPolicy(
+  policyBase64: string,
+  fields: ReadonlyMap<string, string>,
+  now: number = Date.now(),
+): PostPolicyResult {
   let doc: unknown;
   try {
     doc = JSON.parse(Buffer.from(policyBase64, 'base64').toString('utf8'));
@@ -160,21 +176,31 @@ export function checkPostPolicy(policyBase64: string, fields: ReadonlyMap<string
   const covered = new Set<string>();
   const result: PostPolicyResult = {};
   const check = (op: string, rawField: unknown, value: unknown): void => {
-    if (typeof rawField !== 'string' || typeof value !== 'string') throw invalid(`Invalid Condition: ${JSON.stringify([op, rawField, value])}`);
+    if (typeof rawField !== 'string' || typeof value !== 'string')
+      throw invalid(`Invalid Condition: ${JSON.stringify([op, rawField, value])}`);
     const field = (rawField.startsWith('$') ? rawField.slice(1) : rawField).toLowerCase();
     covered.add(field);
     const actual = fields.get(field) ?? '';
     // A Content-Type may list several types: each one must pass.
     const values = field === 'content-type' && op === 'starts-with' ? actual.split(',').map((s) => s.trim()) : [actual];
     const ok = op === 'eq' ? actual === value : values.every((v) => v.startsWith(value));
-    if (!ok) throw denied(`Policy Condition failed: ${conditionText(op, rawField.startsWith('$') ? rawField.slice(1) : rawField, value)}`);
+    if (!ok)
+      throw denied(
+        `Policy Condition failed: ${conditionText(op, rawField.startsWith('$') ? rawField.slice(1) : rawField, value)}`,
+      );
   };
   for (const c of conditions) {
     if (Array.isArray(c)) {
       const op = typeof c[0] === 'string' ? c[0].toLowerCase() : '';
       if (op === 'content-length-range') {
         const [, min, max] = c as unknown[];
-        if (c.length !== 3 || !Number.isSafeInteger(min) || !Number.isSafeInteger(max) || (min as number) < 0 || (min as number) > (max as number)) {
+        if (
+          c.length !== 3 ||
+          !Number.isSafeInteger(min) ||
+          !Number.isSafeInteger(max) ||
+          (min as number) < 0 ||
+          (min as number) > (max as number)
+        ) {
           throw invalid(`Invalid content-length-range: ${JSON.stringify(c)}`);
         }
         result.contentLengthRange = { min: min as number, max: max as number };

@@ -30,11 +30,39 @@ export const SIGV2_ALGORITHM = 'AWS';
  * the later sub-resources botocore signs. Any other parameter is not signed.
  */
 const SUBRESOURCES: ReadonlySet<string> = new Set([
-  'accelerate', 'acl', 'analytics', 'cors', 'delete', 'inventory', 'lifecycle', 'location', 'logging', 'metrics',
-  'notification', 'object-lock', 'partNumber', 'policy', 'replication', 'requestPayment', 'restore',
-  'response-cache-control', 'response-content-disposition', 'response-content-encoding',
-  'response-content-language', 'response-content-type', 'response-expires', 'select', 'select-type', 'tagging',
-  'torrent', 'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website',
+  'accelerate',
+  'acl',
+  'analytics',
+  'cors',
+  'delete',
+  'inventory',
+  'lifecycle',
+  'location',
+  'logging',
+  'metrics',
+  'notification',
+  'object-lock',
+  'partNumber',
+  'policy',
+  'replication',
+  'requestPayment',
+  'restore',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-content-type',
+  'response-expires',
+  'select',
+  'select-type',
+  'tagging',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versionId',
+  'versioning',
+  'versions',
+  'website',
 ]);
 
 /** The query of a request by decoded name (first value of each), values decoded. */
@@ -97,7 +125,10 @@ function canonicalAmzHeaders(req: SignableRequest, params?: ReadonlyMap<string, 
     const lower = name.toLowerCase();
     if (lower.startsWith('x-amz-') && !found.has(lower)) found.set(lower, asBytes(value.trim()));
   }
-  return [...found.keys()].sort().map((name) => `${name}:${found.get(name)}\n`).join('');
+  return [...found.keys()]
+    .sort()
+    .map((name) => `${name}:${found.get(name)}\n`)
+    .join('');
 }
 
 /**
@@ -116,8 +147,11 @@ function stringToSignV2(
     const inQuery = query ? params.get(name) : undefined;
     return sent !== undefined ? sent.trim() : inQuery !== undefined ? asBytes(inQuery.trim()) : '';
   };
-  return `${req.method.toUpperCase()}\n${positional('content-md5')}\n${positional('content-type')}\n${date}\n`
-    + canonicalAmzHeaders(req, query ? params : undefined) + canonicalResource(req, params, o);
+  return (
+    `${req.method.toUpperCase()}\n${positional('content-md5')}\n${positional('content-type')}\n${date}\n` +
+    canonicalAmzHeaders(req, query ? params : undefined) +
+    canonicalResource(req, params, o)
+  );
 }
 
 /** Base64 HMAC-SHA1 of a SigV2 string to sign (its chars taken as the bytes sent) under a secret key. */

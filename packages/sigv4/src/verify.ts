@@ -214,7 +214,9 @@ function parseQueryAuth(req: SignableRequest, o: ResolvedOptions): Parsed {
 
   // Presigned URLs sign UNSIGNED-PAYLOAD unless the signer fixed a payload hash (query or header).
   const payloadHash =
-    params.get('X-Amz-Content-Sha256') ?? headerValue(req.headers, 'x-amz-content-sha256')?.trim() ?? 'UNSIGNED-PAYLOAD';
+    params.get('X-Amz-Content-Sha256') ??
+    headerValue(req.headers, 'x-amz-content-sha256')?.trim() ??
+    'UNSIGNED-PAYLOAD';
   const payload = parsePayloadMode(payloadHash);
   if (!payload || (payload.kind !== 'signed' && payload.kind !== 'unsigned')) {
     throw new SigV4Error('SIGV4_INVALID_CONTENT_SHA256', MESSAGES.invalidContentSha256);
@@ -268,7 +270,9 @@ function checkSignedHeaders(req: SignableRequest, p: Parsed): void {
     }
   }
   if (missing.length > 0) {
-    throw new SigV4Error('SIGV4_UNSIGNED_HEADERS', MESSAGES.unsignedHeaders, { HeadersNotSigned: missing.sort().join(', ') });
+    throw new SigV4Error('SIGV4_UNSIGNED_HEADERS', MESSAGES.unsignedHeaders, {
+      HeadersNotSigned: missing.sort().join(', '),
+    });
   }
 }
 
@@ -325,7 +329,8 @@ export async function verifyV4Request(req: SignableRequest, opts: VerifyOptions)
   const toSign = stringToSign(p.amzDate, scope, canonical);
   const cacheId = `${accessKeyId}/${p.credential.date}/${p.credential.region}`;
   const cached = signingKeys.get(cacheId);
-  const signingKey = cached?.secret === secret ? cached.key : deriveSigningKey(secret, p.credential.date, p.credential.region);
+  const signingKey =
+    cached?.secret === secret ? cached.key : deriveSigningKey(secret, p.credential.date, p.credential.region);
   let expected = sign(signingKey, toSign);
   // S3 signs the bytes sent. The JS SDK v3 signs the UTF-8 encoding of its header strings while Node sends them a
   // byte per char, so its requests with bytes above 0x7F in a header (UTF-8 metadata) verify only that way; they
@@ -376,4 +381,3 @@ export function signaturesEqual(expectedHex: string, providedHex: string): boole
   const b = Buffer.from(providedHex.toLowerCase(), 'utf8');
   return a.length === b.length && timingSafeEqual(a, b);
 }
-

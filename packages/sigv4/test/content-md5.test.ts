@@ -13,7 +13,11 @@ describe('parseContentMd5', () => {
   it('should decode base64 of 16 bytes', () => assert.deepEqual(parseContentMd5(b64), md5));
   it('should reject anything else with SIGV4_INVALID_DIGEST', async () => {
     for (const v of ['', 'abc', md5.toString('hex'), Buffer.alloc(15).toString('base64'), `${b64}x`]) {
-      const err = await assertSigV4Error(() => parseContentMd5(v), 'SIGV4_INVALID_DIGEST', 'The Content-MD5 you specified was invalid.');
+      const err = await assertSigV4Error(
+        () => parseContentMd5(v),
+        'SIGV4_INVALID_DIGEST',
+        'The Content-MD5 you specified was invalid.',
+      );
       assert.deepEqual(err.details, { 'Content-MD5': v });
     }
   });
@@ -26,7 +30,11 @@ describe('checkContentMd5', () => {
   });
   it('should reject a mismatch with SIGV4_BAD_DIGEST, ExpectedDigest hex and CalculatedDigest base64', async () => {
     const other = createHash('md5').update('hellp').digest();
-    const err = await assertSigV4Error(() => checkContentMd5(b64, other), 'SIGV4_BAD_DIGEST', 'The Content-MD5 you specified did not match what we received.');
+    const err = await assertSigV4Error(
+      () => checkContentMd5(b64, other),
+      'SIGV4_BAD_DIGEST',
+      'The Content-MD5 you specified did not match what we received.',
+    );
     assert.deepEqual(err.details, { ExpectedDigest: md5.toString('hex'), CalculatedDigest: other.toString('base64') });
   });
   it('should reject a malformed header with SIGV4_INVALID_DIGEST', async () => {

@@ -6,13 +6,7 @@ import zlib from 'node:zlib';
 
 import type { ChecksumAlgorithm } from '@coffer/checksum';
 
-import {
-  createBodyDecoder,
-  signRequest,
-  verifyRequest,
-  type AuthContext,
-  type Headers,
-} from '../src/index.ts';
+import { createBodyDecoder, signRequest, verifyRequest, type AuthContext, type Headers } from '../src/index.ts';
 import {
   ACCESS_KEY,
   SECRET_KEY,
@@ -24,7 +18,14 @@ import {
   wireBody,
   type Fixture,
 } from './fixtures.ts';
-import { assertSigV4Error, encodeSignedChunks, encodeUnsignedChunks, randomSplit, runDecoder, split } from './helpers.ts';
+import {
+  assertSigV4Error,
+  encodeSignedChunks,
+  encodeUnsignedChunks,
+  randomSplit,
+  runDecoder,
+  split,
+} from './helpers.ts';
 
 const keys = (k: string) => (k === ACCESS_KEY ? SECRET_KEY : undefined);
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -41,7 +42,10 @@ function flipByte(buf: Buffer, index: number): Buffer {
 }
 
 /** An AuthContext for a PUT whose x-amz-content-sha256 is `mode`, signed by signRequest. */
-async function authFor(mode: string, extra: Record<string, string> = {}): Promise<{ auth: AuthContext; headers: Headers }> {
+async function authFor(
+  mode: string,
+  extra: Record<string, string> = {},
+): Promise<{ auth: AuthContext; headers: Headers }> {
   const headers = signRequest({
     method: 'PUT',
     url: 'http://127.0.0.1:9000/bkt/k',
@@ -50,7 +54,10 @@ async function authFor(mode: string, extra: Record<string, string> = {}): Promis
     secretAccessKey: SECRET_KEY,
     now: NOW,
   });
-  const auth = await verifyRequest({ method: 'PUT', path: '/bkt/k', query: '', headers }, { getSecretKey: keys, now: () => NOW.getTime() });
+  const auth = await verifyRequest(
+    { method: 'PUT', path: '/bkt/k', query: '', headers },
+    { getSecretKey: keys, now: () => NOW.getTime() },
+  );
   return { auth, headers };
 }
 
@@ -182,7 +189,11 @@ describe('createBodyDecoder', () => {
       const f = loadFixture('awsclihttps-01-PUT');
       const auth = await fixtureAuth(f);
       const wire = wireBody(f, decodedPayload(f)!);
-      for (const bad of [Buffer.from('zz\r\n'), Buffer.concat([Buffer.from('20d0\n'), wire.subarray(6)]), flipByte(wire, 6 + 8400)]) {
+      for (const bad of [
+        Buffer.from('zz\r\n'),
+        Buffer.concat([Buffer.from('20d0\n'), wire.subarray(6)]),
+        flipByte(wire, 6 + 8400),
+      ]) {
         await assertSigV4Error(() => runDecoder(createBodyDecoder(auth, f.headers), [bad]), 'SIGV4_MALFORMED_CHUNK');
       }
     });
@@ -251,7 +262,14 @@ describe('createBodyDecoder', () => {
         'content-encoding': 'aws-chunked',
         'x-amz-decoded-content-length': String(sizes.reduce((a, b) => a + b, 0)),
       });
-      const body = encodeSignedChunks({ payload, sizes, seed: auth.signature, signingKey: auth.signingKey, amzDate: auth.amzDate, scope: auth.scope });
+      const body = encodeSignedChunks({
+        payload,
+        sizes,
+        seed: auth.signature,
+        signingKey: auth.signingKey,
+        amzDate: auth.amzDate,
+        scope: auth.scope,
+      });
       return { auth, headers, body, pieces: () => split(body, pieceSize) };
     }
 
@@ -276,8 +294,18 @@ describe('createBodyDecoder', () => {
 
     it('should reject a chunk signed with another seed', async () => {
       const { auth, headers } = await signedBody([100]);
-      const body = encodeSignedChunks({ payload, sizes: [100], seed: '0'.repeat(64), signingKey: auth.signingKey, amzDate: auth.amzDate, scope: auth.scope });
-      await assertSigV4Error(() => runDecoder(createBodyDecoder(auth, headers), [body]), 'SIGV4_CHUNK_SIGNATURE_MISMATCH');
+      const body = encodeSignedChunks({
+        payload,
+        sizes: [100],
+        seed: '0'.repeat(64),
+        signingKey: auth.signingKey,
+        amzDate: auth.amzDate,
+        scope: auth.scope,
+      });
+      await assertSigV4Error(
+        () => runDecoder(createBodyDecoder(auth, headers), [body]),
+        'SIGV4_CHUNK_SIGNATURE_MISMATCH',
+      );
     });
 
     it('should reject a chunk without a signature with SIGV4_MALFORMED_CHUNK', async () => {
@@ -291,7 +319,10 @@ describe('createBodyDecoder', () => {
     it('should reject a body that stops before the final chunk with SIGV4_INCOMPLETE_BODY', async () => {
       const { auth, headers, body } = await signedBody([65536, 4464]);
       const end = body.lastIndexOf('0;chunk-signature=');
-      await assertSigV4Error(() => runDecoder(createBodyDecoder(auth, headers), [body.subarray(0, end)]), 'SIGV4_INCOMPLETE_BODY');
+      await assertSigV4Error(
+        () => runDecoder(createBodyDecoder(auth, headers), [body.subarray(0, end)]),
+        'SIGV4_INCOMPLETE_BODY',
+      );
     });
   });
 
@@ -330,7 +361,10 @@ describe('createBodyDecoder', () => {
 
     it('should reject a tampered trailer signature with SIGV4_CHUNK_SIGNATURE_MISMATCH', async () => {
       const { auth, headers, body } = await trailerBody(crc, (b) => flipByte(b, b.length - 6));
-      await assertSigV4Error(() => runDecoder(createBodyDecoder(auth, headers), [body]), 'SIGV4_CHUNK_SIGNATURE_MISMATCH');
+      await assertSigV4Error(
+        () => runDecoder(createBodyDecoder(auth, headers), [body]),
+        'SIGV4_CHUNK_SIGNATURE_MISMATCH',
+      );
     });
 
     it('should reject a signed but wrong checksum with SIGV4_CHECKSUM_MISMATCH', async () => {
@@ -356,8 +390,15 @@ describe('createBodyDecoder', () => {
       const { auth } = await authFor('UNSIGNED-PAYLOAD');
       const decoder = createBodyDecoder(auth, { 'x-amz-checksum-sha256': VECTOR_DIGESTS.SHA256 }, { compute: 'CRC32' });
       await runDecoder(decoder, [VECTOR]);
-      assert.deepEqual(decoder.result(), { checksum: { algorithm: 'SHA256', value: VECTOR_DIGESTS.SHA256 }, decodedLength: 9 });
-      const other = createBodyDecoder(auth, { 'x-amz-checksum-sha256': VECTOR_DIGESTS.SHA256 }, { ignoreChecksumHeaders: true });
+      assert.deepEqual(decoder.result(), {
+        checksum: { algorithm: 'SHA256', value: VECTOR_DIGESTS.SHA256 },
+        decodedLength: 9,
+      });
+      const other = createBodyDecoder(
+        auth,
+        { 'x-amz-checksum-sha256': VECTOR_DIGESTS.SHA256 },
+        { ignoreChecksumHeaders: true },
+      );
       await runDecoder(other, [Buffer.from('not the vector')]);
       assert.deepEqual(other.result(), { decodedLength: 14 });
       const plain = createBodyDecoder(auth, {});
@@ -383,7 +424,10 @@ describe('createBodyDecoder', () => {
       });
 
       it(`should verify ${algorithm} from a trailer`, async () => {
-        const { auth, headers } = await authFor('STREAMING-UNSIGNED-PAYLOAD-TRAILER', { 'x-amz-trailer': header, 'content-encoding': 'aws-chunked' });
+        const { auth, headers } = await authFor('STREAMING-UNSIGNED-PAYLOAD-TRAILER', {
+          'x-amz-trailer': header,
+          'content-encoding': 'aws-chunked',
+        });
         const decoder = createBodyDecoder(auth, headers);
         await runDecoder(decoder, split(encodeUnsignedChunks(VECTOR, [4, 5], [header, value]), 1));
         assert.deepEqual(decoder.result(), { checksum: { algorithm, value }, decodedLength: 9 });
@@ -421,7 +465,9 @@ describe('createBodyDecoder', () => {
     });
 
     it('should reject an unsupported x-amz-trailer with SIGV4_INVALID_CHECKSUM', async () => {
-      const { auth, headers } = await authFor('STREAMING-UNSIGNED-PAYLOAD-TRAILER', { 'x-amz-trailer': 'x-amz-checksum-md5' });
+      const { auth, headers } = await authFor('STREAMING-UNSIGNED-PAYLOAD-TRAILER', {
+        'x-amz-trailer': 'x-amz-checksum-md5',
+      });
       await assertSigV4Error(
         () => createBodyDecoder(auth, headers),
         'SIGV4_INVALID_CHECKSUM',
@@ -439,7 +485,9 @@ describe('createBodyDecoder', () => {
     });
 
     it('should accept small frames without a minimum when chunks are unsigned', async () => {
-      const { auth, headers } = await authFor('STREAMING-UNSIGNED-PAYLOAD-TRAILER', { 'content-encoding': 'aws-chunked' });
+      const { auth, headers } = await authFor('STREAMING-UNSIGNED-PAYLOAD-TRAILER', {
+        'content-encoding': 'aws-chunked',
+      });
       const decoder = createBodyDecoder(auth, headers);
       assert.deepEqual(await runDecoder(decoder, [encodeUnsignedChunks(VECTOR, [1, 1, 7])]), VECTOR);
       assert.deepEqual(decoder.result(), { decodedLength: 9 });
@@ -451,7 +499,10 @@ describe('createBodyDecoder', () => {
       const sha = createHash('sha256').update(VECTOR).digest('hex');
       const { auth } = await authFor(sha);
       await runDecoder(createBodyDecoder(auth, {}), split(VECTOR, 1));
-      const err = await assertSigV4Error(() => runDecoder(createBodyDecoder(auth, {}), [Buffer.from('12345678')]), 'SIGV4_PAYLOAD_HASH_MISMATCH');
+      const err = await assertSigV4Error(
+        () => runDecoder(createBodyDecoder(auth, {}), [Buffer.from('12345678')]),
+        'SIGV4_PAYLOAD_HASH_MISMATCH',
+      );
       assert.deepEqual(err.details, {
         ClientComputedContentSHA256: sha,
         S3ComputedContentSHA256: createHash('sha256').update('12345678').digest('hex'),

@@ -105,7 +105,10 @@ export function encodeSignedChunks(p: {
   }
   if (p.trailer) {
     const line = `${p.trailer[0]}:${p.trailer[1]}`;
-    const tsig = hmacHex(p.signingKey, `AWS4-HMAC-SHA256-TRAILER\n${p.amzDate}\n${p.scope}\n${prev}\n${sha256(line + '\n')}`);
+    const tsig = hmacHex(
+      p.signingKey,
+      `AWS4-HMAC-SHA256-TRAILER\n${p.amzDate}\n${p.scope}\n${prev}\n${sha256(line + '\n')}`,
+    );
     parts.push(Buffer.from(`${line}\r\nx-amz-trailer-signature:${tsig}\r\n\r\n`));
   } else {
     parts.push(Buffer.from('\r\n'));

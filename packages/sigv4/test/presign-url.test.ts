@@ -10,8 +10,19 @@ const NOW = new Date('2026-11-27T07:00:00Z');
 const at = (ms: number): VerifyOptions => ({ getSecretKey: keys, now: () => ms });
 const T = NOW.getTime();
 
-function presign(url = 'http://127.0.0.1:9000/bkt/a%20key.txt', extra: Partial<Parameters<typeof presignUrl>[0]> = {}): string {
-  return presignUrl({ method: 'GET', url, expiresIn: 3600, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, now: NOW, ...extra });
+function presign(
+  url = 'http://127.0.0.1:9000/bkt/a%20key.txt',
+  extra: Partial<Parameters<typeof presignUrl>[0]> = {},
+): string {
+  return presignUrl({
+    method: 'GET',
+    url,
+    expiresIn: 3600,
+    accessKeyId: ACCESS_KEY,
+    secretAccessKey: SECRET_KEY,
+    now: NOW,
+    ...extra,
+  });
 }
 
 /** The request a server receives for a presigned URL. */
@@ -33,7 +44,10 @@ function setParam(url: string, name: string, value: string | undefined): string 
 describe('presignUrl', () => {
   it('should produce a URL that verifyRequest accepts, as UNSIGNED-PAYLOAD via query', async () => {
     const url = presign();
-    assert.match(url, /X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLEKEY000001%2F20261127%2Fus-east-1%2Fs3%2Faws4_request&/);
+    assert.match(
+      url,
+      /X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLEKEY000001%2F20261127%2Fus-east-1%2Fs3%2Faws4_request&/,
+    );
     const auth = await verifyRequest(received(url), at(T + 60_000));
     assert.equal(auth.via, 'query');
     assert.deepEqual(auth.payload, { kind: 'unsigned' });
@@ -43,7 +57,10 @@ describe('presignUrl', () => {
   it('should keep and sign existing query parameters', async () => {
     const url = presign('http://h:1/bkt/k?versionId=abc&response-content-type=text%2Fplain');
     await verifyRequest(received(url), at(T));
-    await assertSigV4Error(() => verifyRequest(received(setParam(url, 'versionId', 'abd')), at(T)), 'SIGV4_SIGNATURE_MISMATCH');
+    await assertSigV4Error(
+      () => verifyRequest(received(setParam(url, 'versionId', 'abd')), at(T)),
+      'SIGV4_SIGNATURE_MISMATCH',
+    );
   });
 
   it('should sign extra headers', async () => {
@@ -62,27 +79,45 @@ describe('presignUrl', () => {
       () => verifyRequest(received(setParam(url, 'X-Amz-Signature', '0'.repeat(64))), at(T)),
       'SIGV4_SIGNATURE_MISMATCH',
     );
-    await assertSigV4Error(() => verifyRequest(received(url.replace('a%20key', 'a%20kez')), at(T)), 'SIGV4_SIGNATURE_MISMATCH');
+    await assertSigV4Error(
+      () => verifyRequest(received(url.replace('a%20key', 'a%20kez')), at(T)),
+      'SIGV4_SIGNATURE_MISMATCH',
+    );
     await assertSigV4Error(() => verifyRequest(received(url, {}, 'PUT'), at(T)), 'SIGV4_SIGNATURE_MISMATCH');
   });
 
   it('should reject an expired URL with SIGV4_EXPIRED and its details', async () => {
     const url = presign(undefined, { expiresIn: 60 });
     await verifyRequest(received(url), at(T + 60_000));
-    const err = await assertSigV4Error(() => verifyRequest(received(url), at(T + 61_000)), 'SIGV4_EXPIRED', 'Request has expired');
-    assert.deepEqual(err.details, { 'X-Amz-Expires': '60', Expires: '2026-11-27T07:01:00Z', ServerTime: '2026-11-27T07:01:01Z' });
+    const err = await assertSigV4Error(
+      () => verifyRequest(received(url), at(T + 61_000)),
+      'SIGV4_EXPIRED',
+      'Request has expired',
+    );
+    assert.deepEqual(err.details, {
+      'X-Amz-Expires': '60',
+      Expires: '2026-11-27T07:01:00Z',
+      ServerTime: '2026-11-27T07:01:01Z',
+    });
   });
 
   it('should reject X-Amz-Expires 0, 604801, -1 and abc with SIGV4_QUERY_PARAMS', async () => {
     const url = presign();
     const cases: [string, string][] = [
       ['0', 'X-Amz-Expires must be non-negative'],
-      ['604801', 'X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds'],
+      [
+        '604801',
+        'X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds',
+      ],
       ['-1', 'X-Amz-Expires must be non-negative'],
       ['abc', 'X-Amz-Expires should be a number'],
     ];
     for (const [value, message] of cases) {
-      await assertSigV4Error(() => verifyRequest(received(setParam(url, 'X-Amz-Expires', value)), at(T)), 'SIGV4_QUERY_PARAMS', message);
+      await assertSigV4Error(
+        () => verifyRequest(received(setParam(url, 'X-Amz-Expires', value)), at(T)),
+        'SIGV4_QUERY_PARAMS',
+        message,
+      );
     }
     await verifyRequest(received(presign(undefined, { expiresIn: 604800 })), at(T + 604_800_000));
   });
@@ -103,8 +138,14 @@ describe('presignUrl', () => {
       'SIGV4_QUERY_PARAMS',
       'Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
     );
-    await assertSigV4Error(() => verifyRequest(received(setParam(presign(), 'X-Amz-Date', '2026-11-27')), at(T)), 'SIGV4_QUERY_PARAMS');
-    await assertSigV4Error(() => verifyRequest(received(setParam(presign(), 'X-Amz-Algorithm', 'AWS4-HMAC-SHA1')), at(T)), 'SIGV4_QUERY_PARAMS');
+    await assertSigV4Error(
+      () => verifyRequest(received(setParam(presign(), 'X-Amz-Date', '2026-11-27')), at(T)),
+      'SIGV4_QUERY_PARAMS',
+    );
+    await assertSigV4Error(
+      () => verifyRequest(received(setParam(presign(), 'X-Amz-Algorithm', 'AWS4-HMAC-SHA1')), at(T)),
+      'SIGV4_QUERY_PARAMS',
+    );
   });
 
   it('should reject a URL signed too far in the future with SIGV4_TIME_SKEWED', async () => {

@@ -7,7 +7,10 @@ import { ACCESS_KEY, SECRET_KEY, amzDateMs, fixtureNames, loadFixture, toRequest
 import { assertSigV4Error, mutateAt } from './helpers.ts';
 
 const keys = (k: string) => (k === ACCESS_KEY ? SECRET_KEY : undefined);
-const at = (f: Fixture, driftMs = 0): VerifyOptions => ({ getSecretKey: keys, now: () => amzDateMs(f.amzDate) + driftMs });
+const at = (f: Fixture, driftMs = 0): VerifyOptions => ({
+  getSecretKey: keys,
+  now: () => amzDateMs(f.amzDate) + driftMs,
+});
 const NOW = new Date('2026-11-27T07:00:00Z');
 const nowOpts: VerifyOptions = { getSecretKey: keys, now: () => NOW.getTime() };
 
@@ -23,7 +26,11 @@ function withHeader(req: SignableRequest, name: string, value: string | undefine
 }
 
 /** A request signed with signRequest, as a server would receive it. */
-function signed(url: string, extra: Record<string, string> = {}, input: Partial<Parameters<typeof signRequest>[0]> = {}): SignableRequest {
+function signed(
+  url: string,
+  extra: Record<string, string> = {},
+  input: Partial<Parameters<typeof signRequest>[0]> = {},
+): SignableRequest {
   const headers = signRequest({
     method: 'PUT',
     url,
@@ -67,12 +74,24 @@ describe('verifyRequest', () => {
           if (h === 'x-amz-content-sha256' && !/^[0-9a-f]{64}$/.test(value)) continue; // a mode name, not a hash
           // x-amz-date: change the seconds only, so the date stays valid and within the skew
           const index = h === 'x-amz-date' ? 14 : Math.floor(value.length / 2);
-          await assertSigV4Error(() => verifyRequest(withHeader(req, h, mutateAt(value, index)), at(f)), 'SIGV4_SIGNATURE_MISMATCH');
+          await assertSigV4Error(
+            () => verifyRequest(withHeader(req, h, mutateAt(value, index)), at(f)),
+            'SIGV4_SIGNATURE_MISMATCH',
+          );
         }
-        await assertSigV4Error(() => verifyRequest({ ...req, path: mutateAt(req.path, 6) }, at(f)), 'SIGV4_SIGNATURE_MISMATCH');
-        await assertSigV4Error(() => verifyRequest({ ...req, method: 'POST' === req.method ? 'PUT' : 'POST' }, at(f)), 'SIGV4_SIGNATURE_MISMATCH');
+        await assertSigV4Error(
+          () => verifyRequest({ ...req, path: mutateAt(req.path, 6) }, at(f)),
+          'SIGV4_SIGNATURE_MISMATCH',
+        );
+        await assertSigV4Error(
+          () => verifyRequest({ ...req, method: 'POST' === req.method ? 'PUT' : 'POST' }, at(f)),
+          'SIGV4_SIGNATURE_MISMATCH',
+        );
         if (req.query !== '') {
-          await assertSigV4Error(() => verifyRequest({ ...req, query: `${req.query}&x=1` }, at(f)), 'SIGV4_SIGNATURE_MISMATCH');
+          await assertSigV4Error(
+            () => verifyRequest({ ...req, query: `${req.query}&x=1` }, at(f)),
+            'SIGV4_SIGNATURE_MISMATCH',
+          );
         }
       });
     }
@@ -103,13 +122,19 @@ describe('verifyRequest', () => {
       assert.equal(err.details['AWSAccessKeyId'], ACCESS_KEY);
       assert.match(err.details['SignatureProvided']!, /^dc56a91a/);
       assert.ok(err.details['CanonicalRequest']!.startsWith('PUT\n/bkt/api.txt\n\nhost:127.0.0.1:9103\n'));
-      assert.ok(err.details['StringToSign']!.startsWith(`AWS4-HMAC-SHA256\n${f.amzDate}\n20261127/us-east-1/s3/aws4_request\n`));
+      assert.ok(
+        err.details['StringToSign']!.startsWith(`AWS4-HMAC-SHA256\n${f.amzDate}\n20261127/us-east-1/s3/aws4_request\n`),
+      );
       assert.match(err.details['CanonicalRequestBytes']!, /^50 55 54 0a/);
     });
 
     it('should reject an unsigned x-amz-* header or Content-MD5 with SIGV4_UNSIGNED_HEADERS', async () => {
       const f = loadFixture('awscli-01-PUT');
-      const req = withHeader(withHeader(toRequest(f), 'x-amz-meta-color', 'red'), 'content-md5', 'VmaDrOFhBp+TanS9/JIuag==');
+      const req = withHeader(
+        withHeader(toRequest(f), 'x-amz-meta-color', 'red'),
+        'content-md5',
+        'VmaDrOFhBp+TanS9/JIuag==',
+      );
       const err = await assertSigV4Error(
         () => verifyRequest(req, at(f)),
         'SIGV4_UNSIGNED_HEADERS',
@@ -174,17 +199,24 @@ describe('verifyRequest', () => {
       ]);
       const toSign = `AWS4-HMAC-SHA256\n${date}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
       let key: Buffer | string = `AWS4${SECRET_KEY}`;
-      for (const part of ['20261127', 'us-east-1', 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+      for (const part of ['20261127', 'us-east-1', 's3', 'aws4_request'])
+        key = createHmac('sha256', key).update(part).digest();
       const signature = createHmac('sha256', key).update(toSign).digest('hex');
       const headers: Headers = {
-        host: 'h', 'x-amz-content-sha256': payload, 'x-amz-date': date,
+        host: 'h',
+        'x-amz-content-sha256': payload,
+        'x-amz-date': date,
         'x-amz-meta-name': Buffer.from(value, 'utf8').toString('latin1'),
-        authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/${scope}, `
-          + `SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-meta-name, Signature=${signature}`,
+        authorization:
+          `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/${scope}, ` +
+          `SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-meta-name, Signature=${signature}`,
       };
       await verifyRequest({ method: 'PUT', path: '/bkt/k', query: '', headers }, nowOpts);
       // signRequest signs a value the same way Node will send it: byte for char.
-      await verifyRequest(signed('http://h/bkt/k', { 'x-amz-meta-name': headers['x-amz-meta-name'] as string }), nowOpts);
+      await verifyRequest(
+        signed('http://h/bkt/k', { 'x-amz-meta-name': headers['x-amz-meta-name'] as string }),
+        nowOpts,
+      );
     });
 
     it('should accept an async getSecretKey', async () => {
@@ -272,7 +304,8 @@ describe('verifyRequest', () => {
         'The authorization header is malformed; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
       );
       await assertSigV4Error(
-        () => verifyRequest(withHeader(req, 'authorization', auth.replace('/us-east-1/s3/', '/us-east-1/ec2/')), nowOpts),
+        () =>
+          verifyRequest(withHeader(req, 'authorization', auth.replace('/us-east-1/s3/', '/us-east-1/ec2/')), nowOpts),
         'SIGV4_MALFORMED_AUTH',
       );
     });
@@ -280,7 +313,10 @@ describe('verifyRequest', () => {
     it('should reject a credential date that is not the X-Amz-Date day', async () => {
       const req = signed('http://h:1/bkt/k');
       const auth = String(req.headers['authorization']).replace('/20261127/', '/20261126/');
-      await assertSigV4Error(() => verifyRequest(withHeader(req, 'authorization', auth), nowOpts), 'SIGV4_MALFORMED_AUTH');
+      await assertSigV4Error(
+        () => verifyRequest(withHeader(req, 'authorization', auth), nowOpts),
+        'SIGV4_MALFORMED_AUTH',
+      );
     });
 
     it('should reject a request without a valid date as AccessDenied (SIGV4_MISSING_AUTH)', async () => {
@@ -299,9 +335,13 @@ describe('verifyRequest', () => {
     });
 
     it('should reject SigV2 and other algorithms with SIGV4_UNSUPPORTED_ALGORITHM', async () => {
-      for (const authorization of ['AWS AKIAEXAMPLEKEY000001:frJIUN8DYpKDtOLCwo//yllqDzg=', 'AWS4-HMAC-SHA512 Credential=x']) {
+      for (const authorization of [
+        'AWS AKIAEXAMPLEKEY000001:frJIUN8DYpKDtOLCwo//yllqDzg=',
+        'AWS4-HMAC-SHA512 Credential=x',
+      ]) {
         await assertSigV4Error(
-          () => verifyRequest({ method: 'GET', path: '/bkt', query: '', headers: { host: 'h', authorization } }, nowOpts),
+          () =>
+            verifyRequest({ method: 'GET', path: '/bkt', query: '', headers: { host: 'h', authorization } }, nowOpts),
           'SIGV4_UNSUPPORTED_ALGORITHM',
           'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
         );
@@ -320,13 +360,22 @@ describe('verifyRequest', () => {
   describe('options', () => {
     const req: SignableRequest = { method: 'GET', path: '/', query: '', headers: {} };
     it('should throw TypeError naming opts.getSecretKey', async () => {
-      await assert.rejects(verifyRequest(req, {} as VerifyOptions), { name: 'TypeError', message: /opts\.getSecretKey/ });
+      await assert.rejects(verifyRequest(req, {} as VerifyOptions), {
+        name: 'TypeError',
+        message: /opts\.getSecretKey/,
+      });
     });
     it('should throw TypeError naming opts.region', async () => {
-      await assert.rejects(verifyRequest(req, { getSecretKey: keys, region: '' }), { name: 'TypeError', message: /opts\.region/ });
+      await assert.rejects(verifyRequest(req, { getSecretKey: keys, region: '' }), {
+        name: 'TypeError',
+        message: /opts\.region/,
+      });
     });
     it('should throw RangeError naming opts.maxSkewMs', async () => {
-      await assert.rejects(verifyRequest(req, { getSecretKey: keys, maxSkewMs: -1 }), { name: 'RangeError', message: /opts\.maxSkewMs/ });
+      await assert.rejects(verifyRequest(req, { getSecretKey: keys, maxSkewMs: -1 }), {
+        name: 'RangeError',
+        message: /opts\.maxSkewMs/,
+      });
     });
   });
 });
@@ -334,17 +383,36 @@ describe('verifyRequest', () => {
 describe('SignatureDoesNotMatch details', () => {
   it('should show the canonical request with SSE-C key values replaced by *****, as a header and in the query', async () => {
     const key = Buffer.alloc(32, 3).toString('base64');
-    const url = new URL(`http://127.0.0.1:9000/b/k?x-amz-copy-source-server-side-encryption-customer-key=${encodeURIComponent(key)}`);
+    const url = new URL(
+      `http://127.0.0.1:9000/b/k?x-amz-copy-source-server-side-encryption-customer-key=${encodeURIComponent(key)}`,
+    );
     const headers = signRequest({
-      method: 'PUT', url, headers: { 'x-amz-server-side-encryption-customer-key': key }, body: 'UNSIGNED-PAYLOAD',
-      accessKeyId: ACCESS_KEY, secretAccessKey: 'some-other-secret',
+      method: 'PUT',
+      url,
+      headers: { 'x-amz-server-side-encryption-customer-key': key },
+      body: 'UNSIGNED-PAYLOAD',
+      accessKeyId: ACCESS_KEY,
+      secretAccessKey: 'some-other-secret',
     });
-    const err = await assertSigV4Error(() => verifyRequest({ method: 'PUT', path: url.pathname, query: url.search.slice(1), headers }, {
-      getSecretKey: () => SECRET_KEY, now: () => Date.parse(`${headers['x-amz-date']!.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')}`),
-    }), 'SIGV4_SIGNATURE_MISMATCH');
+    const err = await assertSigV4Error(
+      () =>
+        verifyRequest(
+          { method: 'PUT', path: url.pathname, query: url.search.slice(1), headers },
+          {
+            getSecretKey: () => SECRET_KEY,
+            now: () =>
+              Date.parse(
+                `${headers['x-amz-date']!.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z')}`,
+              ),
+          },
+        ),
+      'SIGV4_SIGNATURE_MISMATCH',
+    );
     const canonical = String(err.details?.CanonicalRequest);
     assert.match(canonical, /^x-amz-server-side-encryption-customer-key:\*{5}$/m);
     assert.match(canonical, /x-amz-copy-source-server-side-encryption-customer-key=\*{5}/);
-    assert.ok(!JSON.stringify(err.details).includes(key) && !JSON.stringify(err.details).includes(encodeURIComponent(key)));
+    assert.ok(
+      !JSON.stringify(err.details).includes(key) && !JSON.stringify(err.details).includes(encodeURIComponent(key)),
+    );
   });
 });

@@ -71,9 +71,11 @@ function writeElement(out: string[], name: string, value: XmlValue): void {
   out.push('<', name);
   const attrs = value !== null && typeof value === 'object' && !(value instanceof Date) ? value[ATTRS] : undefined;
   if (attrs !== undefined) {
-    if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs) || attrs instanceof Date) throw new TypeError(`<${name}> has attributes that are not an object`);
+    if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs) || attrs instanceof Date)
+      throw new TypeError(`<${name}> has attributes that are not an object`);
     for (const [a, v] of Object.entries(attrs)) {
-      if (!ATTR_NAME.test(a) || typeof v !== 'string') throw new TypeError(`<${name}> has an invalid attribute ${JSON.stringify(a)}`);
+      if (!ATTR_NAME.test(a) || typeof v !== 'string')
+        throw new TypeError(`<${name}> has an invalid attribute ${JSON.stringify(a)}`);
       out.push(' ', a, '="', escapeAttr(v), '"');
     }
   }
@@ -107,7 +109,8 @@ export function buildXml(root: string, body: XmlNode, opts: BuildOptions = {}): 
     throw new TypeError('body must be an object');
   }
   const namespace = opts.namespace === undefined ? S3_NAMESPACE : opts.namespace;
-  if (namespace !== false && typeof namespace !== 'string') throw new TypeError('options.namespace must be a string or false');
+  if (namespace !== false && typeof namespace !== 'string')
+    throw new TypeError('options.namespace must be a string or false');
   const out: string[] = [XML_DECLARATION, '\n', '<', root];
   if (namespace) out.push(' xmlns="', escapeAttr(namespace), '"');
   out.push('>');

@@ -103,7 +103,7 @@ class TreeBuilder {
     try {
       this.parser.write(text);
     } catch (err) {
-      this.fail(err instanceof Error ? err.message.split('\n')[0] ?? 'parse error' : 'parse error', err);
+      this.fail(err instanceof Error ? (err.message.split('\n')[0] ?? 'parse error') : 'parse error', err);
     }
     if (this.failure) throw this.failure;
   }

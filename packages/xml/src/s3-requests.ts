@@ -279,7 +279,10 @@ export async function parseCorsConfiguration(source: XmlSource, opts?: ParseOpti
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html
  * @throws XmlError XML_EMPTY, XML_MALFORMED (bad XML, wrong root, no TagSet, a Tag without Key or Value), XML_TOO_LARGE
  */
-export async function parseTagging(source: XmlSource, opts?: ParseOptions): Promise<{ tags: { key: string; value: string }[] }> {
+export async function parseTagging(
+  source: XmlSource,
+  opts?: ParseOptions,
+): Promise<{ tags: { key: string; value: string }[] }> {
   const root = await parseRoot(source, opts, 'Tagging');
   const set = requiredChild(root, 'TagSet');
   checkContainer(set);
@@ -313,7 +316,10 @@ export interface LifecycleRule {
  * @throws XmlError XML_EMPTY, XML_MALFORMED (bad XML, wrong root, no Rule, a Rule without Status, a Rule with both
  * `<Prefix>` and `<Filter>`), XML_TOO_LARGE
  */
-export async function parseLifecycleConfiguration(source: XmlSource, opts?: ParseOptions): Promise<{ rules: LifecycleRule[] }> {
+export async function parseLifecycleConfiguration(
+  source: XmlSource,
+  opts?: ParseOptions,
+): Promise<{ rules: LifecycleRule[] }> {
   const root = await parseRoot(source, opts, 'LifecycleConfiguration');
   const ruleEls = children(root, 'Rule');
   if (ruleEls.length === 0) throw malformed('<LifecycleConfiguration> has no <Rule>');
@@ -321,7 +327,11 @@ export async function parseLifecycleConfiguration(source: XmlSource, opts?: Pars
     const c = el && optionalChild(el, name);
     return c === undefined ? undefined : leafText(c).trim();
   };
-  const tagsOf = (el: XmlElement) => children(el, 'Tag').map((t) => ({ key: leafText(requiredChild(t, 'Key')), value: leafText(requiredChild(t, 'Value')) }));
+  const tagsOf = (el: XmlElement) =>
+    children(el, 'Tag').map((t) => ({
+      key: leafText(requiredChild(t, 'Key')),
+      value: leafText(requiredChild(t, 'Value')),
+    }));
   const rules = ruleEls.map((el): LifecycleRule => {
     checkContainer(el);
     const status = text(el, 'Status');
@@ -349,7 +359,11 @@ export async function parseLifecycleConfiguration(source: XmlSource, opts?: Pars
     if (exp) {
       checkContainer(exp);
       rule.expiration = {};
-      for (const [name, field] of [['Days', 'days'], ['Date', 'date'], ['ExpiredObjectDeleteMarker', 'expiredObjectDeleteMarker']] as const) {
+      for (const [name, field] of [
+        ['Days', 'days'],
+        ['Date', 'date'],
+        ['ExpiredObjectDeleteMarker', 'expiredObjectDeleteMarker'],
+      ] as const) {
         const v = text(exp, name);
         if (v !== undefined) rule.expiration[field] = v;
       }
@@ -357,7 +371,8 @@ export async function parseLifecycleConfiguration(source: XmlSource, opts?: Pars
     const abort = optionalChild(el, 'AbortIncompleteMultipartUpload');
     if (abort) rule.abortIncompleteDays = text(abort, 'DaysAfterInitiation') ?? '';
     for (const c of el.children) {
-      if (!['ID', 'Status', 'Filter', 'Prefix', 'Expiration', 'AbortIncompleteMultipartUpload'].includes(c.name)) rule.otherActions.push(c.name);
+      if (!['ID', 'Status', 'Filter', 'Prefix', 'Expiration', 'AbortIncompleteMultipartUpload'].includes(c.name))
+        rule.otherActions.push(c.name);
     }
     return rule;
   });

@@ -16,7 +16,10 @@ describe('buildXml', () => {
   });
 
   it('should leave out the namespace when asked, or use another', () => {
-    assert.equal(buildXml('LocationConstraint', {}, { namespace: false }), `${DECL}<LocationConstraint></LocationConstraint>`);
+    assert.equal(
+      buildXml('LocationConstraint', {}, { namespace: false }),
+      `${DECL}<LocationConstraint></LocationConstraint>`,
+    );
     assert.equal(buildXml('R', {}, { namespace: 'urn:x&y' }), `${DECL}<R xmlns="urn:x&amp;y"></R>`);
   });
 
@@ -45,16 +48,32 @@ describe('buildXml', () => {
   });
 
   it('should write the attributes of $attrs on the element, escaped, and refuse bad ones', () => {
-    const xml = buildXml('AccessControlPolicy', {
-      Grant: { Grantee: { [ATTRS]: { 'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', 'xsi:type': 'Canonical"User' }, ID: 'a' }, Permission: 'FULL_CONTROL' },
-    }, { namespace: false });
-    assert.equal(xml, `${DECL}<AccessControlPolicy><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Canonical&quot;User"><ID>a</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlPolicy>`);
+    const xml = buildXml(
+      'AccessControlPolicy',
+      {
+        Grant: {
+          Grantee: {
+            [ATTRS]: { 'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', 'xsi:type': 'Canonical"User' },
+            ID: 'a',
+          },
+          Permission: 'FULL_CONTROL',
+        },
+      },
+      { namespace: false },
+    );
+    assert.equal(
+      xml,
+      `${DECL}<AccessControlPolicy><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Canonical&quot;User"><ID>a</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlPolicy>`,
+    );
     assert.throws(() => buildXml('R', { X: { [ATTRS]: { 'bad name': 'v' } } }), TypeError);
     assert.throws(() => buildXml('R', { X: { [ATTRS]: { a: 1 } } }), TypeError);
   });
 
   it('should flatten nested arrays into repeated elements', () => {
-    assert.equal(buildXml('R', { A: [['1', '2'], '3', null] }, { namespace: false }), `${DECL}<R><A>1</A><A>2</A><A>3</A></R>`);
+    assert.equal(
+      buildXml('R', { A: [['1', '2'], '3', null] }, { namespace: false }),
+      `${DECL}<R><A>1</A><A>2</A><A>3</A></R>`,
+    );
   });
 
   it('should escape markup characters and write forbidden characters as numeric references', () => {
@@ -79,14 +98,20 @@ describe('buildXml', () => {
     for (const size of [1, 7, 4096]) {
       const parsed = await parseDelete(chunks(xml, size));
       assert.equal(parsed.quiet, true);
-      assert.deepEqual(parsed.objects.map((o) => o.key), keys);
+      assert.deepEqual(
+        parsed.objects.map((o) => o.key),
+        keys,
+      );
     }
   });
 
   it('should produce XML that parses back to the same tree', async () => {
     const root = await parseXml(chunks(buildXml('A', { B: { C: 'x' }, D: ['1', '2'] })));
     assert.equal(root?.attributes.xmlns, S3_NAMESPACE);
-    assert.deepEqual(root?.children.map((c) => c.name), ['B', 'D', 'D']);
+    assert.deepEqual(
+      root?.children.map((c) => c.name),
+      ['B', 'D', 'D'],
+    );
     assert.equal(root?.children[0]?.children[0]?.text, 'x');
   });
 

@@ -22,7 +22,8 @@ describe('errorXml', () => {
     assert.equal(
       errorXml({
         code: 'InvalidPart',
-        message: 'One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.',
+        message:
+          "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
         extra: { UploadId: 'u1', PartNumber: '2', ETag: '"e"' },
         resource: '/bkt/k',
         requestId: 'R1',
@@ -46,7 +47,10 @@ describe('errorXml', () => {
       extra: { 'X-Amz-Expires': '60', StringToSign: 'AWS4-HMAC-SHA256\n2026<&>' },
       requestId: 'R',
     });
-    assert.match(xml, /<X-Amz-Expires>60<\/X-Amz-Expires><StringToSign>AWS4-HMAC-SHA256\n2026&lt;&amp;&gt;<\/StringToSign>/);
+    assert.match(
+      xml,
+      /<X-Amz-Expires>60<\/X-Amz-Expires><StringToSign>AWS4-HMAC-SHA256\n2026&lt;&amp;&gt;<\/StringToSign>/,
+    );
   });
 
   it('should drop extras with reserved or invalid names instead of throwing', () => {
@@ -56,19 +60,35 @@ describe('errorXml', () => {
       extra: { Code: 'x', RequestId: 'y', 'bad name': 'z', Key: 'k', Missing: undefined as unknown as string },
       requestId: 'R',
     });
-    assert.equal(xml, '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>C</Code><Message>M</Message><Key>k</Key><RequestId>R</RequestId></Error>');
+    assert.equal(
+      xml,
+      '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>C</Code><Message>M</Message><Key>k</Key><RequestId>R</RequestId></Error>',
+    );
   });
 
   it('should parse back with Error as the root and no xmlns', async () => {
-    const root = await parseXml(chunks(errorXml({ code: 'NoSuchBucket', message: 'The specified bucket does not exist', extra: { BucketName: 'b' }, requestId: 'R', hostId: 'H' })));
+    const root = await parseXml(
+      chunks(
+        errorXml({
+          code: 'NoSuchBucket',
+          message: 'The specified bucket does not exist',
+          extra: { BucketName: 'b' },
+          requestId: 'R',
+          hostId: 'H',
+        }),
+      ),
+    );
     assert.equal(root?.name, 'Error');
     assert.deepEqual(root?.attributes, {});
-    assert.deepEqual(root?.children.map((c) => [c.name, c.text]), [
-      ['Code', 'NoSuchBucket'],
-      ['Message', 'The specified bucket does not exist'],
-      ['BucketName', 'b'],
-      ['RequestId', 'R'],
-      ['HostId', 'H'],
-    ]);
+    assert.deepEqual(
+      root?.children.map((c) => [c.name, c.text]),
+      [
+        ['Code', 'NoSuchBucket'],
+        ['Message', 'The specified bucket does not exist'],
+        ['BucketName', 'b'],
+        ['RequestId', 'R'],
+        ['HostId', 'H'],
+      ],
+    );
   });
 });

@@ -62,9 +62,14 @@ describe('parseCompleteMultipartUpload', () => {
   });
 
   it('should keep the order as given and leave range checks to the caller', async () => {
-    const xml = body('<Part><PartNumber>3</PartNumber><ETag>c</ETag></Part><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part><Part><PartNumber>0</PartNumber><ETag>z</ETag></Part><Part><PartNumber>10001</PartNumber><ETag>y</ETag></Part>');
+    const xml = body(
+      '<Part><PartNumber>3</PartNumber><ETag>c</ETag></Part><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part><Part><PartNumber>0</PartNumber><ETag>z</ETag></Part><Part><PartNumber>10001</PartNumber><ETag>y</ETag></Part>',
+    );
     const { parts } = await parseCompleteMultipartUpload(chunks(xml));
-    assert.deepEqual(parts.map((p) => p.partNumber), [3, 1, 0, 10001]);
+    assert.deepEqual(
+      parts.map((p) => p.partNumber),
+      [3, 1, 0, 10001],
+    );
   });
 
   it('should return no parts for an upload listing none (the caller answers InvalidRequest)', async () => {

@@ -13,7 +13,14 @@ describe('parseCorsConfiguration', () => {
 </CORSConfiguration>`;
     assert.deepEqual(await parseCorsConfiguration(chunks(xml, 7)), {
       rules: [
-        { id: 'web', allowedMethods: ['PUT', 'POST'], allowedOrigins: ['https://*.example.com'], allowedHeaders: ['*'], exposeHeaders: ['ETag'], maxAgeSeconds: 3000 },
+        {
+          id: 'web',
+          allowedMethods: ['PUT', 'POST'],
+          allowedOrigins: ['https://*.example.com'],
+          allowedHeaders: ['*'],
+          exposeHeaders: ['ETag'],
+          maxAgeSeconds: 3000,
+        },
         { allowedMethods: ['GET'], allowedOrigins: ['*'], allowedHeaders: [], exposeHeaders: [] },
       ],
     });
@@ -27,7 +34,8 @@ describe('parseCorsConfiguration', () => {
       rule('<AllowedMethod>GET</AllowedMethod>'),
       rule('<AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin><MaxAgeSeconds>-1</MaxAgeSeconds>'),
       '<CORSRule><AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin></CORSRule>',
-    ]) await rejectsWith(parseCorsConfiguration(chunks(xml)), 'XML_MALFORMED');
+    ])
+      await rejectsWith(parseCorsConfiguration(chunks(xml)), 'XML_MALFORMED');
     await rejectsWith(parseCorsConfiguration(chunks('')), 'XML_EMPTY');
   });
 });

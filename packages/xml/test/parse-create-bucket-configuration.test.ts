@@ -22,7 +22,9 @@ describe('parseCreateBucketConfiguration', () => {
   it('should return an empty configuration without or with an empty LocationConstraint', async () => {
     assert.deepEqual(await parseCreateBucketConfiguration(chunks('<CreateBucketConfiguration/>')), {});
     assert.deepEqual(
-      await parseCreateBucketConfiguration(chunks('<CreateBucketConfiguration><LocationConstraint/></CreateBucketConfiguration>')),
+      await parseCreateBucketConfiguration(
+        chunks('<CreateBucketConfiguration><LocationConstraint/></CreateBucketConfiguration>'),
+      ),
       {},
     );
   });
@@ -39,13 +41,18 @@ describe('parseCreateBucketConfiguration', () => {
     await rejectsWith(parseCreateBucketConfiguration(chunks('eu-west-1')), 'XML_MALFORMED');
     await rejectsWith(
       parseCreateBucketConfiguration(
-        chunks('<CreateBucketConfiguration><LocationConstraint>a</LocationConstraint><LocationConstraint>b</LocationConstraint></CreateBucketConfiguration>'),
+        chunks(
+          '<CreateBucketConfiguration><LocationConstraint>a</LocationConstraint><LocationConstraint>b</LocationConstraint></CreateBucketConfiguration>',
+        ),
       ),
       'XML_MALFORMED',
     );
   });
 
   it('should reject a body over the cap with XML_TOO_LARGE', async () => {
-    await rejectsWith(parseCreateBucketConfiguration(chunks(`<CreateBucketConfiguration>${' '.repeat(2000)}`), { maxBytes: 1000 }), 'XML_TOO_LARGE');
+    await rejectsWith(
+      parseCreateBucketConfiguration(chunks(`<CreateBucketConfiguration>${' '.repeat(2000)}`), { maxBytes: 1000 }),
+      'XML_TOO_LARGE',
+    );
   });
 });

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { MAX_DELETE_OBJECTS, parseDelete } from '../src/index.ts';
 import { chunks, rejectsWith } from './helpers.ts';
 
-const objects = (n: number): string => Array.from({ length: n }, (_, i) => `<Object><Key>k${i}</Key></Object>`).join('');
+const objects = (n: number): string =>
+  Array.from({ length: n }, (_, i) => `<Object><Key>k${i}</Key></Object>`).join('');
 
 describe('parseDelete', () => {
   it('should parse boto3 and the aws CLI (namespace, Quiet after the objects)', async () => {
@@ -32,17 +33,31 @@ describe('parseDelete', () => {
   });
 
   it('should read Quiet case-insensitively', async () => {
-    for (const [text, quiet] of [['TRUE', true], ['True', true], [' true ', true], ['False', false], ['1', true], ['0', false]] as const) {
+    for (const [text, quiet] of [
+      ['TRUE', true],
+      ['True', true],
+      [' true ', true],
+      ['False', false],
+      ['1', true],
+      ['0', false],
+    ] as const) {
       assert.equal((await parseDelete(chunks(`<Delete><Quiet>${text}</Quiet>${objects(1)}</Delete>`))).quiet, quiet);
     }
-    await rejectsWith(parseDelete(chunks(`<Delete><Quiet>yes</Quiet>${objects(1)}</Delete>`)), 'XML_MALFORMED', /Quiet/);
+    await rejectsWith(
+      parseDelete(chunks(`<Delete><Quiet>yes</Quiet>${objects(1)}</Delete>`)),
+      'XML_MALFORMED',
+      /Quiet/,
+    );
   });
 
   it('should keep keys exactly: spaces, unicode, empty, split into 1-byte chunks', async () => {
-    const keys = ['  lead and trail  ', 'ü/日本語/😀', '', 'tab\tnew\nline', '"\'quotes\''];
+    const keys = ['  lead and trail  ', 'ü/日本語/😀', '', 'tab\tnew\nline', "\"'quotes'"];
     const xml = `<Delete>${keys.map((k) => `<Object><Key>${k.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Key></Object>`).join('')}</Delete>`;
     const parsed = await parseDelete(chunks(xml, 1));
-    assert.deepEqual(parsed.objects.map((o) => o.key), keys);
+    assert.deepEqual(
+      parsed.objects.map((o) => o.key),
+      keys,
+    );
   });
 
   it('should accept 1000 objects and reject 1001 or none with XML_MALFORMED', async () => {
@@ -74,6 +89,9 @@ describe('parseDelete', () => {
   });
 
   it('should reject a body over the cap with XML_TOO_LARGE', async () => {
-    await rejectsWith(parseDelete(chunks(`<Delete>${objects(1000)}</Delete>`, 512), { maxBytes: 4096 }), 'XML_TOO_LARGE');
+    await rejectsWith(
+      parseDelete(chunks(`<Delete>${objects(1000)}</Delete>`, 512), { maxBytes: 4096 }),
+      'XML_TOO_LARGE',
+    );
   });
 });

@@ -14,20 +14,46 @@ describe('parseLifecycleConfiguration', () => {
 </LifecycleConfiguration>`;
     assert.deepEqual(await parseLifecycleConfiguration(chunks(xml, 9)), {
       rules: [
-        { id: 'logs', status: 'Enabled', filter: { prefix: 'logs/', tags: [] }, expiration: { days: '30' }, otherActions: [] },
-        { status: 'Disabled', filter: { prefix: 'tmp/', tags: [{ key: 'temp', value: 'yes' }], sizeGreaterThan: '10' }, expiration: { date: '2030-01-01T00:00:00Z' }, otherActions: ['Transition'] },
-        { status: 'Enabled', filter: { prefix: 'old/', tags: [] }, legacyPrefix: true, abortIncompleteDays: '7', otherActions: [] },
+        {
+          id: 'logs',
+          status: 'Enabled',
+          filter: { prefix: 'logs/', tags: [] },
+          expiration: { days: '30' },
+          otherActions: [],
+        },
+        {
+          status: 'Disabled',
+          filter: { prefix: 'tmp/', tags: [{ key: 'temp', value: 'yes' }], sizeGreaterThan: '10' },
+          expiration: { date: '2030-01-01T00:00:00Z' },
+          otherActions: ['Transition'],
+        },
+        {
+          status: 'Enabled',
+          filter: { prefix: 'old/', tags: [] },
+          legacyPrefix: true,
+          abortIncompleteDays: '7',
+          otherActions: [],
+        },
       ],
     });
   });
 
   it('should reject a configuration without rules or a rule without Status with XML_MALFORMED', async () => {
-    await rejectsWith(parseLifecycleConfiguration(chunks('<LifecycleConfiguration></LifecycleConfiguration>')), 'XML_MALFORMED');
-    await rejectsWith(parseLifecycleConfiguration(chunks('<LifecycleConfiguration><Rule><ID>x</ID></Rule></LifecycleConfiguration>')), 'XML_MALFORMED');
+    await rejectsWith(
+      parseLifecycleConfiguration(chunks('<LifecycleConfiguration></LifecycleConfiguration>')),
+      'XML_MALFORMED',
+    );
+    await rejectsWith(
+      parseLifecycleConfiguration(chunks('<LifecycleConfiguration><Rule><ID>x</ID></Rule></LifecycleConfiguration>')),
+      'XML_MALFORMED',
+    );
   });
 
   it('should reject a rule with both the older rule-level Prefix and a Filter with XML_MALFORMED', async () => {
     const rule = '<Rule><Prefix>a/</Prefix><Filter><Prefix>b/</Prefix></Filter><Status>Enabled</Status></Rule>';
-    await rejectsWith(parseLifecycleConfiguration(chunks(`<LifecycleConfiguration>${rule}</LifecycleConfiguration>`)), 'XML_MALFORMED');
+    await rejectsWith(
+      parseLifecycleConfiguration(chunks(`<LifecycleConfiguration>${rule}</LifecycleConfiguration>`)),
+      'XML_MALFORMED',
+    );
   });
 });

@@ -11,18 +11,31 @@ import { chunks, rejectsWith } from './helpers.ts';
 describe('parseXml', () => {
   it('should build the element tree with prefixes stripped and attributes kept', async () => {
     const root = await parseXml(
-      chunks('<s3:Delete xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/"><s3:Object><s3:Key>a</s3:Key></s3:Object></s3:Delete>'),
+      chunks(
+        '<s3:Delete xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/"><s3:Object><s3:Key>a</s3:Key></s3:Object></s3:Delete>',
+      ),
     );
     assert.deepEqual(root, {
       name: 'Delete',
       attributes: { 'xmlns:s3': 'http://s3.amazonaws.com/doc/2006-03-01/' },
-      children: [{ name: 'Object', attributes: {}, text: '', children: [{ name: 'Key', attributes: {}, children: [], text: 'a' }] }],
+      children: [
+        {
+          name: 'Object',
+          attributes: {},
+          text: '',
+          children: [{ name: 'Key', attributes: {}, children: [], text: 'a' }],
+        },
+      ],
       text: '',
     });
   });
 
   it('should keep text exactly, with entities, character references and CDATA decoded', async () => {
-    const root = await parseXml(chunks('<a>  lead &amp; &lt;x&gt; &quot;q&quot; &apos;s&apos; &#x263A;&#9731; <![CDATA[<raw>&amp;]]> \ttrail\n </a>'));
+    const root = await parseXml(
+      chunks(
+        '<a>  lead &amp; &lt;x&gt; &quot;q&quot; &apos;s&apos; &#x263A;&#9731; <![CDATA[<raw>&amp;]]> \ttrail\n </a>',
+      ),
+    );
     assert.equal(root?.text, '  lead & <x> "q" \'s\' ☺☃ <raw>&amp; \ttrail\n ');
   });
 
@@ -54,7 +67,17 @@ describe('parseXml', () => {
   });
 
   it('should accept string chunks and a Readable', async () => {
-    assert.equal((await parseXml((async function* () { yield '<a>h'; yield 'é</a>'; })()))?.text, 'hé');
+    assert.equal(
+      (
+        await parseXml(
+          (async function* () {
+            yield '<a>h';
+            yield 'é</a>';
+          })(),
+        )
+      )?.text,
+      'hé',
+    );
     assert.equal((await parseXml(Readable.from([Buffer.from('<a>'), Buffer.from('x</a>')])))?.text, 'x');
   });
 
@@ -188,14 +211,26 @@ describe('parseXml', () => {
   });
 
   it('should check its options', async () => {
-    await assert.rejects(parseXml(chunks('<a/>'), { maxBytes: 0 }), { name: 'RangeError', message: /options\.maxBytes/ });
-    await assert.rejects(parseXml(chunks('<a/>'), { maxBytes: 1.5 }), { name: 'RangeError', message: /options\.maxBytes/ });
+    await assert.rejects(parseXml(chunks('<a/>'), { maxBytes: 0 }), {
+      name: 'RangeError',
+      message: /options\.maxBytes/,
+    });
+    await assert.rejects(parseXml(chunks('<a/>'), { maxBytes: 1.5 }), {
+      name: 'RangeError',
+      message: /options\.maxBytes/,
+    });
     await assert.rejects(parseXml(chunks('<a/>'), { maxBytes: '10' as unknown as number }), {
       name: 'TypeError',
       message: /options\.maxBytes/,
     });
-    await assert.rejects(parseXml(chunks('<a/>'), { signal: {} as AbortSignal }), { name: 'TypeError', message: /options\.signal/ });
-    await assert.rejects(parseXml('<a/>' as unknown as AsyncIterable<string>), { name: 'TypeError', message: /source/ });
+    await assert.rejects(parseXml(chunks('<a/>'), { signal: {} as AbortSignal }), {
+      name: 'TypeError',
+      message: /options\.signal/,
+    });
+    await assert.rejects(parseXml('<a/>' as unknown as AsyncIterable<string>), {
+      name: 'TypeError',
+      message: /source/,
+    });
   });
 
   it('should reject chunks that are neither bytes nor strings', async () => {

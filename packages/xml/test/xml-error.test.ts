@@ -10,7 +10,10 @@ describe('XmlError', () => {
     assert.ok(err instanceof Error);
     assert.equal(err.name, 'XmlError');
     assert.equal(err.code, 'XML_MALFORMED');
-    assert.equal(err.message, 'The XML you provided was not well-formed or did not validate against our published schema');
+    assert.equal(
+      err.message,
+      'The XML you provided was not well-formed or did not validate against our published schema',
+    );
     assert.equal(err.reason, 'Unclosed root tag');
     assert.equal(err.cause, cause);
     assert.deepEqual(err.details, {});

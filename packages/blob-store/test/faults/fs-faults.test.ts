@@ -113,9 +113,10 @@ describe('faults injected into the N-th file-system call of a write', { timeout:
 
     // LevelDB can append a batch to its log and then fail the sync: the write is reported failed, yet a reopen
     // replays it. The store then must not remove the blob files that batch refers to.
-    if (c.newFile) it(`should keep the blob files of a batch that landed but was reported failed, in a ${c.name}`, async () => {
-      const { calls } = await attempt(c, Number.MAX_SAFE_INTEGER, 'EIO');
-      await attempt(c, calls.indexOf('batch') + 1, 'EIO-after');
-    });
+    if (c.newFile)
+      it(`should keep the blob files of a batch that landed but was reported failed, in a ${c.name}`, async () => {
+        const { calls } = await attempt(c, Number.MAX_SAFE_INTEGER, 'EIO');
+        await attempt(c, calls.indexOf('batch') + 1, 'EIO-after');
+      });
   }
 });

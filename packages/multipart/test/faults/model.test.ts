@@ -81,7 +81,11 @@ async function readObject(store: BlobStore, rec: ObjectRecord): Promise<Buffer> 
 async function assertEqual(m: Model, r: Real): Promise<void> {
   const listed = await r.store.listObjects(BUCKET, { maxKeys: 1000 });
   assert.equal(listed.isTruncated, false);
-  assert.deepEqual(listed.objects.map((o) => o.key), [...m.objects.keys()].sort(byUtf8), 'listing');
+  assert.deepEqual(
+    listed.objects.map((o) => o.key),
+    [...m.objects.keys()].sort(byUtf8),
+    'listing',
+  );
   for (const rec of listed.objects) {
     const want = m.objects.get(rec.key)!;
     assert.equal(rec.etag, want.etag, `ETag of ${rec.key}`);
@@ -113,7 +117,12 @@ abstract class Step implements Cmd {
 }
 
 class Put extends Step {
-  constructor(readonly key: string, readonly body: { size: number; seed: number }) { super(); }
+  constructor(
+    readonly key: string,
+    readonly body: { size: number; seed: number },
+  ) {
+    super();
+  }
   check = () => true;
   async step(m: Model, r: Real) {
     const data = bytes(this.body);
@@ -126,7 +135,12 @@ class Put extends Step {
 }
 
 class Copy extends Step {
-  constructor(readonly from: number, readonly key: string) { super(); }
+  constructor(
+    readonly from: number,
+    readonly key: string,
+  ) {
+    super();
+  }
   check = (m: Readonly<Model>) => m.objects.size > 0;
   async step(m: Model, r: Real) {
     const srcKey = [...m.objects.keys()].sort(byUtf8)[this.from % m.objects.size]!;
@@ -140,7 +154,9 @@ class Copy extends Step {
 }
 
 class Delete extends Step {
-  constructor(readonly key: string) { super(); }
+  constructor(readonly key: string) {
+    super();
+  }
   check = () => true;
   async step(m: Model, r: Real) {
     assert.equal(await r.store.deleteObject(BUCKET, this.key), m.objects.delete(this.key));
@@ -149,7 +165,9 @@ class Delete extends Step {
 }
 
 class Create extends Step {
-  constructor(readonly key: string) { super(); }
+  constructor(readonly key: string) {
+    super();
+  }
   check = () => true;
   async step(m: Model, r: Real) {
     const up = await r.mp.create(BUCKET, this.key, putOptions);
@@ -162,7 +180,11 @@ class Create extends Step {
 const uploadAt = (m: Readonly<Model>, i: number) => m.uploads[i % m.uploads.length]!;
 
 class UploadPart extends Step {
-  constructor(readonly upload: number, readonly partNumber: number, readonly body: { size: number; seed: number }) {
+  constructor(
+    readonly upload: number,
+    readonly partNumber: number,
+    readonly body: { size: number; seed: number },
+  ) {
     super();
   }
   check = (m: Readonly<Model>) => m.uploads.length > 0;
@@ -178,7 +200,12 @@ class UploadPart extends Step {
 
 class Complete extends Step {
   /** `pick`: a bit mask over the uploaded part numbers (in order) of the parts to list; -1 lists them all. */
-  constructor(readonly upload: number, readonly pick: number) { super(); }
+  constructor(
+    readonly upload: number,
+    readonly pick: number,
+  ) {
+    super();
+  }
   check = (m: Readonly<Model>) => m.uploads.length > 0;
   async step(m: Model, r: Real) {
     const u = uploadAt(m, this.upload);
@@ -186,8 +213,12 @@ class Complete extends Step {
     const requested = numbers.map((n) => ({ partNumber: n, etag: md5(u.parts.get(n)!).toString('hex') }));
     const parts = numbers.map((n) => u.parts.get(n)!);
     // S3's rules: at least one part, and every part but the last at least 5 MiB.
-    const refusal = parts.length === 0 ? 'MP_NO_PARTS'
-      : parts.slice(0, -1).some((p) => p.length < MIN_PART) ? 'MP_ENTITY_TOO_SMALL' : undefined;
+    const refusal =
+      parts.length === 0
+        ? 'MP_NO_PARTS'
+        : parts.slice(0, -1).some((p) => p.length < MIN_PART)
+          ? 'MP_ENTITY_TOO_SMALL'
+          : undefined;
     const done = r.mp.complete(BUCKET, u.key, u.id, requested);
     if (refusal) {
       await assert.rejects(done, (e: { code?: string }) => e.code === refusal);
@@ -205,7 +236,9 @@ class Complete extends Step {
 }
 
 class Abort extends Step {
-  constructor(readonly upload: number) { super(); }
+  constructor(readonly upload: number) {
+    super();
+  }
   check = (m: Readonly<Model>) => m.uploads.length > 0;
   async step(m: Model, r: Real) {
     const u = uploadAt(m, this.upload);
@@ -241,7 +274,8 @@ const partBody = fc.record({
   seed: fc.nat(),
 });
 
-const uploadPart = fc.tuple(fc.nat(), fc.integer({ min: 1, max: 4 }), partBody)
+const uploadPart = fc
+  .tuple(fc.nat(), fc.integer({ min: 1, max: 4 }), partBody)
   .map(([u, n, b]) => new UploadPart(u, n, b));
 const complete = fc.tuple(fc.nat(), fc.oneof(fc.constant(-1), fc.nat(15))).map(([u, pick]) => new Complete(u, pick));
 /** Multipart steps are drawn more often: an upload needs several of them before it completes. */
@@ -250,8 +284,11 @@ const commands = [
   fc.tuple(fc.nat(), key).map(([i, k]) => new Copy(i, k)),
   key.map((k) => new Delete(k)),
   key.map((k) => new Create(k)),
-  uploadPart, uploadPart, uploadPart,
-  complete, complete,
+  uploadPart,
+  uploadPart,
+  uploadPart,
+  complete,
+  complete,
   fc.nat().map((u) => new Abort(u)),
   fc.constant(new Restart()),
 ];

@@ -22,7 +22,10 @@ function policy(services: Services, ownerId: string) {
     Owner: who,
     AccessControlList: {
       Grant: {
-        Grantee: { [ATTRS]: { 'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', 'xsi:type': 'CanonicalUser' }, ...who },
+        Grantee: {
+          [ATTRS]: { 'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', 'xsi:type': 'CanonicalUser' },
+          ...who,
+        },
         Permission: 'FULL_CONTROL',
       },
     },
@@ -38,11 +41,14 @@ async function putAcl(ctx: Context, ownerId: string, target: 'bucket' | 'object'
   if (header(ctx.req.headers, 'x-amz-acl') !== undefined) return;
   const root = await parseXml(xmlBody(ctx)).catch(() => undefined);
   if (root?.name !== 'AccessControlPolicy') throw new S3Error('MalformedACLError');
-  const grants = root.children.find((c) => c.name === 'AccessControlList')?.children.filter((c) => c.name === 'Grant') ?? [];
-  const text = (el: { children: { name: string; text: string }[] } | undefined, name: string) => el?.children.find((c) => c.name === name)?.text.trim();
+  const grants =
+    root.children.find((c) => c.name === 'AccessControlList')?.children.filter((c) => c.name === 'Grant') ?? [];
+  const text = (el: { children: { name: string; text: string }[] } | undefined, name: string) =>
+    el?.children.find((c) => c.name === name)?.text.trim();
   for (const g of grants) {
     const grantee = g.children.find((c) => c.name === 'Grantee');
-    if (text(grantee, 'ID') !== ownerId || text(g, 'Permission') !== 'FULL_CONTROL') throw new S3Error('AccessControlListNotSupported');
+    if (text(grantee, 'ID') !== ownerId || text(g, 'Permission') !== 'FULL_CONTROL')
+      throw new S3Error('AccessControlListNotSupported');
   }
 }
 

@@ -25,24 +25,38 @@ export async function listBuckets(ctx: Context, ep: EndpointOf<'ListBuckets'>, s
   const q = ep.query;
   const rawMax = q.get('max-buckets');
   if (rawMax !== undefined && !(/^\d+$/.test(rawMax) && Number(rawMax) >= 1 && Number(rawMax) <= MAX_BUCKETS)) {
-    throw new S3Error('InvalidArgument', { message: `max-buckets must be between 1 and ${MAX_BUCKETS}`, extra: { ArgumentName: 'max-buckets', ArgumentValue: rawMax } });
+    throw new S3Error('InvalidArgument', {
+      message: `max-buckets must be between 1 and ${MAX_BUCKETS}`,
+      extra: { ArgumentName: 'max-buckets', ArgumentValue: rawMax },
+    });
   }
   const token = q.get('continuation-token');
   const after = token === undefined ? undefined : Buffer.from(token, 'base64url').toString('utf8');
   if (token !== undefined && (!/^[A-Za-z0-9_-]+$/.test(token) || !isValidBucketName(after!))) {
-    throw new S3Error('InvalidArgument', { message: 'The continuation token provided is incorrect', extra: { ArgumentName: 'continuation-token', ArgumentValue: token } });
+    throw new S3Error('InvalidArgument', {
+      message: 'The continuation token provided is incorrect',
+      extra: { ArgumentName: 'continuation-token', ArgumentValue: token },
+    });
   }
   const prefix = q.get('prefix');
   const region = q.get('bucket-region');
   const all = (await services.store.listBuckets())
-    .filter((b) => b.owner === user.id && (prefix === undefined || b.name.startsWith(prefix)) && (region === undefined || b.location === region))
+    .filter(
+      (b) =>
+        b.owner === user.id &&
+        (prefix === undefined || b.name.startsWith(prefix)) &&
+        (region === undefined || b.location === region),
+    )
     .filter((b) => after === undefined || b.name > after)
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const page = rawMax === undefined ? all : all.slice(0, Number(rawMax));
   sendXml(ctx, 'ListAllMyBucketsResult', {
     Owner: { ID: user.id, DisplayName: user.name },
-    Buckets: { Bucket: page.map((b) => ({ Name: b.name, CreationDate: new Date(b.created), BucketRegion: b.location })) },
-    ContinuationToken: page.length < all.length ? Buffer.from(page[page.length - 1]!.name, 'utf8').toString('base64url') : undefined,
+    Buckets: {
+      Bucket: page.map((b) => ({ Name: b.name, CreationDate: new Date(b.created), BucketRegion: b.location })),
+    },
+    ContinuationToken:
+      page.length < all.length ? Buffer.from(page[page.length - 1]!.name, 'utf8').toString('base64url') : undefined,
     Prefix: prefix,
   });
 }
@@ -96,7 +110,8 @@ export async function deleteBucket(ctx: Context, ep: BucketEndpoint, services: S
     const cascade = (tx: Transaction) => services.multipart.removeBucketUploads(tx, ep.bucket);
     await services.store.deleteBucket(ep.bucket, { cascade });
   } catch (err) {
-    if ((err as { code?: string }).code === 'BLOB_BUCKET_NOT_EMPTY') throw new S3Error('BucketNotEmpty', { extra: { BucketName: ep.bucket } });
+    if ((err as { code?: string }).code === 'BLOB_BUCKET_NOT_EMPTY')
+      throw new S3Error('BucketNotEmpty', { extra: { BucketName: ep.bucket } });
     throw err;
   }
   sendEmpty(ctx, 204);
@@ -160,7 +175,9 @@ export async function putBucketEncryption(ctx: Context, ep: BucketEndpoint, serv
     });
   }
   const blocked = blockedEncryptionTypes(rule.blockedEncryptionTypes);
-  await services.store.updateBucket(ep.bucket, { encryption: blocked ? { sseAlgorithm: 'AES256', blockedEncryptionTypes: blocked } : { sseAlgorithm: 'AES256' } });
+  await services.store.updateBucket(ep.bucket, {
+    encryption: blocked ? { sseAlgorithm: 'AES256', blockedEncryptionTypes: blocked } : { sseAlgorithm: 'AES256' },
+  });
   sendEmpty(ctx);
 }
 

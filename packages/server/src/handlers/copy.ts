@@ -10,7 +10,16 @@ import type { Services } from '../context.ts';
 import type { ObjectEndpoint } from '../operations.ts';
 import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
 import { readCustomerKey, writeEncryption } from '../encryption.ts';
-import { LIMITS, checkKey, evaluateConditions, header, metadataOf, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
+import {
+  LIMITS,
+  checkKey,
+  evaluateConditions,
+  header,
+  metadataOf,
+  quoted,
+  readMetadata,
+  setEncryptionHeaders,
+} from '../http.ts';
 import { loadObject } from '../object-access.ts';
 import { parseCopySource } from '../params.ts';
 import { sendXml } from '../respond.ts';
@@ -21,7 +30,10 @@ function copyDirective(headers: IncomingHttpHeaders, what: 'metadata' | 'tagging
   const name = `x-amz-${what}-directive`;
   const value = (header(headers, name) ?? 'COPY').toUpperCase();
   if (value !== 'COPY' && value !== 'REPLACE') {
-    throw new S3Error('InvalidArgument', { message: `Unknown ${what} directive.`, extra: { ArgumentName: name, ArgumentValue: value } });
+    throw new S3Error('InvalidArgument', {
+      message: `Unknown ${what} directive.`,
+      extra: { ArgumentName: name, ArgumentValue: value },
+    });
   }
   return value;
 }
@@ -39,15 +51,26 @@ export async function copyObject(ctx: Context, ep: ObjectEndpoint, services: Ser
   const directive = copyDirective(headers, 'metadata');
   const taggingDirective = copyDirective(headers, 'tagging');
   const encryption = writeEncryption(ctx, ep, services, bucket);
-  const changesEncryption = header(headers, 'x-amz-server-side-encryption') !== undefined || encryption.scheme === 'SSE-C' || src.enc.scheme === 'SSE-C';
+  const changesEncryption =
+    header(headers, 'x-amz-server-side-encryption') !== undefined ||
+    encryption.scheme === 'SSE-C' ||
+    src.enc.scheme === 'SSE-C';
   const sameObject = source.bucket === ep.bucket && source.key === ep.key;
-  if (sameObject && directive === 'COPY' && !changesEncryption && header(headers, 'x-amz-storage-class') === undefined) {
+  if (
+    sameObject &&
+    directive === 'COPY' &&
+    !changesEncryption &&
+    header(headers, 'x-amz-storage-class') === undefined
+  ) {
     throw new S3Error('InvalidRequest', {
-      message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.',
+      message:
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     });
   }
   if (src.size > LIMITS.maxPutSize) {
-    throw new S3Error('InvalidRequest', { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${LIMITS.maxPutSize}` });
+    throw new S3Error('InvalidRequest', {
+      message: `The specified copy source is larger than the maximum allowable size for a copy source: ${LIMITS.maxPutSize}`,
+    });
   }
   const rec = await services.store.copyObject(src, ep.bucket, ep.key, {
     owner: currentUser(ctx).id,

@@ -20,7 +20,13 @@ const MAX_RULES = 100;
 
 /** A pattern with at most one `*` (which matches any run of characters) as a RegExp. */
 function wildcard(pattern: string, flags = ''): RegExp {
-  return new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, flags);
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    flags,
+  );
 }
 
 /** S3's checks of a CORS configuration. */
@@ -28,11 +34,18 @@ function checkRules(rules: BucketCorsRule[]): void {
   if (rules.length > MAX_RULES) throw new S3Error('MalformedXML');
   for (const r of rules) {
     for (const m of r.allowedMethods) {
-      if (!CORS_METHODS.includes(m)) throw new S3Error('InvalidRequest', { message: `Found unsupported HTTP method in CORS config. Unsupported method is ${m}` });
+      if (!CORS_METHODS.includes(m))
+        throw new S3Error('InvalidRequest', {
+          message: `Found unsupported HTTP method in CORS config. Unsupported method is ${m}`,
+        });
     }
-    for (const [what, values] of [['AllowedOrigin', r.allowedOrigins], ['AllowedHeader', r.allowedHeaders]] as const) {
+    for (const [what, values] of [
+      ['AllowedOrigin', r.allowedOrigins],
+      ['AllowedHeader', r.allowedHeaders],
+    ] as const) {
       for (const v of values) {
-        if (v.split('*').length > 2) throw new S3Error('InvalidRequest', { message: `${what} "${v}" can not have more than one wildcard.` });
+        if (v.split('*').length > 2)
+          throw new S3Error('InvalidRequest', { message: `${what} "${v}" can not have more than one wildcard.` });
       }
     }
     // ExposeHeader goes out in Access-Control-Expose-Headers on every allowed request (an error's too).
@@ -44,10 +57,18 @@ function checkRules(rules: BucketCorsRule[]): void {
  * The first rule that allows `origin` to make a `method` request sending `requestHeaders` (lower-cased): origins
  * match case-sensitively, headers case-insensitively, each pattern with at most one `*`.
  */
-export function matchCors(rules: readonly BucketCorsRule[], origin: string, method: string, requestHeaders: readonly string[] = []): BucketCorsRule | undefined {
-  return rules.find((r) => r.allowedMethods.includes(method)
-    && r.allowedOrigins.some((o) => wildcard(o).test(origin))
-    && requestHeaders.every((h) => r.allowedHeaders.some((a) => wildcard(a, 'i').test(h))));
+export function matchCors(
+  rules: readonly BucketCorsRule[],
+  origin: string,
+  method: string,
+  requestHeaders: readonly string[] = [],
+): BucketCorsRule | undefined {
+  return rules.find(
+    (r) =>
+      r.allowedMethods.includes(method) &&
+      r.allowedOrigins.some((o) => wildcard(o).test(origin)) &&
+      requestHeaders.every((h) => r.allowedHeaders.some((a) => wildcard(a, 'i').test(h))),
+  );
 }
 
 /** The response headers S3 sends for a request that `rule` allows. */
@@ -119,10 +140,14 @@ export async function deleteBucketCors(ctx: Context, ep: BucketEndpoint, service
 /** OPTIONS on a bucket or object: the browser's preflight, matched against the bucket's CORS rules. */
 export async function preflight(ctx: Context, ep: EndpointOf<'PreflightRequest'>, services: Services): Promise<void> {
   const origin = header(ctx.req.headers, 'origin');
-  if (origin === undefined) throw new S3Error('BadRequest', { message: 'Insufficient information. Origin request header needed.' });
+  if (origin === undefined)
+    throw new S3Error('BadRequest', { message: 'Insufficient information. Origin request header needed.' });
   const method = header(ctx.req.headers, 'access-control-request-method');
   if (method === undefined) throw new S3Error('BadRequest', { message: 'Invalid Access-Control-Request-Method: null' });
-  const requested = (header(ctx.req.headers, 'access-control-request-headers') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const requested = (header(ctx.req.headers, 'access-control-request-headers') ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
   const rules = await corsRules(services, ep.bucket);
   if (!rules) throw new S3Error('AccessForbidden', { message: 'CORSResponse: CORS is not enabled for this bucket.' });
   const rule = matchCors(rules, origin, method, requested);

@@ -34,11 +34,18 @@ function size(raw: string | undefined): number | undefined {
 /** S3's checks of one rule; the rule as stored. */
 function checkRule(r: LifecycleRule): BucketLifecycleRule {
   if (r.status !== 'Enabled' && r.status !== 'Disabled') throw new S3Error('MalformedXML');
-  if (r.id !== undefined && r.id.length > 255) throw new S3Error('InvalidArgument', { message: 'ID length should not exceed allowed limit of 255' });
+  if (r.id !== undefined && r.id.length > 255)
+    throw new S3Error('InvalidArgument', { message: 'ID length should not exceed allowed limit of 255' });
   // The ID goes out in x-amz-expiration on every GET and HEAD of an object the rule matches.
   if (r.id !== undefined && !isHeaderValue(r.id)) throw invalidHeaderArgument('ID');
-  if (r.otherActions.length > 0) throw new S3Error('NotImplemented', { message: `${r.otherActions[0]} is not implemented: Coffer has one storage class and no versioning` });
-  const out: BucketLifecycleRule = { id: r.id || secureRandom(16).toString('base64url'), enabled: r.status === 'Enabled' };
+  if (r.otherActions.length > 0)
+    throw new S3Error('NotImplemented', {
+      message: `${r.otherActions[0]} is not implemented: Coffer has one storage class and no versioning`,
+    });
+  const out: BucketLifecycleRule = {
+    id: r.id || secureRandom(16).toString('base64url'),
+    enabled: r.status === 'Enabled',
+  };
   if (r.filter.prefix !== undefined) out.prefix = r.filter.prefix;
   if (r.legacyPrefix) out.legacyPrefix = true;
   if (r.filter.tags.length > 0) out.tags = checkTags(r.filter.tags, TAG_LIMITS.maxObjectTags, 'Object');
@@ -48,9 +55,13 @@ function checkRule(r: LifecycleRule): BucketLifecycleRule {
   if (lt !== undefined) out.sizeLessThan = lt;
   if (r.expiration) {
     const { days, date, expiredObjectDeleteMarker } = r.expiration;
-    if (expiredObjectDeleteMarker !== undefined) throw new S3Error('NotImplemented', { message: 'ExpiredObjectDeleteMarker is not implemented: Coffer has no versioning' });
+    if (expiredObjectDeleteMarker !== undefined)
+      throw new S3Error('NotImplemented', {
+        message: 'ExpiredObjectDeleteMarker is not implemented: Coffer has no versioning',
+      });
     if ((days !== undefined) === (date !== undefined)) throw new S3Error('MalformedXML');
-    if (days !== undefined) out.expirationDays = positive(days, "'Days' for Expiration action must be a positive integer");
+    if (days !== undefined)
+      out.expirationDays = positive(days, "'Days' for Expiration action must be a positive integer");
     if (date !== undefined) {
       const ms = Date.parse(date);
       if (Number.isNaN(ms)) throw new S3Error('MalformedXML');
@@ -59,8 +70,12 @@ function checkRule(r: LifecycleRule): BucketLifecycleRule {
     }
   }
   if (r.abortIncompleteDays !== undefined) {
-    if (out.tags) throw new S3Error('InvalidRequest', { message: 'AbortIncompleteMultipartUpload cannot be specified with Tags.' });
-    out.abortIncompleteDays = positive(r.abortIncompleteDays, "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer");
+    if (out.tags)
+      throw new S3Error('InvalidRequest', { message: 'AbortIncompleteMultipartUpload cannot be specified with Tags.' });
+    out.abortIncompleteDays = positive(
+      r.abortIncompleteDays,
+      "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer",
+    );
   }
   if (out.expirationDays === undefined && out.expirationDate === undefined && out.abortIncompleteDays === undefined) {
     throw new S3Error('InvalidRequest', { message: 'At least one action needs to be specified in a rule' });
@@ -88,16 +103,29 @@ export async function getBucketLifecycle(ctx: Context, ep: BucketEndpoint, servi
   sendXml(ctx, 'LifecycleConfiguration', {
     Rule: bucket.lifecycle.map((r) => {
       const tags = Object.entries(r.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
-      const conditions = { Prefix: r.prefix, Tag: tags, ObjectSizeGreaterThan: r.sizeGreaterThan, ObjectSizeLessThan: r.sizeLessThan };
-      const count = Object.values(conditions).filter((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined)).length + Math.max(0, tags.length - 1);
+      const conditions = {
+        Prefix: r.prefix,
+        Tag: tags,
+        ObjectSizeGreaterThan: r.sizeGreaterThan,
+        ObjectSizeLessThan: r.sizeLessThan,
+      };
+      const count =
+        Object.values(conditions).filter((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined)).length +
+        Math.max(0, tags.length - 1);
       // A rule comes back in the form it was written: the older one has its Prefix directly in the rule.
       return {
         ID: r.id,
-        Prefix: r.legacyPrefix ? r.prefix ?? '' : undefined,
+        Prefix: r.legacyPrefix ? (r.prefix ?? '') : undefined,
         Filter: r.legacyPrefix ? undefined : count > 1 ? { And: conditions } : conditions,
         Status: r.enabled ? 'Enabled' : 'Disabled',
-        Expiration: r.expirationDays !== undefined ? { Days: r.expirationDays } : r.expirationDate !== undefined ? { Date: r.expirationDate } : undefined,
-        AbortIncompleteMultipartUpload: r.abortIncompleteDays !== undefined ? { DaysAfterInitiation: r.abortIncompleteDays } : undefined,
+        Expiration:
+          r.expirationDays !== undefined
+            ? { Days: r.expirationDays }
+            : r.expirationDate !== undefined
+              ? { Date: r.expirationDate }
+              : undefined,
+        AbortIncompleteMultipartUpload:
+          r.abortIncompleteDays !== undefined ? { DaysAfterInitiation: r.abortIncompleteDays } : undefined,
       };
     }),
   });

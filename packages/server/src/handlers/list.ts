@@ -22,7 +22,11 @@ function maxKeys(q: Map<string, string>): number {
   return Math.min(integerParam(q, 'max-keys', MAX_KEYS), MAX_KEYS);
 }
 
-function contents(rec: ObjectRecord, enc: (s: string) => string, withOwner: { ID: string; DisplayName: string } | undefined) {
+function contents(
+  rec: ObjectRecord,
+  enc: (s: string) => string,
+  withOwner: { ID: string; DisplayName: string } | undefined,
+) {
   return {
     Key: enc(rec.key),
     LastModified: new Date(rec.lastModified),
@@ -39,8 +43,14 @@ async function page(services: Services, bucket: string, q: Map<string, string>, 
   const limit = maxKeys(q);
   const prefix = q.get('prefix') || undefined;
   const delimiter = q.get('delimiter') || undefined;
-  if (limit === 0) return { objects: [], commonPrefixes: [], isTruncated: false, nextMarker: undefined, limit, prefix, delimiter };
-  const result = await services.store.listObjects(bucket, { prefix, delimiter, after: after || undefined, maxKeys: limit });
+  if (limit === 0)
+    return { objects: [], commonPrefixes: [], isTruncated: false, nextMarker: undefined, limit, prefix, delimiter };
+  const result = await services.store.listObjects(bucket, {
+    prefix,
+    delimiter,
+    after: after || undefined,
+    maxKeys: limit,
+  });
   return { ...result, limit, prefix, delimiter };
 }
 
@@ -58,7 +68,8 @@ export async function listObjects(ctx: Context, ep: BucketEndpoint, services: Se
     Delimiter: r.delimiter === undefined ? undefined : enc(r.delimiter),
     IsTruncated: r.isTruncated,
     // S3 sends NextMarker only with a delimiter; without one the client continues from the last key.
-    NextMarker: r.isTruncated && r.delimiter !== undefined && r.nextMarker !== undefined ? enc(r.nextMarker) : undefined,
+    NextMarker:
+      r.isTruncated && r.delimiter !== undefined && r.nextMarker !== undefined ? enc(r.nextMarker) : undefined,
     Contents: r.objects.map((o) => contents(o, enc, owner(services, o.owner))),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
     EncodingType: q.has('encoding-type') ? 'url' : undefined,
@@ -71,7 +82,10 @@ const token = {
   decode(raw: string): string {
     const text = Buffer.from(raw, 'base64url').toString('utf8');
     if (!/^[A-Za-z0-9_-]+$/.test(raw) || !text.startsWith('1\n')) {
-      throw new S3Error('InvalidArgument', { message: 'The continuation token provided is incorrect', extra: { ArgumentName: 'continuation-token', ArgumentValue: raw } });
+      throw new S3Error('InvalidArgument', {
+        message: 'The continuation token provided is incorrect',
+        extra: { ArgumentName: 'continuation-token', ArgumentValue: raw },
+      });
     }
     return text.slice(2);
   },
@@ -86,7 +100,10 @@ export async function listObjectsV2(ctx: Context, ep: BucketEndpoint, services: 
   // An empty token lists from the start (and is echoed empty), as S3 does: clients send `continuation-token=` on
   // their first page.
   const fromToken = continuation ? token.decode(continuation) : undefined;
-  const after = [fromToken, startAfter].filter((s): s is string => !!s).sort().pop();
+  const after = [fromToken, startAfter]
+    .filter((s): s is string => !!s)
+    .sort()
+    .pop();
   const r = await page(services, ep.bucket, q, after);
   const fetchOwner = q.get('fetch-owner') === 'true';
   sendXml(ctx, 'ListBucketResult', {
@@ -124,7 +141,16 @@ export async function listObjectVersions(ctx: Context, ep: BucketEndpoint, servi
     EncodingType: q.has('encoding-type') ? 'url' : undefined,
     Version: r.objects.map((o) => {
       const c = contents(o, enc, owner(services, o.owner));
-      return { Key: c.Key, VersionId: 'null', IsLatest: true, LastModified: c.LastModified, ETag: c.ETag, Size: c.Size, Owner: c.Owner, StorageClass: c.StorageClass };
+      return {
+        Key: c.Key,
+        VersionId: 'null',
+        IsLatest: true,
+        LastModified: c.LastModified,
+        ETag: c.ETag,
+        Size: c.Size,
+        Owner: c.Owner,
+        StorageClass: c.StorageClass,
+      };
     }),
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   });

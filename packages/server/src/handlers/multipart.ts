@@ -29,7 +29,17 @@ import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
 import { currentUser, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 import { readCustomerKey, refuseSseHeader, writeEncryption } from '../encryption.ts';
-import { checkKey, declaredSize, evaluateConditions, header, objectUrl, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
+import {
+  checkKey,
+  declaredSize,
+  evaluateConditions,
+  header,
+  objectUrl,
+  quoted,
+  readMetadata,
+  requestBody,
+  setEncryptionHeaders,
+} from '../http.ts';
 import { writePreconditions } from '../write-preconditions.ts';
 import { loadObject } from '../object-access.ts';
 import { encoder, integerParam, parseCopySource } from '../params.ts';
@@ -39,7 +49,11 @@ import { taggingHeader } from '../tags.ts';
 // ------------------------------------------------------------------ helpers
 
 /** The upload a request names (`uploadId` query parameter), in a bucket the caller owns. `NoSuchUpload`. */
-async function loadUpload(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<{ bucket: BucketRecord; upload: UploadRecord }> {
+async function loadUpload(
+  ctx: Context,
+  ep: ObjectEndpoint,
+  services: Services,
+): Promise<{ bucket: BucketRecord; upload: UploadRecord }> {
   const bucket = await ownedBucket(ctx, services, ep.bucket);
   return { bucket, upload: await services.multipart.getUpload(ep.bucket, ep.key, ep.query.get('uploadId') ?? '') };
 }
@@ -50,7 +64,10 @@ function checksumAlgorithm(ctx: Context): ChecksumAlgorithm | undefined {
   if (raw === undefined) return undefined;
   const alg = raw.trim().toUpperCase() as ChecksumAlgorithm;
   if (!CHECKSUM_ALGORITHMS.includes(alg)) {
-    throw new S3Error('InvalidRequest', { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' });
+    throw new S3Error('InvalidRequest', {
+      message:
+        'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]',
+    });
   }
   return alg;
 }
@@ -88,7 +105,11 @@ export async function createMultipartUpload(ctx: Context, ep: ObjectEndpoint, se
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const algorithm = checksumAlgorithm(ctx);
   const upload = await services.multipart.create(ep.bucket, ep.key, {
-    owner: currentUser(ctx).id, metadata, encryption, checksumAlgorithm: algorithm, checksumType: header(ctx.req.headers, 'x-amz-checksum-type'),
+    owner: currentUser(ctx).id,
+    metadata,
+    encryption,
+    checksumAlgorithm: algorithm,
+    checksumType: header(ctx.req.headers, 'x-amz-checksum-type'),
   });
   setEncryptionHeaders(ctx, upload);
   if (algorithm) {
@@ -107,7 +128,9 @@ export async function uploadPart(ctx: Context, ep: ObjectEndpoint, services: Ser
   mp.dataKey(upload, customer).fill(0); // the key check comes before the body (Part B rows 10–12)
   const size = declaredSize(ctx.req.headers);
   if (size !== undefined && size > MULTIPART_LIMITS.maxPartSize) {
-    throw new S3Error('EntityTooLarge', { extra: { ProposedSize: size, MaxSizeAllowed: MULTIPART_LIMITS.maxPartSize } });
+    throw new S3Error('EntityTooLarge', {
+      extra: { ProposedSize: size, MaxSizeAllowed: MULTIPART_LIMITS.maxPartSize },
+    });
   }
   const contentMd5 = parseContentMd5(header(ctx.req.headers, 'content-md5'));
   // A part of an upload with a checksum algorithm gets that checksum even when the client sent none (as in S3).
@@ -131,7 +154,8 @@ function copySourceRange(raw: string | undefined, size: number): { start: number
   const m = /^bytes=(\d+)-(\d+)$/.exec(raw.trim());
   if (!m || Number(m[1]) > Number(m[2])) {
     throw new S3Error('InvalidArgument', {
-      message: 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+      message:
+        'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
       extra: { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: raw },
     });
   }
@@ -161,7 +185,9 @@ export async function uploadPartCopy(ctx: Context, ep: ObjectEndpoint, services:
   const range = copySourceRange(header(headers, 'x-amz-copy-source-range'), src.size);
   const length = range ? range.end - range.start + 1 : src.size;
   if (length > MULTIPART_LIMITS.maxPartSize) {
-    throw new S3Error('InvalidRequest', { message: `The specified copy range is larger than the maximum allowable size for a part: ${MULTIPART_LIMITS.maxPartSize}` });
+    throw new S3Error('InvalidRequest', {
+      message: `The specified copy range is larger than the maximum allowable size for a part: ${MULTIPART_LIMITS.maxPartSize}`,
+    });
   }
   // Re-encrypted under the part's key (Part D 4.5): the source's plaintext is the part's body. With a checksum
   // algorithm on the upload, the part gets that checksum, computed as the plaintext goes by (as for UploadPart).
@@ -170,7 +196,12 @@ export async function uploadPartCopy(ctx: Context, ep: ObjectEndpoint, services:
   const sum = algorithm ? createChecksum(algorithm) : undefined;
   let input: Readable = body;
   if (sum) {
-    const tap = new Transform({ transform(chunk: Buffer, _e, cb) { sum.update(chunk); cb(null, chunk); } });
+    const tap = new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        sum.update(chunk);
+        cb(null, chunk);
+      },
+    });
     body.on('error', (err) => tap.destroy(err));
     input = body.pipe(tap);
   }
@@ -178,13 +209,20 @@ export async function uploadPartCopy(ctx: Context, ep: ObjectEndpoint, services:
   try {
     part = await mp.uploadPart(upload, partNumber, input, {
       customer,
-      beforeCommit: async () => (sum ? { checksum: { algorithm: algorithm!, value: (await sum.digest()).toString('base64'), computed: true } } : undefined),
+      beforeCommit: async () =>
+        sum
+          ? { checksum: { algorithm: algorithm!, value: (await sum.digest()).toString('base64'), computed: true } }
+          : undefined,
     });
   } finally {
     body.destroy();
   }
   setEncryptionHeaders(ctx, upload);
-  sendXml(ctx, 'CopyPartResult', { LastModified: new Date(part.lastModified), ETag: quoted(part.etag), ...checksumElements(part.checksum) });
+  sendXml(ctx, 'CopyPartResult', {
+    LastModified: new Date(part.lastModified),
+    ETag: quoted(part.etag),
+    ...checksumElements(part.checksum),
+  });
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html */
@@ -198,7 +236,10 @@ export async function completeMultipartUpload(ctx: Context, ep: ObjectEndpoint, 
   const preconditions = writePreconditions(ctx.req.headers);
   const sizeHeader = header(ctx.req.headers, 'x-amz-mp-object-size');
   if (sizeHeader !== undefined && !/^\d+$/.test(sizeHeader.trim())) {
-    throw new S3Error('InvalidArgument', { message: 'Value for x-amz-mp-object-size header is invalid.', extra: { ArgumentName: 'x-amz-mp-object-size', ArgumentValue: sizeHeader } });
+    throw new S3Error('InvalidArgument', {
+      message: 'Value for x-amz-mp-object-size header is invalid.',
+      extra: { ArgumentName: 'x-amz-mp-object-size', ArgumentValue: sizeHeader },
+    });
   }
   const rec = await services.multipart.complete(ep.bucket, ep.key, uploadId, request.parts, {
     ...preconditions,
@@ -231,7 +272,10 @@ export async function listParts(ctx: Context, ep: ObjectEndpoint, services: Serv
   const { upload } = await loadUpload(ctx, ep, services);
   const maxParts = integerParam(ep.query, 'max-parts', MULTIPART_LIMITS.maxListEntries);
   const marker = integerParam(ep.query, 'part-number-marker', 0);
-  const r = await services.multipart.listParts(upload, { partNumberMarker: marker, maxParts: Math.min(maxParts, MULTIPART_LIMITS.maxListEntries) });
+  const r = await services.multipart.listParts(upload, {
+    partNumberMarker: marker,
+    maxParts: Math.min(maxParts, MULTIPART_LIMITS.maxListEntries),
+  });
   const initiator = owner(services, upload.owner);
   // Elements in the order of S3's responses (the API reference lists them alphabetically).
   sendXml(ctx, 'ListPartsResult', {
@@ -268,7 +312,10 @@ export async function listMultipartUploads(ctx: Context, ep: BucketEndpoint, ser
   const keyMarker = q.get('key-marker') ?? '';
   const uploadIdMarker = q.get('upload-id-marker') ?? '';
   const r = await services.multipart.listUploads(ep.bucket, {
-    prefix, delimiter, keyMarker: keyMarker || undefined, uploadIdMarker: uploadIdMarker || undefined,
+    prefix,
+    delimiter,
+    keyMarker: keyMarker || undefined,
+    uploadIdMarker: uploadIdMarker || undefined,
     maxUploads: Math.min(maxUploads, MULTIPART_LIMITS.maxListEntries),
   });
   sendXml(ctx, 'ListMultipartUploadsResult', {

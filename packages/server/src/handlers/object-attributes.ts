@@ -26,12 +26,28 @@ function intHeader(ctx: Context, name: string, def: number): number {
 export async function getObjectAttributes(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   refuseSseHeader(ctx);
   const raw = header(ctx.req.headers, 'x-amz-object-attributes');
-  const wanted = new Set((raw ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-  if (wanted.size === 0) throw new S3Error('InvalidArgument', { message: 'Invalid attribute name specified.', extra: { ArgumentName: 'x-amz-object-attributes', ArgumentValue: raw ?? '' } });
+  const wanted = new Set(
+    (raw ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  if (wanted.size === 0)
+    throw new S3Error('InvalidArgument', {
+      message: 'Invalid attribute name specified.',
+      extra: { ArgumentName: 'x-amz-object-attributes', ArgumentValue: raw ?? '' },
+    });
   for (const a of wanted) {
-    if (!(ATTRIBUTES as readonly string[]).includes(a)) throw new S3Error('InvalidArgument', { message: 'Invalid attribute name specified.', extra: { ArgumentName: 'x-amz-object-attributes', ArgumentValue: a } });
+    if (!(ATTRIBUTES as readonly string[]).includes(a))
+      throw new S3Error('InvalidArgument', {
+        message: 'Invalid attribute name specified.',
+        extra: { ArgumentName: 'x-amz-object-attributes', ArgumentValue: a },
+      });
   }
-  const maxParts = Math.min(intHeader(ctx, 'x-amz-max-parts', MULTIPART_LIMITS.maxListEntries), MULTIPART_LIMITS.maxListEntries);
+  const maxParts = Math.min(
+    intHeader(ctx, 'x-amz-max-parts', MULTIPART_LIMITS.maxListEntries),
+    MULTIPART_LIMITS.maxListEntries,
+  );
   const marker = intHeader(ctx, 'x-amz-part-number-marker', 0);
   const rec = await loadObject(ctx, services, ep.bucket, ep.key);
   readCustomerKey(ctx, ep, services, rec);
@@ -39,7 +55,10 @@ export async function getObjectAttributes(ctx: Context, ep: ObjectEndpoint, serv
   const body: Record<string, unknown> = {};
   if (wanted.has('ETag')) body.ETag = rec.etag; // unquoted, as S3 writes it here
   if (wanted.has('Checksum') && rec.checksum) {
-    body.Checksum = { [`Checksum${rec.checksum.algorithm}`]: rec.checksum.value, ChecksumType: checksumTypeOf(rec.checksum.value) };
+    body.Checksum = {
+      [`Checksum${rec.checksum.algorithm}`]: rec.checksum.value,
+      ChecksumType: checksumTypeOf(rec.checksum.value),
+    };
   }
   if (wanted.has('ObjectParts') && rec.parts) {
     const after = rec.parts.filter((p) => p.partNumber > marker);

@@ -13,7 +13,13 @@ import type { Services } from '../context.ts';
 import type { ObjectEndpoint } from '../operations.ts';
 import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
 import {
-  type ByteRange, evaluateConditions, header, invalidHeaderArgument, isHeaderValue, parseRange, setObjectHeaders,
+  type ByteRange,
+  evaluateConditions,
+  header,
+  invalidHeaderArgument,
+  isHeaderValue,
+  parseRange,
+  setObjectHeaders,
 } from '../http.ts';
 import { expirationHeader, objectExpiry } from '../lifecycle.ts';
 import { loadObjectIn } from '../object-access.ts';
@@ -67,8 +73,10 @@ async function readObject(ctx: Context, ep: ObjectEndpoint, services: Services, 
   } else {
     range = parseRange(rangeHeader, rec.size);
   }
-  const partial = range !== undefined && (rangeHeader !== undefined || (rec.parts !== undefined && partNumber !== undefined));
-  if (!partial && header(ctx.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') setChecksumHeader(ctx, rec);
+  const partial =
+    range !== undefined && (rangeHeader !== undefined || (rec.parts !== undefined && partNumber !== undefined));
+  if (!partial && header(ctx.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED')
+    setChecksumHeader(ctx, rec);
   if (withBody) {
     for (const [param, name] of OVERRIDES) {
       const v = ep.query.get(param);
@@ -89,8 +97,12 @@ async function readObject(ctx: Context, ep: ObjectEndpoint, services: Services, 
   // raw bytes a client sent (S3 gives them back as they came): with bytes above 0x7F there, it goes as a stream.
   const inline = await services.store.readInline(rec, { range, customer });
   const rawDisposition = /[^\x00-\x7f]/.test(String(ctx.response.get('Content-Disposition')));
-  ctx.body = inline === undefined ? await services.store.openObject(rec, { range, customer })
-    : rawDisposition ? Readable.from([inline]) : inline;
+  ctx.body =
+    inline === undefined
+      ? await services.store.openObject(rec, { range, customer })
+      : rawDisposition
+        ? Readable.from([inline])
+        : inline;
   ctx.length = length;
 }
 

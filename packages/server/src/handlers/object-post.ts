@@ -28,10 +28,12 @@ const MAX_FIELDS = 256;
 
 /** True for a request that is a browser upload: a form POSTed to a bucket, without SigV4 headers or query. */
 export function isPostForm(method: string, headers: IncomingHttpHeaders, rawQuery: string): boolean {
-  return method === 'POST'
-    && isFormBody(headers)
-    && headers.authorization === undefined
-    && !/(^|&)x-amz-(signature|credential)=/i.test(rawQuery);
+  return (
+    method === 'POST' &&
+    isFormBody(headers) &&
+    headers.authorization === undefined &&
+    !/(^|&)x-amz-(signature|credential)=/i.test(rawQuery)
+  );
 }
 
 interface Form {
@@ -43,7 +45,11 @@ interface Form {
   filename: string;
 }
 
-const oneFile = () => new S3Error('InvalidArgument', { message: 'POST requires exactly one file upload per request.', extra: { ArgumentName: 'file', ArgumentValue: '0' } });
+const oneFile = () =>
+  new S3Error('InvalidArgument', {
+    message: 'POST requires exactly one file upload per request.',
+    extra: { ArgumentName: 'file', ArgumentValue: '0' },
+  });
 const tooLarge = () => new S3Error('MaxPostPreDataLengthExceededError');
 const malformed = () => new S3Error('MalformedPOSTRequest');
 
@@ -55,7 +61,13 @@ function readForm(ctx: Context): Promise<Form> {
       bb = busboy({
         headers: ctx.req.headers,
         defParamCharset: 'utf8',
-        limits: { fieldNameSize: 1024, fieldSize: MAX_FIELD_BYTES, fields: MAX_FIELDS, files: 1, parts: MAX_FIELDS + 1 },
+        limits: {
+          fieldNameSize: 1024,
+          fieldSize: MAX_FIELD_BYTES,
+          fields: MAX_FIELDS,
+          files: 1,
+          parts: MAX_FIELDS + 1,
+        },
       });
     } catch {
       reject(malformed());
@@ -115,7 +127,11 @@ export async function postObject(ctx: Context, ep: BucketEndpoint, services: Ser
   try {
     const { fields } = form;
     const rawKey = fields.get('key');
-    if (rawKey === undefined) throw new S3Error('InvalidArgument', { message: missingPostFieldMessage('key'), extra: { ArgumentName: 'key', ArgumentValue: '' } });
+    if (rawKey === undefined)
+      throw new S3Error('InvalidArgument', {
+        message: missingPostFieldMessage('key'),
+        extra: { ArgumentName: 'key', ArgumentValue: '' },
+      });
     const key = rawKey.replaceAll('${filename}', form.filename);
     const auth = await verifyPostForm(fields, verifyOptions(services));
     (ctx.state as AppState).user = services.users.byAccessKey(auth.accessKeyId);
@@ -129,14 +145,23 @@ export async function postObject(ctx: Context, ep: BucketEndpoint, services: Ser
     const params: IncomingHttpHeaders = Object.fromEntries(fields);
     refuseAcl({ 'x-amz-acl': fields.get('acl') }, 'object');
     const taggingXml = fields.get('tagging');
-    const tags = taggingXml === undefined ? undefined : await readTagging((async function* one() { yield taggingXml; })(), 'Object');
+    const tags =
+      taggingXml === undefined
+        ? undefined
+        : await readTagging(
+            (async function* one() {
+              yield taggingXml;
+            })(),
+            'Object',
+          );
     const rec = await services.store.putObject(ep.bucket, key, form.file, {
       owner: currentUser(ctx).id,
       metadata: { ...readMetadata(params), tags },
       encryption: writeEncryption(ctx, ep, services, bucket, params),
       maxSize: Math.min(range?.max ?? LIMITS.maxPutSize, LIMITS.maxPutSize),
       beforeCommit: ({ size }) => {
-        if (range && size < range.min) throw new S3Error('EntityTooSmall', { extra: { ProposedSize: size, MinSizeAllowed: range.min } });
+        if (range && size < range.min)
+          throw new S3Error('EntityTooSmall', { extra: { ProposedSize: size, MinSizeAllowed: range.min } });
       },
     });
     const location = objectUrl(ctx, ep.bucket, key);
@@ -145,7 +170,12 @@ export async function postObject(ctx: Context, ep: BucketEndpoint, services: Ser
     setEncryptionHeaders(ctx, rec);
     const redirect = redirectUrl(fields);
     if (redirect) {
-      for (const [k, v] of [['bucket', ep.bucket], ['key', key], ['etag', quoted(rec.etag)]]) redirect.searchParams.append(k!, v!);
+      for (const [k, v] of [
+        ['bucket', ep.bucket],
+        ['key', key],
+        ['etag', quoted(rec.etag)],
+      ])
+        redirect.searchParams.append(k!, v!);
       ctx.set('Location', redirect.href);
       sendEmpty(ctx, 303);
       return;

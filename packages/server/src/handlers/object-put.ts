@@ -10,7 +10,16 @@ import type { Services } from '../context.ts';
 import type { ObjectEndpoint } from '../operations.ts';
 import { ownedBucket, currentUser, refuseAcl } from '../access.ts';
 import { writeEncryption } from '../encryption.ts';
-import { LIMITS, checkKey, declaredSize, header, quoted, readMetadata, requestBody, setEncryptionHeaders } from '../http.ts';
+import {
+  LIMITS,
+  checkKey,
+  declaredSize,
+  header,
+  quoted,
+  readMetadata,
+  requestBody,
+  setEncryptionHeaders,
+} from '../http.ts';
 import { writePreconditions } from '../write-preconditions.ts';
 import { sendEmpty, setChecksumHeader } from '../respond.ts';
 import { taggingHeader } from '../tags.ts';

@@ -24,10 +24,12 @@ describe('kill -9 during the sweep and during keys rotate', { timeout: 300_000 }
     rig = await CrashRig.create();
     await rig.withServer(async (s) => {
       for (let i = 0; i < OBJECTS; i += 10) {
-        await Promise.all(Array.from({ length: 10 }, (_, j) => {
-          const key = `o/${String(i + j).padStart(3, '0')}`;
-          return rig.put(s, key, patternBytes((i + j) % 3 === 0 ? 150_000 : 500 + i + j, key));
-        }));
+        await Promise.all(
+          Array.from({ length: 10 }, (_, j) => {
+            const key = `o/${String(i + j).padStart(3, '0')}`;
+            return rig.put(s, key, patternBytes((i + j) % 3 === 0 ? 150_000 : 500 + i + j, key));
+          }),
+        );
       }
     });
   });
@@ -40,14 +42,19 @@ describe('kill -9 during the sweep and during keys rotate', { timeout: 300_000 }
 
   it('should finish a sweep that was killed while removing orphaned files', async () => {
     // Orphans: the blob file of a PUT killed before its commit, a stray temp file, a blob-named file no record has.
-    await rig.crashAt('blob-stored', (s) => signedSend(s, {
-      method: 'PUT', path: objectPath(rig.bucket, 'never'), body: patternBytes(100_000, 'never'),
-    }));
+    await rig.crashAt('blob-stored', (s) =>
+      signedSend(s, {
+        method: 'PUT',
+        path: objectPath(rig.bucket, 'never'),
+        body: patternBytes(100_000, 'never'),
+      }),
+    );
     await writeFile(join(rig.dataDir, 'tmp', 'ab'.repeat(16)), 'a write cut short');
     await mkdir(join(rig.dataDir, 'blobs', 'cd', 'cd'), { recursive: true });
     await writeFile(join(rig.dataDir, 'blobs', 'cd', 'cd', 'cd'.repeat(16)), 'no record refers to this');
-    const blobFiles = async () => (await readdir(join(rig.dataDir, 'blobs'), { recursive: true, withFileTypes: true }))
-      .filter((e) => e.isFile()).length;
+    const blobFiles = async () =>
+      (await readdir(join(rig.dataDir, 'blobs'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile())
+        .length;
     const before = await blobFiles();
 
     // The sweep removes the temp file first, then is killed before its first blob file.
@@ -72,8 +79,10 @@ describe('kill -9 during the sweep and during keys rotate', { timeout: 300_000 }
     const resumed = await rig.cli(['keys', 'rotate']);
     assert.equal(resumed.code, 0, resumed.stderr);
     const [total, rest] = [rig.acked.size, rig.acked.size - 100];
-    assert.match(resumed.stdout,
-      new RegExp(`^resumed rotation to ${cutRing.active}: ${rest} data keys re-wrapped, ${total} objects`, 'm'));
+    assert.match(
+      resumed.stdout,
+      new RegExp(`^resumed rotation to ${cutRing.active}: ${rest} data keys re-wrapped, ${total} objects`, 'm'),
+    );
     assert.deepEqual(await keyIds(), cutRing);
     await rig.check('rotation resumed');
   });

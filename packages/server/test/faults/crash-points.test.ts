@@ -34,7 +34,10 @@ describe('kill -9 at named points of the commit protocol', { timeout: 300_000 },
       const init = await signedSend(s, { method: 'POST', path: objectPath(rig.bucket, 'mp'), query: { uploads: '' } });
       uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(init.text)![1]!;
       const parts: string[] = [];
-      for (const [n, part] of [[1, mpBody.subarray(0, 5 * MiB)], [2, mpBody.subarray(5 * MiB)]] as const) {
+      for (const [n, part] of [
+        [1, mpBody.subarray(0, 5 * MiB)],
+        [2, mpBody.subarray(5 * MiB)],
+      ] as const) {
         const query = { partNumber: String(n), uploadId };
         const r = await signedSend(s, { method: 'PUT', path: objectPath(rig.bucket, 'mp'), query, body: part });
         assert.equal(r.status, 200, r.text);

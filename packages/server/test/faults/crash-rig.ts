@@ -62,7 +62,10 @@ export class CrashRig {
   /** Sends `request` to a server set to crash at `point`: it must die by SIGKILL without answering. */
   async crashAt(point: string, request: (s: RunningServer) => Promise<HttpResult>): Promise<void> {
     const server = await this.start({ COFFER_TEST_CRASH_AT: point });
-    const answer = await request(server).then((r) => `${r.status} ${r.text.slice(0, 200)}`, () => undefined);
+    const answer = await request(server).then(
+      (r) => `${r.status} ${r.text.slice(0, 200)}`,
+      () => undefined,
+    );
     assert.equal(answer, undefined, `${point}: the request was answered before the crash`);
     assert.equal((await server.exited).signal, 'SIGKILL', `${point}: the server killed itself`);
   }
@@ -94,8 +97,11 @@ export class CrashRig {
   /** The store holds exactly the acknowledged objects, byte-exact, and no blob file beyond theirs and `keep`'s. */
   async check(context: string, keep?: (store: BlobStore) => Promise<Iterable<string>>): Promise<void> {
     const keyRing = await this.keyRing();
-    const expected: ExpectedObject[] = [...this.acked]
-      .map(([key, body]) => ({ bucket: this.bucket, key, allowed: [body] }));
+    const expected: ExpectedObject[] = [...this.acked].map(([key, body]) => ({
+      bucket: this.bucket,
+      key,
+      allowed: [body],
+    }));
     await assertRecovered(this.dataDir, keyRing, expected, { context, keep });
   }
 }

@@ -234,7 +234,10 @@ describe('ENOSPC with no reserve: the disk really fills, under the blob files an
       if (r.status === 404) continue;
       assert.equal(r.status, 200, `${key} (a write that failed) is there whole or not at all: ${r.text.slice(0, 200)}`);
       const versions = [live.get(key), body].filter((b): b is Buffer => b instanceof Buffer);
-      assert.ok(versions.some((v) => r.body.equals(v)), `${key} reads back as one whole version`);
+      assert.ok(
+        versions.some((v) => r.body.equals(v)),
+        `${key} reads back as one whole version`,
+      );
     }
     // Listed = readable: no ghost of a delete, nothing that is not there.
     const listed = await listKeys(server!);
@@ -278,7 +281,9 @@ describe('ENOSPC: the free-space reserve', () => {
     assert.equal(init.status, 200, init.text);
     const uploadId = /<UploadId>([^<]+)</.exec(init.text)![1]!;
     const part = await signedSend(s, {
-      method: 'PUT', path: objectPath(BUCKET, 'mp'), query: { partNumber: '1', uploadId },
+      method: 'PUT',
+      path: objectPath(BUCKET, 'mp'),
+      query: { partNumber: '1', uploadId },
       body: patternBytes(3 * MiB, 'part'),
     });
     assert.equal(part.status, 200, part.text);
@@ -313,10 +318,16 @@ describe('ENOSPC: the free-space reserve', () => {
     assertS3Error(copy, 507, 'XCofferStorageFull');
     const create = await signedSend(s, { method: 'POST', path: objectPath(BUCKET, 'mp2'), query: { uploads: '' } });
     assertS3Error(create, 507, 'XCofferStorageFull');
-    assertS3Error(await signedSend(s, {
-      method: 'PUT', path: objectPath(BUCKET, 'mp'), query: { partNumber: '2', uploadId },
-      body: patternBytes(MiB, 'part2'),
-    }), 507, 'XCofferStorageFull');
+    assertS3Error(
+      await signedSend(s, {
+        method: 'PUT',
+        path: objectPath(BUCKET, 'mp'),
+        query: { partNumber: '2', uploadId },
+        body: patternBytes(MiB, 'part2'),
+      }),
+      507,
+      'XCofferStorageFull',
+    );
     // Reads go on.
     const g = await get(s, stored[1]!);
     assert.equal(g.status, 200);
@@ -335,7 +346,11 @@ describe('ENOSPC: the free-space reserve', () => {
     const objects = [stored[1], stored[2]].map((k) => `<Object><Key>${k}</Key></Object>`);
     const xml = Buffer.from(`<Delete>${objects.join('')}</Delete>`);
     const multi = await signedSend(s, {
-      method: 'POST', path: `/${BUCKET}`, query: { delete: '' }, body: xml, headers: { 'content-md5': md5b64(xml) },
+      method: 'POST',
+      path: `/${BUCKET}`,
+      query: { delete: '' },
+      body: xml,
+      headers: { 'content-md5': md5b64(xml) },
     });
     assert.equal(multi.status, 200, multi.text);
     assert.equal([...multi.text.matchAll(/<Deleted>/g)].length, 2, multi.text);
@@ -430,7 +445,10 @@ async function mountExt4(sizeMiB: number): Promise<{ mnt: string; image: string 
   await mkdir(mnt);
   await writeFile(image, '');
   await truncate(image, sizeMiB * MiB);
-  for (const [cmd, args] of [['mkfs.ext4', ['-q', '-F', image]], ['mount', ['-o', 'loop', image, mnt]]] as const) {
+  for (const [cmd, args] of [
+    ['mkfs.ext4', ['-q', '-F', image]],
+    ['mount', ['-o', 'loop', image, mnt]],
+  ] as const) {
     const r = await runProcess(cmd, [...args], { timeoutMs: 30_000 });
     if (r.code !== 0) throw new Error(`${cmd} failed (the fault tests need root): ${r.stderr}`);
   }

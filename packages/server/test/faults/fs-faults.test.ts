@@ -55,7 +55,10 @@ const CASES: readonly Case[] = [
     async prepare(c) {
       const uploadId = /<UploadId>([^<]+)</.exec((await send(c, 'POST', undefined, { uploads: '' })).text)![1]!;
       const parts: string[] = [];
-      for (const [n, part] of [[1, mp.subarray(0, 5 * MiB)], [2, mp.subarray(5 * MiB)]] as const) {
+      for (const [n, part] of [
+        [1, mp.subarray(0, 5 * MiB)],
+        [2, mp.subarray(5 * MiB)],
+      ] as const) {
         const r = await send(c, 'PUT', part, { partNumber: String(n), uploadId });
         assert.equal(r.status, 200, r.text);
         parts.push(`<Part><PartNumber>${n}</PartNumber><ETag>${r.headers.etag}</ETag></Part>`);
@@ -101,8 +104,16 @@ describe('I/O faults in the N-th file-system call, through the S3 API', { timeou
     const dataDir = join(root, String(++runs));
     const faults = new FaultInjector();
     const server = await CofferServer.start({
-      dataDir, host: '127.0.0.1', port: 0, region: 'us-east-1', masterKey: { kind: 'data-dir' }, root: creds,
-      cryptoThreads: 0, shutdownTimeoutMs: 5_000, logger: pino({ level: 'silent' }), testing: faults.hooks,
+      dataDir,
+      host: '127.0.0.1',
+      port: 0,
+      region: 'us-east-1',
+      masterKey: { kind: 'data-dir' },
+      root: creds,
+      cryptoThreads: 0,
+      shutdownTimeoutMs: 5_000,
+      logger: pino({ level: 'silent' }),
+      testing: faults.hooks,
     });
     let answer: HttpResult;
     try {

@@ -47,7 +47,13 @@ export class Rng {
 
   /** A string of `n` characters drawn from code points that stress parsers and header writers. */
   text(n: number): string {
-    const ranges: [number, number][] = [[0x20, 0x7e], [0x00, 0x1f], [0x7f, 0xff], [0x100, 0x2fff], [0xe000, 0xfffd]];
+    const ranges: [number, number][] = [
+      [0x20, 0x7e],
+      [0x00, 0x1f],
+      [0x7f, 0xff],
+      [0x100, 0x2fff],
+      [0xe000, 0xfffd],
+    ];
     let s = '';
     for (let i = 0; i < n; i++) {
       const [lo, hi] = this.pick(ranges);
@@ -112,25 +118,31 @@ function ssecHeaders(key: Buffer, prefix = SSEC): Record<string, string> {
 }
 
 const XML = {
-  delete: (f: Fixtures) => `<Delete><Quiet>false</Quiet><Object><Key>${f.object}-x</Key></Object>`
-    + '<Object><Key>gone</Key></Object></Delete>',
-  cors: () => '<CORSConfiguration><CORSRule><AllowedOrigin>https://a.example</AllowedOrigin>'
-    + '<AllowedMethod>GET</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader>'
-    + '<MaxAgeSeconds>60</MaxAgeSeconds></CORSRule></CORSConfiguration>',
-  encryption: () => '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>'
-    + '<SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>'
-    + '</ServerSideEncryptionConfiguration>',
+  delete: (f: Fixtures) =>
+    `<Delete><Quiet>false</Quiet><Object><Key>${f.object}-x</Key></Object>` +
+    '<Object><Key>gone</Key></Object></Delete>',
+  cors: () =>
+    '<CORSConfiguration><CORSRule><AllowedOrigin>https://a.example</AllowedOrigin>' +
+    '<AllowedMethod>GET</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader>' +
+    '<MaxAgeSeconds>60</MaxAgeSeconds></CORSRule></CORSConfiguration>',
+  encryption: () =>
+    '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>' +
+    '<SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>' +
+    '</ServerSideEncryptionConfiguration>',
   // every object matches, so that GET and HEAD carry x-amz-expiration (with the rule's ID) from then on
-  lifecycle: () => '<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix></Prefix></Filter>'
-    + '<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>',
+  lifecycle: () =>
+    '<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix></Prefix></Filter>' +
+    '<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>',
   tagging: () => '<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>',
-  acl: () => '<AccessControlPolicy><Owner><ID>x</ID></Owner><AccessControlList><Grant><Grantee '
-    + 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>x</ID></Grantee>'
-    + '<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>',
-  createBucket: () => '<CreateBucketConfiguration><LocationConstraint>us-east-1</LocationConstraint>'
-    + '</CreateBucketConfiguration>',
-  complete: () => '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>'
-    + '<ETag>"0123456789abcdef0123456789abcdef"</ETag></Part></CompleteMultipartUpload>',
+  acl: () =>
+    '<AccessControlPolicy><Owner><ID>x</ID></Owner><AccessControlList><Grant><Grantee ' +
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>x</ID></Grantee>' +
+    '<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>',
+  createBucket: () =>
+    '<CreateBucketConfiguration><LocationConstraint>us-east-1</LocationConstraint>' + '</CreateBucketConfiguration>',
+  complete: () =>
+    '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>' +
+    '<ETag>"0123456789abcdef0123456789abcdef"</ETag></Part></CompleteMultipartUpload>',
 };
 
 type Builder = (rng: Rng, f: Fixtures) => Omit<FuzzRequest, 'auth' | 'afterSign' | 'mutations' | 'op'>;
@@ -141,13 +153,21 @@ const xmlPut = (xml: string, query: Record<string, string>, bucket: string, key?
 };
 
 /** A bodiless request for a sub-resource (`?cors`, `?tagging`, …) of the bucket, or of its object. */
-const sub = (method: string, name: string, onObject = false): Builder => (_, f) => ({
-  method, bucket: f.bucket, key: onObject ? f.object : undefined, query: { [name]: '' }, headers: {},
-});
+const sub =
+  (method: string, name: string, onObject = false): Builder =>
+  (_, f) => ({
+    method,
+    bucket: f.bucket,
+    key: onObject ? f.object : undefined,
+    query: { [name]: '' },
+    headers: {},
+  });
 
 /** Get, Put and Delete of one bucket configuration (`?cors`, …), by operation name. */
 function configuration<G extends Operation, P extends Operation, D extends Operation>(
-  name: string, xml: () => string, [get, put, del]: [G, P, D],
+  name: string,
+  xml: () => string,
+  [get, put, del]: [G, P, D],
 ): Record<G | P | D, Builder> {
   const put_: Builder = (_, f) => xmlPut(xml(), { [name]: '' }, f.bucket);
   return { [get]: sub('GET', name), [put]: put_, [del]: sub('DELETE', name) } as Record<G | P | D, Builder>;
@@ -155,11 +175,17 @@ function configuration<G extends Operation, P extends Operation, D extends Opera
 
 /** A well-formed request for every operation of router.ts. */
 export const OPERATIONS: Record<Operation, Builder> = {
-  ...configuration('encryption', XML.encryption,
-    ['GetBucketEncryption', 'PutBucketEncryption', 'DeleteBucketEncryption']),
+  ...configuration('encryption', XML.encryption, [
+    'GetBucketEncryption',
+    'PutBucketEncryption',
+    'DeleteBucketEncryption',
+  ]),
   ...configuration('cors', XML.cors, ['GetBucketCors', 'PutBucketCors', 'DeleteBucketCors']),
-  ...configuration('lifecycle', XML.lifecycle,
-    ['GetBucketLifecycleConfiguration', 'PutBucketLifecycleConfiguration', 'DeleteBucketLifecycle']),
+  ...configuration('lifecycle', XML.lifecycle, [
+    'GetBucketLifecycleConfiguration',
+    'PutBucketLifecycleConfiguration',
+    'DeleteBucketLifecycle',
+  ]),
   ...configuration('tagging', XML.tagging, ['GetBucketTagging', 'PutBucketTagging', 'DeleteBucketTagging']),
   ListBuckets: () => ({ method: 'GET', query: { 'max-buckets': '10' }, headers: {} }),
   CreateBucket: (rng) => {
@@ -171,7 +197,10 @@ export const OPERATIONS: Record<Operation, Builder> = {
   GetBucketLocation: sub('GET', 'location'),
   GetBucketVersioning: sub('GET', 'versioning'),
   PreflightRequest: (rng, f) => ({
-    method: 'OPTIONS', bucket: f.bucket, key: rng.chance(0.5) ? f.object : undefined, query: {},
+    method: 'OPTIONS',
+    bucket: f.bucket,
+    key: rng.chance(0.5) ? f.object : undefined,
+    query: {},
     headers: {
       origin: 'https://a.example',
       'access-control-request-method': 'GET',
@@ -179,9 +208,10 @@ export const OPERATIONS: Record<Operation, Builder> = {
     },
   }),
   GetBucketAcl: sub('GET', 'acl'),
-  PutBucketAcl: (rng, f) => (rng.chance(0.5)
-    ? xmlPut(XML.acl(), { acl: '' }, f.bucket)
-    : { method: 'PUT', bucket: f.bucket, query: { acl: '' }, headers: { 'x-amz-acl': 'private' } }),
+  PutBucketAcl: (rng, f) =>
+    rng.chance(0.5)
+      ? xmlPut(XML.acl(), { acl: '' }, f.bucket)
+      : { method: 'PUT', bucket: f.bucket, query: { acl: '' }, headers: { 'x-amz-acl': 'private' } },
   GetObjectAcl: sub('GET', 'acl', true),
   PutObjectAcl: (_, f) => xmlPut(XML.acl(), { acl: '' }, f.bucket, f.object),
   GetBucketDefault: (rng, f) => {
@@ -189,21 +219,32 @@ export const OPERATIONS: Record<Operation, Builder> = {
     return sub('GET', name)(rng, f);
   },
   GetObjectAttributes: (_, f) => ({
-    method: 'GET', bucket: f.bucket, key: f.object, query: { attributes: '', 'max-parts': '5' },
+    method: 'GET',
+    bucket: f.bucket,
+    key: f.object,
+    query: { attributes: '', 'max-parts': '5' },
     headers: { 'x-amz-object-attributes': 'ETag,Checksum,ObjectParts,StorageClass,ObjectSize' },
   }),
   GetObjectTagging: sub('GET', 'tagging', true),
   PutObjectTagging: (_, f) => xmlPut(XML.tagging(), { tagging: '' }, f.bucket, f.object),
   DeleteObjectTagging: sub('DELETE', 'tagging', true),
   ListObjects: (_, f) => ({
-    method: 'GET', bucket: f.bucket, query: { prefix: 'o', delimiter: '/', 'max-keys': '5', marker: 'a' }, headers: {},
+    method: 'GET',
+    bucket: f.bucket,
+    query: { prefix: 'o', delimiter: '/', 'max-keys': '5', marker: 'a' },
+    headers: {},
   }),
   ListObjectsV2: (_, f) => ({
-    method: 'GET', bucket: f.bucket, headers: {},
+    method: 'GET',
+    bucket: f.bucket,
+    headers: {},
     query: { 'list-type': '2', 'start-after': 'a', 'fetch-owner': 'true', 'encoding-type': 'url' },
   }),
   ListObjectVersions: (_, f) => ({
-    method: 'GET', bucket: f.bucket, query: { versions: '', 'key-marker': 'a' }, headers: {},
+    method: 'GET',
+    bucket: f.bucket,
+    query: { versions: '', 'key-marker': 'a' },
+    headers: {},
   }),
   DeleteObjects: (_, f) => {
     const body = Buffer.from(XML.delete(f));
@@ -212,22 +253,30 @@ export const OPERATIONS: Record<Operation, Builder> = {
   PutObject: (rng, f) => {
     const body = rng.bytes(rng.int(3000));
     const headers: Record<string, string> = {
-      'content-type': 'text/plain', 'x-amz-meta-a': 'b', 'content-md5': md5b64(body),
+      'content-type': 'text/plain',
+      'x-amz-meta-a': 'b',
+      'content-md5': md5b64(body),
     };
     if (rng.chance(0.3)) Object.assign(headers, ssecHeaders(f.customerKey));
     return { method: 'PUT', bucket: f.bucket, key: `put-${rng.int(20)}`, query: {}, headers, body };
   },
   PostObject: (rng, f) => {
     const boundary = 'fzb' + rng.int(1e6);
-    const fields = [['key', `post-${rng.int(10)}`], ['policy', 'e30='], ['x-amz-algorithm', 'AWS4-HMAC-SHA256'],
-      ['x-amz-credential', 'AK/20260101/us-east-1/s3/aws4_request'], ['x-amz-date', '20260101T000000Z'],
-      ['x-amz-signature', '00']];
+    const fields = [
+      ['key', `post-${rng.int(10)}`],
+      ['policy', 'e30='],
+      ['x-amz-algorithm', 'AWS4-HMAC-SHA256'],
+      ['x-amz-credential', 'AK/20260101/us-east-1/s3/aws4_request'],
+      ['x-amz-date', '20260101T000000Z'],
+      ['x-amz-signature', '00'],
+    ];
     const body = Buffer.from(fields.map(([k, v]) => formField(boundary, k!, v!)).join('') + formFile(boundary));
     return { method: 'POST', bucket: f.bucket, query: {}, headers: formHeaders(boundary), body };
   },
   CopyObject: (rng, f) => {
     const headers: Record<string, string> = {
-      'x-amz-copy-source': `/${f.bucket}/${encodeKey(f.object)}`, 'x-amz-metadata-directive': 'REPLACE',
+      'x-amz-copy-source': `/${f.bucket}/${encodeKey(f.object)}`,
+      'x-amz-metadata-directive': 'REPLACE',
     };
     if (rng.chance(0.3)) {
       Object.assign(headers, ssecHeaders(f.customerKey, COPY_SSEC));
@@ -238,17 +287,26 @@ export const OPERATIONS: Record<Operation, Builder> = {
   GetObject: (rng, f) => {
     const ssec = rng.chance(0.3);
     return {
-      method: 'GET', bucket: f.bucket, key: ssec ? f.ssecObject : f.object,
+      method: 'GET',
+      bucket: f.bucket,
+      key: ssec ? f.ssecObject : f.object,
       query: { 'response-content-type': 'text/plain' },
       headers: { range: 'bytes=0-99', ...(ssec ? ssecHeaders(f.customerKey) : {}) },
     };
   },
   HeadObject: (_, f) => ({
-    method: 'HEAD', bucket: f.bucket, key: f.object, query: {}, headers: { 'if-none-match': '"x"' },
+    method: 'HEAD',
+    bucket: f.bucket,
+    key: f.object,
+    query: {},
+    headers: { 'if-none-match': '"x"' },
   }),
   DeleteObject: (rng, f) => ({ method: 'DELETE', bucket: f.bucket, key: `put-${rng.int(20)}`, query: {}, headers: {} }),
   CreateMultipartUpload: (_, f) => ({
-    method: 'POST', bucket: f.bucket, key: 'mp-new', query: { uploads: '' },
+    method: 'POST',
+    bucket: f.bucket,
+    key: 'mp-new',
+    query: { uploads: '' },
     headers: { 'x-amz-checksum-algorithm': 'CRC32' },
   }),
   UploadPart: (rng, f) => {
@@ -257,23 +315,38 @@ export const OPERATIONS: Record<Operation, Builder> = {
     return { method: 'PUT', bucket: f.bucket, key: f.uploadKey, query, headers: { 'content-md5': md5b64(body) }, body };
   },
   UploadPartCopy: (_, f) => ({
-    method: 'PUT', bucket: f.bucket, key: f.uploadKey, query: { partNumber: '2', uploadId: f.uploadId() },
+    method: 'PUT',
+    bucket: f.bucket,
+    key: f.uploadKey,
+    query: { partNumber: '2', uploadId: f.uploadId() },
     headers: { 'x-amz-copy-source': `${f.bucket}/${encodeKey(f.object)}`, 'x-amz-copy-source-range': 'bytes=0-9' },
   }),
   CompleteMultipartUpload: (_, f) => ({
-    method: 'POST', bucket: f.bucket, key: f.uploadKey, query: { uploadId: f.uploadId() }, headers: {},
+    method: 'POST',
+    bucket: f.bucket,
+    key: f.uploadKey,
+    query: { uploadId: f.uploadId() },
+    headers: {},
     body: Buffer.from(XML.complete()),
   }),
   AbortMultipartUpload: (rng, f) => ({
-    method: 'DELETE', bucket: f.bucket, key: f.uploadKey, query: { uploadId: rng.chance(0.2) ? f.uploadId() : 'nope' },
+    method: 'DELETE',
+    bucket: f.bucket,
+    key: f.uploadKey,
+    query: { uploadId: rng.chance(0.2) ? f.uploadId() : 'nope' },
     headers: {},
   }),
   ListParts: (_, f) => ({
-    method: 'GET', bucket: f.bucket, key: f.uploadKey, headers: {},
+    method: 'GET',
+    bucket: f.bucket,
+    key: f.uploadKey,
+    headers: {},
     query: { uploadId: f.uploadId(), 'max-parts': '2', 'part-number-marker': '0' },
   }),
   ListMultipartUploads: (_, f) => ({
-    method: 'GET', bucket: f.bucket, headers: {},
+    method: 'GET',
+    bucket: f.bucket,
+    headers: {},
     query: { uploads: '', 'key-marker': 'a', 'max-uploads': '3', prefix: 'm' },
   }),
 };
@@ -282,8 +355,24 @@ export const OPERATIONS: Record<Operation, Builder> = {
  * Characters Node refuses in a response header, and others that stress decoders. (A lone surrogate cannot be
  * percent-encoded into a query or path by the client; the `key` mutation sends its UTF-8 form raw instead.)
  */
-const NASTY = ['\r\n', '\n', '\0', '\x7f', '\u0100', '\u2028', '\ufeff', '%', '%zz', '"', '<', '&', '\\', '../', '*',
-  ' '];
+const NASTY = [
+  '\r\n',
+  '\n',
+  '\0',
+  '\x7f',
+  '\u0100',
+  '\u2028',
+  '\ufeff',
+  '%',
+  '%zz',
+  '"',
+  '<',
+  '&',
+  '\\',
+  '../',
+  '*',
+  ' ',
+];
 
 function nasty(rng: Rng): string {
   let s = '';
@@ -300,8 +389,20 @@ function headerSafe(rng: Rng, n = 1 + rng.int(40)): string {
   return s.trim() || 'x';
 }
 
-const HUGE_NUMBERS = ['-1', '0', '1e3', '99999999999999999999', '2147483648', 'abc', '', ' 1', '0x10', '1.5', 'NaN',
-  '+1'];
+const HUGE_NUMBERS = [
+  '-1',
+  '0',
+  '1e3',
+  '99999999999999999999',
+  '2147483648',
+  'abc',
+  '',
+  ' 1',
+  '0x10',
+  '1.5',
+  'NaN',
+  '+1',
+];
 
 function formField(boundary: string, name: string, value: string): string {
   return `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
@@ -338,7 +439,10 @@ function mutateXml(rng: Rng, body: Buffer | undefined): Buffer {
 function awsChunkedBody(rng: Rng, data: Buffer, signed: boolean): Buffer {
   const sig = signed ? ';chunk-signature=' + 'ab'.repeat(32) : '';
   const pieces = [
-    `${data.length.toString(16)}${sig}\r\n`, data.toString('latin1'), '\r\n', `0${sig}\r\n`,
+    `${data.length.toString(16)}${sig}\r\n`,
+    data.toString('latin1'),
+    '\r\n',
+    `0${sig}\r\n`,
     signed ? '\r\n' : `x-amz-checksum-crc32:${rng.pick(['AAAAAA==', 'bad', ''])}\r\n\r\n`,
   ];
   const broken: (() => void)[] = [
@@ -355,8 +459,12 @@ function awsChunkedBody(rng: Rng, data: Buffer, signed: boolean): Buffer {
 
 /** XML text with its markup characters escaped, and line breaks as character references (which XML keeps). */
 function xmlText(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-    .replace(/\r/g, '&#13;').replace(/\n/g, '&#10;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\r/g, '&#13;')
+    .replace(/\n/g, '&#10;');
 }
 
 type Mutation = (rng: Rng, r: FuzzRequest, f: Fixtures) => void;
@@ -389,27 +497,71 @@ export const MUTATIONS: Record<string, Mutation> = {
     else r.key = nasty(rng);
   },
   bucketName: (rng, r) => {
-    r.bucket = rng.pick(['A', 'ab', 'a'.repeat(64), '192.168.1.1', 'xn--abc', 'a..b', '-ab', 'ab-', 'bucket\u00e9',
-      'a_b', 'fuzz-s3alias']);
+    r.bucket = rng.pick([
+      'A',
+      'ab',
+      'a'.repeat(64),
+      '192.168.1.1',
+      'xn--abc',
+      'a..b',
+      '-ab',
+      'ab-',
+      'bucket\u00e9',
+      'a_b',
+      'fuzz-s3alias',
+    ]);
   },
   responseOverride: (rng, r) => {
-    const param = rng.pick(['response-content-type', 'response-content-language', 'response-expires',
-      'response-cache-control', 'response-content-disposition', 'response-content-encoding']);
+    const param = rng.pick([
+      'response-content-type',
+      'response-content-language',
+      'response-expires',
+      'response-cache-control',
+      'response-content-disposition',
+      'response-content-encoding',
+    ]);
     r.query[param] = nasty(rng);
   },
   queryNumber: (rng, r) => {
-    const names = ['max-keys', 'max-parts', 'max-uploads', 'partNumber', 'part-number-marker', 'max-buckets',
-      'list-type'];
+    const names = [
+      'max-keys',
+      'max-parts',
+      'max-uploads',
+      'partNumber',
+      'part-number-marker',
+      'max-buckets',
+      'list-type',
+    ];
     r.query[rng.pick(names)] = rng.pick(HUGE_NUMBERS);
   },
   queryToken: (rng, r) => {
-    const names = ['continuation-token', 'uploadId', 'upload-id-marker', 'versionId', 'encoding-type', 'marker',
-      'delimiter', 'prefix'];
+    const names = [
+      'continuation-token',
+      'uploadId',
+      'upload-id-marker',
+      'versionId',
+      'encoding-type',
+      'marker',
+      'delimiter',
+      'prefix',
+    ];
     r.query[rng.pick(names)] = rng.chance(0.5) ? headerSafe(rng) : rng.bytes(12).toString('base64url');
   },
   range: (rng, r) => {
-    r.headers['range'] = rng.pick(['bytes=', 'bytes=5-1', 'bytes=-0', 'bytes=0-0,2-3', 'bytes=99999999999999999999-',
-      'items=0-1', '-', 'bytes=-', 'bytes=1-2-3', 'bytes= 0-1', 'bytes=0-1;x', headerSafe(rng)]);
+    r.headers['range'] = rng.pick([
+      'bytes=',
+      'bytes=5-1',
+      'bytes=-0',
+      'bytes=0-0,2-3',
+      'bytes=99999999999999999999-',
+      'items=0-1',
+      '-',
+      'bytes=-',
+      'bytes=1-2-3',
+      'bytes= 0-1',
+      'bytes=0-1;x',
+      headerSafe(rng),
+    ]);
     if (rng.chance(0.3)) r.query['partNumber'] = rng.pick(HUGE_NUMBERS);
   },
   conditional: (rng, r) => {
@@ -418,9 +570,19 @@ export const MUTATIONS: Record<string, Mutation> = {
       rng.pick(['*', '""', '"', 'W/"x"', 'Mon, 32 Foo 2026 99:99:99 GMT', '0', 'yesterday', headerSafe(rng)]);
   },
   copySource: (rng, r, f) => {
-    r.headers['x-amz-copy-source'] = rng.pick(['', '/', f.bucket, `/${f.bucket}/`, '%',
-      `${f.bucket}/${f.object}?versionId=x`, `/${f.bucket}/%ZZ`, '/nope/x', `/${f.bucket}/${'k'.repeat(1100)}`,
-      headerSafe(rng), `/${f.bucket}/%ED%A0%80`]);
+    r.headers['x-amz-copy-source'] = rng.pick([
+      '',
+      '/',
+      f.bucket,
+      `/${f.bucket}/`,
+      '%',
+      `${f.bucket}/${f.object}?versionId=x`,
+      `/${f.bucket}/%ZZ`,
+      '/nope/x',
+      `/${f.bucket}/${'k'.repeat(1100)}`,
+      headerSafe(rng),
+      `/${f.bucket}/%ED%A0%80`,
+    ]);
     const ranges = ['bytes=0-', 'bytes=5-1', 'bytes=-5', 'x', 'bytes=0-99999999'];
     if (rng.chance(0.4)) r.headers['x-amz-copy-source-range'] = rng.pick(ranges);
     if (rng.chance(0.3)) r.headers['x-amz-metadata-directive'] = rng.pick(['copy', 'MOVE', '']);
@@ -438,8 +600,16 @@ export const MUTATIONS: Record<string, Mutation> = {
     Object.assign(r.headers, h);
   },
   checksumHeaders: (rng, r) => {
-    const name = rng.pick(['content-md5', 'x-amz-checksum-crc32', 'x-amz-checksum-crc32c', 'x-amz-checksum-sha256',
-      'x-amz-checksum-crc64nvme', 'x-amz-sdk-checksum-algorithm', 'x-amz-checksum-algorithm', 'x-amz-checksum-type']);
+    const name = rng.pick([
+      'content-md5',
+      'x-amz-checksum-crc32',
+      'x-amz-checksum-crc32c',
+      'x-amz-checksum-sha256',
+      'x-amz-checksum-crc64nvme',
+      'x-amz-sdk-checksum-algorithm',
+      'x-amz-checksum-algorithm',
+      'x-amz-checksum-type',
+    ]);
     r.headers[name] = rng.pick(['', 'AAAA', 'CRC99', 'FULL_OBJECT', 'COMPOSITE', headerSafe(rng)]);
   },
   metadata: (rng, r) => {
@@ -465,8 +635,15 @@ export const MUTATIONS: Record<string, Mutation> = {
     delete r.headers['content-md5'];
   },
   payloadHash: (rng, r) => {
-    r.payloadHash = rng.pick(['UNSIGNED-PAYLOAD', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-      'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', '0'.repeat(64), 'zz', '', 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD']);
+    r.payloadHash = rng.pick([
+      'UNSIGNED-PAYLOAD',
+      'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+      '0'.repeat(64),
+      'zz',
+      '',
+      'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD',
+    ]);
   },
   authHeader: (rng, r) => {
     r.afterSign.push((s) => {
@@ -491,8 +668,14 @@ export const MUTATIONS: Record<string, Mutation> = {
   presigned: (rng, r) => {
     r.auth = 'presign';
     r.afterSign.push((s) => {
-      const field = rng.pick(['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires',
-        'X-Amz-SignedHeaders', 'X-Amz-Signature']);
+      const field = rng.pick([
+        'X-Amz-Algorithm',
+        'X-Amz-Credential',
+        'X-Amz-Date',
+        'X-Amz-Expires',
+        'X-Amz-SignedHeaders',
+        'X-Amz-Signature',
+      ]);
       if (rng.chance(0.3)) delete s.query[field];
       else s.query[field] = rng.pick(['', '-1', '604801', '99999999999999999999', 'AK/x', 'host;x', nasty(rng)]);
     });
@@ -587,15 +770,29 @@ export function signRequest(r: FuzzRequest, server: { url: string; accessKey: st
   let signed: Signed;
   if (r.auth === 'header') {
     const headers = signHeaders({
-      method: r.method, url: server.url, path, query: r.query, headers: r.headers, payloadHash: r.payloadHash,
-      body: r.body, accessKey: server.accessKey, secretKey: server.secretKey,
+      method: r.method,
+      url: server.url,
+      path,
+      query: r.query,
+      headers: r.headers,
+      payloadHash: r.payloadHash,
+      body: r.body,
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
     });
     signed = { path, query: { ...r.query }, headers, body: r.body };
   } else if (r.auth === 'presign') {
-    const url = new URL(presign({
-      method: r.method, url: server.url, path, expires: 300, accessKey: server.accessKey, secretKey: server.secretKey,
-      query: r.query,
-    }));
+    const url = new URL(
+      presign({
+        method: r.method,
+        url: server.url,
+        path,
+        expires: 300,
+        accessKey: server.accessKey,
+        secretKey: server.secretKey,
+        query: r.query,
+      }),
+    );
     signed = { path, query: Object.fromEntries(url.searchParams), headers: { ...r.headers }, body: r.body };
   } else {
     signed = { path, query: { ...r.query }, headers: { ...r.headers }, body: r.body };

@@ -142,12 +142,25 @@ describe('fuzzer: malformed requests across every operation', () => {
       }
       i++;
     }
-    t.diagnostic(`answers: ${[...answers].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+    t.diagnostic(
+      `answers: ${[...answers]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(', ')}`,
+    );
     assert.deepEqual(failures.slice(0, 15), [], `${failures.length} bad answers (seed ${SEED})`);
     assert.ok(mutated >= Math.min(500, COUNT * 0.9), `${mutated} malformed requests`);
     assert.ok(refusedByAuth < COUNT / 3, `most requests reach the handlers (${refusedByAuth} stopped by auth)`);
-    assert.deepEqual([...Object.keys(OPERATIONS)].filter((op) => !ops.has(op)), [], 'every operation drawn');
-    assert.deepEqual(Object.keys(MUTATIONS).filter((m) => !mutations.has(m)), [], 'every mutation drawn');
+    assert.deepEqual(
+      [...Object.keys(OPERATIONS)].filter((op) => !ops.has(op)),
+      [],
+      'every operation drawn',
+    );
+    assert.deepEqual(
+      Object.keys(MUTATIONS).filter((m) => !mutations.has(m)),
+      [],
+      'every mutation drawn',
+    );
   });
 
   it('should still be running and serve the fixtures intact afterwards', async () => {

@@ -19,7 +19,9 @@ export async function rejectsS3(p: Promise<unknown>, status: number, code?: stri
   let err: SdkError;
   try {
     const v = await p;
-    assert.fail(`expected ${status} ${code ?? ''} but the request succeeded: ${JSON.stringify(v, replacer).slice(0, 400)}`);
+    assert.fail(
+      `expected ${status} ${code ?? ''} but the request succeeded: ${JSON.stringify(v, replacer).slice(0, 400)}`,
+    );
   } catch (e) {
     if (e instanceof assert.AssertionError) throw e;
     err = e as SdkError;
@@ -98,7 +100,9 @@ export function decodeMetaValue(v: string): string {
   const m = /^=\?utf-8\?([bq])\?(.*)\?=$/i.exec(v);
   if (m) {
     if (m[1]!.toLowerCase() === 'b') return Buffer.from(m[2]!, 'base64').toString('utf8');
-    const bytes = m[2]!.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    const bytes = m[2]!
+      .replace(/_/g, ' ')
+      .replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
     return Buffer.from(bytes, 'latin1').toString('utf8');
   }
   return Buffer.from(v, 'latin1').toString('utf8');

@@ -69,7 +69,10 @@ export class Clients {
   /** The passphrase written into the s3cmd config as gpg_passphrase. */
   readonly gpgPassphrase = 'coffer-e2e-gpg-passphrase';
 
-  private constructor(readonly ep: Endpoint, dir: string) {
+  private constructor(
+    readonly ep: Endpoint,
+    dir: string,
+  ) {
     this.dir = dir;
     this.awsConfigFile = join(dir, 'aws-config');
     this.awsCredentialsFile = join(dir, 'aws-credentials');
@@ -80,7 +83,10 @@ export class Clients {
   /** Writes the config files for `ep`. */
   static async create(ep: Endpoint): Promise<Clients> {
     const c = new Clients(ep, await makeTempDir('coffer-clients-'));
-    await writeFile(c.awsConfigFile, `[default]\nregion = ${REGION}\noutput = json\ns3 =\n    addressing_style = path\n`);
+    await writeFile(
+      c.awsConfigFile,
+      `[default]\nregion = ${REGION}\noutput = json\ns3 =\n    addressing_style = path\n`,
+    );
     await writeFile(
       c.awsCredentialsFile,
       `[default]\naws_access_key_id = ${ep.accessKey}\naws_secret_access_key = ${ep.secretKey}\n`,
@@ -165,7 +171,10 @@ export class Clients {
   /** Stops any gpg-agent started under our GNUPGHOME and removes the directory. */
   async cleanup(): Promise<void> {
     if (hasProgram('gpgconf')) {
-      await runProcess('gpgconf', ['--kill', 'gpg-agent'], { env: childEnv({ GNUPGHOME: this.gnupgHome }), timeoutMs: 10_000 });
+      await runProcess('gpgconf', ['--kill', 'gpg-agent'], {
+        env: childEnv({ GNUPGHOME: this.gnupgHome }),
+        timeoutMs: 10_000,
+      });
     }
     await rm(this.dir, { recursive: true, force: true });
   }

@@ -39,7 +39,10 @@ function hmac(key: Buffer | string, data: string): Buffer {
 
 /** `20261127T083500Z` */
 export function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Canonical query string from name/value pairs (sorted by encoded name, then value). */
@@ -112,8 +115,15 @@ export function signHeaders(input: SignInput): Record<string, string> {
  * See https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
  */
 export function presign(input: {
-  method: string; url: string; path: string; expires: number | string; accessKey: string; secretKey: string;
-  now?: Date; region?: string; query?: Record<string, string>;
+  method: string;
+  url: string;
+  path: string;
+  expires: number | string;
+  accessKey: string;
+  secretKey: string;
+  now?: Date;
+  region?: string;
+  query?: Record<string, string>;
 }): string {
   const date = amzDate(input.now ?? new Date());
   const day = date.slice(0, 8);
@@ -128,7 +138,14 @@ export function presign(input: {
     'X-Amz-Expires': String(input.expires),
     'X-Amz-SignedHeaders': 'host',
   };
-  const canonicalRequest = [input.method, input.path, canonicalQuery(query), `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const canonicalRequest = [
+    input.method,
+    input.path,
+    canonicalQuery(query),
+    `host:${host}\n`,
+    'host',
+    'UNSIGNED-PAYLOAD',
+  ].join('\n');
   const stringToSign = ['AWS4-HMAC-SHA256', date, scope, sha256hex(canonicalRequest)].join('\n');
   const kSigning = hmac(hmac(hmac(hmac('AWS4' + input.secretKey, day), region), 's3'), 'aws4_request');
   const signature = createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest('hex');

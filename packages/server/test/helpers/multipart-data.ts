@@ -38,7 +38,10 @@ export function deterministicStream(size: number, seed = 'coffer', onData?: (b: 
 /** Writes {@link deterministicStream} to a file; returns its MD5 hex. */
 export async function writeDeterministicFile(path: string, size: number, seed = 'coffer'): Promise<string> {
   const hash = createHash('md5');
-  await pipeline(deterministicStream(size, seed, (b) => hash.update(b)), createWriteStream(path));
+  await pipeline(
+    deterministicStream(size, seed, (b) => hash.update(b)),
+    createWriteStream(path),
+  );
   return hash.digest('hex');
 }
 

@@ -69,7 +69,10 @@ export interface RunningServer {
    * SIGTERM, wait for exit (SIGKILL after `killAfterMs`, default 5 s); with `removeDir` also deletes the data dir.
    * Safe to call twice.
    */
-  stop(opts?: { removeDir?: boolean; killAfterMs?: number }): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(opts?: {
+    removeDir?: boolean;
+    killAfterMs?: number;
+  }): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Random root credentials in the usual AWS shape. */
@@ -133,7 +136,11 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   const url = await new Promise<string>((res, rej) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      rej(new Error(`server did not print its listening line within ${timeoutMs} ms\n--- stdout ---\n${out}\n--- stderr ---\n${err}`));
+      rej(
+        new Error(
+          `server did not print its listening line within ${timeoutMs} ms\n--- stdout ---\n${out}\n--- stderr ---\n${err}`,
+        ),
+      );
     }, timeoutMs);
     child.stdout!.on('data', (s: string) => {
       out += s;
@@ -149,7 +156,11 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      rej(new Error(`server exited (code ${code}, signal ${signal}) before listening\n--- stdout ---\n${out}\n--- stderr ---\n${err}`));
+      rej(
+        new Error(
+          `server exited (code ${code}, signal ${signal}) before listening\n--- stdout ---\n${out}\n--- stderr ---\n${err}`,
+        ),
+      );
     });
   });
 
@@ -247,9 +258,21 @@ export function runCli(
 }
 
 /** Adds a user to a stopped server's data dir with the CLI; throws with the CLI's output when it fails. */
-export async function addUser(dataDir: string, user: { accessKey: string; secretKey: string; name: string }): Promise<void> {
+export async function addUser(
+  dataDir: string,
+  user: { accessKey: string; secretKey: string; name: string },
+): Promise<void> {
   const r = await runCli([
-    'user', 'add', '--data', dataDir, '--access-key', user.accessKey, '--secret-key', user.secretKey, '--name', user.name,
+    'user',
+    'add',
+    '--data',
+    dataDir,
+    '--access-key',
+    user.accessKey,
+    '--secret-key',
+    user.secretKey,
+    '--name',
+    user.name,
   ]);
   if (r.code !== 0) throw new Error(`coffer user add failed (${r.code})\n${r.stdout}\n${r.stderr}`);
 }
