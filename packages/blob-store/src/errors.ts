@@ -51,11 +51,20 @@ export function isBlobStoreError(err: unknown, code?: BlobErrorCode): err is Blo
 /** LevelDB reports a full disk in its status text only (`IO error: …: No space left on device`). */
 const LEVEL_NO_SPACE = /No space left on device|Disk quota exceeded/;
 
-/** True when `err` is the file system (or LevelDB through it) saying that the disk or the quota is full. */
+/**
+ * True when `err`, or an error in its `cause` chain (a metadata engine wraps what LevelDB reported), is the file
+ * system (or LevelDB through it) saying that the disk or the quota is full.
+ */
 export function isNoSpace(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null | undefined;
-  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') return true;
-  return e?.code === 'LEVEL_IO_ERROR' && typeof e.message === 'string' && LEVEL_NO_SPACE.test(e.message);
+  for (
+    let c = err as { code?: unknown; message?: unknown; cause?: unknown } | null | undefined;
+    c;
+    c = c.cause as typeof c
+  ) {
+    if (c.code === 'ENOSPC' || c.code === 'EDQUOT') return true;
+    if (c.code === 'LEVEL_IO_ERROR' && typeof c.message === 'string' && LEVEL_NO_SPACE.test(c.message)) return true;
+  }
+  return false;
 }
 
 /**

@@ -1280,13 +1280,7 @@ function freezeBucket(rec: BucketRecord): BucketRecord {
  * else `BLOB_IO`.
  */
 function metaError(err: KvError): BlobStoreError {
-  for (let c: unknown = err; c; c = (c as { cause?: unknown }).cause) {
-    if (isNoSpace(c))
-      return new BlobStoreError('BLOB_NO_SPACE', 'the metadata commit failed: no space left on the device', {
-        cause: err,
-      });
-  }
-  if (err.code === 'KV_UNAVAILABLE') {
+  if (err.code === 'KV_UNAVAILABLE' && !isNoSpace(err)) {
     return new BlobStoreError('BLOB_UNAVAILABLE', 'The metadata store cannot take writes now. Please try again.', {
       cause: err,
     });

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import pg from 'pg';
 
 import { KvError } from './errors.ts';
@@ -57,8 +59,6 @@ function isConnectionError(err: unknown): boolean {
     /Connection terminated|Client has encountered a connection error|not queryable/i.test(err.message)
   );
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 

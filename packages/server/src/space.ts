@@ -76,6 +76,11 @@ export class DiskSpace {
   readonly #reserve: SpaceReserve | undefined;
   #sample: SpaceSample | undefined;
   #taken = 0;
+  /**
+   * Bytes let in since the sample was taken: counted as used until the next sample, so that a burst of writes within
+   * one sample's life cannot run past the reserve (the sample would otherwise show the room they are about to take).
+   */
+  #admitted = 0;
   #pending: Promise<SpaceSample> | undefined;
   #full = false;
 
@@ -103,6 +108,7 @@ export class DiskSpace {
     const free = s.bavail * s.bsize;
     this.#sample = { free, total, reserve: this.#reserveOf(total) };
     this.#taken = Date.now();
+    this.#admitted = 0;
     this.#full = false;
     return this.#sample;
   }
@@ -124,10 +130,8 @@ export class DiskSpace {
     } catch {
       return;
     }
-    if (this.#full || s.free - incoming < s.reserve) throw new S3Error('XCofferStorageFull');
-    // Until the next sample, count what was let in as used: a burst of writes within one sample's life cannot then
-    // run past the reserve (the sample would otherwise show the room they are about to take).
-    s.free -= incoming;
+    if (this.#full || s.free - this.#admitted - incoming < s.reserve) throw new S3Error('XCofferStorageFull');
+    this.#admitted += incoming;
   }
 
   /** A write found the disk full: refuse new data until a fresh sample shows room. */
