@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 
 import { BlobStore, type Transaction } from '@coffer/blob-store';
 import { bodyOf, makeCustomerKey, readAll } from '@coffer/blob-store/testing';
@@ -32,6 +33,19 @@ async function blobFiles(dir: string): Promise<string[]> {
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
+
+/** A part body that sends a few bytes, then holds its end until `release()`: a part still uploading during a race. */
+function heldBody(): { body: Readable; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  async function* bytes() {
+    yield Buffer.from('late');
+    await gate;
+  }
+  return { body: Readable.from(bytes()), release };
+}
 
 describe('MultipartStore', () => {
   let dir: string;
@@ -151,16 +165,8 @@ describe('MultipartStore', () => {
       const up = await create();
       const a = await mp.uploadPart(up, 1, bodyOf(Buffer.from('x')));
       const files = await blobFiles(dir);
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
-      async function* slow() {
-        yield Buffer.from('late');
-        await gate;
-      }
-      const { Readable } = await import('node:stream');
-      const late = mp.uploadPart(up, 2, Readable.from(slow()));
+      const { body: slow, release } = heldBody();
+      const late = mp.uploadPart(up, 2, slow);
       await mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]);
       release();
       await assert.rejects(late, (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
@@ -380,16 +386,8 @@ describe('MultipartStore', () => {
       await store.createBucket('late-part', 'u1');
       const files = await blobFiles(dir);
       const up = await createIn('late-part', 'k');
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
-      async function* slow() {
-        yield Buffer.from('late');
-        await gate;
-      }
-      const { Readable } = await import('node:stream');
-      const late = mp.uploadPart(up, 1, Readable.from(slow()));
+      const { body: slow, release } = heldBody();
+      const late = mp.uploadPart(up, 1, slow);
       await store.deleteBucket('late-part', cascadeOf('late-part'));
       release();
       await assert.rejects(late, (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
