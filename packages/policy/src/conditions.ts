@@ -75,7 +75,7 @@ export interface Condition {
   readonly matches: (value: string, lookup: VariableLookup) => boolean;
 }
 
-const AWS_KEY = /^aws:[A-Za-z0-9]{1,64}(?:\/[\x21-\x7e]{1,128})?$/;
+const AWS_KEY = /^aws:[A-Za-z0-9]{1,64}(?:\/[\x21-\x7e]{1,128})?$/i;
 
 /**
  * A context key's name as policies and requests are matched on it: condition key names are not case-sensitive, so

@@ -45,7 +45,7 @@ const ROOT_ARN = /^arn:aws:iam::(\d{12}):root$/;
 const USER_ARN = /^arn:aws:iam::\d{12}:user\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 const CANONICAL_ID = /^[0-9a-fA-F]{64}$/;
 const SERVICE = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$/;
-const ACTION = /^s3:[A-Za-z0-9*?]{1,128}$/;
+const ACTION = /^s3:[A-Za-z0-9*?]{1,128}$/i;
 
 /**
  * Reads a policy document. Returns the policy, validated and frozen, or throws a {@link PolicyError} whose message
@@ -65,7 +65,7 @@ export function parsePolicy(json: string, kind: PolicyKind, options: ParseOption
   const document = value as JsonObject;
   for (const name of document.keys()) if (!DOCUMENT_FIELDS.has(name)) throw malformed(unknownField(name));
 
-  const version = document.get('Version') ?? '2008-10-17';
+  const version = document.has('Version') ? document.get('Version') : '2008-10-17';
   if (version !== '2012-10-17' && version !== '2008-10-17') throw malformed(POLICY_MESSAGES.version);
   const id = document.get('Id');
   if (id !== undefined && typeof id !== 'string') throw malformed(POLICY_MESSAGES.syntax);

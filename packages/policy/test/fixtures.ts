@@ -44,3 +44,21 @@ export function request(
   const resource = key === undefined ? `arn:aws:s3:::${BUCKET}` : `arn:aws:s3:::${BUCKET}/${key}`;
   return { principal, action, resource, keys, time: new Date('2026-12-03T18:00:00Z') };
 }
+
+/**
+ * A valid bucket-policy statement (everyone may GetObject in {@link BUCKET}), with `over` replacing its members or,
+ * where a value is `undefined`, removing them.
+ */
+export function statementOf(over: Record<string, unknown> = {}): Record<string, unknown> {
+  const s: Record<string, unknown> = {
+    Effect: 'Allow',
+    Principal: '*',
+    Action: 's3:GetObject',
+    Resource: `arn:aws:s3:::${BUCKET}/*`,
+  };
+  for (const [name, value] of Object.entries(over)) {
+    if (value === undefined) delete s[name];
+    else s[name] = value;
+  }
+  return s;
+}

@@ -8,21 +8,11 @@ import {
   parsePolicy,
   USER_POLICY_MAX_CHARS,
 } from '../src/index.ts';
-import { BUCKET, documentOf } from './fixtures.ts';
+import { BUCKET, documentOf, statementOf } from './fixtures.ts';
 
 const RESOURCE = `arn:aws:s3:::${BUCKET}/*`;
-const statement = (over: Record<string, unknown> = {}) => ({
-  Effect: 'Allow',
-  Principal: '*',
-  Action: 's3:GetObject',
-  Resource: RESOURCE,
-  ...over,
-});
-const without = (name: string) => {
-  const s: Record<string, unknown> = statement();
-  delete s[name];
-  return s;
-};
+const statement = statementOf;
+const without = (name: string) => statementOf({ [name]: undefined });
 
 /** Asserts that parsing `text` as `kind` throws a PolicyError with `code` and exactly `message`. */
 function refuses(text: string, message: string, kind: PolicyKind = 'bucket', code = 'POLICY_MALFORMED') {
