@@ -8,6 +8,7 @@ import { conditionKeyActions } from './actions.ts';
 import { invalidConditionType, invalidConditionValue, malformed, POLICY_MESSAGES } from './errors.ts';
 import { addressBytes, type Cidr, inCidr, parseCidr } from './ip.ts';
 import type { JsonValue } from './json.ts';
+import { keyName } from './keys.ts';
 import { compilePattern, matchPattern, type VariableLookup } from './pattern.ts';
 
 /** The condition operators, without set qualifier and `IfExists`. */
@@ -76,15 +77,6 @@ export interface Condition {
 }
 
 const AWS_KEY = /^aws:[A-Za-z0-9]{1,64}(?:\/[\x21-\x7e]{1,128})?$/i;
-
-/**
- * A context key's name as policies and requests are matched on it: condition key names are not case-sensitive, so
- * the name is lower-cased, but a tag key after `/` (`s3:ExistingObjectTag/Project`) keeps its case.
- */
-export function keyName(written: string): string {
-  const slash = written.indexOf('/');
-  return slash === -1 ? written.toLowerCase() : written.slice(0, slash).toLowerCase() + written.slice(slash);
-}
 
 /** The name of a condition key ({@link keyName}), or `undefined` if it is not one a policy may test. */
 function conditionKey(written: string): string | undefined {

@@ -4,7 +4,8 @@
  * implicitly.
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
  */
-import { keyName, testCondition } from './conditions.ts';
+import { testCondition } from './conditions.ts';
+import { keyName } from './keys.ts';
 import { matchPattern, type VariableLookup } from './pattern.ts';
 import type { Policy, Principals, Statement } from './types.ts';
 

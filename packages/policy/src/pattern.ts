@@ -4,6 +4,7 @@
  * values of a 2012-10-17 policy.
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
  */
+import { keyName } from './keys.ts';
 
 /** One piece of a compiled pattern. */
 export type Token =
@@ -72,7 +73,7 @@ export function compilePattern(source: string, syntax: PatternSyntax): Pattern {
     if (key === '*' || key === '?' || key === '$') {
       tokens.push({ kind: 'text', text: key });
     } else {
-      tokens.push({ kind: 'variable', key: key.toLowerCase(), fallback: match[2] });
+      tokens.push({ kind: 'variable', key: keyName(key), fallback: match[2] });
       variables = true;
     }
   }

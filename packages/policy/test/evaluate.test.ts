@@ -316,6 +316,16 @@ describe('evaluate: principals, actions and resources', () => {
     assert.equal(decide('docs/*?$', { 's3:prefix': 'docs' }), 'allow');
   });
 
+  it('should read a tagged variable by its key in any case and its tag key exactly', () => {
+    const policy = userPolicy([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::photos/${AWS:PrincipalTag/Team}/*' },
+    ]);
+    const decide = (keys: Record<string, string>) =>
+      evaluate(request(user('a'), 's3:GetObject', 'blue/x', keys), { userPolicies: [policy] }).decision;
+    assert.equal(decide({ 'aws:principaltag/Team': 'blue' }), 'allow');
+    assert.equal(decide({ 'aws:PrincipalTag/team': 'blue' }), 'implicit-deny');
+  });
+
   it('should allow ListAllMyBuckets (resource *) under readwrite but not readonly', () => {
     const list = { principal: user('a'), action: 's3:ListAllMyBuckets', resource: '*' };
     assert.equal(evaluate(list, { userPolicies: [BUILTIN_POLICIES.readwrite] }).decision, 'allow');
