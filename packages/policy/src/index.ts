@@ -21,7 +21,13 @@ export {
   type RequestContext,
   type RequestPrincipal,
 } from './evaluate.ts';
-export { BUCKET_POLICY_MAX_BYTES, type ParseOptions, parsePolicy, USER_POLICY_MAX_CHARS } from './parse.ts';
+export {
+  BUCKET_POLICY_MAX_BYTES,
+  type ParseOptions,
+  type PrincipalType,
+  parsePolicy,
+  USER_POLICY_MAX_CHARS,
+} from './parse.ts';
 export type { Pattern, Token } from './pattern.ts';
 export { isPublicPolicy } from './public.ts';
 export type { Policy, PolicyKind, PolicyVersion, Principals, Statement } from './types.ts';

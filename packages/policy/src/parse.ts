@@ -25,7 +25,16 @@ export interface ParseOptions {
    * refuses a policy for other buckets ("Policy has invalid resource").
    */
   bucket?: string;
+  /**
+   * Whether a principal a bucket policy names exists: a user ARN, an account ID or a canonical user ID. S3 refuses a
+   * policy naming a principal that does not exist ("Invalid principal in policy"); without this option every
+   * well-formed principal is accepted.
+   */
+  principalExists?: (type: 'user' | 'account' | 'canonical-user', id: string) => boolean;
 }
+
+/** The kinds of principal {@link ParseOptions.principalExists} is asked about. */
+export type PrincipalType = Parameters<NonNullable<ParseOptions['principalExists']>>[0];
 
 const DOCUMENT_FIELDS = new Set(['Version', 'Id', 'Statement']);
 const STATEMENT_FIELDS = new Set([
@@ -75,7 +84,8 @@ export function parsePolicy(json: string, kind: PolicyKind, options: ParseOption
   if (!Array.isArray(list)) throw malformed(POLICY_MESSAGES.syntax);
   if (list.length === 0) throw malformed(POLICY_MESSAGES.emptyStatement);
 
-  const context: Context = { kind, bucket: options.bucket ?? '', version, sids: new Set() };
+  const exists = options.principalExists ?? (() => true);
+  const context: Context = { kind, bucket: options.bucket ?? '', version, sids: new Set(), exists };
   const statements = list.map((item) => statement(item, context));
   return Object.freeze({ kind, version, id, statements: Object.freeze(statements) });
 }
@@ -90,6 +100,7 @@ interface Context {
   bucket: string;
   version: PolicyVersion;
   sids: Set<string>;
+  exists: (type: PrincipalType, id: string) => boolean;
 }
 
 /** An element and whether it was written in its `Not` form. */
@@ -123,7 +134,7 @@ function statement(item: JsonValue, context: Context): Statement {
   if (context.kind === 'bucket' && principal === undefined) throw malformed(POLICY_MESSAGES.missingPrincipal);
   // NotPrincipal with Allow would grant to everyone but a few: AWS advises against it; Coffer refuses it.
   if (principal?.not && effect === 'Allow') throw malformed(POLICY_MESSAGES.principal);
-  const principals = principal === undefined ? undefined : parsePrincipals(principal.value);
+  const principals = principal === undefined ? undefined : parsePrincipals(principal.value, context.exists);
 
   const action = element('Action');
   if (action === undefined) throw malformed(POLICY_MESSAGES.missingAction);
@@ -164,7 +175,7 @@ function strings(value: JsonValue, emptyMessage: string): string[] {
   return value as string[];
 }
 
-function parsePrincipals(value: JsonValue): Principals {
+function parsePrincipals(value: JsonValue, exists: Context['exists']): Principals {
   const invalid = () => malformed(POLICY_MESSAGES.principal);
   const found = { everyone: false, users: [], accounts: [], canonicalUsers: [], services: [] } as {
     everyone: boolean;
@@ -173,6 +184,10 @@ function parsePrincipals(value: JsonValue): Principals {
     canonicalUsers: string[];
     services: string[];
   };
+  const known = (type: PrincipalType, id: string, list: string[]) => {
+    if (!exists(type, id)) throw invalid();
+    list.push(id);
+  };
   if (value === '*') return Object.freeze({ ...found, everyone: true });
   if (!(value instanceof Map) || value.size === 0) throw invalid();
   for (const [type, given] of value) {
@@ -180,14 +195,16 @@ function parsePrincipals(value: JsonValue): Principals {
     if (list.length === 0 || list.some((item) => typeof item !== 'string')) throw invalid();
     for (const name of list as string[]) {
       if (type === 'AWS' && name === '*') found.everyone = true;
-      else if (type === 'AWS' && ACCOUNT.test(name)) found.accounts.push(name);
-      else if (type === 'AWS' && ROOT_ARN.test(name)) found.accounts.push(ROOT_ARN.exec(name)![1]!);
-      else if (type === 'AWS' && USER_ARN.test(name)) found.users.push(name);
-      else if (type === 'CanonicalUser' && CANONICAL_ID.test(name)) found.canonicalUsers.push(name.toLowerCase());
-      else if (type === 'Service' && SERVICE.test(name)) found.services.push(name);
+      else if (type === 'AWS' && ACCOUNT.test(name)) known('account', name, found.accounts);
+      else if (type === 'AWS' && ROOT_ARN.test(name)) known('account', ROOT_ARN.exec(name)![1]!, found.accounts);
+      else if (type === 'AWS' && USER_ARN.test(name)) known('user', name, found.users);
+      else if (type === 'CanonicalUser' && CANONICAL_ID.test(name)) {
+        known('canonical-user', name.toLowerCase(), found.canonicalUsers);
+      } else if (type === 'Service' && SERVICE.test(name)) found.services.push(name);
       else throw invalid();
     }
   }
+  for (const list of [found.users, found.accounts, found.canonicalUsers, found.services]) Object.freeze(list);
   return Object.freeze(found);
 }
 

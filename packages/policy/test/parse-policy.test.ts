@@ -71,6 +71,29 @@ describe('parsePolicy', () => {
     assert.deepEqual(p.services, ['logging.s3.amazonaws.com']);
   });
 
+  it('should ask options.principalExists about each named principal and refuse one that does not exist', () => {
+    const asked: string[] = [];
+    const principalExists = (type: string, id: string) => {
+      asked.push(`${type} ${id}`);
+      return !id.includes('ghost');
+    };
+    const named = (aws: string[]) =>
+      documentOf([statement({ Principal: { AWS: aws, CanonicalUser: 'B'.repeat(64) } })]);
+    parsePolicy(named(['111122223333', 'arn:aws:iam::111122223333:user/alice']), 'bucket', {
+      bucket: BUCKET,
+      principalExists,
+    });
+    assert.deepEqual(asked, [
+      'account 111122223333',
+      'user arn:aws:iam::111122223333:user/alice',
+      `canonical-user ${'b'.repeat(64)}`,
+    ]);
+    assert.throws(
+      () => parsePolicy(named(['arn:aws:iam::111122223333:user/ghost']), 'bucket', { bucket: BUCKET, principalExists }),
+      { code: 'POLICY_MALFORMED', message: 'Invalid principal in policy' },
+    );
+  });
+
   it('should accept NotPrincipal, NotAction and NotResource with Deny', () => {
     const policy = parsePolicy(
       documentOf([
