@@ -124,7 +124,8 @@ export function parseConditions(
   for (const [type, block] of element) {
     const parsed = conditionType(type);
     if (parsed === undefined) throw malformed(invalidConditionType(type));
-    if (!(block instanceof Map)) throw malformed(POLICY_MESSAGES.syntax);
+    // An operator with no key would test nothing: refused, so that a condition left empty allows nothing unasked.
+    if (!(block instanceof Map) || block.size === 0) throw malformed(POLICY_MESSAGES.syntax);
     for (const [written, given] of block) {
       const key = conditionKey(written);
       if (key === undefined) throw malformed(POLICY_MESSAGES.conditionKey);

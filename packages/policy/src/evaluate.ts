@@ -129,6 +129,9 @@ function decide(
 ): { decision: Decision; reason: DecisionReason | undefined } {
   let allow: DecisionReason | undefined;
   for (const [position, statement] of policy.statements.entries()) {
+    // A statement without principals (a user policy's) names no one in a bucket policy's place: a user policy
+    // passed as the bucket policy must not open the bucket to everyone.
+    if (source === 'bucket-policy' && statement.principals === undefined) continue;
     if (!applies(statement, request, keys, lookup)) continue;
     const reason = { source, policy: index, statement: position, sid: statement.sid, effect: statement.effect };
     if (statement.effect === 'Deny') return { decision: 'deny', reason: Object.freeze(reason) };

@@ -85,6 +85,7 @@ const DOCUMENTS: Array<[string, string]> = [
   ['Condition a string', one({ Condition: 'x' })],
   ['Condition a list', one({ Condition: [] })],
   ['Condition operator a string', one({ Condition: { StringEquals: 'x' } })],
+  ['Condition operator with no key', one({ Condition: { StringEquals: {} } })],
   ['Condition value an object', condition('StringEquals', 'aws:username', {})],
   ['Condition value empty list', condition('StringEquals', 'aws:username', [])],
   ['Condition value null', condition('StringEquals', 'aws:username', null)],

@@ -190,6 +190,11 @@ describe('evaluate: principals, actions and resources', () => {
     assert.deepEqual([result.bucketPolicy, result.userPolicies], ['allow', 'deny']);
   });
 
+  it('should let a user policy given as the bucket policy grant no one anything', () => {
+    const result = evaluate(request(ANONYMOUS, 's3:GetObject', 'a'), { bucketPolicy: BUILTIN_POLICIES.readwrite });
+    assert.equal(result.decision, 'implicit-deny');
+  });
+
   it('should give implicit-deny with no policies at all', () => {
     const result = evaluate(request(user('alice'), 's3:GetObject', 'a'), {});
     assert.deepEqual(result, {
