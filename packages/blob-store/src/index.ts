@@ -12,7 +12,7 @@ export {
 export { commonPrefix } from './list.ts';
 export { MIGRATION_PROGRESS_KEY } from './schema.ts';
 export { OBJECT_STREAM_INFO } from './read.ts';
-export { NULL_VERSION, VERSION_ID, isVersionId, newVersionId } from './versions.ts';
+export { NULL_VERSION, VERSION_ID, isVersionId, newVersionId, versionIdOf } from './versions.ts';
 export type {
   BeforeCommitResult,
   BodySummary,
