@@ -1,5 +1,5 @@
 export { BlobStore, type Transaction } from './store.ts';
-export type { BucketPatch, DeleteBucketOptions, ObjectStore } from './contract.ts';
+export type { BucketPatch, DeleteBucketOptions, DeleteObjectOptions, ObjectStore } from './contract.ts';
 export { BlobStoreError, isBlobStoreError, type BlobErrorCode } from './errors.ts';
 export {
   DEFAULT_OPTIONS,
@@ -12,6 +12,7 @@ export {
 export { commonPrefix } from './list.ts';
 export { MIGRATION_PROGRESS_KEY } from './schema.ts';
 export { OBJECT_STREAM_INFO } from './read.ts';
+export { NULL_VERSION, VERSION_ID, isVersionId, newVersionId, versionIdOf } from './versions.ts';
 export type {
   BeforeCommitResult,
   BodySummary,
@@ -20,6 +21,8 @@ export type {
   BucketEncryption,
   BucketRecord,
   CopyOptions,
+  DeleteMarkerRecord,
+  DeleteOutcome,
   ListQuery,
   ListResult,
   ObjectEncryption,
@@ -35,6 +38,10 @@ export type {
   Segment,
   SegmentWrite,
   SweepResult,
+  VersionListQuery,
+  VersionListResult,
+  VersionRecord,
+  VersioningState,
   WriteEncryption,
   WrittenSegment,
 } from './types.ts';

@@ -12,7 +12,7 @@ import { isKvError, type KvEngine } from '@coffer/kv';
 
 import { BucketCache } from './bucket-cache.ts';
 import { committedObject, type StoreContext } from './context.ts';
-import type { BucketPatch, DeleteBucketOptions, ObjectStore } from './contract.ts';
+import type { BucketPatch, DeleteBucketOptions, DeleteObjectOptions, ObjectStore } from './contract.ts';
 import { newKey, rewrapKey, unwrapKey, wrapKey } from './envelope.ts';
 import { openEngine } from './engine.ts';
 import { BlobStoreError, metaError } from './errors.ts';
@@ -29,9 +29,12 @@ import { openObject, readInline } from './reads.ts';
 import { K, decode } from './schema.ts';
 import { openMd5, sealMd5 } from './seal.ts';
 import { discardSegment, inlineSegment, writeSegment } from './segments.ts';
+import { listVersions } from './version-list.ts';
+import { findVersion, latestVersion } from './version-reads.ts';
 import type {
   BucketRecord,
   CopyOptions,
+  DeleteOutcome,
   ListQuery,
   ListResult,
   ObjectEncryption,
@@ -45,6 +48,9 @@ import type {
   Segment,
   SegmentWrite,
   SweepResult,
+  VersionListQuery,
+  VersionListResult,
+  VersionRecord,
   WriteEncryption,
   WrittenSegment,
 } from './types.ts';
@@ -291,6 +297,19 @@ export class BlobStore implements ObjectStore {
     return this.#op(() => committedObject(this.#ctx.kv, bucket, key));
   }
 
+  async getVersion(bucket: string, key: string, versionId: string): Promise<VersionRecord | undefined> {
+    checkBucketName(bucket);
+    checkKey(key);
+    if (typeof versionId !== 'string') throw new TypeError('versionId must be a string');
+    return this.#op(async () => (await findVersion(this.#ctx.kv, bucket, key, versionId))?.rec);
+  }
+
+  async latestVersion(bucket: string, key: string): Promise<VersionRecord | undefined> {
+    checkBucketName(bucket);
+    checkKey(key);
+    return this.#op(() => latestVersion(this.#ctx.kv, bucket, key));
+  }
+
   verifyKey(rec: ObjectRecord, customer?: SseCustomerKey): void {
     this.unwrapKey(rec, customer).fill(0);
   }
@@ -304,45 +323,66 @@ export class BlobStore implements ObjectStore {
     return this.#op(() => readInline(this.#ctx, rec, opts));
   }
 
-  async deleteObject(bucket: string, key: string, opts: { ifObjectId?: string } = {}): Promise<boolean> {
+  async deleteObject(bucket: string, key: string, opts: DeleteObjectOptions = {}): Promise<DeleteOutcome | undefined> {
     checkBucketName(bucket);
     checkKey(key);
+    if (opts.versionId !== undefined && typeof opts.versionId !== 'string')
+      throw new TypeError('opts.versionId must be a string');
     return this.#op(() =>
       this.#transaction(async (tx) => {
         if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
         // Only that object, not one written since under the same key (a lifecycle expiry decided on the old one).
-        if (opts.ifObjectId !== undefined && (await tx.getObject(bucket, key))?.id !== opts.ifObjectId) return false;
-        return tx.deleteObject(bucket, key);
+        if (opts.ifObjectId !== undefined && (await tx.getObject(bucket, key))?.id !== opts.ifObjectId)
+          return undefined;
+        if (opts.versionId !== undefined) return tx.deleteVersion(bucket, key, opts.versionId);
+        return tx.deleteObject(bucket, key, opts.owner);
       }),
     );
   }
 
-  async setObjectTags(bucket: string, key: string, tags: Record<string, string> | undefined): Promise<ObjectRecord> {
+  async setObjectTags(
+    bucket: string,
+    key: string,
+    tags: Record<string, string> | undefined,
+    opts: { versionId?: string } = {},
+  ): Promise<ObjectRecord> {
     checkBucketName(bucket);
     checkKey(key);
     const picked = tags === undefined ? undefined : pickMetadata({ userMeta: {}, tags }).tags;
     return this.#op(() =>
       this.#transaction(async (tx) => {
         if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
-        const rec = await tx.getObject(bucket, key);
-        if (!rec)
+        const rec =
+          opts.versionId === undefined
+            ? await tx.getObject(bucket, key)
+            : await tx.getVersion(bucket, key, opts.versionId);
+        if (!rec || rec.deleteMarker)
           throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
         const next: ObjectRecord = { ...rec };
         if (picked === undefined) delete next.tags;
         else next.tags = picked;
-        await tx.putObject(next);
+        await tx.updateVersion(next);
         return next;
       }),
     );
   }
 
   async listObjects(bucket: string, q: ListQuery): Promise<ListResult> {
+    return this.#list(bucket, q, () => listKeys((lower) => objectIterator(this.#ctx.kv, bucket, lower), q));
+  }
+
+  async listObjectVersions(bucket: string, q: VersionListQuery): Promise<VersionListResult> {
+    return this.#list(bucket, q, () => listVersions(this.#ctx.kv, bucket, q));
+  }
+
+  /** Runs a listing of an existing bucket, after the checks every listing makes. */
+  async #list<T>(bucket: string, q: { maxKeys: number }, list: () => Promise<T>): Promise<T> {
     checkBucketName(bucket);
     if (!Number.isSafeInteger(q?.maxKeys) || q.maxKeys < 0)
       throw new RangeError('q.maxKeys must be a non-negative integer');
     return this.#op(async () => {
       if (!(await this.#buckets.get(bucket))) throw noSuchBucket(bucket);
-      return listKeys((lower) => objectIterator(this.#ctx.kv, bucket, lower), q);
+      return list();
     });
   }
 

@@ -5,6 +5,7 @@ export type { ParseOptions, XmlElement, XmlSource } from './parse.ts';
 export {
   parseCreateBucketConfiguration,
   parseDelete,
+  parseVersioningConfiguration,
   parseCompleteMultipartUpload,
   parseServerSideEncryptionConfiguration,
   parseCorsConfiguration,
@@ -15,6 +16,7 @@ export {
 export type {
   CreateBucketConfiguration,
   DeleteRequest,
+  VersioningConfiguration,
   CompletePart,
   CompleteMultipartUploadRequest,
   ServerSideEncryptionRule,

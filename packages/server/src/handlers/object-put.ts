@@ -23,6 +23,7 @@ import {
 import { writePreconditions } from '../write-preconditions.ts';
 import { sendEmpty, setChecksumHeader } from '../respond.ts';
 import { taggingHeader } from '../tags.ts';
+import { setWrittenVersion } from '../versions.ts';
 
 export async function putObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   checkKey(ep.key);
@@ -53,5 +54,6 @@ export async function putObject(ctx: Context, ep: ObjectEndpoint, services: Serv
   ctx.set('ETag', quoted(rec.etag));
   setEncryptionHeaders(ctx, rec);
   setChecksumHeader(ctx, rec);
+  setWrittenVersion(ctx, bucket, rec);
   sendEmpty(ctx);
 }
