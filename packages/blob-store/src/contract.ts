@@ -9,11 +9,13 @@ import type { SseCustomerKey } from '@coffer/crypto';
 
 import type { Transaction } from './meta-tx.ts';
 import type {
+  BucketObjectLock,
   BucketRecord,
   CopyOptions,
   ListQuery,
   ListResult,
   ObjectEncryption,
+  ObjectLock,
   ObjectRecord,
   OpenOptions,
   PutOptions,
@@ -29,7 +31,15 @@ import type {
 } from './types.ts';
 
 /** The bucket changes `updateBucket` takes (a field given as `undefined` removes it). */
-export type BucketPatch = Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle'>>;
+export type BucketPatch = Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle' | 'objectLock'>>;
+
+/** Options of `deleteObject`. */
+export interface DeleteObjectOptions {
+  /** Delete only this object (by its internal id): false if the object under the key is another one. */
+  ifObjectId?: string;
+  /** Runs inside the commit on the object about to go; throws to keep it (e.g. its Object Lock retention). */
+  check?: (rec: ObjectRecord) => void;
+}
 
 /** Options of `deleteBucket`: hooks run inside its commit. */
 export interface DeleteBucketOptions {
@@ -59,8 +69,15 @@ export interface ObjectStore {
 
   // ---------------------------------------------------------------- buckets
 
-  /** Creates a bucket. `BLOB_BUCKET_EXISTS` (details.owner = the existing owner) if the name is taken. */
-  createBucket(name: string, owner: string, opts?: { location?: string }): Promise<BucketRecord>;
+  /**
+   * Creates a bucket, with Object Lock on if `objectLock` is given. `BLOB_BUCKET_EXISTS` (details.owner = the
+   * existing owner) if the name is taken.
+   */
+  createBucket(
+    name: string,
+    owner: string,
+    opts?: { location?: string; objectLock?: BucketObjectLock },
+  ): Promise<BucketRecord>;
 
   /** A bucket, or undefined. */
   getBucket(name: string): Promise<BucketRecord | undefined>;
@@ -68,7 +85,7 @@ export interface ObjectStore {
   /** All buckets, sorted by name (UTF-8 byte order). */
   listBuckets(): Promise<BucketRecord[]>;
 
-  /** Changes a bucket's configuration (encryption, CORS, tags, lifecycle). `BLOB_NO_SUCH_BUCKET`. */
+  /** Changes a bucket's configuration (encryption, CORS, tags, lifecycle, Object Lock). `BLOB_NO_SUCH_BUCKET`. */
   updateBucket(name: string, patch: BucketPatch): Promise<void>;
 
   /**
@@ -122,15 +139,28 @@ export interface ObjectStore {
 
   /**
    * Deletes an object; false if there was none (or, with `ifObjectId`, if the object under the key is another one).
-   * Its blob files go after the commit. `BLOB_NO_SUCH_BUCKET`.
+   * `check` runs inside the commit and may throw to keep the object. Its blob files go after the commit.
+   * `BLOB_NO_SUCH_BUCKET`.
    */
-  deleteObject(bucket: string, key: string, opts?: { ifObjectId?: string }): Promise<boolean>;
+  deleteObject(bucket: string, key: string, opts?: DeleteObjectOptions): Promise<boolean>;
 
   /**
    * Replaces an object's tags (`undefined` removes them), keeping its data, ETag and Last-Modified, as S3's
    * PutObjectTagging does. `BLOB_NO_SUCH_BUCKET`, `BLOB_NO_SUCH_KEY`.
    */
   setObjectTags(bucket: string, key: string, tags: Record<string, string> | undefined): Promise<ObjectRecord>;
+
+  /**
+   * Replaces an object's Object Lock state (`undefined` removes it), keeping its data, ETag and Last-Modified.
+   * `check` runs inside the commit on the current record and may throw to refuse the change (a retention that
+   * may not be shortened). `BLOB_NO_SUCH_BUCKET`, `BLOB_NO_SUCH_KEY`.
+   */
+  setObjectLock(
+    bucket: string,
+    key: string,
+    lock: ObjectLock | undefined,
+    opts?: { check?: (rec: ObjectRecord) => void },
+  ): Promise<ObjectRecord>;
 
   /**
    * Lists a bucket's objects in UTF-8 binary key order with prefix, delimiter (common prefixes), `after`

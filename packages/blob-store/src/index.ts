@@ -1,5 +1,5 @@
 export { BlobStore, type Transaction } from './store.ts';
-export type { BucketPatch, DeleteBucketOptions, ObjectStore } from './contract.ts';
+export type { BucketPatch, DeleteBucketOptions, DeleteObjectOptions, ObjectStore } from './contract.ts';
 export { BlobStoreError, isBlobStoreError, type BlobErrorCode } from './errors.ts';
 export {
   DEFAULT_OPTIONS,
@@ -18,15 +18,18 @@ export type {
   BucketCorsRule,
   BucketLifecycleRule,
   BucketEncryption,
+  BucketObjectLock,
   BucketRecord,
   CopyOptions,
   ListQuery,
   ListResult,
   ObjectEncryption,
+  ObjectLock,
   ObjectMetadata,
   ObjectRecord,
   OpenOptions,
   PutOptions,
+  RetentionMode,
   RewrapOptions,
   RewrapResult,
   ScrubFailure,

@@ -12,7 +12,7 @@ import { isKvError, type KvEngine } from '@coffer/kv';
 
 import { BucketCache } from './bucket-cache.ts';
 import { committedObject, type StoreContext } from './context.ts';
-import type { BucketPatch, DeleteBucketOptions, ObjectStore } from './contract.ts';
+import type { BucketPatch, DeleteBucketOptions, DeleteObjectOptions, ObjectStore } from './contract.ts';
 import { newKey, rewrapKey, unwrapKey, wrapKey } from './envelope.ts';
 import { openEngine } from './engine.ts';
 import { BlobStoreError, metaError } from './errors.ts';
@@ -30,11 +30,13 @@ import { K, decode } from './schema.ts';
 import { openMd5, sealMd5 } from './seal.ts';
 import { discardSegment, inlineSegment, writeSegment } from './segments.ts';
 import type {
+  BucketObjectLock,
   BucketRecord,
   CopyOptions,
   ListQuery,
   ListResult,
   ObjectEncryption,
+  ObjectLock,
   ObjectRecord,
   OpenOptions,
   PutOptions,
@@ -57,6 +59,7 @@ import {
   checkPutOptions,
   noSuchBucket,
   patchBucket,
+  pickLock,
   pickMetadata,
 } from './validation.ts';
 
@@ -143,7 +146,11 @@ export class BlobStore implements ObjectStore {
 
   // ---------------------------------------------------------------- buckets
 
-  async createBucket(name: string, owner: string, opts: { location?: string } = {}): Promise<BucketRecord> {
+  async createBucket(
+    name: string,
+    owner: string,
+    opts: { location?: string; objectLock?: BucketObjectLock } = {},
+  ): Promise<BucketRecord> {
     checkBucketName(name);
     if (typeof owner !== 'string' || owner === '') throw new TypeError('owner must be a non-empty string');
     return this.transaction(async (tx) => {
@@ -160,8 +167,9 @@ export class BlobStore implements ObjectStore {
         created: new Date().toISOString(),
         location: opts.location || 'us-east-1',
       };
-      tx.putBucket(rec);
-      return rec;
+      const stored = opts.objectLock ? patchBucket(rec, { objectLock: opts.objectLock }) : rec;
+      tx.putBucket(stored);
+      return stored;
     });
   }
 
@@ -304,23 +312,49 @@ export class BlobStore implements ObjectStore {
     return this.#op(() => readInline(this.#ctx, rec, opts));
   }
 
-  async deleteObject(bucket: string, key: string, opts: { ifObjectId?: string } = {}): Promise<boolean> {
+  async deleteObject(bucket: string, key: string, opts: DeleteObjectOptions = {}): Promise<boolean> {
     checkBucketName(bucket);
     checkKey(key);
     return this.#op(() =>
       this.#transaction(async (tx) => {
         if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
-        // Only that object, not one written since under the same key (a lifecycle expiry decided on the old one).
-        if (opts.ifObjectId !== undefined && (await tx.getObject(bucket, key))?.id !== opts.ifObjectId) return false;
+        if (opts.ifObjectId !== undefined || opts.check) {
+          const rec = await tx.getObject(bucket, key);
+          // Only that object, not one written since under the same key (a lifecycle expiry decided on the old one).
+          if (opts.ifObjectId !== undefined && rec?.id !== opts.ifObjectId) return false;
+          if (rec) opts.check?.(rec);
+        }
         return tx.deleteObject(bucket, key);
       }),
     );
   }
 
   async setObjectTags(bucket: string, key: string, tags: Record<string, string> | undefined): Promise<ObjectRecord> {
+    const picked = tags === undefined ? undefined : pickMetadata({ userMeta: {}, tags }).tags;
+    return this.#patchObject(bucket, key, (next) => {
+      if (picked === undefined) delete next.tags;
+      else next.tags = picked;
+    });
+  }
+
+  async setObjectLock(
+    bucket: string,
+    key: string,
+    lock: ObjectLock | undefined,
+    opts: { check?: (rec: ObjectRecord) => void } = {},
+  ): Promise<ObjectRecord> {
+    const picked = lock === undefined ? undefined : pickLock(lock);
+    return this.#patchObject(bucket, key, (next) => {
+      opts.check?.(next);
+      if (picked === undefined) delete next.lock;
+      else next.lock = picked;
+    });
+  }
+
+  /** Rewrites the record of an object after `patch` changed a copy of it (its data stays). */
+  async #patchObject(bucket: string, key: string, patch: (next: ObjectRecord) => void): Promise<ObjectRecord> {
     checkBucketName(bucket);
     checkKey(key);
-    const picked = tags === undefined ? undefined : pickMetadata({ userMeta: {}, tags }).tags;
     return this.#op(() =>
       this.#transaction(async (tx) => {
         if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
@@ -328,8 +362,7 @@ export class BlobStore implements ObjectStore {
         if (!rec)
           throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
         const next: ObjectRecord = { ...rec };
-        if (picked === undefined) delete next.tags;
-        else next.tags = picked;
+        patch(next);
         await tx.putObject(next);
         return next;
       }),

@@ -54,6 +54,7 @@ export function delegateStore(
     readInline: (rec, opts) => via('readInline').readInline(rec, opts),
     deleteObject: (bucket, key, opts) => via('deleteObject').deleteObject(bucket, key, opts),
     setObjectTags: (bucket, key, tags) => via('setObjectTags').setObjectTags(bucket, key, tags),
+    setObjectLock: (bucket, key, lock, opts) => via('setObjectLock').setObjectLock(bucket, key, lock, opts),
     listObjects: (bucket, q) => via('listObjects').listObjects(bucket, q),
     copyObject: (src, bucket, key, opts) => via('copyObject').copyObject(src, bucket, key, opts),
     putRecord: (ns, id, value) => via('putRecord').putRecord(ns, id, value),
@@ -997,6 +998,81 @@ export function runConformanceSuite(
           ctx.store.putObject('b', 'absent', bodyOf(Buffer.from('2')), putOpts({ ifMatch: one.etag })),
           'BLOB_NO_SUCH_KEY',
         );
+      });
+    });
+
+    describe('Object Lock', () => {
+      const ctx = withStore();
+      const until = '2030-01-02T03:04:05.000Z';
+
+      it('should create a bucket with Object Lock and change its default retention', async () => {
+        const s = ctx.store;
+        const b = await s.createBucket('locked', 'u1', { objectLock: { enabled: true } });
+        assert.deepEqual(b.objectLock, { enabled: true });
+        assert.deepEqual((await s.getBucket('locked'))?.objectLock, { enabled: true });
+        const objectLock = { enabled: true, defaultRetention: { mode: 'GOVERNANCE', days: 3 } } as const;
+        await s.updateBucket('locked', { objectLock });
+        assert.deepEqual((await s.getBucket('locked'))?.objectLock, objectLock);
+        assert.equal((await s.createBucket('plain', 'u1')).objectLock, undefined);
+      });
+
+      it('should keep a lock given with the metadata, and copy it', async () => {
+        const s = ctx.store;
+        const lock = { mode: 'COMPLIANCE', retainUntil: until, legalHold: true } as const;
+        const rec = await s.putObject(
+          'locked',
+          'k',
+          bodyOf(Buffer.from('x')),
+          putOpts({ metadata: { userMeta: {}, lock } }),
+        );
+        assert.deepEqual(rec.lock, lock);
+        assert.deepEqual((await s.getObject('locked', 'k'))?.lock, lock);
+        const copied = await s.copyObject(rec, 'locked', 'k2', { ...putOpts(), metadata: { userMeta: {}, lock } });
+        assert.deepEqual(copied.lock, lock);
+        const bad = { userMeta: {}, lock: { mode: 'GOVERNANCE' as const } };
+        await assert.rejects(
+          s.putObject('locked', 'bad', bodyOf(Buffer.from('x')), putOpts({ metadata: bad })),
+          /mode and metadata.lock.retainUntil go together/,
+        );
+        assert.equal(await s.getObject('locked', 'bad'), undefined);
+      });
+
+      it('should set, check and remove an object lock without touching the data', async () => {
+        const s = ctx.store;
+        const before = await s.getObject('locked', 'k');
+        const next = await s.setObjectLock('locked', 'k', { legalHold: true });
+        assert.deepEqual(next.lock, { legalHold: true });
+        assert.equal(next.etag, before?.etag);
+        assert.equal(next.lastModified, before?.lastModified);
+        await assert.rejects(
+          s.setObjectLock('locked', 'k', undefined, {
+            check: (rec) => {
+              assert.deepEqual(rec.lock, { legalHold: true });
+              throw new Error('refused');
+            },
+          }),
+          /refused/,
+        );
+        assert.deepEqual((await s.getObject('locked', 'k'))?.lock, { legalHold: true });
+        assert.equal((await s.setObjectLock('locked', 'k', undefined)).lock, undefined);
+        await rejectsCode(s.setObjectLock('locked', 'nope', undefined), 'BLOB_NO_SUCH_KEY');
+        await rejectsCode(s.setObjectLock('nope', 'k', undefined), 'BLOB_NO_SUCH_BUCKET');
+      });
+
+      it('should let a delete check keep the object', async () => {
+        const s = ctx.store;
+        await assert.rejects(
+          s.deleteObject('locked', 'k2', {
+            check: () => {
+              throw new Error('locked');
+            },
+          }),
+          /locked/,
+        );
+        assert.ok(await s.getObject('locked', 'k2'));
+        assert.equal(await s.deleteObject('locked', 'k2', { check: () => {} }), true);
+        assert.equal(await s.getObject('locked', 'k2'), undefined);
+        assert.equal(await s.deleteObject('locked', 'k2', { check: () => assert.fail('no object to check') }), false);
       });
     });
 

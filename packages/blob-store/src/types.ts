@@ -20,6 +20,18 @@ export interface BucketRecord {
   tags?: Record<string, string>;
   /** Lifecycle rules (PutBucketLifecycleConfiguration), checked by the server; absent = none. */
   lifecycle?: BucketLifecycleRule[];
+  /** Object Lock (CreateBucket's `x-amz-bucket-object-lock-enabled`, PutObjectLockConfiguration); absent = off. */
+  objectLock?: BucketObjectLock;
+}
+
+/** A retention mode: GOVERNANCE can be lifted by a caller allowed to bypass it, COMPLIANCE by nobody. */
+export type RetentionMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+/** A bucket's Object Lock: once on, never off; with a default retention for new objects or without. */
+export interface BucketObjectLock {
+  enabled: true;
+  /** Retention given to each new object that names none itself, for exactly one of `days` or `years`. */
+  defaultRetention?: { mode: RetentionMode; days?: number; years?: number };
 }
 
 /** One lifecycle rule of a bucket: which objects (prefix, tags, size bounds) and what happens to them, when. */
@@ -78,6 +90,18 @@ export interface ObjectMetadata {
   userMeta: Record<string, string>;
   /** Object tags (x-amz-tagging, PutObjectTagging): key → value, in the order given; absent = none. */
   tags?: Record<string, string>;
+  /** Object Lock retention and legal hold (checked by the server); absent = not locked. */
+  lock?: ObjectLock;
+}
+
+/** The Object Lock state of one object: a retention (mode and date), a legal hold, or both. */
+export interface ObjectLock {
+  /** Retention mode; with `retainUntil`. */
+  mode?: RetentionMode;
+  /** End of the retention, ISO 8601; with `mode`. */
+  retainUntil?: string;
+  /** Legal hold on: the object cannot be deleted, whatever its retention, until the hold is taken off. */
+  legalHold?: true;
 }
 
 /**
