@@ -151,15 +151,14 @@ export interface ObjectStore {
   setObjectTags(bucket: string, key: string, tags: Record<string, string> | undefined): Promise<ObjectRecord>;
 
   /**
-   * Replaces an object's Object Lock state (`undefined` removes it), keeping its data, ETag and Last-Modified.
-   * `check` runs inside the commit on the current record and may throw to refuse the change (a retention that
-   * may not be shortened). `BLOB_NO_SUCH_BUCKET`, `BLOB_NO_SUCH_KEY`.
+   * Changes an object's Object Lock state to what `update` makes of the current one (`undefined`: none), keeping its
+   * data, ETag and Last-Modified. `update` runs inside the commit and may throw to refuse the change (a retention
+   * that may not be shortened). `BLOB_NO_SUCH_BUCKET`, `BLOB_NO_SUCH_KEY`.
    */
   setObjectLock(
     bucket: string,
     key: string,
-    lock: ObjectLock | undefined,
-    opts?: { check?: (rec: ObjectRecord) => void },
+    update: (current: ObjectLock | undefined) => ObjectLock | undefined,
   ): Promise<ObjectRecord>;
 
   /**

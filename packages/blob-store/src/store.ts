@@ -340,14 +340,12 @@ export class BlobStore implements ObjectStore {
   async setObjectLock(
     bucket: string,
     key: string,
-    lock: ObjectLock | undefined,
-    opts: { check?: (rec: ObjectRecord) => void } = {},
+    update: (current: ObjectLock | undefined) => ObjectLock | undefined,
   ): Promise<ObjectRecord> {
-    const picked = lock === undefined ? undefined : pickLock(lock);
     return this.#patchObject(bucket, key, (next) => {
-      opts.check?.(next);
-      if (picked === undefined) delete next.lock;
-      else next.lock = picked;
+      const lock = update(next.lock === undefined ? undefined : pickLock(next.lock));
+      if (lock === undefined) delete next.lock;
+      else next.lock = pickLock(lock);
     });
   }
 

@@ -100,8 +100,11 @@ export interface ObjectLock {
   mode?: RetentionMode;
   /** End of the retention, ISO 8601; with `mode`. */
   retainUntil?: string;
-  /** Legal hold on: the object cannot be deleted, whatever its retention, until the hold is taken off. */
-  legalHold?: true;
+  /**
+   * Legal hold: while true the object cannot be deleted, whatever its retention; false once taken off (S3 then
+   * reads it back as OFF); absent = never set.
+   */
+  legalHold?: boolean;
 }
 
 /**

@@ -85,8 +85,8 @@ export function pickLock(lock: ObjectLock): ObjectLock {
     out.retainUntil = lock.retainUntil;
   }
   if (lock.legalHold !== undefined) {
-    if (lock.legalHold !== true) throw new TypeError('metadata.lock.legalHold must be true or absent');
-    out.legalHold = true;
+    if (typeof lock.legalHold !== 'boolean') throw new TypeError('metadata.lock.legalHold must be a boolean');
+    out.legalHold = lock.legalHold;
   }
   return out;
 }
