@@ -7,6 +7,10 @@
 import type { ObjectStore, BucketLifecycleRule, ObjectRecord } from '@coffer/blob-store';
 import type { MultipartStore } from '@coffer/multipart';
 import type { Logger } from 'pino';
+import { isLocked } from './lock-rules.ts';
+
+/** Thrown inside a lifecycle delete's commit to keep an object that became locked since it was listed. */
+class KeptLocked extends Error {}
 
 const DAY = 86_400_000;
 
@@ -127,7 +131,15 @@ export class LifecycleRunner {
           const page = await this.#store.listObjects(bucket.name, { after, maxKeys: PAGE });
           for (const rec of page.objects) {
             const e = objectExpiry(rules, rec);
-            if (e && e.at <= now && (await this.#store.deleteObject(bucket.name, rec.key, { ifObjectId: rec.id }))) {
+            // Lifecycle never removes a locked object (legal hold, or retention of either mode not yet over).
+            if (!e || e.at > now || isLocked(rec.lock, now)) continue;
+            const check = (current: ObjectRecord) => {
+              if (isLocked(current.lock, now)) throw new KeptLocked();
+            };
+            const deleted = await this.#store
+              .deleteObject(bucket.name, rec.key, { ifObjectId: rec.id, check })
+              .catch((err: unknown) => (err instanceof KeptLocked ? false : Promise.reject(err)));
+            if (deleted) {
               expired++;
               this.#logger.info({ bucket: bucket.name, rule: e.ruleId }, 'lifecycle expired an object');
             }

@@ -61,6 +61,20 @@ export async function listBuckets(ctx: Context, ep: EndpointOf<'ListBuckets'>, s
   });
 }
 
+/** `x-amz-bucket-object-lock-enabled` of CreateBucket: `true` or `false` (any case), absent = false. */
+function objectLockHeader(ctx: Context): boolean {
+  const raw = ctx.get('x-amz-bucket-object-lock-enabled');
+  if (raw === '') return false;
+  const value = raw.trim().toLowerCase();
+  if (value !== 'true' && value !== 'false') {
+    throw new S3Error('InvalidArgument', {
+      message: 'Invalid x-amz-bucket-object-lock-enabled header value',
+      extra: { ArgumentName: 'x-amz-bucket-object-lock-enabled', ArgumentValue: raw },
+    });
+  }
+  return value === 'true';
+}
+
 /**
  * A bucket the caller already owns is 409 BucketAlreadyOwnedByYou, except in us-east-1, where S3 keeps its legacy
  * answer: 200, and the bucket (objects, configuration) is left as it was (S3-ERRORS.md).
@@ -78,8 +92,12 @@ export async function createBucket(ctx: Context, ep: BucketEndpoint, services: S
     });
   }
   const user = currentUser(ctx);
+  const lockEnabled = objectLockHeader(ctx);
   try {
-    await services.store.createBucket(name, user.id, { location: services.region });
+    await services.store.createBucket(name, user.id, {
+      location: services.region,
+      ...(lockEnabled ? { objectLock: { enabled: true } } : {}),
+    });
   } catch (err) {
     if ((err as { code?: string }).code !== 'BLOB_BUCKET_EXISTS') throw err;
     const existing = await services.store.getBucket(name);

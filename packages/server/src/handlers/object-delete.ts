@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
+import type { BucketRecord, DeleteObjectOptions } from '@coffer/blob-store';
 import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
 import { parseDelete } from '@coffer/xml';
 import { S3Error, toS3Error } from '../errors.ts';
@@ -13,11 +14,18 @@ import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
 import { ownedBucket, xmlBody } from '../access.ts';
 import { LIMITS, header } from '../http.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
+import { checkDeletable } from '../lock-rules.ts';
+import { bypassesGovernance } from '../object-lock.ts';
 
 export async function deleteObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
-  await services.store.deleteObject(ep.bucket, ep.key);
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  await services.store.deleteObject(ep.bucket, ep.key, lockCheck(bucket, bypassesGovernance(ctx.req.headers)));
   sendEmpty(ctx, 204);
+}
+
+/** The store's in-commit check that keeps a locked object, in a bucket with Object Lock. */
+function lockCheck(bucket: BucketRecord, bypass: boolean): DeleteObjectOptions {
+  return bucket.objectLock ? { check: (rec) => checkDeletable(rec, bypass) } : {};
 }
 
 /** Hashes what flows through, for the Content-MD5 check of a small XML body. */
@@ -29,7 +37,7 @@ async function* md5Tap(source: AsyncIterable<Buffer>, hash: ReturnType<typeof cr
 }
 
 export async function deleteObjects(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   const headers = ctx.req.headers;
   const contentMd5 = header(headers, 'content-md5');
   if (contentMd5 === undefined && !Object.keys(headers).some((h) => h.startsWith('x-amz-checksum-'))) {
@@ -48,7 +56,7 @@ export async function deleteObjects(ctx: Context, ep: BucketEndpoint, services: 
       // for an empty <Key> of DeleteObjects, per key, as it does every per-key failure.
       if (key === '') throw new S3Error('UserKeyMustBeSpecified');
       if (Buffer.byteLength(key, 'utf8') > LIMITS.maxKeyBytes) throw new S3Error('KeyTooLongError');
-      await services.store.deleteObject(ep.bucket, key);
+      await services.store.deleteObject(ep.bucket, key, lockCheck(bucket, bypassesGovernance(headers)));
       deleted.push({ Key: key });
     } catch (err) {
       const e = toS3Error(err);
