@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the tests drive besides Node: s3cmd, gpg and openssl for the end-to-end tests; PostgreSQL 15 and a
-# one-node Ceph (ceph-mon, ceph-osd, radosgw, ceph-common) for the scale-out tests (tools/test-services/); and the
-# aws CLI and boto3 for python3. Idempotent: apt runs (update once, then one install) only when a program is missing.
-# Needs root (or sudo) for apt.
+# Installs what the tests drive besides Node: s3cmd, gpg, openssl and rclone for the end-to-end tests; PostgreSQL 15
+# and a one-node Ceph (ceph-mon, ceph-osd, radosgw, ceph-common) for the scale-out tests (tools/test-services/); and
+# the aws CLI and boto3 for python3. Idempotent: apt runs (update once, then one install) only when a program is
+# missing. Needs root (or sudo) for apt.
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -12,6 +12,7 @@ wanted=(
   "s3cmd s3cmd"
   "gpg gnupg"
   "openssl openssl"
+  "rclone rclone"
   "/usr/lib/postgresql/15/bin/initdb postgresql"
   "/usr/lib/postgresql/15/bin/pg_ctl postgresql"
   "ceph-mon ceph-mon"

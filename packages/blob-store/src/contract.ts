@@ -12,6 +12,7 @@ import type {
   BucketObjectLock,
   BucketRecord,
   CopyOptions,
+  DeleteOutcome,
   ListQuery,
   ListResult,
   ObjectEncryption,
@@ -26,18 +27,33 @@ import type {
   Segment,
   SegmentWrite,
   SweepResult,
+  VersionListQuery,
+  VersionListResult,
+  VersionRecord,
   WriteEncryption,
   WrittenSegment,
 } from './types.ts';
 
-/** The bucket changes `updateBucket` takes (a field given as `undefined` removes it). */
-export type BucketPatch = Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle' | 'objectLock'>>;
+/**
+ * The bucket changes `updateBucket` takes (a field given as `undefined` removes it; `versioning` can only be set, to
+ * `Enabled` or `Suspended`: a bucket never returns to unversioned).
+ */
+export type BucketPatch = Partial<
+  Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle' | 'versioning' | 'objectLock'>
+>;
 
 /** Options of `deleteObject`. */
 export interface DeleteObjectOptions {
-  /** Delete only this object (by its internal id): false if the object under the key is another one. */
+  /** Delete this version for good (`null` = the null version) instead of deleting the key. */
+  versionId?: string;
+  /** Only if the latest object under the key has this record id (a decision taken on it, e.g. a lifecycle expiry). */
   ifObjectId?: string;
-  /** Runs inside the commit on the object about to go; throws to keep it (e.g. its Object Lock retention). */
+  /** User id of the deleter: the owner of a delete marker the delete adds. */
+  owner?: string;
+  /**
+   * Runs inside the commit on the object version the delete removes for good (none when it adds a delete marker);
+   * throws to keep it (e.g. its Object Lock retention).
+   */
   check?: (rec: ObjectRecord) => void;
 }
 
@@ -70,7 +86,7 @@ export interface ObjectStore {
   // ---------------------------------------------------------------- buckets
 
   /**
-   * Creates a bucket, with Object Lock on if `objectLock` is given. `BLOB_BUCKET_EXISTS` (details.owner = the
+   * Creates a bucket, with Object Lock (and versioning, which it needs) on if `objectLock` is given. `BLOB_BUCKET_EXISTS` (details.owner = the
    * existing owner) if the name is taken.
    */
   createBucket(
@@ -107,11 +123,21 @@ export interface ObjectStore {
    * The body is read but not destroyed on failure (its owner decides; Node's HTTP server discards an unread request).
    * Errors: `BLOB_NO_SUCH_BUCKET`, `BLOB_PRECONDITION_FAILED`, `BLOB_NO_SUCH_KEY` (If-Match on no object),
    * `BLOB_TOO_LARGE`, `BLOB_ABORTED`, `BLOB_IO`; the body's own errors and `beforeCommit`'s pass through.
+   *
+   * The write follows the bucket's versioning, as S3's does: unversioned, it replaces the object; enabled, it is a
+   * new version (its `versionId` set on the record returned) and the previous latest is kept; suspended, it is the
+   * `null` version, replacing the previous one wherever it is. So do `copyObject` and `tx.putObject`.
    */
   putObject(bucket: string, key: string, body: Readable, opts: PutOptions): Promise<ObjectRecord>;
 
-  /** The object record, or undefined. */
+  /** The latest version of a key if it is an object (not a delete marker), or undefined. */
   getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
+
+  /** A version of a key by id (`null` = the null version): an object or a delete marker, or undefined. */
+  getVersion(bucket: string, key: string, versionId: string): Promise<VersionRecord | undefined>;
+
+  /** The latest version of a key, object or delete marker, or undefined (a key never written, or all deleted). */
+  latestVersion(bucket: string, key: string): Promise<VersionRecord | undefined>;
 
   /**
    * Checks the key for an object without reading data (HEAD, 0-byte objects): SSE-C needs `customer`
@@ -138,34 +164,51 @@ export interface ObjectStore {
   readInline(rec: ObjectRecord, opts?: OpenOptions): Promise<Buffer | undefined>;
 
   /**
-   * Deletes an object; false if there was none (or, with `ifObjectId`, if the object under the key is another one).
-   * `check` runs inside the commit and may throw to keep the object. Its blob files go after the commit.
-   * `BLOB_NO_SUCH_BUCKET`.
+   * Deletes as S3's DeleteObject does. Without `versionId`, under the bucket's versioning: unversioned, the object
+   * goes; enabled or suspended, a delete marker (owned by `owner`) becomes the latest version. With `versionId`
+   * (`null` = the null version), that version goes for good, and the next newest becomes the latest. Undefined when
+   * nothing was there to delete (or, with `ifObjectId`, when the latest object under the key is another one).
+   * `check` runs inside the commit on the object version about to go for good and may throw to keep it. Blob
+   * files no version refers to any more go after the commit. `BLOB_NO_SUCH_BUCKET`.
    */
-  deleteObject(bucket: string, key: string, opts?: DeleteObjectOptions): Promise<boolean>;
+  deleteObject(bucket: string, key: string, opts?: DeleteObjectOptions): Promise<DeleteOutcome | undefined>;
 
   /**
-   * Replaces an object's tags (`undefined` removes them), keeping its data, ETag and Last-Modified, as S3's
-   * PutObjectTagging does. `BLOB_NO_SUCH_BUCKET`, `BLOB_NO_SUCH_KEY`.
+   * Replaces the tags of an object's latest version, or of version `opts.versionId` (`undefined` tags removes them),
+   * keeping its data, ETag and Last-Modified, as S3's PutObjectTagging does. `BLOB_NO_SUCH_BUCKET`,
+   * `BLOB_NO_SUCH_KEY` (no such version, or a delete marker).
    */
-  setObjectTags(bucket: string, key: string, tags: Record<string, string> | undefined): Promise<ObjectRecord>;
+  setObjectTags(
+    bucket: string,
+    key: string,
+    tags: Record<string, string> | undefined,
+    opts?: { versionId?: string },
+  ): Promise<ObjectRecord>;
 
   /**
-   * Changes an object's Object Lock state to what `update` makes of the current one (`undefined`: none), keeping its
-   * data, ETag and Last-Modified. `update` runs inside the commit and may throw to refuse the change (a retention
-   * that may not be shortened). `BLOB_NO_SUCH_BUCKET`, `BLOB_NO_SUCH_KEY`.
+   * Changes the Object Lock state of an object's latest version, or of version `opts.versionId`, to what `update`
+   * makes of the current one (`undefined`: none), keeping its data, ETag and Last-Modified. `update` runs inside the
+   * commit and may throw to refuse the change (a retention that may not be shortened). `BLOB_NO_SUCH_BUCKET`,
+   * `BLOB_NO_SUCH_KEY` (no such version, or a delete marker).
    */
   setObjectLock(
     bucket: string,
     key: string,
     update: (current: ObjectLock | undefined) => ObjectLock | undefined,
+    opts?: { versionId?: string },
   ): Promise<ObjectRecord>;
 
   /**
-   * Lists a bucket's objects in UTF-8 binary key order with prefix, delimiter (common prefixes), `after`
-   * (exclusive marker) and maxKeys. `BLOB_NO_SUCH_BUCKET`.
+   * Lists a bucket's objects (the latest version of each key, never a delete marker) in UTF-8 binary key order with
+   * prefix, delimiter (common prefixes), `after` (exclusive marker) and maxKeys. `BLOB_NO_SUCH_BUCKET`.
    */
   listObjects(bucket: string, q: ListQuery): Promise<ListResult>;
+
+  /**
+   * Lists every version and delete marker of a bucket in S3's order (key, then newest first, the latest flagged)
+   * with prefix, delimiter, key and version-id markers, and maxKeys. `BLOB_NO_SUCH_BUCKET`.
+   */
+  listObjectVersions(bucket: string, q: VersionListQuery): Promise<VersionListResult>;
 
   /**
    * Copies an object without touching its data: the data key is unwrapped with the source's key and re-wrapped for

@@ -12,6 +12,7 @@ export {
 export { commonPrefix } from './list.ts';
 export { MIGRATION_PROGRESS_KEY } from './schema.ts';
 export { OBJECT_STREAM_INFO } from './read.ts';
+export { NULL_VERSION, VERSION_ID, isVersionId, newVersionId, versionIdOf } from './versions.ts';
 export type {
   BeforeCommitResult,
   BodySummary,
@@ -21,6 +22,8 @@ export type {
   BucketObjectLock,
   BucketRecord,
   CopyOptions,
+  DeleteMarkerRecord,
+  DeleteOutcome,
   ListQuery,
   ListResult,
   ObjectEncryption,
@@ -38,6 +41,10 @@ export type {
   Segment,
   SegmentWrite,
   SweepResult,
+  VersionListQuery,
+  VersionListResult,
+  VersionRecord,
+  VersioningState,
   WriteEncryption,
   WrittenSegment,
 } from './types.ts';

@@ -24,7 +24,9 @@ import type {
   ScrubResult,
   Segment,
   SweepResult,
+  VersionRecord,
 } from './types.ts';
+import { versionIdOf } from './versions.ts';
 
 /**
  * When other nodes share the data directory, an unreferenced file younger than this may be another node's write in
@@ -75,7 +77,7 @@ export async function sweep(ctx: StoreContext): Promise<SweepResult> {
 }
 
 /**
- * Re-wraps the data key of every SSE-S3 object not wrapped under the active master key, in commits (through
+ * Re-wraps the data key of every SSE-S3 object version not wrapped under the active master key, in commits (through
  * `transact`) of `batchSize` objects; an object changed meanwhile is left to its new version.
  */
 export async function rewrapKeys(
@@ -98,9 +100,10 @@ export async function rewrapKeys(
     rewrapped += await transact(async (tx) => {
       let n = 0;
       for (const old of batch) {
-        const cur = await tx.getObject(old.bucket, old.key);
-        if (!cur || cur.id !== old.id || cur.enc.scheme !== 'SSE-S3' || cur.enc.wrap.kekId === active) continue;
-        await tx.putObject({ ...cur, enc: rewrapKey(ring, cur) });
+        const cur = await tx.getVersion(old.bucket, old.key, versionIdOf(old));
+        if (!cur || cur.deleteMarker || cur.id !== old.id) continue;
+        if (cur.enc.scheme !== 'SSE-S3' || cur.enc.wrap.kekId === active) continue;
+        await tx.updateVersion({ ...cur, enc: rewrapKey(ring, cur) });
         n++;
       }
       return n;
@@ -147,7 +150,13 @@ export async function scrub(
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       const e = err as { code?: string; message?: string };
-      failures.push({ bucket: rec.bucket, key: rec.key, code: e.code ?? 'ERROR', message: e.message ?? String(err) });
+      failures.push({
+        bucket: rec.bucket,
+        key: rec.key,
+        ...(rec.versionId === undefined ? {} : { versionId: rec.versionId }),
+        code: e.code ?? 'ERROR',
+        message: e.message ?? String(err),
+      });
     }
     opts.onProgress?.({ objects, bytes });
   }
@@ -176,9 +185,13 @@ async function checkSegmentSize(ctx: StoreContext, seg: Segment): Promise<void> 
     throw new BlobStoreError('BLOB_CORRUPT', `blob file ${seg.blobId} has ${size} bytes, expected ${seg.encSize}`);
 }
 
-/** Every object record, in key order. */
+/** Every object record: the latest versions in key order, then the older ones (delete markers have no data). */
 async function* objectRecords(ctx: StoreContext): AsyncGenerator<ObjectRecord> {
   for await (const e of ctx.kv.scan(K.objects)) yield decode<ObjectRecord>(e.value)!;
+  for await (const e of ctx.kv.scan(K.versions)) {
+    const rec = decode<VersionRecord>(e.value)!;
+    if (!rec.deleteMarker) yield rec;
+  }
 }
 
 /** True when other nodes share the data directory and the file at `p` may still be one's write in progress. */

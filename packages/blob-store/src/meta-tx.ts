@@ -2,7 +2,9 @@ import type { KvTransaction } from '@coffer/kv';
 
 import { BlobStoreError } from './errors.ts';
 import { K, decode, encode, type RefRecord } from './schema.ts';
-import type { BucketRecord, ObjectRecord } from './types.ts';
+import type { BucketRecord, DeleteMarkerRecord, DeleteOutcome, ObjectRecord, VersionRecord } from './types.ts';
+import { findVersion, latestObject, latestVersion, olderVersion } from './version-reads.ts';
+import { newVersionId, versionIdOf, versionSortKey } from './versions.ts';
 
 /**
  * The work of one metadata commit, in Coffer's terms (buckets, objects, blob references, generic records), over one
@@ -17,14 +19,37 @@ export interface Transaction {
   putBucket(rec: BucketRecord): void;
   /** Deletes a bucket record (no checks; see `BlobStore.deleteBucket`). */
   deleteBucket(name: string): void;
-  /** True if the bucket holds at least one object. */
+  /** True if the bucket holds at least one object, older version or delete marker. */
   hasObjects(bucket: string): Promise<boolean>;
-  /** An object record, or undefined. */
+  /** The latest version of a key if it is an object (what GET without a version id reads), or undefined. */
   getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
-  /** Writes an object record: +1 reference on each of its blobs, -1 on each blob of the record it replaces. */
+  /** The latest version of a key, object or delete marker, or undefined. */
+  latestVersion(bucket: string, key: string): Promise<VersionRecord | undefined>;
+  /** A version by id (`null` = the null version), or undefined (also for an id that is not a version id). */
+  getVersion(bucket: string, key: string, versionId: string): Promise<VersionRecord | undefined>;
+  /**
+   * Writes a new object as S3 writes under the bucket's versioning state, and sets `rec.versionId`: unversioned, it
+   * replaces the object; enabled, it gets a new version id and the previous latest version is kept; suspended, it
+   * is the `null` version, replacing the previous null version wherever it is. +1 reference on each of its blobs,
+   * -1 on each blob of a version it replaces.
+   */
   putObject(rec: ObjectRecord): Promise<void>;
-  /** Deletes an object record and drops its references; false if there was none. */
-  deleteObject(bucket: string, key: string): Promise<boolean>;
+  /**
+   * Rewrites an existing version in place (new tags, a re-wrapped key), found by `rec.versionId`: refcounts follow
+   * its segments. `BLOB_NO_SUCH_KEY` if that version is gone.
+   */
+  updateVersion(rec: ObjectRecord): Promise<void>;
+  /**
+   * Deletes a key as S3's DELETE without a version id does under the bucket's versioning state: unversioned, the
+   * object goes (undefined if there was none); enabled, a delete marker with a new version id becomes the latest;
+   * suspended, a `null` delete marker does, replacing the null version. `owner` owns the marker.
+   */
+  deleteObject(bucket: string, key: string, owner?: string): Promise<DeleteOutcome | undefined>;
+  /**
+   * Deletes one version (`null` = the null version) for good, dropping its references; when it was the latest, the
+   * next newest becomes the latest (deleting a delete marker brings the object back). Undefined if there was none.
+   */
+  deleteVersion(bucket: string, key: string, versionId: string): Promise<DeleteOutcome | undefined>;
   /** A generic record, or undefined. */
   getRecord<T>(ns: string, id: string): Promise<T | undefined>;
   /** Writes a generic record. */
@@ -42,6 +67,12 @@ export interface Transaction {
   addRefs(blobIds: readonly string[]): void;
   /** -1 reference on each blob; a blob at 0 is deleted by (inline) or after (file) the commit. */
   dropRefs(blobIds: readonly string[]): void;
+}
+
+/** What deleting `rec` (or adding it, a marker) did, as {@link Transaction.deleteObject} tells it. */
+function outcome(rec: VersionRecord): DeleteOutcome {
+  const deleteMarker = rec.deleteMarker === true;
+  return rec.versionId === undefined ? { deleteMarker } : { versionId: rec.versionId, deleteMarker };
 }
 
 /** Checks shared with the store. */
@@ -115,32 +146,107 @@ export class MetaTx implements Transaction {
   }
 
   async hasObjects(bucket: string): Promise<boolean> {
-    for await (const _ of this.#kv.scan({ gte: K.objectsFrom(bucket, ''), lt: K.objectsEnd(bucket), limit: 1 }))
-      return true;
+    for (const range of [
+      { gte: K.objectsFrom(bucket, ''), lt: K.objectsEnd(bucket) },
+      { gte: K.versionsFrom(bucket, ''), lt: K.versionsEnd(bucket) },
+    ]) {
+      for await (const _ of this.#kv.scan({ ...range, limit: 1 })) return true;
+    }
     return false;
   }
 
   async getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
-    return decode<ObjectRecord>(await this.#kv.get(K.object(bucket, key)));
+    return latestObject(this.#kv, bucket, key);
+  }
+
+  async latestVersion(bucket: string, key: string): Promise<VersionRecord | undefined> {
+    return latestVersion(this.#kv, bucket, key);
+  }
+
+  async getVersion(bucket: string, key: string, versionId: string): Promise<VersionRecord | undefined> {
+    return (await findVersion(this.#kv, bucket, key, versionId))?.rec;
   }
 
   async putObject(rec: ObjectRecord): Promise<void> {
     this.#live();
     this.#c.bucketName(rec.bucket);
     this.#c.key(rec.key);
-    const prev = await this.getObject(rec.bucket, rec.key);
-    if (prev) this.dropRefs(prev.segments.map((s) => s.blobId));
+    const state = (await this.getBucket(rec.bucket))?.versioning;
+    if (state === 'Enabled') rec.versionId = newVersionId();
+    else delete rec.versionId;
+    await this.#retireLatest(rec.bucket, rec.key, state);
     this.addRefs(rec.segments.map((s) => s.blobId));
     this.#kv.set(K.object(rec.bucket, rec.key), encode(rec));
   }
 
-  async deleteObject(bucket: string, key: string): Promise<boolean> {
+  async updateVersion(rec: ObjectRecord): Promise<void> {
     this.#live();
-    const prev = await this.getObject(bucket, key);
-    if (!prev) return false;
-    this.dropRefs(prev.segments.map((s) => s.blobId));
+    const found = await findVersion(this.#kv, rec.bucket, rec.key, versionIdOf(rec));
+    if (!found || found.rec.deleteMarker) {
+      throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: rec.key } });
+    }
+    this.dropRefs(found.rec.segments.map((s) => s.blobId));
+    this.addRefs(rec.segments.map((s) => s.blobId));
+    this.#kv.set(found.at, encode(rec));
+  }
+
+  async deleteObject(bucket: string, key: string, owner = ''): Promise<DeleteOutcome | undefined> {
+    this.#live();
+    const state = (await this.getBucket(bucket))?.versioning;
+    if (state === undefined && !(await this.getObject(bucket, key))) return undefined;
+    await this.#retireLatest(bucket, key, state);
     this.#kv.delete(K.object(bucket, key));
-    return true;
+    if (state === undefined) return { deleteMarker: false };
+    const marker: DeleteMarkerRecord = {
+      v: 1,
+      deleteMarker: true,
+      bucket,
+      key,
+      ...(state === 'Enabled' ? { versionId: newVersionId() } : {}),
+      lastModified: new Date().toISOString(),
+      owner,
+    };
+    this.#kv.set(K.version(bucket, key, versionSortKey(marker)), encode(marker));
+    return outcome(marker);
+  }
+
+  async deleteVersion(bucket: string, key: string, versionId: string): Promise<DeleteOutcome | undefined> {
+    this.#live();
+    const found = await findVersion(this.#kv, bucket, key, versionId);
+    if (!found) return undefined;
+    const { rec, at } = found;
+    if (!rec.deleteMarker) this.dropRefs(rec.segments.map((s) => s.blobId));
+    this.#kv.delete(at);
+    // Without an object as the latest, the newest older version is the latest now: an object moves up to `!o!`.
+    if (!(await this.getObject(bucket, key))) {
+      const next = await olderVersion(this.#kv, bucket, key);
+      if (next && !next.rec.deleteMarker) {
+        this.#kv.delete(next.at);
+        this.#kv.set(K.object(bucket, key), encode(next.rec));
+      }
+    }
+    return outcome(rec);
+  }
+
+  /**
+   * Makes room for a new latest version under versioning `state`: the current latest object is dropped
+   * (unversioned, or the null version while suspended) or kept as an older version; while suspended, an older
+   * null version (object or marker) goes too. The caller writes the new latest.
+   */
+  async #retireLatest(bucket: string, key: string, state: BucketRecord['versioning']): Promise<void> {
+    const prev = await this.getObject(bucket, key);
+    if (prev) {
+      if (state === undefined || (state === 'Suspended' && prev.versionId === undefined)) {
+        this.dropRefs(prev.segments.map((s) => s.blobId));
+      } else {
+        this.#kv.set(K.version(bucket, key, versionSortKey(prev)), encode(prev));
+      }
+    }
+    if (state !== 'Suspended') return;
+    const oldNull = await olderVersion(this.#kv, bucket, key, (r) => r.versionId === undefined);
+    if (!oldNull) return;
+    if (!oldNull.rec.deleteMarker) this.dropRefs(oldNull.rec.segments.map((s) => s.blobId));
+    this.#kv.delete(oldNull.at);
   }
 
   async getRecord<T>(ns: string, id: string): Promise<T | undefined> {

@@ -7,13 +7,15 @@ import { Readable, addAbortSignal } from 'node:stream';
 
 import { deriveStreamKey } from '@coffer/crypto';
 
-import { committedObject, type StoreContext } from './context.ts';
+import type { StoreContext } from './context.ts';
 import { unwrapKey } from './envelope.ts';
 import { BlobStoreError } from './errors.ts';
 import { openInline } from './inline.ts';
 import { OBJECT_STREAM_INFO, PlaintextReader, decryptSteps, planRead, type ReadStep } from './read.ts';
 import { K } from './schema.ts';
 import type { ObjectRecord, OpenOptions } from './types.ts';
+import { findVersion } from './version-reads.ts';
+import { versionIdOf } from './versions.ts';
 
 /** The plaintext (or the inclusive `opts.range`) of an object as a stream; see `ObjectStore.openObject`. */
 export async function openObject(ctx: StoreContext, rec: ObjectRecord, opts: OpenOptions = {}): Promise<Readable> {
@@ -89,9 +91,9 @@ async function readError(
 ): Promise<unknown> {
   if (signal?.aborted) return new BlobStoreError('BLOB_ABORTED', 'the read was aborted', { cause: err });
   if (err instanceof BlobStoreError && err.code === 'BLOB_CORRUPT') {
-    // A missing file (or inline entry) of an object deleted or overwritten since `rec` was read is not corruption.
-    const now = await committedObject(ctx.kv, rec.bucket, rec.key);
-    if (now?.id !== rec.id)
+    // A missing file (or inline entry) of a version deleted or overwritten since `rec` was read is not corruption.
+    const now = (await findVersion(ctx.kv, rec.bucket, rec.key, versionIdOf(rec)))?.rec;
+    if (now?.deleteMarker || now?.id !== rec.id)
       return new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { cause: err });
   }
   return err;

@@ -69,16 +69,16 @@ async function readBody(store: ObjectStore, rec: ObjectRecord): Promise<Buffer> 
   return Buffer.concat(parts);
 }
 
-/** Every object record of every bucket. */
+/** Every object record of every bucket: every version of every key. */
 async function allObjects(store: ObjectStore): Promise<ObjectRecord[]> {
   const out: ObjectRecord[] = [];
   for (const b of await store.listBuckets()) {
-    let after: string | undefined;
+    let markers: { keyMarker?: string; versionIdMarker?: string } = {};
     for (;;) {
-      const page = await store.listObjects(b.name, { after, maxKeys: 1000 });
-      out.push(...page.objects);
-      if (!page.isTruncated || page.nextMarker === undefined) break;
-      after = page.nextMarker;
+      const page = await store.listObjectVersions(b.name, { ...markers, maxKeys: 1000 });
+      for (const { rec } of page.versions) if (!rec.deleteMarker) out.push(rec);
+      if (!page.isTruncated) break;
+      markers = { keyMarker: page.nextKeyMarker, versionIdMarker: page.nextVersionIdMarker };
     }
   }
   return out;

@@ -8,7 +8,8 @@
  * | prefix          | key after it                 | value                                  |
  * |-----------------|------------------------------|----------------------------------------|
  * | `!b!`           | bucket name                  | BucketRecord (JSON)                     |
- * | `!o!`           | bucket NUL key               | ObjectRecord (JSON)                     |
+ * | `!o!`           | bucket NUL key               | ObjectRecord (JSON): the latest version |
+ * | `!v!`           | bucket NUL key NUL vkey      | VersionRecord (JSON): an older version  |
  * | `!r!`           | blob id                      | RefRecord (JSON): references to a blob  |
  * | `!d!`           | blob id                      | inline ciphertext (bytes)               |
  * | `!x!!NS!`       | record id                    | a generic record of namespace NS (JSON) |
@@ -16,8 +17,14 @@
  *
  * Keys order as UTF-8 bytes, so the objects of one bucket are contiguous and in S3's list order: bucket names hold no
  * NUL, and NUL sorts before every other byte of a key.
+ *
+ * Versions: `!o!` holds a key's latest version when that is an object (so ListObjects scans only latest versions,
+ * however many old ones there are); `!v!` holds every other version: the noncurrent ones, and delete markers (a
+ * marker that is the latest too). `vkey` (32 characters) sorts a key's versions newest first: the version id itself,
+ * or for the `null` version a key made from its Last-Modified (versions.ts). A record of `!o!` from before versions
+ * existed is the `null` version of its key: a data directory from before opens unchanged.
  */
-import type { BucketRecord, ObjectRecord } from './types.ts';
+import type { BucketRecord, ObjectRecord, VersionRecord } from './types.ts';
 
 /** Refcount record of a blob (prefix `!r!`, key = blob id). */
 export interface RefRecord {
@@ -27,6 +34,9 @@ export interface RefRecord {
   /** The blob's ciphertext is under `!d!` (an inline object), not in a file. Absent = a file. */
   inline?: true;
 }
+
+/** Length of a version sort key (versions.ts), the fixed-width end of every `!v!` key. */
+export const VKEY_LENGTH = 32;
 
 /** Separates a bucket name from an object key. */
 export const SEP = '\x00';
@@ -48,6 +58,24 @@ export const K = Object.freeze({
   objects: Object.freeze({ gte: utf8('!o!'), lt: utf8('!o"') }),
   /** The object key part (after bucket NUL) of an object key. */
   objectKeyTail: (key: Buffer, bucket: string) => key.toString('utf8', 3 + Buffer.byteLength(bucket) + 1),
+
+  /** An older version (or a delete marker) of a key; `vkey` is its sort key (versions.ts). */
+  version: (bucket: string, key: string, vkey: string) => utf8('!v!' + bucket + SEP + key + SEP + vkey),
+  /** The older versions of one key, newest first. */
+  versionsOf: (bucket: string, key: string) => ({
+    gte: utf8('!v!' + bucket + SEP + key + SEP),
+    lt: utf8('!v!' + bucket + SEP + key + '\x01'),
+  }),
+  /** The first possible version key of a bucket at or after key `tail` (`''` = its first). */
+  versionsFrom: (bucket: string, tail: string) => utf8('!v!' + bucket + SEP + tail),
+  /** The first possible version key of a bucket after every version of key `key`. */
+  versionsAfter: (bucket: string, key: string) => utf8('!v!' + bucket + SEP + key + '\x01'),
+  /** The end (exclusive) of a bucket's versions. */
+  versionsEnd: (bucket: string) => utf8('!v!' + bucket + '\x01'),
+  versions: Object.freeze({ gte: utf8('!v!'), lt: utf8('!v"') }),
+  /** The object key of a version key (the tail after bucket NUL, less NUL vkey). */
+  versionKeyTail: (key: Buffer, bucket: string) =>
+    key.toString('utf8', 3 + Buffer.byteLength(bucket) + 1, key.length - VKEY_LENGTH - 1),
 
   ref: (blobId: string) => utf8('!r!' + blobId),
   data: (blobId: string) => utf8('!d!' + blobId),
@@ -75,4 +103,4 @@ export function decode<T>(bytes: Buffer | undefined): T | undefined {
   return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as T);
 }
 
-export type { BucketRecord, ObjectRecord };
+export type { BucketRecord, ObjectRecord, VersionRecord };

@@ -29,10 +29,13 @@ import { openObject, readInline } from './reads.ts';
 import { K, decode } from './schema.ts';
 import { openMd5, sealMd5 } from './seal.ts';
 import { discardSegment, inlineSegment, writeSegment } from './segments.ts';
+import { listVersions } from './version-list.ts';
+import { findVersion, latestVersion } from './version-reads.ts';
 import type {
   BucketObjectLock,
   BucketRecord,
   CopyOptions,
+  DeleteOutcome,
   ListQuery,
   ListResult,
   ObjectEncryption,
@@ -47,6 +50,9 @@ import type {
   Segment,
   SegmentWrite,
   SweepResult,
+  VersionListQuery,
+  VersionListResult,
+  VersionRecord,
   WriteEncryption,
   WrittenSegment,
 } from './types.ts';
@@ -167,7 +173,8 @@ export class BlobStore implements ObjectStore {
         created: new Date().toISOString(),
         location: opts.location || 'us-east-1',
       };
-      const stored = opts.objectLock ? patchBucket(rec, { objectLock: opts.objectLock }) : rec;
+      // Object Lock protects versions: it comes with versioning on.
+      const stored = opts.objectLock ? patchBucket(rec, { objectLock: opts.objectLock, versioning: 'Enabled' }) : rec;
       tx.putBucket(stored);
       return stored;
     });
@@ -299,6 +306,19 @@ export class BlobStore implements ObjectStore {
     return this.#op(() => committedObject(this.#ctx.kv, bucket, key));
   }
 
+  async getVersion(bucket: string, key: string, versionId: string): Promise<VersionRecord | undefined> {
+    checkBucketName(bucket);
+    checkKey(key);
+    if (typeof versionId !== 'string') throw new TypeError('versionId must be a string');
+    return this.#op(async () => (await findVersion(this.#ctx.kv, bucket, key, versionId))?.rec);
+  }
+
+  async latestVersion(bucket: string, key: string): Promise<VersionRecord | undefined> {
+    checkBucketName(bucket);
+    checkKey(key);
+    return this.#op(() => latestVersion(this.#ctx.kv, bucket, key));
+  }
+
   verifyKey(rec: ObjectRecord, customer?: SseCustomerKey): void {
     this.unwrapKey(rec, customer).fill(0);
   }
@@ -312,26 +332,46 @@ export class BlobStore implements ObjectStore {
     return this.#op(() => readInline(this.#ctx, rec, opts));
   }
 
-  async deleteObject(bucket: string, key: string, opts: DeleteObjectOptions = {}): Promise<boolean> {
+  async deleteObject(bucket: string, key: string, opts: DeleteObjectOptions = {}): Promise<DeleteOutcome | undefined> {
     checkBucketName(bucket);
     checkKey(key);
+    if (opts.versionId !== undefined && typeof opts.versionId !== 'string')
+      throw new TypeError('opts.versionId must be a string');
     return this.#op(() =>
       this.#transaction(async (tx) => {
         if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
-        if (opts.ifObjectId !== undefined || opts.check) {
-          const rec = await tx.getObject(bucket, key);
-          // Only that object, not one written since under the same key (a lifecycle expiry decided on the old one).
-          if (opts.ifObjectId !== undefined && rec?.id !== opts.ifObjectId) return false;
-          if (rec) opts.check?.(rec);
+        const b = await tx.getBucket(bucket);
+        if (!b) throw noSuchBucket(bucket);
+        // Only that object, not one written since under the same key (a lifecycle expiry decided on the old one).
+        if (opts.ifObjectId !== undefined && (await tx.getObject(bucket, key))?.id !== opts.ifObjectId)
+          return undefined;
+        if (opts.check) {
+          // The version that goes for good: the one named, the object of an unversioned bucket, or the null version
+          // a suspended bucket's delete marker replaces; an enabled bucket only gains a marker.
+          const gone =
+            opts.versionId !== undefined
+              ? await tx.getVersion(bucket, key, opts.versionId)
+              : b.versioning === undefined
+                ? await tx.getObject(bucket, key)
+                : b.versioning === 'Suspended'
+                  ? await tx.getVersion(bucket, key, 'null')
+                  : undefined;
+          if (gone && !gone.deleteMarker) opts.check(gone);
         }
-        return tx.deleteObject(bucket, key);
+        if (opts.versionId !== undefined) return tx.deleteVersion(bucket, key, opts.versionId);
+        return tx.deleteObject(bucket, key, opts.owner);
       }),
     );
   }
 
-  async setObjectTags(bucket: string, key: string, tags: Record<string, string> | undefined): Promise<ObjectRecord> {
+  async setObjectTags(
+    bucket: string,
+    key: string,
+    tags: Record<string, string> | undefined,
+    opts: { versionId?: string } = {},
+  ): Promise<ObjectRecord> {
     const picked = tags === undefined ? undefined : pickMetadata({ userMeta: {}, tags }).tags;
-    return this.#patchObject(bucket, key, (next) => {
+    return this.#patchObject(bucket, key, opts.versionId, (next) => {
       if (picked === undefined) delete next.tags;
       else next.tags = picked;
     });
@@ -341,39 +381,55 @@ export class BlobStore implements ObjectStore {
     bucket: string,
     key: string,
     update: (current: ObjectLock | undefined) => ObjectLock | undefined,
+    opts: { versionId?: string } = {},
   ): Promise<ObjectRecord> {
-    return this.#patchObject(bucket, key, (next) => {
+    return this.#patchObject(bucket, key, opts.versionId, (next) => {
       const lock = update(next.lock === undefined ? undefined : pickLock(next.lock));
       if (lock === undefined) delete next.lock;
       else next.lock = pickLock(lock);
     });
   }
 
-  /** Rewrites the record of an object after `patch` changed a copy of it (its data stays). */
-  async #patchObject(bucket: string, key: string, patch: (next: ObjectRecord) => void): Promise<ObjectRecord> {
+  /** Rewrites the latest version (or `versionId`) of an object after `patch` changed a copy of it (data stays). */
+  async #patchObject(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    patch: (next: ObjectRecord) => void,
+  ): Promise<ObjectRecord> {
     checkBucketName(bucket);
     checkKey(key);
     return this.#op(() =>
       this.#transaction(async (tx) => {
         if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
-        const rec = await tx.getObject(bucket, key);
-        if (!rec)
+        const rec =
+          versionId === undefined ? await tx.getObject(bucket, key) : await tx.getVersion(bucket, key, versionId);
+        if (!rec || rec.deleteMarker)
           throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
         const next: ObjectRecord = { ...rec };
         patch(next);
-        await tx.putObject(next);
+        await tx.updateVersion(next);
         return next;
       }),
     );
   }
 
   async listObjects(bucket: string, q: ListQuery): Promise<ListResult> {
+    return this.#list(bucket, q, () => listKeys((lower) => objectIterator(this.#ctx.kv, bucket, lower), q));
+  }
+
+  async listObjectVersions(bucket: string, q: VersionListQuery): Promise<VersionListResult> {
+    return this.#list(bucket, q, () => listVersions(this.#ctx.kv, bucket, q));
+  }
+
+  /** Runs a listing of an existing bucket, after the checks every listing makes. */
+  async #list<T>(bucket: string, q: { maxKeys: number }, list: () => Promise<T>): Promise<T> {
     checkBucketName(bucket);
     if (!Number.isSafeInteger(q?.maxKeys) || q.maxKeys < 0)
       throw new RangeError('q.maxKeys must be a non-negative integer');
     return this.#op(async () => {
       if (!(await this.#buckets.get(bucket))) throw noSuchBucket(bucket);
-      return listKeys((lower) => objectIterator(this.#ctx.kv, bucket, lower), q);
+      return list();
     });
   }
 

@@ -9,7 +9,17 @@ import type { SseCustomerKey } from '@coffer/crypto';
 
 import type { ObjectStore } from './contract.ts';
 import type { Transaction } from './meta-tx.ts';
-import type { ListQuery, ListResult, ObjectMetadata, ObjectRecord, PutOptions } from './types.ts';
+import type {
+  ListQuery,
+  ListResult,
+  ObjectMetadata,
+  ObjectRecord,
+  PutOptions,
+  VersionListQuery,
+  VersionRecord,
+  WriteEncryption,
+} from './types.ts';
+import { VERSION_ID } from './versions.ts';
 
 export { FAULT_KINDS, FaultInjector, faultPlan, type FaultCall, type FaultKind } from './fault-injector.ts';
 export { assertRecovered, type ExpectedObject } from './recovery.ts';
@@ -49,13 +59,16 @@ export function delegateStore(
     deleteBucket: (name, opts) => via('deleteBucket').deleteBucket(name, opts),
     putObject: (bucket, key, body, opts) => via('putObject').putObject(bucket, key, body, opts),
     getObject: (bucket, key) => via('getObject').getObject(bucket, key),
+    getVersion: (bucket, key, versionId) => via('getVersion').getVersion(bucket, key, versionId),
+    latestVersion: (bucket, key) => via('latestVersion').latestVersion(bucket, key),
     verifyKey: (rec, customer) => via('verifyKey').verifyKey(rec, customer),
     openObject: (rec, opts) => via('openObject').openObject(rec, opts),
     readInline: (rec, opts) => via('readInline').readInline(rec, opts),
     deleteObject: (bucket, key, opts) => via('deleteObject').deleteObject(bucket, key, opts),
-    setObjectTags: (bucket, key, tags) => via('setObjectTags').setObjectTags(bucket, key, tags),
-    setObjectLock: (bucket, key, update) => via('setObjectLock').setObjectLock(bucket, key, update),
+    setObjectTags: (bucket, key, tags, opts) => via('setObjectTags').setObjectTags(bucket, key, tags, opts),
+    setObjectLock: (bucket, key, update, opts) => via('setObjectLock').setObjectLock(bucket, key, update, opts),
     listObjects: (bucket, q) => via('listObjects').listObjects(bucket, q),
+    listObjectVersions: (bucket, q) => via('listObjectVersions').listObjectVersions(bucket, q),
     copyObject: (src, bucket, key, opts) => via('copyObject').copyObject(src, bucket, key, opts),
     putRecord: (ns, id, value) => via('putRecord').putRecord(ns, id, value),
     getRecord<T>(ns: string, id: string) {
@@ -148,6 +161,7 @@ function md5hex(b: Buffer): string {
 }
 
 const META: ObjectMetadata = { userMeta: {} };
+const SSE_S3: WriteEncryption = { scheme: 'SSE-S3' };
 
 function putOpts(extra: Partial<PutOptions> = {}): PutOptions {
   return { owner: 'u1', metadata: META, encryption: { scheme: 'SSE-S3' }, ...extra };
@@ -305,7 +319,7 @@ export function runConformanceSuite(
         await s.putObject('zeta', 'k', bodyOf(Buffer.from('x')), putOpts());
         await rejectsCode(s.deleteBucket('zeta'), 'BLOB_BUCKET_NOT_EMPTY');
         await rejectsCode(s.deleteBucket('nope'), 'BLOB_NO_SUCH_BUCKET');
-        assert.equal(await s.deleteObject('zeta', 'k'), true);
+        assert.deepEqual(await s.deleteObject('zeta', 'k'), { deleteMarker: false });
         await s.deleteBucket('zeta');
         assert.equal(await s.getBucket('zeta'), undefined);
         assert.deepEqual(
@@ -353,9 +367,9 @@ export function runConformanceSuite(
         const cur = await s.getObject('b', 'over');
         assert.equal(cur?.id, two.id);
         assert.equal((await readAll(await s.openObject(cur!))).toString(), 'second');
-        assert.equal(await s.deleteObject('b', 'over'), true);
+        assert.deepEqual(await s.deleteObject('b', 'over'), { deleteMarker: false });
         assert.equal(await s.getObject('b', 'over'), undefined);
-        assert.equal(await s.deleteObject('b', 'over'), false);
+        assert.equal(await s.deleteObject('b', 'over'), undefined);
       });
 
       it('should fail with BLOB_NO_SUCH_BUCKET for a missing bucket', async () => {
@@ -1009,6 +1023,7 @@ export function runConformanceSuite(
         const s = ctx.store;
         const b = await s.createBucket('locked', 'u1', { objectLock: { enabled: true } });
         assert.deepEqual(b.objectLock, { enabled: true });
+        assert.equal(b.versioning, 'Enabled');
         assert.deepEqual((await s.getBucket('locked'))?.objectLock, { enabled: true });
         const objectLock = { enabled: true, defaultRetention: { mode: 'GOVERNANCE', days: 3 } } as const;
         await s.updateBucket('locked', { objectLock });
@@ -1062,20 +1077,287 @@ export function runConformanceSuite(
         );
       });
 
-      it('should let a delete check keep the object', async () => {
+      it('should let a delete check keep the object of an unversioned bucket', async () => {
         const s = ctx.store;
+        await s.putObject('plain', 'k2', bodyOf(Buffer.from('x')), putOpts());
         await assert.rejects(
-          s.deleteObject('locked', 'k2', {
+          s.deleteObject('plain', 'k2', {
             check: () => {
               throw new Error('locked');
             },
           }),
           /locked/,
         );
-        assert.ok(await s.getObject('locked', 'k2'));
-        assert.equal(await s.deleteObject('locked', 'k2', { check: () => {} }), true);
-        assert.equal(await s.getObject('locked', 'k2'), undefined);
-        assert.equal(await s.deleteObject('locked', 'k2', { check: () => assert.fail('no object to check') }), false);
+        assert.ok(await s.getObject('plain', 'k2'));
+        assert.deepEqual(await s.deleteObject('plain', 'k2', { check: () => {} }), { deleteMarker: false });
+        assert.equal(await s.getObject('plain', 'k2'), undefined);
+        assert.equal(
+          await s.deleteObject('plain', 'k2', { check: () => assert.fail('no object to check') }),
+          undefined,
+        );
+      });
+
+      it('should check the version a delete removes for good, and none when it only adds a marker', async () => {
+        const s = ctx.store;
+        const v = await s.putObject('locked', 'kv', bodyOf(Buffer.from('x')), putOpts());
+        const refuse = (rec: ObjectRecord) => {
+          assert.equal(rec.versionId, v.versionId);
+          throw new Error('locked');
+        };
+        await assert.rejects(s.deleteObject('locked', 'kv', { versionId: v.versionId!, check: refuse }), /locked/);
+        const marker = await s.deleteObject('locked', 'kv', { check: () => assert.fail('a marker removes nothing') });
+        assert.equal(marker?.deleteMarker, true);
+        const locked = await s.setObjectLock('locked', 'kv', () => ({ legalHold: true }), { versionId: v.versionId });
+        assert.deepEqual(locked.lock, { legalHold: true });
+        await rejectsCode(
+          s.setObjectLock('locked', 'kv', () => undefined, { versionId: marker!.versionId }),
+          'BLOB_NO_SUCH_KEY',
+        );
+      });
+    });
+
+    describe('versions', () => {
+      const ctx = withStore();
+      const text = (s: string) => bodyOf(Buffer.from(s));
+      /** A body too large to go inline: its data is a blob file. */
+      const big = (fill: number) => Buffer.alloc(C + 10, fill);
+      const body = async (rec: VersionRecord | undefined, customer?: SseCustomerKey) => {
+        assert.ok(rec && !rec.deleteMarker, 'an object version');
+        return (await readAll(await ctx.store.openObject(rec, { customer }))).toString();
+      };
+      /** Every entry of listObjectVersions as `key@versionId` (`*` = latest, `!` = a delete marker). */
+      const listing = async (bucket: string, q: Partial<VersionListQuery> = {}) =>
+        (await ctx.store.listObjectVersions(bucket, { maxKeys: 1000, ...q })).versions.map(
+          (e) => `${e.rec.key}@${e.rec.versionId ?? 'null'}${e.isLatest ? '*' : ''}${e.rec.deleteMarker ? '!' : ''}`,
+        );
+      before(async () => {
+        for (const b of ['v', 'sus', 'pages', 'blobs', 'keys']) await ctx.store.createBucket(b, 'u1');
+      });
+
+      it('should keep every version with versioning on, newest first, each with a data key of its own', async () => {
+        const s = ctx.store;
+        await s.updateBucket('v', { versioning: 'Enabled' });
+        assert.equal((await s.getBucket('v'))?.versioning, 'Enabled');
+        const recs: ObjectRecord[] = [];
+        for (const word of ['one', 'two', 'three']) recs.push(await s.putObject('v', 'k', text(word), putOpts()));
+        const ids = recs.map((r) => r.versionId!);
+        for (const id of ids) assert.match(id, VERSION_ID);
+        assert.equal(new Set(ids).size, 3);
+        assert.deepEqual([...ids].sort(), [...ids].reverse(), 'a later version sorts first');
+        assert.equal(new Set(recs.map((r) => s.unwrapKey(r).toString('hex'))).size, 3, 'three data keys');
+        assert.equal((await s.getObject('v', 'k'))?.versionId, ids[2]);
+        assert.deepEqual(await Promise.all(ids.map(async (id) => body(await s.getVersion('v', 'k', id)))), [
+          'one',
+          'two',
+          'three',
+        ]);
+        assert.deepEqual(await listing('v'), [`k@${ids[2]}*`, `k@${ids[1]}`, `k@${ids[0]}`]);
+        assert.deepEqual(
+          (await s.listObjects('v', { maxKeys: 10 })).objects.map((o) => o.versionId),
+          [ids[2]],
+        );
+        assert.equal(await s.getVersion('v', 'k', '0'.repeat(32)), undefined);
+        assert.equal(await s.getVersion('v', 'k', 'not-a-version-id'), undefined);
+        assert.equal(await s.getVersion('v', 'k', 'null'), undefined);
+      });
+
+      it('should add a delete marker on delete, and bring the object back when the marker is deleted', async () => {
+        const s = ctx.store;
+        const latest = (await s.getObject('v', 'k'))!;
+        const del = await s.deleteObject('v', 'k', { owner: 'u2' });
+        assert.equal(del?.deleteMarker, true);
+        assert.match(del!.versionId!, VERSION_ID);
+        assert.equal(await s.getObject('v', 'k'), undefined);
+        const marker = await s.latestVersion('v', 'k');
+        assert.equal(marker?.deleteMarker, true);
+        assert.equal(marker?.versionId, del!.versionId);
+        assert.equal(marker?.owner, 'u2');
+        assert.deepEqual((await s.listObjects('v', { maxKeys: 10 })).objects, []);
+        assert.equal((await listing('v'))[0], `k@${del!.versionId}*!`);
+        assert.equal(await body(await s.getVersion('v', 'k', latest.versionId!)), 'three');
+        assert.deepEqual(await s.deleteObject('v', 'k', { versionId: del!.versionId }), {
+          versionId: del!.versionId,
+          deleteMarker: true,
+        });
+        assert.equal((await s.getObject('v', 'k'))?.versionId, latest.versionId);
+        assert.equal((await listing('v'))[0], `k@${latest.versionId}*`);
+      });
+
+      it('should make the next newest version the latest when the latest is deleted by id', async () => {
+        const s = ctx.store;
+        const before = await listing('v');
+        const latest = (await s.getObject('v', 'k'))!;
+        assert.deepEqual(await s.deleteObject('v', 'k', { versionId: latest.versionId }), {
+          versionId: latest.versionId,
+          deleteMarker: false,
+        });
+        assert.equal(await body(await s.getObject('v', 'k')), 'two');
+        assert.deepEqual(await listing('v'), [`${before[1]}*`, before[2]]);
+        assert.equal(await s.deleteObject('v', 'k', { versionId: latest.versionId }), undefined);
+        assert.equal(await s.deleteObject('v', 'k', { versionId: 'null' }), undefined);
+      });
+
+      it('should keep an object written before versioning as the null version', async () => {
+        const s = ctx.store;
+        const old = await s.putObject('sus', 'k', text('unversioned'), putOpts());
+        assert.equal(old.versionId, undefined);
+        await s.updateBucket('sus', { versioning: 'Enabled' });
+        const v1 = await s.putObject('sus', 'k', text('enabled'), putOpts());
+        assert.deepEqual(await listing('sus'), [`k@${v1.versionId}*`, 'k@null']);
+        assert.equal(await body(await s.getVersion('sus', 'k', 'null')), 'unversioned');
+      });
+
+      it('should replace the null version, wherever it is, while versioning is suspended', async () => {
+        const s = ctx.store;
+        const v1 = (await s.getObject('sus', 'k'))!;
+        await s.updateBucket('sus', { versioning: 'Suspended' });
+        const n1 = await s.putObject('sus', 'k', text('suspended 1'), putOpts());
+        assert.equal(n1.versionId, undefined);
+        assert.deepEqual(await listing('sus'), ['k@null*', `k@${v1.versionId}`], 'the old null version is gone');
+        const n2 = await s.putObject('sus', 'k', text('suspended 2'), putOpts());
+        assert.notEqual(n2.id, n1.id);
+        assert.deepEqual(await listing('sus'), ['k@null*', `k@${v1.versionId}`]);
+        assert.equal(await body(await s.getVersion('sus', 'k', 'null')), 'suspended 2');
+        // A delete adds a null delete marker, which replaces the null version.
+        assert.deepEqual(await s.deleteObject('sus', 'k'), { deleteMarker: true });
+        assert.deepEqual(await listing('sus'), ['k@null*!', `k@${v1.versionId}`]);
+        await s.updateBucket('sus', { versioning: 'Enabled' });
+        const v2 = await s.putObject('sus', 'k', text('enabled again'), putOpts());
+        assert.deepEqual(await listing('sus'), [`k@${v2.versionId}*`, 'k@null!', `k@${v1.versionId}`]);
+        assert.deepEqual(await s.deleteObject('sus', 'k', { versionId: 'null' }), { deleteMarker: true });
+        assert.deepEqual(await listing('sus'), [`k@${v2.versionId}*`, `k@${v1.versionId}`]);
+      });
+
+      it('should keep a bucket with versions or delete markers from being deleted', async () => {
+        const s = ctx.store;
+        await rejectsCode(s.deleteBucket('sus'), 'BLOB_BUCKET_NOT_EMPTY');
+        await s.deleteObject('sus', 'k');
+        assert.equal(await s.getObject('sus', 'k'), undefined);
+        await rejectsCode(s.deleteBucket('sus'), 'BLOB_BUCKET_NOT_EMPTY');
+        for (const e of (await s.listObjectVersions('sus', { maxKeys: 100 })).versions)
+          await s.deleteObject('sus', 'k', { versionId: e.rec.versionId ?? 'null' });
+        await s.deleteBucket('sus');
+      });
+
+      it('should list versions in S3 order, in pages of any size, with prefix and delimiter', async () => {
+        const s = ctx.store;
+        await s.updateBucket('pages', { versioning: 'Enabled' });
+        const keys = ['a', 'a/x', 'a/y', 'b', 'b/z', 'c'];
+        for (let round = 0; round < 3; round++) {
+          for (const k of keys) {
+            if (round === 1 && k === 'b') await s.deleteObject('pages', k);
+            else await s.putObject('pages', k, text(`${k}${round}`), putOpts());
+          }
+        }
+        const all = (await s.listObjectVersions('pages', { maxKeys: 1000 })).versions;
+        assert.equal(all.length, 18);
+        assert.deepEqual(
+          all.map((e) => e.rec.key),
+          keys.flatMap((k) => [k, k, k]),
+        );
+        for (const k of keys) {
+          const ofKey = all.filter((e) => e.rec.key === k);
+          assert.deepEqual(
+            ofKey.map((e) => e.isLatest),
+            [true, false, false],
+          );
+          const ids = ofKey.map((e) => e.rec.versionId!);
+          assert.deepEqual(ids, [...ids].sort(), `${k}: newest first`);
+        }
+        const queries: Partial<VersionListQuery>[] = [{}, { prefix: 'a' }, { delimiter: '/' }, { prefix: 'b/' }];
+        for (const q of queries) {
+          const whole = await s.listObjectVersions('pages', { ...q, maxKeys: 1000 });
+          for (let size = 1; size <= 4; size++) {
+            const got: string[] = [];
+            let marker: Pick<VersionListQuery, 'keyMarker' | 'versionIdMarker'> = {};
+            for (let i = 0; i < 50; i++) {
+              const page = await s.listObjectVersions('pages', { ...q, ...marker, maxKeys: size });
+              got.push(...page.versions.map((e) => `${e.rec.key}@${e.rec.versionId}`), ...page.commonPrefixes);
+              if (!page.isTruncated) break;
+              marker = { keyMarker: page.nextKeyMarker, versionIdMarker: page.nextVersionIdMarker };
+            }
+            assert.deepEqual(
+              got.sort(),
+              [...whole.versions.map((e) => `${e.rec.key}@${e.rec.versionId}`), ...whole.commonPrefixes].sort(),
+              `${JSON.stringify(q)} in pages of ${size}`,
+            );
+          }
+        }
+        assert.deepEqual((await s.listObjectVersions('pages', { delimiter: '/', maxKeys: 100 })).commonPrefixes, [
+          'a/',
+          'b/',
+        ]);
+        assert.deepEqual(
+          (await s.listObjects('pages', { maxKeys: 100 })).objects.map((o) => o.key),
+          ['a', 'a/x', 'a/y', 'b', 'b/z', 'c'],
+        );
+      });
+
+      it('should release the data of a version when it is deleted, and only then', async () => {
+        const s = ctx.store;
+        await s.updateBucket('blobs', { versioning: 'Enabled' });
+        const blobFiles = async () => (await filesUnder(join(s.dir, 'blobs'))).length;
+        await s.sweep(); // files freed by earlier tests, whose unlink may still be under way
+        const start = await blobFiles();
+        const v1 = await s.putObject('blobs', 'k', bodyOf(big(1)), putOpts());
+        const v2 = await s.putObject('blobs', 'k', bodyOf(big(2)), putOpts());
+        const copy = await s.copyObject(v1, 'blobs', 'copy', { owner: 'u1', metadata: META, encryption: SSE_S3 });
+        await s.deleteObject('blobs', 'k');
+        await s.deleteObject('blobs', 'k', { versionId: v1.versionId });
+        await s.sweep();
+        assert.equal(await blobFiles(), start + 2, 'the copy keeps the data of the version it was made of');
+        assert.ok((await readAll(await s.openObject(copy))).equals(big(1)));
+        const latest = (await s.getVersion('blobs', 'k', v2.versionId!)) as ObjectRecord;
+        assert.ok((await readAll(await s.openObject(latest))).equals(big(2)));
+        await s.deleteObject('blobs', 'copy', { versionId: copy.versionId });
+        await s.deleteObject('blobs', 'k', { versionId: v2.versionId });
+        await s.sweep();
+        assert.equal(await blobFiles(), start);
+        assert.equal((await s.scrub()).failures.length, 0);
+      });
+
+      it('should need each SSE-C version its own key, and scrub every version', async () => {
+        const s = ctx.store;
+        await s.updateBucket('keys', { versioning: 'Enabled' });
+        const [keyA, keyB] = [makeCustomerKey(), makeCustomerKey()];
+        const a = await s.putObject(
+          'keys',
+          'k',
+          text('A'),
+          putOpts({ encryption: { scheme: 'SSE-C', customer: keyA } }),
+        );
+        const b = await s.putObject(
+          'keys',
+          'k',
+          text('B'),
+          putOpts({ encryption: { scheme: 'SSE-C', customer: keyB } }),
+        );
+        await s.putObject('keys', 'k', text('S3'), putOpts());
+        assert.equal(await body(await s.getVersion('keys', 'k', a.versionId!), keyA), 'A');
+        assert.equal(await body(await s.getVersion('keys', 'k', b.versionId!), keyB), 'B');
+        await rejectsCode(s.openObject(a, { customer: keyB }), 'CRYPTO_WRONG_KEY');
+        await s.deleteObject('keys', 'k');
+        const scrub = await s.scrub();
+        assert.deepEqual(scrub.failures, []);
+        const versions = (await s.listObjectVersions('keys', { maxKeys: 100 })).versions;
+        assert.equal(versions.length, 4);
+        assert.equal(scrub.sizeOnly, 2, 'both SSE-C versions, size checked');
+      });
+
+      it('should tag one version without touching the others', async () => {
+        const s = ctx.store;
+        const [, older] = (await s.listObjectVersions('keys', { maxKeys: 100 })).versions;
+        assert.ok(older && !older.rec.deleteMarker);
+        const tagged = await s.setObjectTags('keys', 'k', { t: '1' }, { versionId: older.rec.versionId });
+        assert.deepEqual(tagged.tags, { t: '1' });
+        assert.equal(tagged.lastModified, older.rec.lastModified);
+        assert.deepEqual((await s.getVersion('keys', 'k', older.rec.versionId!)) as ObjectRecord, tagged);
+        const marker = (await s.latestVersion('keys', 'k'))!;
+        await rejectsCode(
+          s.setObjectTags('keys', 'k', { t: '1' }, { versionId: marker.versionId }),
+          'BLOB_NO_SUCH_KEY',
+        );
+        await rejectsCode(s.setObjectTags('keys', 'k', { t: '1' }), 'BLOB_NO_SUCH_KEY');
       });
     });
 

@@ -20,6 +20,8 @@ export interface BucketRecord {
   tags?: Record<string, string>;
   /** Lifecycle rules (PutBucketLifecycleConfiguration), checked by the server; absent = none. */
   lifecycle?: BucketLifecycleRule[];
+  /** Versioning (PutBucketVersioning); absent = never set (unversioned: every write is the `null` version). */
+  versioning?: VersioningState;
   /** Object Lock (CreateBucket's `x-amz-bucket-object-lock-enabled`, PutObjectLockConfiguration); absent = off. */
   objectLock?: BucketObjectLock;
 }
@@ -33,6 +35,9 @@ export interface BucketObjectLock {
   /** Retention given to each new object that names none itself, for exactly one of `days` or `years`. */
   defaultRetention?: { mode: RetentionMode; days?: number; years?: number };
 }
+
+/** A bucket's versioning once set: a bucket never returns to unversioned. */
+export type VersioningState = 'Enabled' | 'Suspended';
 
 /** One lifecycle rule of a bucket: which objects (prefix, tags, size bounds) and what happens to them, when. */
 export interface BucketLifecycleRule {
@@ -158,6 +163,10 @@ export interface ObjectRecord extends ObjectMetadata {
   key: string;
   /** Internal object id (UUID), bound into the data-key wrap so a record cannot be replayed onto another object. */
   id: string;
+  /** Version id (32 URL-safe characters, newest sorting first); absent = the `null` version. */
+  versionId?: string;
+  /** Never set on an object; makes {@link VersionRecord} a discriminated union. */
+  deleteMarker?: undefined;
   /** Plaintext size in bytes. */
   size: number;
   /** ETag without quotes: MD5 hex (SSE-S3), `ssecEtag` (SSE-C), or a multipart ETag `…-N`. */
@@ -174,6 +183,60 @@ export interface ObjectRecord extends ObjectMetadata {
   segments: Segment[];
   /** Multipart objects: the parts as completed. */
   parts?: { partNumber: number; size: number; etag: string }[];
+}
+
+/** A delete marker: the version a DELETE without a version id adds to a versioned bucket. */
+export interface DeleteMarkerRecord {
+  /** Record version. */
+  v: 1;
+  deleteMarker: true;
+  bucket: string;
+  key: string;
+  /** Version id; absent = the `null` version (a marker added while versioning is suspended). */
+  versionId?: string;
+  /** When the marker was added, ISO 8601. */
+  lastModified: string;
+  /** User id of the deleter. */
+  owner: string;
+}
+
+/** One version of a key: an object, or a delete marker. */
+export type VersionRecord = ObjectRecord | DeleteMarkerRecord;
+
+/** What a delete did: which version it added (a marker) or removed. */
+export interface DeleteOutcome {
+  /** The version added or removed; absent = the `null` version. */
+  versionId?: string;
+  /** The version added or removed is a delete marker. */
+  deleteMarker: boolean;
+}
+
+/** Query of {@link BlobStore.listObjectVersions}. */
+export interface VersionListQuery {
+  /** Only keys that start with this. */
+  prefix?: string;
+  /** Roll keys that contain this after the prefix up into common prefixes. */
+  delimiter?: string;
+  /** Start after this key (all its versions), or, with `versionIdMarker`, after that version of it. */
+  keyMarker?: string;
+  /** With `keyMarker`: start after this version of that key (`null` for the null version). */
+  versionIdMarker?: string;
+  /** At most this many entries (versions, delete markers, common prefixes). */
+  maxKeys: number;
+}
+
+/** Result of {@link BlobStore.listObjectVersions}. */
+export interface VersionListResult {
+  /** Versions and delete markers in S3's order: by key (UTF-8 bytes), then newest first. */
+  versions: { rec: VersionRecord; isLatest: boolean }[];
+  /** Common prefixes in order (each counts as one entry toward `maxKeys`). */
+  commonPrefixes: string[];
+  /** More entries follow. */
+  isTruncated: boolean;
+  /** When truncated: the key (or common prefix) to pass as `keyMarker` for the next page. */
+  nextKeyMarker?: string;
+  /** When truncated after a version: its id (`null` for the null version), to pass as `versionIdMarker`. */
+  nextVersionIdMarker?: string;
 }
 
 /** How to encrypt a new object (or a copy). */
@@ -333,6 +396,8 @@ export interface ScrubOptions {
 export interface ScrubFailure {
   bucket: string;
   key: string;
+  /** The version that failed; absent = the null version. */
+  versionId?: string;
   /** The error's code (`BLOB_CORRUPT`, `CRYPTO_AUTH_FAILED`, …), or `ERROR`. */
   code: string;
   message: string;

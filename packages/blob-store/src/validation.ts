@@ -132,6 +132,12 @@ export function patchBucket(rec: BucketRecord, patch: BucketPatch): BucketRecord
     if (patch.lifecycle === undefined) delete next.lifecycle;
     else next.lifecycle = structuredClone(patch.lifecycle);
   }
+  if ('versioning' in patch) {
+    // Once set, versioning is only enabled or suspended: a bucket never returns to unversioned.
+    if (patch.versioning !== 'Enabled' && patch.versioning !== 'Suspended')
+      throw new TypeError("patch.versioning must be 'Enabled' or 'Suspended'");
+    next.versioning = patch.versioning;
+  }
   return next;
 }
 

@@ -41,6 +41,7 @@ export const HANDLERS: { readonly [O in Operation]: Handler<EndpointOf<O>> } = O
   DeleteBucket: bucket.deleteBucket,
   GetBucketLocation: bucket.getBucketLocation,
   GetBucketVersioning: bucket.getBucketVersioning,
+  PutBucketVersioning: bucket.putBucketVersioning,
   GetBucketEncryption: bucket.getBucketEncryption,
   PutBucketEncryption: bucket.putBucketEncryption,
   DeleteBucketEncryption: bucket.deleteBucketEncryption,

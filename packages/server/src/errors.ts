@@ -40,6 +40,7 @@ export const S3_ERRORS = Object.freeze({
     400,
     'The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.',
   ],
+  IllegalVersioningConfigurationException: [400, 'The Versioning element must be specified'],
   IncompleteBody: [400, 'You did not provide the number of bytes specified by the Content-Length HTTP header'],
   InternalError: [500, 'We encountered an internal error. Please try again.'],
   InvalidAccessKeyId: [403, 'The AWS Access Key Id you provided does not exist in our records.'],
@@ -91,6 +92,7 @@ export const S3_ERRORS = Object.freeze({
   NoSuchObjectLockConfiguration: [404, 'The specified object does not have a ObjectLock configuration'],
   ReplicationConfigurationNotFoundError: [404, 'The replication configuration was not found'],
   NoSuchKey: [404, 'The specified key does not exist.'],
+  NoSuchVersion: [404, 'The specified version does not exist.'],
   NoSuchUpload: [
     404,
     'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',

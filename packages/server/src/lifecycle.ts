@@ -131,13 +131,14 @@ export class LifecycleRunner {
           const page = await this.#store.listObjects(bucket.name, { after, maxKeys: PAGE });
           for (const rec of page.objects) {
             const e = objectExpiry(rules, rec);
-            // Lifecycle never removes a locked object (legal hold, or retention of either mode not yet over).
-            if (!e || e.at > now || isLocked(rec.lock, now)) continue;
+            // Lifecycle never removes a locked object (legal hold, or retention of either mode not yet over); on a
+            // versioned bucket expiry only adds a delete marker, which removes nothing (the store checks no version).
+            if (!e || e.at > now || (!bucket.versioning && isLocked(rec.lock, now))) continue;
             const check = (current: ObjectRecord) => {
               if (isLocked(current.lock, now)) throw new KeptLocked();
             };
             const deleted = await this.#store
-              .deleteObject(bucket.name, rec.key, { ifObjectId: rec.id, check })
+              .deleteObject(bucket.name, rec.key, { ifObjectId: rec.id, owner: bucket.owner, check })
               .catch((err: unknown) => (err instanceof KeptLocked ? false : Promise.reject(err)));
             if (deleted) {
               expired++;

@@ -20,6 +20,7 @@ export const OPERATIONS = Object.freeze({
   DeleteBucket: 'bucket',
   GetBucketLocation: 'bucket',
   GetBucketVersioning: 'bucket',
+  PutBucketVersioning: 'bucket',
   GetBucketEncryption: 'bucket',
   PutBucketEncryption: 'bucket',
   DeleteBucketEncryption: 'bucket',

@@ -3,6 +3,7 @@
  * `x-amz-copy-source` header.
  */
 import { S3Error } from './errors.ts';
+import { checkVersionId } from './versions.ts';
 
 /** An integer from 0 to 2147483647, as S3 takes its counts and markers; InvalidArgument naming `name` otherwise. */
 export function integerValue(raw: string, name: string): number {
@@ -35,10 +36,11 @@ export function encoder(q: Map<string, string>): (s: string) => string {
 }
 
 /**
- * Parses `x-amz-copy-source` (CopyObject, UploadPartCopy): `[/]bucket/key[?versionId=…]`, URL-encoded.
+ * Parses `x-amz-copy-source` (CopyObject, UploadPartCopy): `[/]bucket/key[?versionId=…]`, URL-encoded. The version
+ * id is checked as a request's `versionId` is (`InvalidArgument`).
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
  */
-export function parseCopySource(raw: string): { bucket: string; key: string } {
+export function parseCopySource(raw: string): { bucket: string; key: string; versionId?: string } {
   const invalid = () =>
     new S3Error('InvalidArgument', {
       message: 'Invalid copy source object key',
@@ -46,21 +48,20 @@ export function parseCopySource(raw: string): { bucket: string; key: string } {
     });
   let path = raw.startsWith('/') ? raw.slice(1) : raw;
   const q = path.indexOf('?');
+  let versionId: string | undefined;
   if (q >= 0) {
-    const version = new URLSearchParams(path.slice(q + 1)).get('versionId');
-    if (version !== null && version !== 'null') {
-      throw new S3Error('InvalidArgument', {
-        message: 'Invalid version id specified',
-        extra: { ArgumentName: 'versionId', ArgumentValue: version },
-      });
-    }
+    versionId = checkVersionId(new URLSearchParams(path.slice(q + 1)).get('versionId') ?? undefined);
     path = path.slice(0, q);
   }
   const slash = path.indexOf('/');
   if (slash <= 0 || slash === path.length - 1) throw invalid();
+  let bucket: string;
+  let key: string;
   try {
-    return { bucket: decodeURIComponent(path.slice(0, slash)), key: decodeURIComponent(path.slice(slash + 1)) };
+    bucket = decodeURIComponent(path.slice(0, slash));
+    key = decodeURIComponent(path.slice(slash + 1));
   } catch {
     throw invalid();
   }
+  return versionId === undefined ? { bucket, key } : { bucket, key, versionId };
 }

@@ -24,16 +24,16 @@ export interface RotationProgress {
   total: number;
 }
 
-/** Counts objects (the progress bar's total) by paging through every bucket. */
+/** Counts object versions (the progress bar's total; every version has a data key) by paging through every bucket. */
 async function countObjects(store: ObjectStore): Promise<number> {
   let total = 0;
   for (const bucket of await store.listBuckets()) {
-    let after: string | undefined;
+    let markers: { keyMarker?: string; versionIdMarker?: string } = {};
     for (;;) {
-      const page = await store.listObjects(bucket.name, { after, maxKeys: 1000 });
-      total += page.objects.length;
-      if (!page.isTruncated || page.objects.length === 0) break;
-      after = page.objects[page.objects.length - 1].key;
+      const page = await store.listObjectVersions(bucket.name, { ...markers, maxKeys: 1000 });
+      total += page.versions.filter((e) => !e.rec.deleteMarker).length;
+      if (!page.isTruncated) break;
+      markers = { keyMarker: page.nextKeyMarker, versionIdMarker: page.nextVersionIdMarker };
     }
   }
   return total;

@@ -179,7 +179,7 @@ export function route(
         if (has('encryption')) return ep('PutBucketEncryption');
         if (has('cors')) return ep('PutBucketCors');
         if (has('object-lock')) return ep('PutObjectLockConfiguration');
-        if (has('versioning')) notImplemented();
+        if (has('versioning')) return ep('PutBucketVersioning');
         return ep('CreateBucket');
       case 'DELETE':
         if (has('encryption')) return ep('DeleteBucketEncryption');

@@ -6,6 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  GetBucketVersioningCommand,
+  PutBucketVersioningCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
@@ -34,6 +36,7 @@ import { startServer, type RunningServer } from './helpers/server.ts';
 const LOCKED = 'lock-bucket';
 const PLAIN = 'plain-bucket';
 const DAY = 86_400_000;
+const PAST = new Date('2020-01-01T00:00:00Z');
 /** A retention date `days` ahead, at whole seconds (as clients send it). */
 const ahead = (days: number) => new Date(Math.floor((Date.now() + days * DAY) / 1000) * 1000);
 
@@ -46,8 +49,16 @@ describe('Object Lock', () => {
   const put = (Key: string, extra: Partial<ConstructorParameters<typeof PutObjectCommand>[0]> = {}) =>
     t.sdk.send(new PutObjectCommand({ Bucket: LOCKED, Key, Body: Key, ...extra }));
   const head = (Key: string) => t.sdk.send(new HeadObjectCommand({ Bucket: LOCKED, Key }));
-  const del = (Key: string, BypassGovernanceRetention?: boolean) =>
-    t.sdk.send(new DeleteObjectCommand({ Bucket: LOCKED, Key, BypassGovernanceRetention }));
+  /** Deletes one version of `Key` for good (the latest's when `VersionId` is not given). */
+  const del = async (Key: string, BypassGovernanceRetention?: boolean, VersionId?: string) =>
+    t.sdk.send(
+      new DeleteObjectCommand({
+        Bucket: LOCKED,
+        Key,
+        VersionId: VersionId ?? (await head(Key)).VersionId,
+        BypassGovernanceRetention,
+      }),
+    );
   const retain = (Key: string, Mode: 'GOVERNANCE' | 'COMPLIANCE', until: Date, BypassGovernanceRetention?: boolean) =>
     t.sdk.send(
       new PutObjectRetentionCommand({
@@ -80,6 +91,21 @@ describe('Object Lock', () => {
     );
     const r = await putLockXml(PLAIN, lockXml('<ObjectLockEnabled>Enabled</ObjectLockEnabled>'));
     assertS3Error(r, 409, 'InvalidBucketState');
+    // It comes with versioning, which can then not be suspended.
+    const versioning = await t.sdk.send(new GetBucketVersioningCommand({ Bucket: LOCKED }));
+    assert.equal(versioning.Status, 'Enabled');
+    await rejectsS3(
+      t.sdk.send(new PutBucketVersioningCommand({ Bucket: LOCKED, VersioningConfiguration: { Status: 'Suspended' } })),
+      409,
+      'InvalidBucketState',
+    );
+    // A bucket whose versioning is on can take it.
+    await t.sdk.send(new CreateBucketCommand({ Bucket: 'lock-later' }));
+    await t.sdk.send(
+      new PutBucketVersioningCommand({ Bucket: 'lock-later', VersioningConfiguration: { Status: 'Enabled' } }),
+    );
+    const later = await putLockXml('lock-later', lockXml('<ObjectLockEnabled>Enabled</ObjectLockEnabled>'));
+    assert.equal(later.status, 200, later.text);
     const bad = await signedSend(t.server, {
       method: 'PUT',
       path: '/lock-bad-header',
@@ -181,7 +207,7 @@ describe('Object Lock', () => {
     await del('raw', true);
   });
 
-  it('should refuse to delete a GOVERNANCE object unless bypassed, and a COMPLIANCE one always', async () => {
+  it('should refuse to delete a GOVERNANCE version unless bypassed, and a COMPLIANCE one always', async () => {
     await put('gov', { ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: ahead(1) });
     await put('comp', { ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: ahead(1) });
     const e = await rejectsS3(del('gov'), 403, 'AccessDenied');
@@ -193,17 +219,38 @@ describe('Object Lock', () => {
     assert.equal(got.ObjectLockMode, 'COMPLIANCE');
     assert.equal(await got.Body?.transformToString(), 'comp');
 
+    const versions = { comp: (await head('comp')).VersionId, undefaulted: (await head('undefaulted')).VersionId };
     const many = await t.sdk.send(
-      new DeleteObjectsCommand({ Bucket: LOCKED, Delete: { Objects: [{ Key: 'comp' }, { Key: 'undefaulted' }] } }),
+      new DeleteObjectsCommand({
+        Bucket: LOCKED,
+        Delete: {
+          Objects: [
+            { Key: 'comp', VersionId: versions.comp },
+            { Key: 'undefaulted', VersionId: versions.undefaulted },
+          ],
+        },
+      }),
     );
     assert.deepEqual(
-      many.Deleted?.map((d) => d.Key),
-      ['undefaulted'],
+      many.Deleted?.map((d) => [d.Key, d.VersionId]),
+      [['undefaulted', versions.undefaulted]],
     );
     assert.deepEqual(
       many.Errors?.map((x) => [x.Key, x.Code]),
       [['comp', 'AccessDenied']],
     );
+
+    // A delete without a version id only adds a delete marker: allowed, and the locked version stays.
+    const marked = await t.sdk.send(new DeleteObjectCommand({ Bucket: LOCKED, Key: 'comp' }));
+    assert.equal(marked.DeleteMarker, true);
+    await rejectsS3(head('comp'), 404);
+    const kept = await t.sdk.send(new GetObjectCommand({ Bucket: LOCKED, Key: 'comp', VersionId: versions.comp }));
+    assert.equal(await kept.Body?.transformToString(), 'comp');
+    const hold = await t.sdk.send(
+      new GetObjectRetentionCommand({ Bucket: LOCKED, Key: 'comp', VersionId: versions.comp }),
+    );
+    assert.equal(hold.Retention?.Mode, 'COMPLIANCE');
+    await rejectsS3(del('comp', true, versions.comp), 403, 'AccessDenied');
   });
 
   it('should extend a retention, and shorten or weaken it only with a GOVERNANCE bypass', async () => {
@@ -320,7 +367,16 @@ describe('Object Lock', () => {
       '--object-lock-configuration',
       '{"ObjectLockEnabled":"Enabled"}',
     );
-    await aws('put-object', '--bucket', 'lock-cli', '--key', 'k', '--body', t.clients.awsConfigFile);
+    const { VersionId } = await aws(
+      'put-object',
+      '--bucket',
+      'lock-cli',
+      '--key',
+      'k',
+      '--body',
+      t.clients.awsConfigFile,
+    );
+    const version = ['--bucket', 'lock-cli', '--key', 'k', '--version-id', VersionId];
     const until = ahead(1).toISOString();
     await aws(
       'put-object-retention',
@@ -336,14 +392,14 @@ describe('Object Lock', () => {
       'GOVERNANCE',
     );
     await aws('put-object-legal-hold', '--bucket', 'lock-cli', '--key', 'k', '--legal-hold', 'Status=ON');
-    const refused = await t.clients.aws(['s3api', 'delete-object', '--bucket', 'lock-cli', '--key', 'k']);
+    const refused = await t.clients.aws(['s3api', 'delete-object', ...version, '--bypass-governance-retention']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /AccessDenied/);
     await aws('put-object-legal-hold', '--bucket', 'lock-cli', '--key', 'k', '--legal-hold', 'Status=OFF');
-    const still = await t.clients.aws(['s3api', 'delete-object', '--bucket', 'lock-cli', '--key', 'k']);
+    const still = await t.clients.aws(['s3api', 'delete-object', ...version]);
     assert.match(still.stderr, /AccessDenied/, describeRun(still));
-    await aws('delete-object', '--bucket', 'lock-cli', '--key', 'k', '--bypass-governance-retention');
-    const gone = await t.clients.aws(['s3api', 'head-object', '--bucket', 'lock-cli', '--key', 'k']);
+    await aws('delete-object', ...version, '--bypass-governance-retention');
+    const gone = await t.clients.aws(['s3api', 'head-object', ...version]);
     assert.match(gone.stderr, /404/, describeRun(gone));
   });
 
@@ -352,16 +408,17 @@ describe('Object Lock', () => {
 import datetime
 s3.create_bucket(Bucket='lock-boto', ObjectLockEnabledForBucket=True)
 until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
-s3.put_object(Bucket='lock-boto', Key='k', Body=b'boto', ObjectLockMode='GOVERNANCE', ObjectLockRetainUntilDate=until)
+v = s3.put_object(Bucket='lock-boto', Key='k', Body=b'boto', ObjectLockMode='GOVERNANCE',
+    ObjectLockRetainUntilDate=until)['VersionId']
 h = s3.head_object(Bucket='lock-boto', Key='k')
 out = {'mode': h['ObjectLockMode']}
 try:
-    s3.delete_object(Bucket='lock-boto', Key='k')
+    s3.delete_object(Bucket='lock-boto', Key='k', VersionId=v)
 except ClientError as e:
     out['refused'] = [e.response['ResponseMetadata']['HTTPStatusCode'], e.response['Error']['Code']]
 s3.put_object_retention(Bucket='lock-boto', Key='k', Retention={'Mode': 'COMPLIANCE', 'RetainUntilDate': until})
 try:
-    s3.delete_object(Bucket='lock-boto', Key='k', BypassGovernanceRetention=True)
+    s3.delete_object(Bucket='lock-boto', Key='k', VersionId=v, BypassGovernanceRetention=True)
 except ClientError as e:
     out['compliance'] = e.response['Error']['Code']
 out['retention'] = s3.get_object_retention(Bucket='lock-boto', Key='k')['Retention']['Mode']
@@ -389,42 +446,40 @@ describe('Object Lock and lifecycle', () => {
     await server?.stop({ removeDir: true });
   });
 
-  it('should never expire a locked object', async () => {
+  it('should only add delete markers when objects expire on a locked (versioned) bucket, keeping every version', async () => {
     await sdk.send(new CreateBucketCommand({ Bucket: LOCKED, ObjectLockEnabledForBucket: true }));
-    const until = ahead(1);
-    await sdk.send(new PutObjectCommand({ Bucket: LOCKED, Key: 'old/zfree', Body: 'x' }));
-    await sdk.send(
-      new PutObjectCommand({
-        Bucket: LOCKED,
-        Key: 'old/kept',
-        Body: 'x',
-        ObjectLockMode: 'GOVERNANCE',
-        ObjectLockRetainUntilDate: until,
-      }),
-    );
-    await sdk.send(
-      new PutObjectCommand({ Bucket: LOCKED, Key: 'old/held', Body: 'x', ObjectLockLegalHoldStatus: 'ON' }),
-    );
+    const versions: Record<string, string | undefined> = {};
+    const lockOf = {
+      'old/free': {},
+      'old/kept': { ObjectLockMode: 'GOVERNANCE' as const, ObjectLockRetainUntilDate: ahead(1) },
+      'old/held': { ObjectLockLegalHoldStatus: 'ON' as const },
+    };
+    for (const [Key, lock] of Object.entries(lockOf)) {
+      versions[Key] = (await sdk.send(new PutObjectCommand({ Bucket: LOCKED, Key, Body: Key, ...lock }))).VersionId;
+    }
     await sdk.send(
       new PutBucketLifecycleConfigurationCommand({
         Bucket: LOCKED,
         LifecycleConfiguration: {
-          Rules: [
-            { ID: 'all', Status: 'Enabled', Filter: { Prefix: 'old/' }, Expiration: { Date: new Date('2020-01-01') } },
-          ],
+          Rules: [{ ID: 'all', Status: 'Enabled', Filter: { Prefix: 'old/' }, Expiration: { Date: PAST } }],
         },
       }),
     );
     const exists = (Key: string) =>
       sdk.send(new HeadObjectCommand({ Bucket: LOCKED, Key })).then(
         () => true,
-        () => false,
+        (e: { $metadata?: { httpStatusCode?: number } }) => {
+          if (e.$metadata?.httpStatusCode === 404) return false;
+          throw e;
+        },
       );
-    // A run goes through the keys in order: once the last one (free) is gone, the locked ones were passed over.
+    const keys = Object.keys(lockOf);
     const deadline = Date.now() + 15_000;
-    while ((await exists('old/zfree')) && Date.now() < deadline) await sleep(200);
-    assert.equal(await exists('old/zfree'), false);
-    assert.equal(await exists('old/kept'), true);
-    assert.equal(await exists('old/held'), true);
+    while ((await Promise.all(keys.map(exists))).some(Boolean) && Date.now() < deadline) await sleep(200);
+    assert.deepEqual(await Promise.all(keys.map(exists)), [false, false, false]);
+    for (const Key of keys) {
+      const got = await sdk.send(new GetObjectCommand({ Bucket: LOCKED, Key, VersionId: versions[Key] }));
+      assert.equal(await got.Body?.transformToString(), Key);
+    }
   });
 });

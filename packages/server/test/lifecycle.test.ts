@@ -106,7 +106,7 @@ describe('a lifecycle run over a real store', () => {
     // An object rewritten after the run listed it is not the one that expired.
     const listed = (await store.getObject('lc', 'logs/b'))!;
     await put('logs/b', 'rewritten');
-    assert.equal(await store.deleteObject('lc', 'logs/b', { ifObjectId: listed.id }), false);
+    assert.equal(await store.deleteObject('lc', 'logs/b', { ifObjectId: listed.id }), undefined);
 
     assert.deepEqual(await runner.run(Date.now() + 3 * 86_400_000), { expired: 2, aborted: 1 });
     assert.deepEqual(

@@ -23,6 +23,7 @@ describe('route', () => {
     ['DELETE', '/bkt', '', {}, 'DeleteBucket', 'bkt'],
     ['GET', '/bkt', 'location', {}, 'GetBucketLocation', 'bkt'],
     ['GET', '/bkt', 'versioning', {}, 'GetBucketVersioning', 'bkt'],
+    ['PUT', '/bkt', 'versioning', {}, 'PutBucketVersioning', 'bkt'],
     ['GET', '/bkt', 'encryption', {}, 'GetBucketEncryption', 'bkt'],
     ['PUT', '/bkt', 'encryption', {}, 'PutBucketEncryption', 'bkt'],
     ['DELETE', '/bkt', 'encryption', {}, 'DeleteBucketEncryption', 'bkt'],

@@ -5,6 +5,7 @@ export type { ParseOptions, XmlElement, XmlSource } from './parse.ts';
 export {
   parseCreateBucketConfiguration,
   parseDelete,
+  parseVersioningConfiguration,
   parseCompleteMultipartUpload,
   parseServerSideEncryptionConfiguration,
   parseCorsConfiguration,
@@ -18,6 +19,7 @@ export {
 export type {
   CreateBucketConfiguration,
   DeleteRequest,
+  VersioningConfiguration,
   CompletePart,
   CompleteMultipartUploadRequest,
   ServerSideEncryptionRule,

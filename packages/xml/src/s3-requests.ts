@@ -10,6 +10,14 @@ export interface CreateBucketConfiguration {
   locationConstraint?: string;
 }
 
+/** Result of {@link parseVersioningConfiguration}: the values as sent, trimmed; the caller checks them. */
+export interface VersioningConfiguration {
+  /** `<Status>` (`Enabled`, `Suspended`); absent when the element is missing. */
+  status?: string;
+  /** `<MfaDelete>` (`Enabled`, `Disabled`); absent when the element is missing. */
+  mfaDelete?: string;
+}
+
 /** Result of {@link parseDelete}. */
 export interface DeleteRequest {
   /** `<Quiet>true</Quiet>` (case-insensitive); false when absent. */
@@ -149,6 +157,24 @@ export async function parseCreateBucketConfiguration(
   const location = optionalChild(root, 'LocationConstraint');
   const text = location === undefined ? '' : leafText(location).trim();
   return text === '' ? {} : { locationConstraint: text };
+}
+
+/**
+ * Parses a PutBucketVersioning body: `<VersioningConfiguration><Status/><MfaDelete/></VersioningConfiguration>`.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html
+ * @throws XmlError XML_EMPTY (empty body), XML_MALFORMED (bad XML, wrong root, a repeated element), XML_TOO_LARGE
+ */
+export async function parseVersioningConfiguration(
+  source: XmlSource,
+  opts?: ParseOptions,
+): Promise<VersioningConfiguration> {
+  const root = await parseRoot(source, opts, 'VersioningConfiguration');
+  const out: VersioningConfiguration = {};
+  const status = optionalChild(root, 'Status');
+  if (status !== undefined) out.status = leafText(status).trim();
+  const mfa = optionalChild(root, 'MfaDelete');
+  if (mfa !== undefined) out.mfaDelete = leafText(mfa).trim();
+  return out;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
 import { ownedBucket, refuseAcl, xmlBody } from '../access.ts';
 import { header } from '../http.ts';
-import { loadObjectIn } from '../object-access.ts';
+import { loadRequested } from '../object-access.ts';
 import { owner, sendEmpty, sendXml } from '../respond.ts';
 
 /** The one grant there is: the owner's FULL_CONTROL. */
@@ -67,13 +67,13 @@ export async function putBucketAcl(ctx: Context, ep: BucketEndpoint, services: S
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html */
 export async function getObjectAcl(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  const { bucket } = await loadObjectIn(ctx, services, ep.bucket, ep.key);
+  const { bucket } = await loadRequested(ctx, services, ep);
   sendXml(ctx, 'AccessControlPolicy', policy(services, bucket.owner));
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html */
 export async function putObjectAcl(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  const { bucket } = await loadObjectIn(ctx, services, ep.bucket, ep.key);
+  const { bucket } = await loadRequested(ctx, services, ep);
   await putAcl(ctx, bucket.owner, 'object');
   sendEmpty(ctx);
 }

@@ -5,7 +5,12 @@
  */
 import type { Context } from 'koa';
 import type { BucketEncryption, Transaction } from '@coffer/blob-store';
-import { S3_NAMESPACE, parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '@coffer/xml';
+import {
+  S3_NAMESPACE,
+  parseCreateBucketConfiguration,
+  parseServerSideEncryptionConfiguration,
+  parseVersioningConfiguration,
+} from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, EndpointOf } from '../operations.ts';
@@ -123,13 +128,19 @@ export async function headBucket(ctx: Context, ep: BucketEndpoint, services: Ser
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html
  */
 export async function deleteBucket(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   try {
     const cascade = (tx: Transaction) => services.multipart.removeBucketUploads(tx, ep.bucket);
     await services.store.deleteBucket(ep.bucket, { cascade });
   } catch (err) {
-    if ((err as { code?: string }).code === 'BLOB_BUCKET_NOT_EMPTY')
-      throw new S3Error('BucketNotEmpty', { extra: { BucketName: ep.bucket } });
+    if ((err as { code?: string }).code === 'BLOB_BUCKET_NOT_EMPTY') {
+      throw new S3Error('BucketNotEmpty', {
+        ...(bucket.versioning
+          ? { message: 'The bucket you tried to delete is not empty. You must delete all versions in the bucket.' }
+          : {}),
+        extra: { BucketName: ep.bucket },
+      });
+    }
     throw err;
   }
   sendEmpty(ctx, 204);
@@ -144,10 +155,41 @@ export async function getBucketLocation(ctx: Context, ep: BucketEndpoint, servic
   ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${S3_NAMESPACE}">${location}</LocationConstraint>`;
 }
 
-/** Buckets are unversioned: an empty configuration. @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html */
+/**
+ * The versioning state; a bucket that never had one answers an empty configuration.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html
+ */
 export async function getBucketVersioning(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
-  sendXml(ctx, 'VersioningConfiguration', {});
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  sendXml(ctx, 'VersioningConfiguration', bucket.versioning ? { Status: bucket.versioning } : {});
+}
+
+/**
+ * Enables or suspends versioning. A configuration without Status is `IllegalVersioningConfigurationException`, a
+ * value S3 does not know `MalformedXML`; MFA delete needs an MFA device, which Coffer has not: 501.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html
+ */
+export async function putBucketVersioning(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  const config = await parseVersioningConfiguration(xmlBody(ctx));
+  if (config.mfaDelete !== undefined && config.mfaDelete !== 'Enabled' && config.mfaDelete !== 'Disabled')
+    throw new S3Error('MalformedXML');
+  if (config.status === undefined) throw new S3Error('IllegalVersioningConfigurationException');
+  if (config.status !== 'Enabled' && config.status !== 'Suspended') throw new S3Error('MalformedXML');
+  // Object Lock protects versions: its bucket cannot stop making them.
+  if (bucket.objectLock && config.status === 'Suspended') {
+    throw new S3Error('InvalidBucketState', {
+      message: 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
+    });
+  }
+  if (config.mfaDelete === 'Enabled') {
+    throw new S3Error('NotImplemented', {
+      message: 'MFA delete is not implemented: Coffer has no MFA devices. Send MfaDelete Disabled, or leave it out.',
+      extra: { Header: 'MfaDelete' },
+    });
+  }
+  await services.store.updateBucket(ep.bucket, { versioning: config.status });
+  sendEmpty(ctx);
 }
 
 /**

@@ -25,6 +25,7 @@ import { parseCopySource } from '../params.ts';
 import { sendXml } from '../respond.ts';
 import { taggingHeader } from '../tags.ts';
 import { newObjectLock } from '../object-lock.ts';
+import { setWrittenVersion } from '../versions.ts';
 
 /** `x-amz-metadata-directive` / `x-amz-tagging-directive`: COPY (the default) or REPLACE. */
 function copyDirective(headers: IncomingHttpHeaders, what: 'metadata' | 'tagging'): 'COPY' | 'REPLACE' {
@@ -45,7 +46,10 @@ export async function copyObject(ctx: Context, ep: ObjectEndpoint, services: Ser
   const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
   const bucket = await ownedBucket(ctx, services, ep.bucket);
   refuseAcl(headers, 'object');
-  const src = await loadObject(ctx, services, source.bucket, source.key);
+  const src = await loadObject(ctx, services, source.bucket, source.key, {
+    versionId: source.versionId,
+    copySource: true,
+  });
   const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
   evaluateConditions(headers, src, 'copy');
 
@@ -56,7 +60,8 @@ export async function copyObject(ctx: Context, ep: ObjectEndpoint, services: Ser
     header(headers, 'x-amz-server-side-encryption') !== undefined ||
     encryption.scheme === 'SSE-C' ||
     src.enc.scheme === 'SSE-C';
-  const sameObject = source.bucket === ep.bucket && source.key === ep.key;
+  // Copying a version named by its id onto its own key is how S3 restores an old version: not a copy onto itself.
+  const sameObject = source.bucket === ep.bucket && source.key === ep.key && source.versionId === undefined;
   if (
     sameObject &&
     directive === 'COPY' &&
@@ -86,5 +91,6 @@ export async function copyObject(ctx: Context, ep: ObjectEndpoint, services: Ser
     encryption,
   });
   setEncryptionHeaders(ctx, rec);
+  setWrittenVersion(ctx, bucket, rec);
   sendXml(ctx, 'CopyObjectResult', { LastModified: new Date(rec.lastModified), ETag: quoted(rec.etag) });
 }

@@ -1,12 +1,12 @@
 /**
- * ListObjects (v1), ListObjectsV2 and ListObjectVersions (on unversioned buckets: each object once, VersionId
- * `null`, which is what tools call to empty a bucket).
+ * ListObjects (v1), ListObjectsV2 (the latest version of each key that is not a delete marker) and
+ * ListObjectVersions (every version and delete marker).
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
  */
 import type { Context } from 'koa';
-import type { ObjectRecord } from '@coffer/blob-store';
+import { versionIdOf, type ObjectRecord } from '@coffer/blob-store';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint } from '../operations.ts';
@@ -14,6 +14,7 @@ import { ownedBucket } from '../access.ts';
 import { quoted } from '../http.ts';
 import { encoder, integerParam } from '../params.ts';
 import { owner, sendXml } from '../respond.ts';
+import { checkVersionId } from '../versions.ts';
 
 const MAX_KEYS = 1000;
 
@@ -122,36 +123,65 @@ export async function listObjectsV2(ctx: Context, ep: BucketEndpoint, services: 
   });
 }
 
+/**
+ * Every version and delete marker, by key and then newest first, with key-marker / version-id-marker paging.
+ * Versions come before delete markers in the body (each its own list, as SDKs read them).
+ */
 export async function listObjectVersions(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
   await ownedBucket(ctx, services, ep.bucket);
   const q = ep.query;
   const enc = encoder(q);
   const keyMarker = q.get('key-marker') ?? '';
-  const r = await page(services, ep.bucket, q, keyMarker);
+  const versionIdMarker = q.get('version-id-marker') ?? '';
+  if (versionIdMarker !== '') {
+    // S3 takes a version-id-marker only with a key-marker, and only a version id.
+    if (keyMarker === '') {
+      throw new S3Error('InvalidArgument', {
+        message: 'A version-id marker cannot be specified without a key marker.',
+        extra: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker },
+      });
+    }
+    checkVersionId(versionIdMarker);
+  }
+  const limit = maxKeys(q);
+  const prefix = q.get('prefix') || undefined;
+  const delimiter = q.get('delimiter') || undefined;
+  const r = await services.store.listObjectVersions(ep.bucket, {
+    prefix,
+    delimiter,
+    keyMarker: keyMarker || undefined,
+    versionIdMarker: versionIdMarker || undefined,
+    maxKeys: limit,
+  });
+  const versions = [];
+  const markers = [];
+  for (const { rec, isLatest } of r.versions) {
+    const common = {
+      Key: enc(rec.key),
+      VersionId: versionIdOf(rec),
+      IsLatest: isLatest,
+      LastModified: new Date(rec.lastModified),
+    };
+    if (rec.deleteMarker) {
+      markers.push({ ...common, Owner: owner(services, rec.owner) });
+    } else {
+      const c = contents(rec, enc, owner(services, rec.owner));
+      versions.push({ ...common, ETag: c.ETag, Size: c.Size, Owner: c.Owner, StorageClass: c.StorageClass });
+    }
+  }
   sendXml(ctx, 'ListVersionsResult', {
     Name: ep.bucket,
-    Prefix: enc(r.prefix ?? ''),
+    Prefix: enc(prefix ?? ''),
     KeyMarker: enc(keyMarker),
-    VersionIdMarker: q.get('version-id-marker') ?? '',
-    MaxKeys: r.limit,
-    Delimiter: r.delimiter === undefined ? undefined : enc(r.delimiter),
+    VersionIdMarker: versionIdMarker,
+    MaxKeys: limit,
+    Delimiter: delimiter === undefined ? undefined : enc(delimiter),
     IsTruncated: r.isTruncated,
-    NextKeyMarker: r.isTruncated && r.nextMarker !== undefined ? enc(r.nextMarker) : undefined,
-    NextVersionIdMarker: r.isTruncated ? 'null' : undefined,
+    NextKeyMarker: r.nextKeyMarker === undefined ? undefined : enc(r.nextKeyMarker),
+    NextVersionIdMarker: r.nextVersionIdMarker,
     EncodingType: q.has('encoding-type') ? 'url' : undefined,
-    Version: r.objects.map((o) => {
-      const c = contents(o, enc, owner(services, o.owner));
-      return {
-        Key: c.Key,
-        VersionId: 'null',
-        IsLatest: true,
-        LastModified: c.LastModified,
-        ETag: c.ETag,
-        Size: c.Size,
-        Owner: c.Owner,
-        StorageClass: c.StorageClass,
-      };
-    }),
+    Version: versions,
+    DeleteMarker: markers,
     CommonPrefixes: r.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   });
 }

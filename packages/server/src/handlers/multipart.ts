@@ -45,6 +45,7 @@ import { writePreconditions } from '../write-preconditions.ts';
 import { loadObject } from '../object-access.ts';
 import { encoder, integerParam, parseCopySource } from '../params.ts';
 import { checksumTypeOf, owner, sendEmpty, sendXml, setChecksumHeader } from '../respond.ts';
+import { setWrittenVersion } from '../versions.ts';
 import { taggingHeader } from '../tags.ts';
 
 // ------------------------------------------------------------------ helpers
@@ -181,7 +182,10 @@ export async function uploadPartCopy(ctx: Context, ep: ObjectEndpoint, services:
   const customer = partCustomer(ctx, ep, services, bucket);
   const mp = services.multipart;
   mp.dataKey(upload, customer).fill(0);
-  const src: ObjectRecord = await loadObject(ctx, services, source.bucket, source.key);
+  const src: ObjectRecord = await loadObject(ctx, services, source.bucket, source.key, {
+    versionId: source.versionId,
+    copySource: true,
+  });
   const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
   evaluateConditions(headers, src, 'copy');
   const range = copySourceRange(header(headers, 'x-amz-copy-source-range'), src.size);
@@ -232,7 +236,7 @@ export async function completeMultipartUpload(ctx: Context, ep: ObjectEndpoint, 
   const uploadId = ep.query.get('uploadId') ?? '';
   // SSE-C headers are accepted and not needed: completion copies no data (Part A). The upload is not loaded here:
   // an upload that completed already is answered by complete() itself, as S3 answers a retried Complete.
-  await ownedBucket(ctx, services, ep.bucket);
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   // Its x-amz-checksum-* header is the completed object's checksum, not the XML's.
   const request = await parseCompleteMultipartUpload(xmlBody(ctx, { ignoreChecksumHeaders: true }));
   const preconditions = writePreconditions(ctx.req.headers);
@@ -251,6 +255,7 @@ export async function completeMultipartUpload(ctx: Context, ep: ObjectEndpoint, 
   });
   setEncryptionHeaders(ctx, rec);
   setChecksumHeader(ctx, rec);
+  setWrittenVersion(ctx, bucket, rec);
   sendXml(ctx, 'CompleteMultipartUploadResult', {
     Location: objectUrl(ctx, ep.bucket, ep.key),
     Bucket: ep.bucket,

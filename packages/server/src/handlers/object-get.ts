@@ -22,7 +22,7 @@ import {
   setObjectHeaders,
 } from '../http.ts';
 import { expirationHeader, objectExpiry } from '../lifecycle.ts';
-import { loadObjectIn } from '../object-access.ts';
+import { loadRequested } from '../object-access.ts';
 import { setChecksumHeader } from '../respond.ts';
 import { setLockHeaders } from '../object-lock.ts';
 
@@ -51,7 +51,7 @@ function partRange(rec: ObjectRecord, raw: string): { range?: ByteRange; count?:
 
 async function readObject(ctx: Context, ep: ObjectEndpoint, services: Services, withBody: boolean): Promise<void> {
   refuseSseHeader(ctx);
-  const { bucket, rec } = await loadObjectIn(ctx, services, ep.bucket, ep.key);
+  const { bucket, rec } = await loadRequested(ctx, services, ep);
   const customer = readCustomerKey(ctx, ep, services, rec);
   const rangeHeader = header(ctx.req.headers, 'range');
   const partNumber = ep.query.get('partNumber');

@@ -10,7 +10,8 @@ import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
 import { ownedBucket, xmlBody } from '../access.ts';
-import { loadObjectIn } from '../object-access.ts';
+import { loadRequested } from '../object-access.ts';
+import { checkVersionId } from '../versions.ts';
 import { checkRetentionChange } from '../lock-rules.ts';
 import { bypassesGovernance, futureDate, isoDate, missingLockConfiguration, retentionMode } from '../object-lock.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
@@ -30,8 +31,8 @@ function period(raw: string, max: number): number {
 }
 
 /**
- * Object Lock is turned on when a bucket is created (`x-amz-bucket-object-lock-enabled: true`); this sets or
- * clears its default retention, and is refused on a bucket without it.
+ * Object Lock is turned on when a bucket is created (`x-amz-bucket-object-lock-enabled: true`), or here on a bucket
+ * whose versioning is on (refused otherwise); this also sets or clears its default retention. It is never turned off.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectLockConfiguration.html
  */
 export async function putObjectLockConfiguration(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
@@ -48,9 +49,10 @@ export async function putObjectLockConfiguration(ctx: Context, ep: BucketEndpoin
         ? { mode, days: period(rule.days, MAX_DAYS) }
         : { mode, years: period(rule.years!, MAX_YEARS) };
   }
-  if (!bucket.objectLock) {
+  // An existing bucket can take Object Lock once its versioning is on (S3 allows it since 2023).
+  if (!bucket.objectLock && bucket.versioning !== 'Enabled') {
     throw new S3Error('InvalidBucketState', {
-      message: 'Object Lock configuration cannot be enabled on existing buckets',
+      message: "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration",
     });
   }
   await services.store.updateBucket(ep.bucket, { objectLock });
@@ -71,9 +73,15 @@ export async function getObjectLockConfiguration(ctx: Context, ep: BucketEndpoin
 
 /** The object of a retention or legal-hold request, in a bucket with Object Lock. */
 async function lockedObject(ctx: Context, ep: ObjectEndpoint, services: Services) {
-  const { bucket, rec } = await loadObjectIn(ctx, services, ep.bucket, ep.key);
+  const { bucket, rec } = await loadRequested(ctx, services, ep);
   if (!bucket.objectLock) throw missingLockConfiguration();
   return rec;
+}
+
+/** The version a request names, for the store (already checked by {@link lockedObject}). */
+function requestedVersion(ep: ObjectEndpoint): { versionId?: string } {
+  const versionId = checkVersionId(ep.query.get('versionId'));
+  return versionId === undefined ? {} : { versionId };
 }
 
 function noLockOnObject(): S3Error {
@@ -96,12 +104,13 @@ export async function putObjectRetention(ctx: Context, ep: ObjectEndpoint, servi
     if (!mode || !date) throw new S3Error('MalformedXML');
     next = { mode, retainUntil: futureDate(date) };
   }
-  await services.store.setObjectLock(ep.bucket, ep.key, (current) => {
+  const update = (current: ObjectLock | undefined) => {
     checkRetentionChange(current, next, bypass);
     const lock: ObjectLock = { ...next };
     if (current?.legalHold !== undefined) lock.legalHold = current.legalHold;
     return Object.keys(lock).length > 0 ? lock : undefined;
-  });
+  };
+  await services.store.setObjectLock(ep.bucket, ep.key, update, requestedVersion(ep));
   sendEmpty(ctx);
 }
 
@@ -117,7 +126,8 @@ export async function putObjectLegalHold(ctx: Context, ep: ObjectEndpoint, servi
   await lockedObject(ctx, ep, services);
   const { status } = await parseLegalHold(xmlBody(ctx));
   if (status !== 'ON' && status !== 'OFF') throw new S3Error('MalformedXML');
-  await services.store.setObjectLock(ep.bucket, ep.key, (current) => ({ ...current, legalHold: status === 'ON' }));
+  const update = (current: ObjectLock | undefined) => ({ ...current, legalHold: status === 'ON' });
+  await services.store.setObjectLock(ep.bucket, ep.key, update, requestedVersion(ep));
   sendEmpty(ctx);
 }
 

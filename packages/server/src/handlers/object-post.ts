@@ -22,6 +22,7 @@ import { LIMITS, checkKey, objectUrl, quoted, readMetadata, setEncryptionHeaders
 import { sendEmpty } from '../respond.ts';
 import { readTagging } from '../tags.ts';
 import { newObjectLock } from '../object-lock.ts';
+import { setWrittenVersion } from '../versions.ts';
 
 /** Bytes of the form's fields before the file that S3 takes (its limit is 20 KB; a policy can be long). */
 const MAX_FIELD_BYTES = 64 * 1024;
@@ -169,6 +170,7 @@ export async function postObject(ctx: Context, ep: BucketEndpoint, services: Ser
     ctx.set('ETag', quoted(rec.etag));
     ctx.set('Location', location);
     setEncryptionHeaders(ctx, rec);
+    setWrittenVersion(ctx, bucket, rec);
     const redirect = redirectUrl(fields);
     if (redirect) {
       for (const [k, v] of [

@@ -24,6 +24,7 @@ import { writePreconditions } from '../write-preconditions.ts';
 import { sendEmpty, setChecksumHeader } from '../respond.ts';
 import { taggingHeader } from '../tags.ts';
 import { newObjectLock, requireIntegrity } from '../object-lock.ts';
+import { setWrittenVersion } from '../versions.ts';
 
 export async function putObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   checkKey(ep.key);
@@ -56,5 +57,6 @@ export async function putObject(ctx: Context, ep: ObjectEndpoint, services: Serv
   ctx.set('ETag', quoted(rec.etag));
   setEncryptionHeaders(ctx, rec);
   setChecksumHeader(ctx, rec);
+  setWrittenVersion(ctx, bucket, rec);
   sendEmpty(ctx);
 }

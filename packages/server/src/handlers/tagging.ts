@@ -4,11 +4,12 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html
  */
 import type { Context } from 'koa';
+import { versionIdOf } from '@coffer/blob-store';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
 import { ownedBucket, xmlBody } from '../access.ts';
-import { loadObject } from '../object-access.ts';
+import { loadRequested } from '../object-access.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 import { readTagging } from '../tags.ts';
 
@@ -18,22 +19,24 @@ function sendTagSet(ctx: Context, tags: Record<string, string>): void {
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html */
 export async function getObjectTagging(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  const rec = await loadObject(ctx, services, ep.bucket, ep.key);
+  const { rec } = await loadRequested(ctx, services, ep);
   sendTagSet(ctx, rec.tags ?? {});
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
 export async function putObjectTagging(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  await loadObject(ctx, services, ep.bucket, ep.key);
+  const { rec } = await loadRequested(ctx, services, ep);
   const tags = await readTagging(xmlBody(ctx), 'Object');
-  await services.store.setObjectTags(ep.bucket, ep.key, Object.keys(tags).length > 0 ? tags : undefined);
+  await services.store.setObjectTags(ep.bucket, ep.key, Object.keys(tags).length > 0 ? tags : undefined, {
+    versionId: versionIdOf(rec),
+  });
   sendEmpty(ctx);
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjectTagging.html */
 export async function deleteObjectTagging(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  await loadObject(ctx, services, ep.bucket, ep.key);
-  await services.store.setObjectTags(ep.bucket, ep.key, undefined);
+  const { rec } = await loadRequested(ctx, services, ep);
+  await services.store.setObjectTags(ep.bucket, ep.key, undefined, { versionId: versionIdOf(rec) });
   sendEmpty(ctx, 204);
 }
 

@@ -196,6 +196,13 @@ export const OPERATIONS: Record<Operation, Builder> = {
   DeleteBucket: (rng) => ({ method: 'DELETE', bucket: `fuzz-new-${rng.int(1000)}`, query: {}, headers: {} }),
   GetBucketLocation: sub('GET', 'location'),
   GetBucketVersioning: sub('GET', 'versioning'),
+  // Suspended, not Enabled: writes stay the null version, so that the other operations keep their answers.
+  PutBucketVersioning: (_, f) =>
+    xmlPut(
+      '<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>',
+      { versioning: '' },
+      f.bucket,
+    ),
   PreflightRequest: (rng, f) => ({
     method: 'OPTIONS',
     bucket: f.bucket,
