@@ -55,6 +55,12 @@ export interface BucketLifecycleRule {
   expirationDate?: string;
   /** Abort multipart uploads this many days after their initiation. */
   abortIncompleteDays?: number;
+  /** Remove a noncurrent version this many days after it became noncurrent (versioned buckets). */
+  noncurrentDays?: number;
+  /** With `noncurrentDays`: keep this many of the newest noncurrent versions of a key whatever their age. */
+  newerNoncurrentVersions?: number;
+  /** Remove a delete marker that is the only version left of its key. */
+  expiredObjectDeleteMarker?: true;
 }
 
 /** One CORS rule of a bucket, as S3's PutBucketCors defines it (checked by the server; the same shape as @coffer/xml's CorsRule, which this package does not depend on). */
