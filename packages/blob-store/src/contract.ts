@@ -9,12 +9,14 @@ import type { SseCustomerKey } from '@coffer/crypto';
 
 import type { Transaction } from './meta-tx.ts';
 import type {
+  BucketObjectLock,
   BucketRecord,
   CopyOptions,
   DeleteOutcome,
   ListQuery,
   ListResult,
   ObjectEncryption,
+  ObjectLock,
   ObjectRecord,
   OpenOptions,
   PutOptions,
@@ -36,7 +38,9 @@ import type {
  * The bucket changes `updateBucket` takes (a field given as `undefined` removes it; `versioning` can only be set, to
  * `Enabled` or `Suspended`: a bucket never returns to unversioned).
  */
-export type BucketPatch = Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle' | 'versioning'>>;
+export type BucketPatch = Partial<
+  Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle' | 'versioning' | 'objectLock'>
+>;
 
 /** Options of `deleteObject`. */
 export interface DeleteObjectOptions {
@@ -46,6 +50,11 @@ export interface DeleteObjectOptions {
   ifObjectId?: string;
   /** User id of the deleter: the owner of a delete marker the delete adds. */
   owner?: string;
+  /**
+   * Runs inside the commit on the object version the delete removes for good (none when it adds a delete marker);
+   * throws to keep it (e.g. its Object Lock retention).
+   */
+  check?: (rec: ObjectRecord) => void;
 }
 
 /** Options of `deleteBucket`: hooks run inside its commit. */
@@ -76,8 +85,15 @@ export interface ObjectStore {
 
   // ---------------------------------------------------------------- buckets
 
-  /** Creates a bucket. `BLOB_BUCKET_EXISTS` (details.owner = the existing owner) if the name is taken. */
-  createBucket(name: string, owner: string, opts?: { location?: string }): Promise<BucketRecord>;
+  /**
+   * Creates a bucket, with Object Lock (and versioning, which it needs) on if `objectLock` is given. `BLOB_BUCKET_EXISTS` (details.owner = the
+   * existing owner) if the name is taken.
+   */
+  createBucket(
+    name: string,
+    owner: string,
+    opts?: { location?: string; objectLock?: BucketObjectLock },
+  ): Promise<BucketRecord>;
 
   /** A bucket, or undefined. */
   getBucket(name: string): Promise<BucketRecord | undefined>;
@@ -85,7 +101,7 @@ export interface ObjectStore {
   /** All buckets, sorted by name (UTF-8 byte order). */
   listBuckets(): Promise<BucketRecord[]>;
 
-  /** Changes a bucket's configuration (encryption, CORS, tags, lifecycle). `BLOB_NO_SUCH_BUCKET`. */
+  /** Changes a bucket's configuration (encryption, CORS, tags, lifecycle, Object Lock). `BLOB_NO_SUCH_BUCKET`. */
   updateBucket(name: string, patch: BucketPatch): Promise<void>;
 
   /**
@@ -151,7 +167,8 @@ export interface ObjectStore {
    * Deletes as S3's DeleteObject does. Without `versionId`, under the bucket's versioning: unversioned, the object
    * goes; enabled or suspended, a delete marker (owned by `owner`) becomes the latest version. With `versionId`
    * (`null` = the null version), that version goes for good, and the next newest becomes the latest. Undefined when
-   * nothing was there to delete (or, with `ifObjectId`, when the latest object under the key is another one). Blob
+   * nothing was there to delete (or, with `ifObjectId`, when the latest object under the key is another one).
+   * `check` runs inside the commit on the object version about to go for good and may throw to keep it. Blob
    * files no version refers to any more go after the commit. `BLOB_NO_SUCH_BUCKET`.
    */
   deleteObject(bucket: string, key: string, opts?: DeleteObjectOptions): Promise<DeleteOutcome | undefined>;
@@ -165,6 +182,19 @@ export interface ObjectStore {
     bucket: string,
     key: string,
     tags: Record<string, string> | undefined,
+    opts?: { versionId?: string },
+  ): Promise<ObjectRecord>;
+
+  /**
+   * Changes the Object Lock state of an object's latest version, or of version `opts.versionId`, to what `update`
+   * makes of the current one (`undefined`: none), keeping its data, ETag and Last-Modified. `update` runs inside the
+   * commit and may throw to refuse the change (a retention that may not be shortened). `BLOB_NO_SUCH_BUCKET`,
+   * `BLOB_NO_SUCH_KEY` (no such version, or a delete marker).
+   */
+  setObjectLock(
+    bucket: string,
+    key: string,
+    update: (current: ObjectLock | undefined) => ObjectLock | undefined,
     opts?: { versionId?: string },
   ): Promise<ObjectRecord>;
 

@@ -32,12 +32,14 @@ import { discardSegment, inlineSegment, writeSegment } from './segments.ts';
 import { listVersions } from './version-list.ts';
 import { findVersion, latestVersion } from './version-reads.ts';
 import type {
+  BucketObjectLock,
   BucketRecord,
   CopyOptions,
   DeleteOutcome,
   ListQuery,
   ListResult,
   ObjectEncryption,
+  ObjectLock,
   ObjectRecord,
   OpenOptions,
   PutOptions,
@@ -63,6 +65,7 @@ import {
   checkPutOptions,
   noSuchBucket,
   patchBucket,
+  pickLock,
   pickMetadata,
 } from './validation.ts';
 
@@ -149,7 +152,11 @@ export class BlobStore implements ObjectStore {
 
   // ---------------------------------------------------------------- buckets
 
-  async createBucket(name: string, owner: string, opts: { location?: string } = {}): Promise<BucketRecord> {
+  async createBucket(
+    name: string,
+    owner: string,
+    opts: { location?: string; objectLock?: BucketObjectLock } = {},
+  ): Promise<BucketRecord> {
     checkBucketName(name);
     if (typeof owner !== 'string' || owner === '') throw new TypeError('owner must be a non-empty string');
     return this.transaction(async (tx) => {
@@ -166,8 +173,10 @@ export class BlobStore implements ObjectStore {
         created: new Date().toISOString(),
         location: opts.location || 'us-east-1',
       };
-      tx.putBucket(rec);
-      return rec;
+      // Object Lock protects versions: it comes with versioning on.
+      const stored = opts.objectLock ? patchBucket(rec, { objectLock: opts.objectLock, versioning: 'Enabled' }) : rec;
+      tx.putBucket(stored);
+      return stored;
     });
   }
 
@@ -331,9 +340,24 @@ export class BlobStore implements ObjectStore {
     return this.#op(() =>
       this.#transaction(async (tx) => {
         if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
+        const b = await tx.getBucket(bucket);
+        if (!b) throw noSuchBucket(bucket);
         // Only that object, not one written since under the same key (a lifecycle expiry decided on the old one).
         if (opts.ifObjectId !== undefined && (await tx.getObject(bucket, key))?.id !== opts.ifObjectId)
           return undefined;
+        if (opts.check) {
+          // The version that goes for good: the one named, the object of an unversioned bucket, or the null version
+          // a suspended bucket's delete marker replaces; an enabled bucket only gains a marker.
+          const gone =
+            opts.versionId !== undefined
+              ? await tx.getVersion(bucket, key, opts.versionId)
+              : b.versioning === undefined
+                ? await tx.getObject(bucket, key)
+                : b.versioning === 'Suspended'
+                  ? await tx.getVersion(bucket, key, 'null')
+                  : undefined;
+          if (gone && !gone.deleteMarker) opts.check(gone);
+        }
         if (opts.versionId !== undefined) return tx.deleteVersion(bucket, key, opts.versionId);
         return tx.deleteObject(bucket, key, opts.owner);
       }),
@@ -346,21 +370,44 @@ export class BlobStore implements ObjectStore {
     tags: Record<string, string> | undefined,
     opts: { versionId?: string } = {},
   ): Promise<ObjectRecord> {
+    const picked = tags === undefined ? undefined : pickMetadata({ userMeta: {}, tags }).tags;
+    return this.#patchObject(bucket, key, opts.versionId, (next) => {
+      if (picked === undefined) delete next.tags;
+      else next.tags = picked;
+    });
+  }
+
+  async setObjectLock(
+    bucket: string,
+    key: string,
+    update: (current: ObjectLock | undefined) => ObjectLock | undefined,
+    opts: { versionId?: string } = {},
+  ): Promise<ObjectRecord> {
+    return this.#patchObject(bucket, key, opts.versionId, (next) => {
+      const lock = update(next.lock === undefined ? undefined : pickLock(next.lock));
+      if (lock === undefined) delete next.lock;
+      else next.lock = pickLock(lock);
+    });
+  }
+
+  /** Rewrites the latest version (or `versionId`) of an object after `patch` changed a copy of it (data stays). */
+  async #patchObject(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    patch: (next: ObjectRecord) => void,
+  ): Promise<ObjectRecord> {
     checkBucketName(bucket);
     checkKey(key);
-    const picked = tags === undefined ? undefined : pickMetadata({ userMeta: {}, tags }).tags;
     return this.#op(() =>
       this.#transaction(async (tx) => {
         if (!(await tx.getBucket(bucket))) throw noSuchBucket(bucket);
         const rec =
-          opts.versionId === undefined
-            ? await tx.getObject(bucket, key)
-            : await tx.getVersion(bucket, key, opts.versionId);
+          versionId === undefined ? await tx.getObject(bucket, key) : await tx.getVersion(bucket, key, versionId);
         if (!rec || rec.deleteMarker)
           throw new BlobStoreError('BLOB_NO_SUCH_KEY', 'The specified key does not exist.', { details: { Key: key } });
         const next: ObjectRecord = { ...rec };
-        if (picked === undefined) delete next.tags;
-        else next.tags = picked;
+        patch(next);
         await tx.updateVersion(next);
         return next;
       }),

@@ -66,6 +66,7 @@ export function delegateStore(
     readInline: (rec, opts) => via('readInline').readInline(rec, opts),
     deleteObject: (bucket, key, opts) => via('deleteObject').deleteObject(bucket, key, opts),
     setObjectTags: (bucket, key, tags, opts) => via('setObjectTags').setObjectTags(bucket, key, tags, opts),
+    setObjectLock: (bucket, key, update, opts) => via('setObjectLock').setObjectLock(bucket, key, update, opts),
     listObjects: (bucket, q) => via('listObjects').listObjects(bucket, q),
     listObjectVersions: (bucket, q) => via('listObjectVersions').listObjectVersions(bucket, q),
     copyObject: (src, bucket, key, opts) => via('copyObject').copyObject(src, bucket, key, opts),
@@ -1009,6 +1010,107 @@ export function runConformanceSuite(
         assert.equal((await ctx.store.getObject('b', 'm'))?.id, two.id);
         await rejectsCode(
           ctx.store.putObject('b', 'absent', bodyOf(Buffer.from('2')), putOpts({ ifMatch: one.etag })),
+          'BLOB_NO_SUCH_KEY',
+        );
+      });
+    });
+
+    describe('Object Lock', () => {
+      const ctx = withStore();
+      const until = '2030-01-02T03:04:05.000Z';
+
+      it('should create a bucket with Object Lock and change its default retention', async () => {
+        const s = ctx.store;
+        const b = await s.createBucket('locked', 'u1', { objectLock: { enabled: true } });
+        assert.deepEqual(b.objectLock, { enabled: true });
+        assert.equal(b.versioning, 'Enabled');
+        assert.deepEqual((await s.getBucket('locked'))?.objectLock, { enabled: true });
+        const objectLock = { enabled: true, defaultRetention: { mode: 'GOVERNANCE', days: 3 } } as const;
+        await s.updateBucket('locked', { objectLock });
+        assert.deepEqual((await s.getBucket('locked'))?.objectLock, objectLock);
+        assert.equal((await s.createBucket('plain', 'u1')).objectLock, undefined);
+      });
+
+      it('should keep a lock given with the metadata, and copy it', async () => {
+        const s = ctx.store;
+        const lock = { mode: 'COMPLIANCE', retainUntil: until, legalHold: true } as const;
+        const rec = await s.putObject(
+          'locked',
+          'k',
+          bodyOf(Buffer.from('x')),
+          putOpts({ metadata: { userMeta: {}, lock } }),
+        );
+        assert.deepEqual(rec.lock, lock);
+        assert.deepEqual((await s.getObject('locked', 'k'))?.lock, lock);
+        const copied = await s.copyObject(rec, 'locked', 'k2', { ...putOpts(), metadata: { userMeta: {}, lock } });
+        assert.deepEqual(copied.lock, lock);
+        const bad = { userMeta: {}, lock: { mode: 'GOVERNANCE' as const } };
+        await assert.rejects(
+          s.putObject('locked', 'bad', bodyOf(Buffer.from('x')), putOpts({ metadata: bad })),
+          /mode and metadata.lock.retainUntil go together/,
+        );
+        assert.equal(await s.getObject('locked', 'bad'), undefined);
+      });
+
+      it('should change an object lock from the current one, or refuse, without touching the data', async () => {
+        const s = ctx.store;
+        const before = await s.getObject('locked', 'k');
+        const next = await s.setObjectLock('locked', 'k', (current) => ({ ...current, legalHold: false }));
+        assert.deepEqual(next.lock, { mode: 'COMPLIANCE', retainUntil: until, legalHold: false });
+        assert.equal(next.etag, before?.etag);
+        assert.equal(next.lastModified, before?.lastModified);
+        await assert.rejects(
+          s.setObjectLock('locked', 'k', () => {
+            throw new Error('refused');
+          }),
+          /refused/,
+        );
+        assert.deepEqual((await s.getObject('locked', 'k'))?.lock, next.lock);
+        assert.equal((await s.setObjectLock('locked', 'k', () => undefined)).lock, undefined);
+        await rejectsCode(
+          s.setObjectLock('locked', 'nope', () => undefined),
+          'BLOB_NO_SUCH_KEY',
+        );
+        await rejectsCode(
+          s.setObjectLock('nope', 'k', () => undefined),
+          'BLOB_NO_SUCH_BUCKET',
+        );
+      });
+
+      it('should let a delete check keep the object of an unversioned bucket', async () => {
+        const s = ctx.store;
+        await s.putObject('plain', 'k2', bodyOf(Buffer.from('x')), putOpts());
+        await assert.rejects(
+          s.deleteObject('plain', 'k2', {
+            check: () => {
+              throw new Error('locked');
+            },
+          }),
+          /locked/,
+        );
+        assert.ok(await s.getObject('plain', 'k2'));
+        assert.deepEqual(await s.deleteObject('plain', 'k2', { check: () => {} }), { deleteMarker: false });
+        assert.equal(await s.getObject('plain', 'k2'), undefined);
+        assert.equal(
+          await s.deleteObject('plain', 'k2', { check: () => assert.fail('no object to check') }),
+          undefined,
+        );
+      });
+
+      it('should check the version a delete removes for good, and none when it only adds a marker', async () => {
+        const s = ctx.store;
+        const v = await s.putObject('locked', 'kv', bodyOf(Buffer.from('x')), putOpts());
+        const refuse = (rec: ObjectRecord) => {
+          assert.equal(rec.versionId, v.versionId);
+          throw new Error('locked');
+        };
+        await assert.rejects(s.deleteObject('locked', 'kv', { versionId: v.versionId!, check: refuse }), /locked/);
+        const marker = await s.deleteObject('locked', 'kv', { check: () => assert.fail('a marker removes nothing') });
+        assert.equal(marker?.deleteMarker, true);
+        const locked = await s.setObjectLock('locked', 'kv', () => ({ legalHold: true }), { versionId: v.versionId });
+        assert.deepEqual(locked.lock, { legalHold: true });
+        await rejectsCode(
+          s.setObjectLock('locked', 'kv', () => undefined, { versionId: marker!.versionId }),
           'BLOB_NO_SUCH_KEY',
         );
       });

@@ -22,6 +22,18 @@ export interface BucketRecord {
   lifecycle?: BucketLifecycleRule[];
   /** Versioning (PutBucketVersioning); absent = never set (unversioned: every write is the `null` version). */
   versioning?: VersioningState;
+  /** Object Lock (CreateBucket's `x-amz-bucket-object-lock-enabled`, PutObjectLockConfiguration); absent = off. */
+  objectLock?: BucketObjectLock;
+}
+
+/** A retention mode: GOVERNANCE can be lifted by a caller allowed to bypass it, COMPLIANCE by nobody. */
+export type RetentionMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+/** A bucket's Object Lock: once on, never off; with a default retention for new objects or without. */
+export interface BucketObjectLock {
+  enabled: true;
+  /** Retention given to each new object that names none itself, for exactly one of `days` or `years`. */
+  defaultRetention?: { mode: RetentionMode; days?: number; years?: number };
 }
 
 /** A bucket's versioning once set: a bucket never returns to unversioned. */
@@ -43,6 +55,12 @@ export interface BucketLifecycleRule {
   expirationDate?: string;
   /** Abort multipart uploads this many days after their initiation. */
   abortIncompleteDays?: number;
+  /** Remove a noncurrent version this many days after it became noncurrent (versioned buckets). */
+  noncurrentDays?: number;
+  /** With `noncurrentDays`: keep this many of the newest noncurrent versions of a key whatever their age. */
+  newerNoncurrentVersions?: number;
+  /** Remove a delete marker that is the only version left of its key. */
+  expiredObjectDeleteMarker?: true;
 }
 
 /** One CORS rule of a bucket, as S3's PutBucketCors defines it (checked by the server; the same shape as @coffer/xml's CorsRule, which this package does not depend on). */
@@ -83,6 +101,21 @@ export interface ObjectMetadata {
   userMeta: Record<string, string>;
   /** Object tags (x-amz-tagging, PutObjectTagging): key → value, in the order given; absent = none. */
   tags?: Record<string, string>;
+  /** Object Lock retention and legal hold (checked by the server); absent = not locked. */
+  lock?: ObjectLock;
+}
+
+/** The Object Lock state of one object: a retention (mode and date), a legal hold, or both. */
+export interface ObjectLock {
+  /** Retention mode; with `retainUntil`. */
+  mode?: RetentionMode;
+  /** End of the retention, ISO 8601; with `mode`. */
+  retainUntil?: string;
+  /**
+   * Legal hold: while true the object cannot be deleted, whatever its retention; false once taken off (S3 then
+   * reads it back as OFF); absent = never set.
+   */
+  legalHold?: boolean;
 }
 
 /**

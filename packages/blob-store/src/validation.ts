@@ -7,7 +7,7 @@ import { unquoteEtag } from '@coffer/checksum';
 import { BlobStoreError } from './errors.ts';
 import { SEP } from './schema.ts';
 import type { BucketPatch } from './contract.ts';
-import type { BucketRecord, ObjectMetadata, ObjectRecord, PutOptions } from './types.ts';
+import type { BucketRecord, ObjectLock, ObjectMetadata, ObjectRecord, PutOptions } from './types.ts';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -60,11 +60,33 @@ export function pickMetadata(m: ObjectMetadata): ObjectMetadata {
   for (const [k, v] of Object.entries(out.userMeta)) {
     if (typeof v !== 'string') throw new TypeError(`metadata.userMeta.${k} must be a string`);
   }
+  if (m.lock !== undefined) out.lock = pickLock(m.lock);
   if (m.tags !== undefined) {
     out.tags = { ...m.tags };
     for (const [k, v] of Object.entries(out.tags)) {
       if (typeof v !== 'string') throw new TypeError(`metadata.tags.${k} must be a string`);
     }
+  }
+  return out;
+}
+
+/** A copy of an object's lock state, checked for shape (the server checks the values). */
+export function pickLock(lock: ObjectLock): ObjectLock {
+  if (lock === null || typeof lock !== 'object') throw new TypeError('metadata.lock must be an object');
+  const out: ObjectLock = {};
+  if ((lock.mode === undefined) !== (lock.retainUntil === undefined))
+    throw new TypeError('metadata.lock.mode and metadata.lock.retainUntil go together');
+  if (lock.mode !== undefined) {
+    if (lock.mode !== 'GOVERNANCE' && lock.mode !== 'COMPLIANCE')
+      throw new TypeError('metadata.lock.mode must be GOVERNANCE or COMPLIANCE');
+    if (typeof lock.retainUntil !== 'string' || Number.isNaN(Date.parse(lock.retainUntil)))
+      throw new TypeError('metadata.lock.retainUntil must be an ISO 8601 date');
+    out.mode = lock.mode;
+    out.retainUntil = lock.retainUntil;
+  }
+  if (lock.legalHold !== undefined) {
+    if (typeof lock.legalHold !== 'boolean') throw new TypeError('metadata.lock.legalHold must be a boolean');
+    out.legalHold = lock.legalHold;
   }
   return out;
 }
@@ -93,6 +115,10 @@ export function patchBucket(rec: BucketRecord, patch: BucketPatch): BucketRecord
         ? { sseAlgorithm, blockedEncryptionTypes: [...blockedEncryptionTypes] }
         : { sseAlgorithm };
     }
+  }
+  if ('objectLock' in patch) {
+    if (patch.objectLock === undefined) delete next.objectLock;
+    else next.objectLock = structuredClone(patch.objectLock);
   }
   if ('cors' in patch) {
     if (patch.cors === undefined) delete next.cors;

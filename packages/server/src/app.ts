@@ -25,6 +25,7 @@ import * as tagging from './handlers/tagging.ts';
 import { getBucketDefault } from './handlers/bucket-defaults.ts';
 import { getObjectAttributes } from './handlers/object-attributes.ts';
 import * as lifecycle from './handlers/lifecycle.ts';
+import * as objectLock from './handlers/object-lock.ts';
 
 /** A handler of AWS operations: `E` is the routing result it takes (the endpoint of its operation, or a wider one). */
 export type Handler<E = Endpoint> = (ctx: Context, ep: E, services: Services) => Promise<void>;
@@ -63,6 +64,12 @@ export const HANDLERS: { readonly [O in Operation]: Handler<EndpointOf<O>> } = O
   GetObjectTagging: tagging.getObjectTagging,
   PutObjectTagging: tagging.putObjectTagging,
   DeleteObjectTagging: tagging.deleteObjectTagging,
+  GetObjectLockConfiguration: objectLock.getObjectLockConfiguration,
+  PutObjectLockConfiguration: objectLock.putObjectLockConfiguration,
+  GetObjectRetention: objectLock.getObjectRetention,
+  PutObjectRetention: objectLock.putObjectRetention,
+  GetObjectLegalHold: objectLock.getObjectLegalHold,
+  PutObjectLegalHold: objectLock.putObjectLegalHold,
   ListObjects: list.listObjects,
   ListObjectsV2: list.listObjectsV2,
   ListObjectVersions: list.listObjectVersions,

@@ -46,6 +46,7 @@ export const S3_ERRORS = Object.freeze({
   InvalidAccessKeyId: [403, 'The AWS Access Key Id you provided does not exist in our records.'],
   InvalidArgument: [400, 'Invalid Argument'],
   InvalidBucketName: [400, 'The specified bucket is not valid.'],
+  InvalidBucketState: [409, 'The request is not valid with the current state of the bucket.'],
   InvalidChunkSizeError: [400, 'Only the last chunk is allowed to have a size less than 8192 bytes'],
   InvalidBucketAclWithObjectOwnership: [
     400,
@@ -88,6 +89,7 @@ export const S3_ERRORS = Object.freeze({
   NoSuchLifecycleConfiguration: [404, 'The lifecycle configuration does not exist'],
   NoSuchWebsiteConfiguration: [404, 'The specified bucket does not have a website configuration'],
   ObjectLockConfigurationNotFoundError: [404, 'Object Lock configuration does not exist for this bucket'],
+  NoSuchObjectLockConfiguration: [404, 'The specified object does not have a ObjectLock configuration'],
   ReplicationConfigurationNotFoundError: [404, 'The replication configuration was not found'],
   NoSuchKey: [404, 'The specified key does not exist.'],
   NoSuchVersion: [404, 'The specified version does not exist.'],

@@ -4,9 +4,13 @@
  * first midnight UTC after creation + N days; a date rule at that date.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html
  */
-import type { ObjectStore, BucketLifecycleRule, ObjectRecord } from '@coffer/blob-store';
+import type { ObjectStore, BucketLifecycleRule, ObjectRecord, VersionRecord } from '@coffer/blob-store';
 import type { MultipartStore } from '@coffer/multipart';
 import type { Logger } from 'pino';
+import { isLocked } from './lock-rules.ts';
+
+/** Thrown inside a lifecycle delete's commit to keep an object that became locked since it was listed. */
+class KeptLocked extends Error {}
 
 const DAY = 86_400_000;
 
@@ -59,6 +63,42 @@ export function uploadExpiry(
     if (best === undefined || at < best) best = at;
   }
   return best;
+}
+
+/**
+ * The versions of one key (newest first) that noncurrent-version rules remove at `now`: a noncurrent version goes
+ * `noncurrentDays` after it became noncurrent (when the next newer version was written, rounded up to midnight UTC)
+ * unless it is among the `newerNoncurrentVersions` newest noncurrent ones; a delete marker that is the only version
+ * left goes under `expiredObjectDeleteMarker`.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html
+ */
+export function expiredVersions(
+  rules: readonly BucketLifecycleRule[],
+  versions: readonly VersionRecord[],
+  now: number,
+): VersionRecord[] {
+  const out: VersionRecord[] = [];
+  const [latest] = versions;
+  if (!latest) return out;
+  const applies = (r: BucketLifecycleRule, v: VersionRecord) =>
+    v.deleteMarker ? r.enabled && (r.prefix === undefined || v.key.startsWith(r.prefix)) && !r.tags : selects(r, v);
+  if (versions.length === 1 && latest.deleteMarker) {
+    if (rules.some((r) => r.expiredObjectDeleteMarker && applies(r, latest))) out.push(latest);
+    return out;
+  }
+  for (let i = 1; i < versions.length; i++) {
+    const v = versions[i]!;
+    const since = Date.parse(versions[i - 1]!.lastModified);
+    const gone = rules.some(
+      (r) =>
+        r.noncurrentDays !== undefined &&
+        applies(r, v) &&
+        i > (r.newerNoncurrentVersions ?? 0) &&
+        midnightAtOrAfter(since + r.noncurrentDays * DAY) <= now,
+    );
+    if (gone) out.push(v);
+  }
+  return out;
 }
 
 /** `x-amz-expiration` of a GET/HEAD: `expiry-date="…", rule-id="…"`. */
@@ -127,7 +167,16 @@ export class LifecycleRunner {
           const page = await this.#store.listObjects(bucket.name, { after, maxKeys: PAGE });
           for (const rec of page.objects) {
             const e = objectExpiry(rules, rec);
-            if (e && e.at <= now && (await this.#store.deleteObject(bucket.name, rec.key, { ifObjectId: rec.id }))) {
+            // Lifecycle never removes a locked object (legal hold, or retention of either mode not yet over); on a
+            // versioned bucket expiry only adds a delete marker, which removes nothing (the store checks no version).
+            if (!e || e.at > now || (!bucket.versioning && isLocked(rec.lock, now))) continue;
+            const check = (current: ObjectRecord) => {
+              if (isLocked(current.lock, now)) throw new KeptLocked();
+            };
+            const deleted = await this.#store
+              .deleteObject(bucket.name, rec.key, { ifObjectId: rec.id, owner: bucket.owner, check })
+              .catch((err: unknown) => (err instanceof KeptLocked ? false : Promise.reject(err)));
+            if (deleted) {
               expired++;
               this.#logger.info({ bucket: bucket.name, rule: e.ruleId }, 'lifecycle expired an object');
             }
@@ -135,6 +184,10 @@ export class LifecycleRunner {
           if (!page.isTruncated || page.objects.length === 0) break;
           after = page.objects[page.objects.length - 1]!.key;
         }
+      }
+      if (bucket.versioning && rules.some((r) => r.noncurrentDays !== undefined || r.expiredObjectDeleteMarker)) {
+        if (this.#stopped) return { expired, aborted };
+        expired += await this.#expireVersions(bucket.name, rules, now);
       }
       if (rules.some((r) => r.abortIncompleteDays !== undefined)) {
         const { uploads } = await this.#multipart.listUploads(bucket.name, { maxUploads: Number.MAX_SAFE_INTEGER });
@@ -150,5 +203,40 @@ export class LifecycleRunner {
       }
     }
     return { expired, aborted };
+  }
+
+  /** Removes the versions noncurrent-version rules expire, key by key; a locked version stays. */
+  async #expireVersions(bucket: string, rules: readonly BucketLifecycleRule[], now: number): Promise<number> {
+    let removed = 0;
+    const check = (current: ObjectRecord) => {
+      if (isLocked(current.lock, now)) throw new KeptLocked();
+    };
+    const expire = async (versions: VersionRecord[]) => {
+      for (const v of expiredVersions(rules, versions, now)) {
+        const opts = { versionId: v.versionId ?? 'null', check };
+        const done = await this.#store
+          .deleteObject(bucket, v.key, opts)
+          .catch((err: unknown) => (err instanceof KeptLocked ? undefined : Promise.reject(err)));
+        if (done) removed++;
+      }
+    };
+    let key: { keyMarker?: string; versionIdMarker?: string } = {};
+    let group: VersionRecord[] = [];
+    for (;;) {
+      if (this.#stopped) return removed;
+      const page = await this.#store.listObjectVersions(bucket, { ...key, maxKeys: PAGE });
+      for (const { rec } of page.versions) {
+        // The versions of a key come together, newest first; a key's group is complete when the next key starts.
+        if (group.length > 0 && group[0]!.key !== rec.key) {
+          await expire(group);
+          group = [];
+        }
+        group.push(rec);
+      }
+      if (!page.isTruncated) break;
+      key = { keyMarker: page.nextKeyMarker, versionIdMarker: page.nextVersionIdMarker };
+    }
+    if (group.length > 0) await expire(group);
+    return removed;
   }
 }

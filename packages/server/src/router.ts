@@ -14,7 +14,6 @@ export const BUCKET_DEFAULT_SUBRESOURCES = [
   'policy',
   'website',
   'replication',
-  'object-lock',
   'logging',
   'notification',
   'requestPayment',
@@ -38,12 +37,9 @@ const UNSUPPORTED_SUBRESOURCES = [
   'analytics',
   'inventory',
   'metrics',
-  'object-lock',
   'ownershipControls',
   'publicAccessBlock',
   'intelligent-tiering',
-  'retention',
-  'legal-hold',
   'torrent',
   'restore',
   'select',
@@ -155,7 +151,9 @@ export function route(
   if (m === 'GET' && key === undefined && BUCKET_DEFAULT_SUBRESOURCES.some(has))
     return { op: 'GetBucketDefault', bucket, query };
   if (UNSUPPORTED_SUBRESOURCES.some(has)) notImplemented();
-  if (has('acl') && m !== 'GET' && m !== 'PUT') methodNotAllowed(m, key === undefined ? 'BUCKET' : 'OBJECT');
+  // These sub-resources are read and written, never deleted: a DELETE must not fall through to the bucket or object.
+  if (['acl', 'object-lock', 'retention', 'legal-hold'].some(has) && m !== 'GET' && m !== 'PUT')
+    methodNotAllowed(m, key === undefined ? 'BUCKET' : 'OBJECT');
 
   if (key === undefined) {
     const ep = <O extends OperationIn<'bucket'>>(op: O): EndpointOf<O> => ({ op, bucket, query });
@@ -168,6 +166,7 @@ export function route(
         if (has('versioning')) return ep('GetBucketVersioning');
         if (has('encryption')) return ep('GetBucketEncryption');
         if (has('cors')) return ep('GetBucketCors');
+        if (has('object-lock')) return ep('GetObjectLockConfiguration');
         if (has('versions')) return ep('ListObjectVersions');
         if (has('uploads')) return ep('ListMultipartUploads');
         return ep(query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects');
@@ -179,6 +178,7 @@ export function route(
         if (has('tagging')) return ep('PutBucketTagging');
         if (has('encryption')) return ep('PutBucketEncryption');
         if (has('cors')) return ep('PutBucketCors');
+        if (has('object-lock')) return ep('PutObjectLockConfiguration');
         if (has('versioning')) return ep('PutBucketVersioning');
         return ep('CreateBucket');
       case 'DELETE':
@@ -203,12 +203,16 @@ export function route(
       if (has('acl')) return ep('GetObjectAcl');
       if (has('tagging')) return ep('GetObjectTagging');
       if (has('attributes')) return ep('GetObjectAttributes');
+      if (has('retention')) return ep('GetObjectRetention');
+      if (has('legal-hold')) return ep('GetObjectLegalHold');
       return ep(has('uploadId') ? 'ListParts' : 'GetObject');
     case 'HEAD':
       return ep('HeadObject');
     case 'PUT':
       if (has('acl')) return ep('PutObjectAcl');
       if (has('tagging')) return ep('PutObjectTagging');
+      if (has('retention')) return ep('PutObjectRetention');
+      if (has('legal-hold')) return ep('PutObjectLegalHold');
       if (has('uploadId') && has('partNumber')) return ep(copySource ? 'UploadPartCopy' : 'UploadPart');
       return ep(copySource ? 'CopyObject' : 'PutObject');
     case 'DELETE':

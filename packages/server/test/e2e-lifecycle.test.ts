@@ -2,6 +2,7 @@
  * Bucket lifecycle against the real server with the JS SDK: the configuration kept and given back, S3's checks,
  * the x-amz-expiration header, and a date rule carried out by the server's own lifecycle run.
  */
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -83,6 +84,46 @@ describe('bucket lifecycle', () => {
       501,
       'NotImplemented',
     );
+    await bad(
+      { Status: 'Enabled', Filter: {}, NoncurrentVersionExpiration: { NoncurrentDays: 0 } },
+      400,
+      'InvalidArgument',
+      "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer",
+    );
+    await bad(
+      {
+        Status: 'Enabled',
+        Filter: {},
+        NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 101 },
+      },
+      400,
+      'InvalidArgument',
+      "'NewerNoncurrentVersions' must not be greater than 100",
+    );
+    const both = `<LifecycleConfiguration><Rule><Status>Enabled</Status><Filter/><Expiration><Days>1</Days>
+<ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule></LifecycleConfiguration>`;
+    const raw = await signedSend(server, {
+      method: 'PUT',
+      path: `/${BUCKET}`,
+      query: { lifecycle: '' },
+      headers: { 'content-md5': createHash('md5').update(both).digest('base64') },
+      body: Buffer.from(both),
+    });
+    assert.equal(raw.status, 400, raw.text);
+    assert.match(raw.text, /<Code>MalformedXML<\/Code>/);
+    await setRules([
+      {
+        ID: 'versions',
+        Status: 'Enabled',
+        Filter: { Prefix: 'v/' },
+        Expiration: { ExpiredObjectDeleteMarker: true },
+        NoncurrentVersionExpiration: { NoncurrentDays: 7, NewerNoncurrentVersions: 3 },
+      },
+    ]);
+    const kept = await sdk.send(new GetBucketLifecycleConfigurationCommand({ Bucket: BUCKET }));
+    assert.deepEqual(kept.Rules?.[0]?.Expiration, { ExpiredObjectDeleteMarker: true });
+    assert.deepEqual(kept.Rules?.[0]?.NoncurrentVersionExpiration, { NoncurrentDays: 7, NewerNoncurrentVersions: 3 });
+    await sdk.send(new DeleteBucketLifecycleCommand({ Bucket: BUCKET }));
     await rejectsS3(
       setRules([
         { ID: 'same', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } },

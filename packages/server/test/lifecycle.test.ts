@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { BlobStore, type BucketLifecycleRule } from '@coffer/blob-store';
+import { BlobStore, type BucketLifecycleRule, type ObjectLock } from '@coffer/blob-store';
 import { bodyOf } from '@coffer/blob-store/testing';
 import { MasterKeyRing } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
@@ -114,5 +114,59 @@ describe('a lifecycle run over a real store', () => {
       ['keep/c'],
     );
     await assert.rejects(multipart.getUpload('lc', 'mp/big', upload.uploadId), { code: 'MP_NO_SUCH_UPLOAD' });
+  });
+});
+
+describe('a lifecycle run over a versioned store', () => {
+  let dir: string;
+  let store: BlobStore;
+  const put = (key: string, lock?: ObjectLock) =>
+    store.putObject('lcv', key, bodyOf(Buffer.from(key)), {
+      owner: 'u',
+      metadata: { userMeta: {}, lock },
+      encryption: { scheme: 'SSE-S3' },
+    });
+  const listing = async () =>
+    (await store.listObjectVersions('lcv', { maxKeys: 100 })).versions.map(
+      (e) => `${e.rec.key}${e.rec.deleteMarker ? '!' : ''}`,
+    );
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'coffer-lifecycle-v-'));
+    store = await BlobStore.open({ dir, keyRing: MasterKeyRing.fromKey(randomBytes(32)), sync: false });
+    await store.createBucket('lcv', 'u');
+    await store.updateBucket('lcv', { versioning: 'Enabled' });
+  });
+  after(async () => {
+    await store?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('should remove old noncurrent versions past the newest kept, lone delete markers, and never a locked version', async () => {
+    const k = [await put('k'), await put('k'), await put('k')];
+    // The oldest version of `locked` would go as k's does, but it is under a legal hold.
+    await put('locked', { legalHold: true });
+    await put('locked');
+    await put('locked');
+    const only = await put('only');
+    await store.deleteObject('lcv', 'only');
+    await store.deleteObject('lcv', 'only', { versionId: only.versionId! });
+    await store.updateBucket('lcv', {
+      lifecycle: [
+        rule({ id: 'old', noncurrentDays: 1, newerNoncurrentVersions: 1 }),
+        rule({ id: 'markers', expiredObjectDeleteMarker: true }),
+      ],
+    });
+    const runner = new LifecycleRunner(store, new MultipartStore(store), pino({ level: 'silent' }));
+    const before = await listing();
+    assert.deepEqual(before, ['k', 'k', 'k', 'locked', 'locked', 'locked', 'only!']);
+    // The lone marker goes at once; no version is noncurrent for a day yet.
+    assert.deepEqual(await runner.run(Date.now()), { expired: 1, aborted: 0 });
+    assert.deepEqual(await listing(), ['k', 'k', 'k', 'locked', 'locked', 'locked']);
+    // Three days on: k's oldest goes (its newest noncurrent version is kept); the locked one stays.
+    assert.deepEqual(await runner.run(Date.now() + 3 * 86_400_000), { expired: 1, aborted: 0 });
+    const left = (await store.listObjectVersions('lcv', { maxKeys: 100 })).versions.map((e) => e.rec.versionId);
+    assert.deepEqual(left.slice(0, 2), [k[2]!.versionId, k[1]!.versionId]);
+    assert.deepEqual(await listing(), ['k', 'k', 'locked', 'locked', 'locked']);
   });
 });

@@ -35,6 +35,12 @@ describe('route', () => {
     ['PUT', '/bkt', 'acl', {}, 'PutBucketAcl', 'bkt'],
     ['GET', '/bkt/k', 'acl', {}, 'GetObjectAcl', 'bkt', 'k'],
     ['PUT', '/bkt/k', 'acl', {}, 'PutObjectAcl', 'bkt', 'k'],
+    ['GET', '/bkt', 'object-lock', {}, 'GetObjectLockConfiguration', 'bkt'],
+    ['PUT', '/bkt', 'object-lock', {}, 'PutObjectLockConfiguration', 'bkt'],
+    ['GET', '/bkt/k', 'retention&versionId=v1', {}, 'GetObjectRetention', 'bkt', 'k'],
+    ['PUT', '/bkt/k', 'retention', {}, 'PutObjectRetention', 'bkt', 'k'],
+    ['GET', '/bkt/k', 'legal-hold', {}, 'GetObjectLegalHold', 'bkt', 'k'],
+    ['PUT', '/bkt/k', 'legal-hold&versionId=v1', {}, 'PutObjectLegalHold', 'bkt', 'k'],
     ['GET', '/bkt', 'tagging', {}, 'GetBucketTagging', 'bkt'],
     ['PUT', '/bkt', 'tagging', {}, 'PutBucketTagging', 'bkt'],
     ['DELETE', '/bkt', 'tagging', {}, 'DeleteBucketTagging', 'bkt'],
@@ -122,6 +128,17 @@ describe('route', () => {
       () => route('DELETE', '/bkt/k', 'acl', {}),
       (e: S3Error) => e.code === 'MethodNotAllowed',
     );
+    // Never a DeleteBucket or DeleteObject: the lock sub-resources are not deleted.
+    for (const [path, sub, type] of [
+      ['/bkt', 'object-lock', 'BUCKET'],
+      ['/bkt/k', 'retention', 'OBJECT'],
+      ['/bkt/k', 'legal-hold', 'OBJECT'],
+    ]) {
+      assert.throws(
+        () => route('DELETE', path!, sub!, {}),
+        (e: S3Error) => e.code === 'MethodNotAllowed' && e.extra.ResourceType === type,
+      );
+    }
   });
 });
 

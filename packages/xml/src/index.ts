@@ -11,6 +11,9 @@ export {
   parseCorsConfiguration,
   parseTagging,
   parseLifecycleConfiguration,
+  parseObjectLockConfiguration,
+  parseRetention,
+  parseLegalHold,
   MAX_DELETE_OBJECTS,
 } from './s3-requests.ts';
 export type {
@@ -23,6 +26,8 @@ export type {
   ServerSideEncryptionConfiguration,
   CorsRule,
   LifecycleRule,
+  ObjectLockConfiguration,
+  Retention,
 } from './s3-requests.ts';
 export { ATTRS, S3_NAMESPACE, XML_DECLARATION, buildXml, errorXml, escapeXml } from './build.ts';
 export type { XmlValue, XmlNode, BuildOptions, ErrorDocument } from './build.ts';

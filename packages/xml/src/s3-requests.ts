@@ -332,6 +332,8 @@ export interface LifecycleRule {
   expiration?: { days?: string; date?: string; expiredObjectDeleteMarker?: string };
   /** `<AbortIncompleteMultipartUpload><DaysAfterInitiation>`. */
   abortIncompleteDays?: string;
+  /** `<NoncurrentVersionExpiration>`: `<NoncurrentDays>`, `<NewerNoncurrentVersions>` as text. */
+  noncurrentExpiration?: { noncurrentDays?: string; newerNoncurrentVersions?: string };
   /** Names of the other actions present (`Transition`, `NoncurrentVersionExpiration`, …). */
   otherActions: string[];
 }
@@ -396,11 +398,91 @@ export async function parseLifecycleConfiguration(
     }
     const abort = optionalChild(el, 'AbortIncompleteMultipartUpload');
     if (abort) rule.abortIncompleteDays = text(abort, 'DaysAfterInitiation') ?? '';
+    const noncurrent = optionalChild(el, 'NoncurrentVersionExpiration');
+    if (noncurrent) {
+      checkContainer(noncurrent);
+      rule.noncurrentExpiration = leaves(noncurrent, {
+        NoncurrentDays: 'noncurrentDays',
+        NewerNoncurrentVersions: 'newerNoncurrentVersions',
+      });
+    }
+    const known = ['ID', 'Status', 'Filter', 'Prefix', 'Expiration', 'AbortIncompleteMultipartUpload'];
     for (const c of el.children) {
-      if (!['ID', 'Status', 'Filter', 'Prefix', 'Expiration', 'AbortIncompleteMultipartUpload'].includes(c.name))
-        rule.otherActions.push(c.name);
+      if (![...known, 'NoncurrentVersionExpiration'].includes(c.name)) rule.otherActions.push(c.name);
     }
     return rule;
   });
   return { rules };
+}
+
+/** Result of {@link parseObjectLockConfiguration}: the values as sent, trimmed; the caller checks them. */
+export interface ObjectLockConfiguration {
+  /** `<ObjectLockEnabled>` (`Enabled`); absent when the element is missing. */
+  enabled?: string;
+  /** `<Rule><DefaultRetention>`: `<Mode>`, `<Days>`, `<Years>` as sent; absent when there is no `<Rule>`. */
+  defaultRetention?: { mode?: string; days?: string; years?: string };
+}
+
+/**
+ * Parses a PutObjectLockConfiguration body:
+ * `<ObjectLockConfiguration><ObjectLockEnabled/><Rule><DefaultRetention><Mode/><Days/><Years/></DefaultRetention>
+ * </Rule></ObjectLockConfiguration>`.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectLockConfiguration.html
+ * @throws XmlError XML_EMPTY, XML_MALFORMED (bad XML, wrong root, a repeated element, a Rule without
+ *   DefaultRetention), XML_TOO_LARGE
+ */
+export async function parseObjectLockConfiguration(
+  source: XmlSource,
+  opts?: ParseOptions,
+): Promise<ObjectLockConfiguration> {
+  const root = await parseRoot(source, opts, 'ObjectLockConfiguration');
+  const out: ObjectLockConfiguration = {};
+  const enabled = optionalChild(root, 'ObjectLockEnabled');
+  if (enabled !== undefined) out.enabled = leafText(enabled).trim();
+  const rule = optionalChild(root, 'Rule');
+  if (rule !== undefined) {
+    checkContainer(rule);
+    const retention = requiredChild(rule, 'DefaultRetention');
+    checkContainer(retention);
+    out.defaultRetention = leaves(retention, { Mode: 'mode', Days: 'days', Years: 'years' });
+  }
+  return out;
+}
+
+/** Result of {@link parseRetention}: the values as sent, trimmed; the caller checks them. */
+export interface Retention {
+  /** `<Mode>` (`GOVERNANCE`, `COMPLIANCE`). */
+  mode?: string;
+  /** `<RetainUntilDate>` (ISO 8601). */
+  retainUntilDate?: string;
+}
+
+/**
+ * Parses a PutObjectRetention body: `<Retention><Mode/><RetainUntilDate/></Retention>`.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectRetention.html
+ * @throws XmlError XML_EMPTY, XML_MALFORMED (bad XML, wrong root, a repeated element), XML_TOO_LARGE
+ */
+export async function parseRetention(source: XmlSource, opts?: ParseOptions): Promise<Retention> {
+  const root = await parseRoot(source, opts, 'Retention');
+  return leaves(root, { Mode: 'mode', RetainUntilDate: 'retainUntilDate' });
+}
+
+/**
+ * Parses a PutObjectLegalHold body: `<LegalHold><Status/></LegalHold>`; the status as sent, trimmed.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectLegalHold.html
+ * @throws XmlError XML_EMPTY, XML_MALFORMED (bad XML, wrong root, a repeated Status), XML_TOO_LARGE
+ */
+export async function parseLegalHold(source: XmlSource, opts?: ParseOptions): Promise<{ status?: string }> {
+  const root = await parseRoot(source, opts, 'LegalHold');
+  return leaves(root, { Status: 'status' });
+}
+
+/** The trimmed text of the optional leaf children of `el` named in `names` (element name → field). */
+function leaves<F extends string>(el: XmlElement, names: Record<string, F>): Partial<Record<F, string>> {
+  const out: Partial<Record<F, string>> = {};
+  for (const [name, field] of Object.entries(names)) {
+    const c = optionalChild(el, name);
+    if (c !== undefined) out[field] = leafText(c).trim();
+  }
+  return out;
 }

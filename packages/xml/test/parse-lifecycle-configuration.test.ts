@@ -5,6 +5,28 @@ import { parseLifecycleConfiguration } from '../src/index.ts';
 import { chunks, rejectsWith } from './helpers.ts';
 
 describe('parseLifecycleConfiguration', () => {
+  it('should read NoncurrentVersionExpiration and ExpiredObjectDeleteMarker as sent', async () => {
+    const xml = `<LifecycleConfiguration><Rule><Status>Enabled</Status>
+  <Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>
+  <NoncurrentVersionExpiration><NoncurrentDays> 3 </NoncurrentDays><NewerNoncurrentVersions>2</NewerNoncurrentVersions>
+  </NoncurrentVersionExpiration></Rule></LifecycleConfiguration>`;
+    assert.deepEqual(await parseLifecycleConfiguration(chunks(xml, 5)), {
+      rules: [
+        {
+          status: 'Enabled',
+          filter: { tags: [] },
+          expiration: { expiredObjectDeleteMarker: 'true' },
+          noncurrentExpiration: { noncurrentDays: '3', newerNoncurrentVersions: '2' },
+          otherActions: [],
+        },
+      ],
+    });
+    const repeated =
+      '<LifecycleConfiguration><Rule><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1' +
+      '</NoncurrentDays><NoncurrentDays>2</NoncurrentDays></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>';
+    await rejectsWith(parseLifecycleConfiguration(chunks(repeated)), 'XML_MALFORMED', /more than one/);
+  });
+
   it('should read filters (Prefix, And with Tags and sizes, the older rule-level Prefix), actions and other actions', async () => {
     const xml = `<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
   <Rule><ID>logs</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>30</Days></Expiration></Rule>

@@ -1,6 +1,6 @@
 /**
  * Bucket configurations Coffer has no feature for, read back as S3 reads them on a bucket that never had one:
- * "not found" for those that are absent (policy, website, replication, object lock), the empty or
+ * "not found" for those that are absent (policy, website, replication), the empty or
  * fixed document for those that always exist (logging off, no notifications, the owner pays, no transfer
  * acceleration, ACLs disabled, public access blocked, not public). Tools that read every configuration of a
  * bucket (Terraform's AWS provider, s3cmd info) then see an ordinary bucket instead of 501s. Writing any of them
@@ -22,7 +22,6 @@ export const BUCKET_DEFAULTS: Readonly<Record<BucketDefaultSubresource, Answer>>
   policy: { error: 'NoSuchBucketPolicy' },
   website: { error: 'NoSuchWebsiteConfiguration' },
   replication: { error: 'ReplicationConfigurationNotFoundError' },
-  'object-lock': { error: 'ObjectLockConfigurationNotFoundError' },
   logging: { root: 'BucketLoggingStatus', body: {} },
   notification: { root: 'NotificationConfiguration', body: {} },
   requestPayment: { root: 'RequestPaymentConfiguration', body: { Payer: 'BucketOwner' } },

@@ -66,6 +66,20 @@ export async function listBuckets(ctx: Context, ep: EndpointOf<'ListBuckets'>, s
   });
 }
 
+/** `x-amz-bucket-object-lock-enabled` of CreateBucket: `true` or `false` (any case), absent = false. */
+function objectLockHeader(ctx: Context): boolean {
+  const raw = ctx.get('x-amz-bucket-object-lock-enabled');
+  if (raw === '') return false;
+  const value = raw.trim().toLowerCase();
+  if (value !== 'true' && value !== 'false') {
+    throw new S3Error('InvalidArgument', {
+      message: 'Invalid x-amz-bucket-object-lock-enabled header value',
+      extra: { ArgumentName: 'x-amz-bucket-object-lock-enabled', ArgumentValue: raw },
+    });
+  }
+  return value === 'true';
+}
+
 /**
  * A bucket the caller already owns is 409 BucketAlreadyOwnedByYou, except in us-east-1, where S3 keeps its legacy
  * answer: 200, and the bucket (objects, configuration) is left as it was (S3-ERRORS.md).
@@ -83,8 +97,12 @@ export async function createBucket(ctx: Context, ep: BucketEndpoint, services: S
     });
   }
   const user = currentUser(ctx);
+  const lockEnabled = objectLockHeader(ctx);
   try {
-    await services.store.createBucket(name, user.id, { location: services.region });
+    await services.store.createBucket(name, user.id, {
+      location: services.region,
+      ...(lockEnabled ? { objectLock: { enabled: true } } : {}),
+    });
   } catch (err) {
     if ((err as { code?: string }).code !== 'BLOB_BUCKET_EXISTS') throw err;
     const existing = await services.store.getBucket(name);
@@ -152,12 +170,18 @@ export async function getBucketVersioning(ctx: Context, ep: BucketEndpoint, serv
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html
  */
 export async function putBucketVersioning(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   const config = await parseVersioningConfiguration(xmlBody(ctx));
   if (config.mfaDelete !== undefined && config.mfaDelete !== 'Enabled' && config.mfaDelete !== 'Disabled')
     throw new S3Error('MalformedXML');
   if (config.status === undefined) throw new S3Error('IllegalVersioningConfigurationException');
   if (config.status !== 'Enabled' && config.status !== 'Suspended') throw new S3Error('MalformedXML');
+  // Object Lock protects versions: its bucket cannot stop making them.
+  if (bucket.objectLock && config.status === 'Suspended') {
+    throw new S3Error('InvalidBucketState', {
+      message: 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
+    });
+  }
   if (config.mfaDelete === 'Enabled') {
     throw new S3Error('NotImplemented', {
       message: 'MFA delete is not implemented: Coffer has no MFA devices. Send MfaDelete Disabled, or leave it out.',

@@ -24,6 +24,7 @@ import { loadObject } from '../object-access.ts';
 import { parseCopySource } from '../params.ts';
 import { sendXml } from '../respond.ts';
 import { taggingHeader } from '../tags.ts';
+import { newObjectLock } from '../object-lock.ts';
 import { setWrittenVersion } from '../versions.ts';
 
 /** `x-amz-metadata-directive` / `x-amz-tagging-directive`: COPY (the default) or REPLACE. */
@@ -83,6 +84,8 @@ export async function copyObject(ctx: Context, ep: ObjectEndpoint, services: Ser
       ...(directive === 'REPLACE' ? readMetadata(headers) : metadataOf(src)),
       // Tags follow their own directive (COPY by default), not the metadata's.
       tags: taggingDirective === 'REPLACE' ? taggingHeader(headers) : src.tags,
+      // A copy is a new object: it takes its lock from this request or the bucket's default, never the source's.
+      lock: newObjectLock(bucket, (name) => header(headers, name)),
     },
     sourceCustomer,
     encryption,

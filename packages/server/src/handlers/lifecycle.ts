@@ -1,7 +1,8 @@
 /**
  * Bucket lifecycle configuration: Put/Get/DeleteBucketLifecycleConfiguration. Expiration (Days or Date) and
- * AbortIncompleteMultipartUpload are carried out by the server's lifecycle runs (../lifecycle.ts); transitions to
- * other storage classes and the versioning actions do not exist here and are refused with 501.
+ * AbortIncompleteMultipartUpload, and on versioned buckets NoncurrentVersionExpiration and ExpiredObjectDeleteMarker,
+ * are carried out by the server's lifecycle runs (../lifecycle.ts); transitions to other storage classes do not exist
+ * here and are refused with 501.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html
  */
 import type { Context } from 'koa';
@@ -40,7 +41,7 @@ function checkRule(r: LifecycleRule): BucketLifecycleRule {
   if (r.id !== undefined && !isHeaderValue(r.id)) throw invalidHeaderArgument('ID');
   if (r.otherActions.length > 0)
     throw new S3Error('NotImplemented', {
-      message: `${r.otherActions[0]} is not implemented: Coffer has one storage class and no versioning`,
+      message: `${r.otherActions[0]} is not implemented: Coffer has one storage class`,
     });
   const out: BucketLifecycleRule = {
     id: r.id || secureRandom(16).toString('base64url'),
@@ -55,11 +56,17 @@ function checkRule(r: LifecycleRule): BucketLifecycleRule {
   if (lt !== undefined) out.sizeLessThan = lt;
   if (r.expiration) {
     const { days, date, expiredObjectDeleteMarker } = r.expiration;
-    if (expiredObjectDeleteMarker !== undefined)
-      throw new S3Error('NotImplemented', {
-        message: 'ExpiredObjectDeleteMarker is not implemented: Coffer has no versioning',
-      });
-    if ((days !== undefined) === (date !== undefined)) throw new S3Error('MalformedXML');
+    if (expiredObjectDeleteMarker !== undefined) {
+      // One of Days, Date or ExpiredObjectDeleteMarker; a marker is no object, so no tag filter selects it.
+      if (days !== undefined || date !== undefined) throw new S3Error('MalformedXML');
+      if (expiredObjectDeleteMarker !== 'true' && expiredObjectDeleteMarker !== 'false')
+        throw new S3Error('MalformedXML');
+      if (out.tags)
+        throw new S3Error('InvalidRequest', {
+          message: 'ExpiredObjectDeleteMarker cannot be specified with tags.',
+        });
+      if (expiredObjectDeleteMarker === 'true') out.expiredObjectDeleteMarker = true;
+    } else if ((days !== undefined) === (date !== undefined)) throw new S3Error('MalformedXML');
     if (days !== undefined)
       out.expirationDays = positive(days, "'Days' for Expiration action must be a positive integer");
     if (date !== undefined) {
@@ -77,7 +84,29 @@ function checkRule(r: LifecycleRule): BucketLifecycleRule {
       "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer",
     );
   }
-  if (out.expirationDays === undefined && out.expirationDate === undefined && out.abortIncompleteDays === undefined) {
+  if (r.noncurrentExpiration) {
+    const { noncurrentDays, newerNoncurrentVersions } = r.noncurrentExpiration;
+    if (noncurrentDays === undefined) throw new S3Error('MalformedXML');
+    out.noncurrentDays = positive(
+      noncurrentDays,
+      "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer",
+    );
+    if (newerNoncurrentVersions !== undefined) {
+      const n = positive(newerNoncurrentVersions, "'NewerNoncurrentVersions' must be a positive integer");
+      if (n > 100)
+        throw new S3Error('InvalidArgument', { message: "'NewerNoncurrentVersions' must not be greater than 100" });
+      out.newerNoncurrentVersions = n;
+    }
+  }
+  const actions = [
+    out.expirationDays,
+    out.expirationDate,
+    out.abortIncompleteDays,
+    out.noncurrentDays,
+    out.expiredObjectDeleteMarker,
+  ];
+  // Expiration with ExpiredObjectDeleteMarker false is an action written, but one that does nothing.
+  if (actions.every((a) => a === undefined) && r.expiration?.expiredObjectDeleteMarker !== 'false') {
     throw new S3Error('InvalidRequest', { message: 'At least one action needs to be specified in a rule' });
   }
   return out;
@@ -123,7 +152,13 @@ export async function getBucketLifecycle(ctx: Context, ep: BucketEndpoint, servi
             ? { Days: r.expirationDays }
             : r.expirationDate !== undefined
               ? { Date: r.expirationDate }
-              : undefined,
+              : r.expiredObjectDeleteMarker
+                ? { ExpiredObjectDeleteMarker: true }
+                : undefined,
+        NoncurrentVersionExpiration:
+          r.noncurrentDays !== undefined
+            ? { NoncurrentDays: r.noncurrentDays, NewerNoncurrentVersions: r.newerNoncurrentVersions }
+            : undefined,
         AbortIncompleteMultipartUpload:
           r.abortIncompleteDays !== undefined ? { DaysAfterInitiation: r.abortIncompleteDays } : undefined,
       };

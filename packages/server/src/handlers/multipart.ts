@@ -28,6 +28,7 @@ import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
 import { currentUser, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
+import { newObjectLock } from '../object-lock.ts';
 import { readCustomerKey, refuseSseHeader, writeEncryption } from '../encryption.ts';
 import {
   checkKey,
@@ -102,7 +103,8 @@ export async function createMultipartUpload(ctx: Context, ep: ObjectEndpoint, se
   checkKey(ep.key);
   const bucket = await ownedBucket(ctx, services, ep.bucket);
   refuseAcl(ctx.req.headers, 'object');
-  const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers) };
+  const lock = newObjectLock(bucket, (name) => header(ctx.req.headers, name));
+  const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers), lock };
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const algorithm = checksumAlgorithm(ctx);
   const upload = await services.multipart.create(ep.bucket, ep.key, {

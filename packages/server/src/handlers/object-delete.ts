@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
-import { versionIdOf, type DeleteOutcome } from '@coffer/blob-store';
+import { versionIdOf, type BucketRecord, type DeleteObjectOptions, type DeleteOutcome } from '@coffer/blob-store';
 import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
 import { parseDelete } from '@coffer/xml';
 import { S3Error, toS3Error } from '../errors.ts';
@@ -15,16 +15,30 @@ import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
 import { currentUser, ownedBucket, xmlBody } from '../access.ts';
 import { LIMITS, header } from '../http.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
+import { checkDeletable } from '../lock-rules.ts';
+import { bypassesGovernance } from '../object-lock.ts';
 import { checkVersionId } from '../versions.ts';
 
 export async function deleteObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   const bucket = await ownedBucket(ctx, services, ep.bucket);
   const versionId = checkVersionId(ep.query.get('versionId'));
-  const done = await services.store.deleteObject(ep.bucket, ep.key, { versionId, owner: currentUser(ctx).id });
+  const done = await services.store.deleteObject(ep.bucket, ep.key, {
+    versionId,
+    owner: currentUser(ctx).id,
+    ...lockCheck(bucket, bypassesGovernance(ctx.req.headers)),
+  });
   if (versionId !== undefined) ctx.set('x-amz-version-id', versionId);
   else if (done && bucket.versioning) ctx.set('x-amz-version-id', versionIdOf(done));
   if (done?.deleteMarker) ctx.set('x-amz-delete-marker', 'true');
   sendEmpty(ctx, 204);
+}
+
+/**
+ * The store's in-commit check that keeps a locked version, in a bucket with Object Lock. A delete that only adds a
+ * marker removes nothing, so the store does not call it then.
+ */
+function lockCheck(bucket: BucketRecord, bypass: boolean): Pick<DeleteObjectOptions, 'check'> {
+  return bucket.objectLock ? { check: (rec) => checkDeletable(rec, bypass) } : {};
 }
 
 /** One `<Deleted>` entry of DeleteObjects: the version removed, or the delete marker added. */
@@ -46,7 +60,7 @@ async function* md5Tap(source: AsyncIterable<Buffer>, hash: ReturnType<typeof cr
 }
 
 export async function deleteObjects(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
+  const bucket = await ownedBucket(ctx, services, ep.bucket);
   const headers = ctx.req.headers;
   const contentMd5 = header(headers, 'content-md5');
   if (contentMd5 === undefined && !Object.keys(headers).some((h) => h.startsWith('x-amz-checksum-'))) {
@@ -67,7 +81,11 @@ export async function deleteObjects(ctx: Context, ep: BucketEndpoint, services: 
       if (key === '') throw new S3Error('UserKeyMustBeSpecified');
       if (Buffer.byteLength(key, 'utf8') > LIMITS.maxKeyBytes) throw new S3Error('KeyTooLongError');
       const versionId = checkVersionId(rawVersion);
-      const done = await services.store.deleteObject(ep.bucket, key, { versionId, owner });
+      const done = await services.store.deleteObject(ep.bucket, key, {
+        versionId,
+        owner,
+        ...lockCheck(bucket, bypassesGovernance(headers)),
+      });
       deleted.push(deletedEntry(key, versionId, done));
     } catch (err) {
       const e = toS3Error(err);

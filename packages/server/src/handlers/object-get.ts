@@ -24,6 +24,7 @@ import {
 import { expirationHeader, objectExpiry } from '../lifecycle.ts';
 import { loadRequested } from '../object-access.ts';
 import { setChecksumHeader } from '../respond.ts';
+import { setLockHeaders } from '../object-lock.ts';
 
 /** `response-*` query parameters override these response headers on GET. */
 const OVERRIDES = [
@@ -58,6 +59,7 @@ async function readObject(ctx: Context, ep: ObjectEndpoint, services: Services, 
     throw new S3Error('InvalidRequest', { message: 'Cannot specify both Range header and partNumber query parameter' });
   }
   setObjectHeaders(ctx, rec);
+  setLockHeaders(ctx, rec);
   const expiry = bucket.lifecycle && objectExpiry(bucket.lifecycle, rec);
   if (expiry) ctx.set('x-amz-expiration', expirationHeader(expiry));
   if (evaluateConditions(ctx.req.headers, rec, 'read') === 'not-modified') {

@@ -21,6 +21,7 @@ import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, objectUrl, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty } from '../respond.ts';
 import { readTagging } from '../tags.ts';
+import { newObjectLock } from '../object-lock.ts';
 import { setWrittenVersion } from '../versions.ts';
 
 /** Bytes of the form's fields before the file that S3 takes (its limit is 20 KB; a policy can be long). */
@@ -157,7 +158,7 @@ export async function postObject(ctx: Context, ep: BucketEndpoint, services: Ser
           );
     const rec = await services.store.putObject(ep.bucket, key, form.file, {
       owner: currentUser(ctx).id,
-      metadata: { ...readMetadata(params), tags },
+      metadata: { ...readMetadata(params), tags, lock: newObjectLock(bucket, (name) => fields.get(name)) },
       encryption: writeEncryption(ctx, ep, services, bucket, params),
       maxSize: Math.min(range?.max ?? LIMITS.maxPutSize, LIMITS.maxPutSize),
       beforeCommit: ({ size }) => {

@@ -23,13 +23,16 @@ import {
 import { writePreconditions } from '../write-preconditions.ts';
 import { sendEmpty, setChecksumHeader } from '../respond.ts';
 import { taggingHeader } from '../tags.ts';
+import { newObjectLock, requireIntegrity } from '../object-lock.ts';
 import { setWrittenVersion } from '../versions.ts';
 
 export async function putObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   checkKey(ep.key);
   const bucket = await ownedBucket(ctx, services, ep.bucket);
   refuseAcl(ctx.req.headers, 'object');
-  const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers) };
+  const lock = newObjectLock(bucket, (name) => header(ctx.req.headers, name));
+  requireIntegrity(ctx.req.headers, lock);
+  const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers), lock };
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const preconditions = writePreconditions(ctx.req.headers);
   const size = declaredSize(ctx.req.headers);

@@ -222,7 +222,7 @@ export const OPERATIONS: Record<Operation, Builder> = {
   GetObjectAcl: sub('GET', 'acl', true),
   PutObjectAcl: (_, f) => xmlPut(XML.acl(), { acl: '' }, f.bucket, f.object),
   GetBucketDefault: (rng, f) => {
-    const name = rng.pick(['policy', 'website', 'object-lock', 'logging', 'publicAccessBlock']);
+    const name = rng.pick(['policy', 'website', 'logging', 'publicAccessBlock']);
     return sub('GET', name)(rng, f);
   },
   GetObjectAttributes: (_, f) => ({
@@ -232,6 +232,25 @@ export const OPERATIONS: Record<Operation, Builder> = {
     query: { attributes: '', 'max-parts': '5' },
     headers: { 'x-amz-object-attributes': 'ETag,Checksum,ObjectParts,StorageClass,ObjectSize' },
   }),
+  GetObjectLockConfiguration: sub('GET', 'object-lock'),
+  PutObjectLockConfiguration: (_, f) =>
+    xmlPut(
+      '<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>' +
+        '<Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule></ObjectLockConfiguration>',
+      { 'object-lock': '' },
+      f.bucket,
+    ),
+  GetObjectRetention: sub('GET', 'retention', true),
+  PutObjectRetention: (_, f) =>
+    xmlPut(
+      '<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2099-01-01T00:00:00Z</RetainUntilDate></Retention>',
+      { retention: '' },
+      f.bucket,
+      f.object,
+    ),
+  GetObjectLegalHold: sub('GET', 'legal-hold', true),
+  PutObjectLegalHold: (_, f) =>
+    xmlPut('<LegalHold><Status>OFF</Status></LegalHold>', { 'legal-hold': '' }, f.bucket, f.object),
   GetObjectTagging: sub('GET', 'tagging', true),
   PutObjectTagging: (_, f) => xmlPut(XML.tagging(), { tagging: '' }, f.bucket, f.object),
   DeleteObjectTagging: sub('DELETE', 'tagging', true),
