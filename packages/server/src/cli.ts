@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import type { BlobStore, BlobStoreOptions } from '@coffer/blob-store';
+import type { BlobStoreOptions, ObjectStore } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
 import { CofferServer, SERVER_DEFAULTS } from './server.ts';
 import { RING_RELOAD_MS, openDataDir, type MasterKeySource } from './key-ring.ts';
@@ -129,8 +129,11 @@ function crashPoint(): ((name: string) => void) | undefined {
 }
 
 /** Opens a stopped data directory for an administrative command; a clear message while a server holds it. */
-async function withStore<T>(opts: DataOpts, fn: (store: BlobStore, keyRing: MasterKeyRing) => Promise<T>): Promise<T> {
-  let opened: { store: BlobStore; keyRing: MasterKeyRing };
+async function withStore<T>(
+  opts: DataOpts,
+  fn: (store: ObjectStore, keyRing: MasterKeyRing) => Promise<T>,
+): Promise<T> {
+  let opened: { store: ObjectStore; keyRing: MasterKeyRing };
   try {
     opened = await openDataDir({
       dataDir: opts.data,

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { BlobStore } from '@coffer/blob-store';
+import type { ObjectStore } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 
@@ -27,7 +27,7 @@ export interface RotationProgress {
 }
 
 /** Counts objects (the progress bar's total) by paging through every bucket. */
-async function countObjects(store: BlobStore): Promise<number> {
+async function countObjects(store: ObjectStore): Promise<number> {
   let total = 0;
   for (const bucket of await store.listBuckets()) {
     let after: string | undefined;
@@ -46,7 +46,7 @@ async function countObjects(store: BlobStore): Promise<number> {
  * resumes an interrupted rotation), and re-wraps every SSE-S3 data key. Returns the active key ID and the counts.
  */
 export async function rotateMasterKey(
-  store: BlobStore,
+  store: ObjectStore,
   ring: MasterKeyRing,
   opts: {
     onProgress?: (p: RotationProgress) => void;
