@@ -65,7 +65,7 @@ export const K = Object.freeze({
  */
 export const MIGRATION_PROGRESS_KEY: Buffer = utf8('!m!progress');
 
-/** The namespace of the job leases (`BlobStore.acquireJobLease`): which node runs the sweep, the lifecycle. */
+/** The record namespace of the job leases (`acquireJobLease`): which node runs the multipart sweep, the lifecycle. */
 export const JOB_LEASE_NS = 'job-leases';
 
 /**

@@ -201,6 +201,12 @@ program
   .option('--trust-proxy', 'count X-Forwarded-Proto: https from the proxy in front as a secure connection')
   .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
   .option('--lifecycle-interval <seconds>', "how often the buckets' lifecycle rules run", parsePositive, 3600)
+  .option(
+    '--sweep-grace <seconds>',
+    'with --meta: the sweep leaves unreferenced chunk files younger than this (another node may be writing them)',
+    parsePositive,
+    900,
+  )
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics (GET /metrics) on this address', parseListen)
   .option(
     '--min-free-space <size>',
@@ -250,6 +256,7 @@ program
       logger,
       metricsListen: opts.metricsListen,
       lifecycleIntervalMs: opts.lifecycleInterval * 1000,
+      sweepGraceMs: Math.round(opts.sweepGrace * 1000),
       minFreeSpace: opts.minFreeSpace,
       logDropped: () => sink.dropped,
       testing: crashHooks(),

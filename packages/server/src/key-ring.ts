@@ -45,6 +45,8 @@ export interface OpenDataDirOptions {
   meta?: string;
   masterKey: MasterKeySource;
   cryptoPool?: CryptoPool;
+  /** With `meta`: the sweep leaves unreferenced files younger than this (`BlobStoreOptions.sweepGraceMs`). */
+  sweepGraceMs?: number;
   /** TEST ONLY: the store's fault-injection hooks. */
   testing?: BlobStoreOptions['testing'];
 }
@@ -137,6 +139,7 @@ export async function openDataDir(opts: OpenDataDirOptions): Promise<{ store: Bl
     meta: opts.meta,
     keyRing: fileRing ?? slot,
     cryptoPool: opts.cryptoPool,
+    sweepGraceMs: opts.sweepGraceMs,
     testing: opts.testing,
   });
   if (fileRing) return { store, keyRing: fileRing };

@@ -76,6 +76,11 @@ export interface ServerOptions {
    * while deletes still commit. Default `DEFAULT_RESERVE` (space.ts): 256 MiB, at most 10 % of the file system.
    */
   minFreeSpace?: SpaceReserve;
+  /**
+   * With `meta`: the sweep at start leaves unreferenced chunk and temp files younger than this, which may be another
+   * node's write in progress (default 15 minutes, `BlobStoreOptions.sweepGraceMs`).
+   */
+  sweepGraceMs?: number;
   /** Log lines the logger's destination has dropped so far, for the metrics. */
   logDropped?: () => number;
   /** TEST ONLY: the store's fault-injection hooks (`BlobStoreOptions.testing`). Never set it in production. */
@@ -136,6 +141,7 @@ export class CofferServer {
         meta: opts.meta,
         masterKey: opts.masterKey,
         cryptoPool,
+        sweepGraceMs: opts.sweepGraceMs,
         testing: opts.testing,
       });
     } catch (err) {
