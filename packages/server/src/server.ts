@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import pino, { type Logger } from 'pino';
-import type { BlobStoreOptions } from '@coffer/blob-store';
+import { DEFAULT_OPTIONS, type BlobStoreOptions } from '@coffer/blob-store';
 import { CryptoPool, defaultCryptoThreads } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 import { createApp } from './app.ts';
@@ -18,6 +18,13 @@ import { LifecycleRunner } from './lifecycle.ts';
 import { DiskSpace, type SpaceReserve } from './space.ts';
 import { LogSink } from './log-sink.ts';
 import { RING_RELOAD_MS, openDataDir, type MasterKeySource } from './key-ring.ts';
+import { startLeasedJob, type LeasedJob } from './leased-job.ts';
+
+/** What a node on shared metadata runs besides the requests (see {@link CofferServer.start}). */
+interface SharedJobs {
+  ringReload?: NodeJS.Timeout;
+  orphanSweep?: LeasedJob;
+}
 
 /** Options of {@link CofferServer.start}. */
 export interface ServerOptions {
@@ -77,8 +84,8 @@ export interface ServerOptions {
    */
   minFreeSpace?: SpaceReserve;
   /**
-   * With `meta`: the sweep at start leaves unreferenced chunk and temp files younger than this, which may be another
-   * node's write in progress (default 15 minutes, `BlobStoreOptions.sweepGraceMs`).
+   * With `meta`: the sweep leaves unreferenced chunk and temp files younger than this, which may be another node's
+   * write in progress (default 15 minutes, `BlobStoreOptions.sweepGraceMs`). One node sweeps this often.
    */
   sweepGraceMs?: number;
   /** Log lines the logger's destination has dropped so far, for the metrics. */
@@ -108,17 +115,17 @@ export class CofferServer {
   readonly #services: Services;
   readonly #timeoutMs: number;
   readonly #metricsServer: http.Server | undefined;
-  readonly #ringReload: NodeJS.Timeout | undefined;
+  readonly #shared: SharedJobs;
   #closing?: Promise<void>;
 
   private constructor(
     server: http.Server,
     services: Services,
     timeoutMs: number,
-    metricsServer?: http.Server,
-    ringReload?: NodeJS.Timeout,
+    metricsServer: http.Server | undefined,
+    shared: SharedJobs,
   ) {
-    this.#ringReload = ringReload;
+    this.#shared = shared;
     this.#server = server;
     this.#services = services;
     this.#timeoutMs = timeoutMs;
@@ -149,7 +156,7 @@ export class CofferServer {
       throw err;
     }
     const { store, keyRing } = opened;
-    let ringReload: NodeJS.Timeout | undefined;
+    const shared: SharedJobs = {};
     try {
       const users = await UserRegistry.open(store, keyRing);
       if (opts.root) {
@@ -164,10 +171,20 @@ export class CofferServer {
         users.startReloading(USERS_RELOAD_MS, (err) => logger.warn({ err }, 'reloading users failed'));
         // A rotation on another node (or by `coffer keys rotate`) adds keys this node must know before it meets
         // data keys wrapped under them.
-        ringReload = setInterval(() => {
+        shared.ringReload = setInterval(() => {
           keyRing.reload().catch((err) => logger.warn({ err }, 'reloading the master key ring failed'));
         }, RING_RELOAD_MS);
-        ringReload.unref();
+        shared.ringReload.unref();
+        // The chunk files of a node that died mid-write become sweepable once older than the grace: one node
+        // sweeps the shared data directory that often (alone, the store sweeps at start and needs no more).
+        const grace = opts.sweepGraceMs ?? DEFAULT_OPTIONS.sweepGraceMs;
+        shared.orphanSweep = startLeasedJob(
+          store,
+          'orphan-sweep',
+          grace,
+          () => store.sweep(),
+          (err) => logger.error({ err }, 'sweeping orphaned files failed'),
+        );
       }
       const multipart = new MultipartStore(store, { maxUploadAgeMs: opts.multipartMaxUploadAgeMs });
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
@@ -214,9 +231,10 @@ export class CofferServer {
           throw err;
         }
       }
-      return new CofferServer(server, services, opts.shutdownTimeoutMs, metricsServer, ringReload);
+      return new CofferServer(server, services, opts.shutdownTimeoutMs, metricsServer, shared);
     } catch (err) {
-      clearInterval(ringReload);
+      clearInterval(shared.ringReload);
+      await shared.orphanSweep?.stop();
       await store.close();
       await cryptoPool?.close();
       throw err;
@@ -244,7 +262,8 @@ export class CofferServer {
       await closed;
       clearTimeout(timer);
       this.#services.users.stop();
-      clearInterval(this.#ringReload);
+      clearInterval(this.#shared.ringReload);
+      await this.#shared.orphanSweep?.stop();
       await this.#services.lifecycle.stop();
       await this.#services.multipart.stop();
       await this.#services.store.close();

@@ -3,13 +3,15 @@
  * committing its record leaves an orphan file. The next sweep (each node sweeps as it starts) leaves it while it is
  * younger than the grace period (another node's write may still be in progress), and removes it once older; files
  * that committed records refer to stay whatever their age. `--sweep-grace` shortens the 15-minute default; the
- * files are aged with utimes rather than waited for.
+ * files are aged with utimes rather than waited for. A running node sweeps again every grace period, under a lease.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+
+import { eventually } from '@coffer/blob-store/testing';
 
 import { startPostgres, type RunningPostgres } from '../../../tools/test-services/postgres.ts';
 import { md5hex, patternBytes } from './helpers/assert.ts';
@@ -102,6 +104,28 @@ describe('the sweep of a shared data directory after a node was killed (coffer s
       assert.equal(md5hex(got.body), md5hex(body));
       const lost = await signedSend(b, { method: 'HEAD', path: objectPath(BUCKET, 'lost') });
       assert.equal(lost.status, 404);
+    } finally {
+      await b.stop({ removeDir: true });
+    }
+  });
+
+  it('should have a running node sweep the orphan of a node killed meanwhile, once older than the grace', async () => {
+    dataDir = await makeTempDir('coffer-sweep-running-');
+    const b = await node({ args: ['--sweep-grace', '1'] });
+    try {
+      assert.equal((await signedSend(b, { method: 'PUT', path: objectPath(BUCKET, 'kept'), body })).status, 200);
+      const [kept] = await blobFiles(dataDir);
+      const victim = await node({ env: { COFFER_TEST_CRASH_AT: 'blob-stored' } });
+      await signedSend(victim, { method: 'PUT', path: objectPath(BUCKET, 'lost'), body }).catch(() => undefined);
+      assert.equal((await victim.exited).signal, 'SIGKILL');
+      assert.equal((await blobFiles(dataDir)).length, 2, 'the killed node left its chunk file');
+      // B sweeps every second (its grace): the orphan goes at one of its next sweeps, the committed file stays.
+      await eventually(async () => assert.deepEqual(await blobFiles(dataDir), [kept]), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
+      const got = await signedSend(b, { method: 'GET', path: objectPath(BUCKET, 'kept') });
+      assert.equal(md5hex(got.body), md5hex(body));
     } finally {
       await b.stop({ removeDir: true });
     }
