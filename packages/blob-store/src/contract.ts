@@ -283,8 +283,8 @@ export interface ObjectStore {
 
   /**
    * Removes every file in `tmp/` and every blob file without a refcount entry, except those of writes in progress
-   * (this process's; with shared metadata, every file younger than 15 minutes, which may be another node's). Safe to
-   * run at any time.
+   * (this process's; with shared metadata, every file younger than `sweepGraceMs`, 15 minutes by default, which may
+   * be another node's). Safe to run at any time.
    */
   sweep(): Promise<SweepResult>;
 

@@ -5,11 +5,9 @@
 import type { ObjectStore } from './contract.ts';
 import type { FileOps } from './options.ts';
 import type { DataLayout } from './paths.ts';
+import { JOB_LEASE_NS as LEASE_NS } from './schema.ts';
 import { checkId } from './validation.ts';
 import { removeBlob } from './write.ts';
-
-/** The record namespace of job leases (see {@link acquireJobLease}). */
-const LEASE_NS = 'job-leases';
 
 /** Open readers per blob file, and the freed files that wait for their last reader. */
 export class BlobLeases {

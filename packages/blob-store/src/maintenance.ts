@@ -29,15 +29,9 @@ import type {
 import { versionIdOf } from './versions.ts';
 
 /**
- * When other nodes share the data directory, an unreferenced file younger than this may be another node's write in
- * progress (a temp file is written to as the body arrives; a blob file is committed right after its rename), so the
- * sweeper leaves it.
- */
-const SHARED_SWEEP_GRACE_MS = 15 * 60_000;
-
-/**
  * Removes every file in `tmp/` and every blob file without a refcount entry, except those of writes in progress
- * (this process's; with shared metadata, every file younger than 15 minutes, which may be another node's).
+ * (this process's; with shared metadata, every file younger than `sweepGraceMs`, which may be another node's: a temp
+ * file is written to as the body arrives, a blob file is committed right after its rename).
  */
 export async function sweep(ctx: StoreContext): Promise<SweepResult> {
   let tmpFiles = 0;
@@ -198,7 +192,7 @@ async function* objectRecords(ctx: StoreContext): AsyncGenerator<ObjectRecord> {
 async function young(ctx: StoreContext, p: string): Promise<boolean> {
   if (!ctx.shared) return false;
   try {
-    return Date.now() - (await stat(p)).mtimeMs < SHARED_SWEEP_GRACE_MS;
+    return Date.now() - (await stat(p)).mtimeMs < ctx.opts.sweepGraceMs;
   } catch {
     return true; // gone meanwhile, or not ours to judge now
   }

@@ -83,6 +83,13 @@ export interface BlobStoreOptions {
    */
   commitTimeoutMs?: number;
   /**
+   * With shared metadata (`meta`), the sweep leaves unreferenced files in `blobs/` and `tmp/` younger than this many
+   * ms: one may be another node's write in progress, not yet committed. Longer than any upload takes from its first
+   * byte to its commit (default 15 minutes; at least 1 s). On LevelDB the store is alone and knows its own writes, so
+   * the sweep takes every unreferenced file and this does not apply.
+   */
+  sweepGraceMs?: number;
+  /**
    * TEST ONLY: fault injection. Never set it in production. `write` replaces `FileHandle.write` in the blob writer,
    * so that tests can simulate a short write on a full disk; `fs` replaces the file-system calls of the write paths
    * ({@link FileOps}, default `node:fs/promises`), so that a test can fail the N-th one; `batch` wraps every metadata
@@ -101,6 +108,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   inlineMax: 64 * 1024,
   // Far above a synced batch's usual milliseconds, even on a loaded disk; short enough for a client to retry.
   commitTimeoutMs: 30_000,
+  sweepGraceMs: 15 * 60_000,
 });
 
 /** The options after defaults and checks. */
@@ -115,6 +123,7 @@ export interface ResolvedOptions {
   inlineMax: number;
   cryptoPool: CryptoPool | undefined;
   commitTimeoutMs: number;
+  sweepGraceMs: number;
   write: FileWriteFn | undefined;
   /** The file-system calls of the write paths (`testing.fs`, else {@link NODE_FS}). */
   fs: FileOps;
@@ -188,6 +197,7 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
       0,
       3_600_000,
     ),
+    sweepGraceMs: positiveInt('sweepGraceMs', opts.sweepGraceMs ?? DEFAULT_OPTIONS.sweepGraceMs, 1000, 2 ** 31),
     write,
     fs: fs ?? NODE_FS,
     batch: opts.testing?.batch,

@@ -93,6 +93,15 @@ export const K = Object.freeze({
  */
 export const MIGRATION_PROGRESS_KEY: Buffer = utf8('!m!progress');
 
+/** The record namespace of the job leases (`acquireJobLease`): which node runs the multipart sweep, the lifecycle. */
+export const JOB_LEASE_NS = 'job-leases';
+
+/**
+ * Keys `coffer meta migrate` leaves behind: the job leases name processes of the source, and copied they would keep
+ * the new engine's nodes from the sweep and the lifecycle run until they ran out.
+ */
+export const MIGRATION_EXCLUDE: readonly { gte: Buffer; lt: Buffer }[] = Object.freeze([K.records(JOB_LEASE_NS)]);
+
 /** A JSON value as the engine stores it. */
 export function encode(value: object): Buffer {
   return utf8(JSON.stringify(value));

@@ -101,6 +101,10 @@ describe('BlobStore.open', () => {
       name: 'RangeError',
       message: /options\.inlineMax/,
     });
+    await assert.rejects(BlobStore.open({ dir: env.dir, keyRing: env.keyRing, sweepGraceMs: 999 }), {
+      name: 'RangeError',
+      message: /options\.sweepGraceMs/,
+    });
   });
 
   it('should sweep a leftover temp file and an unreferenced blob file, and keep referenced ones', async () => {

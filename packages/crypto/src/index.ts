@@ -42,7 +42,15 @@ export {
   type WrapParams,
   type WrappedKey,
 } from './keys.ts';
-export { KEYRING_FILE, MasterKeyRing, type MasterKeyRingOptions } from './keyring.ts';
+export {
+  KEYRING_FILE,
+  MasterKeyRing,
+  openKeyFile,
+  type KeyRingStorage,
+  type MasterKeyRingOptions,
+  type StoredKeyRingOptions,
+  type WrappedKeyRing,
+} from './keyring.ts';
 export {
   COPY_SOURCE_SSEC_PREFIX,
   SSEC_PREFIX,

@@ -13,6 +13,42 @@ export interface MasterKeyRingOptions {
   dir: string;
 }
 
+/**
+ * A ring as a database keeps it (the server keeps it in its metadata engine, so that every node reads the same one):
+ * each key wrapped under a key-encryption key that is never stored with it, so the document alone reveals no key.
+ */
+export interface WrappedKeyRing {
+  v: 1;
+  /** Generation: 1 when created, one more on each change (the compare-and-set of {@link KeyRingStorage.swap}). */
+  gen: number;
+  active: string;
+  /** `wrapped` is base64(nonce ‖ AES-256-GCM(kek, key) ‖ tag), with the key id as additional data. */
+  keys: { id: string; created: string; wrapped: string }[];
+}
+
+/** Where {@link MasterKeyRing.openStored} reads and writes its ring. */
+export interface KeyRingStorage {
+  /** The stored ring, or undefined when none is stored yet. */
+  read(): Promise<WrappedKeyRing | undefined>;
+  /**
+   * Stores `next` if the stored ring is still at generation `expected` (undefined: none is stored), atomically;
+   * false when another writer came first.
+   */
+  swap(expected: number | undefined, next: WrappedKeyRing): Promise<boolean>;
+}
+
+/** Options of {@link MasterKeyRing.openStored}. */
+export interface StoredKeyRingOptions {
+  storage: KeyRingStorage;
+  /** The 32-byte key-encryption key the ring's keys are wrapped under. */
+  kek: Buffer;
+  /**
+   * Rings whose keys a new stored ring starts with (e.g. a key ring file being imported), the first one's active key
+   * active; without any, the new ring has one fresh key. Ignored once a ring is stored.
+   */
+  seed?: readonly MasterKeyRing[];
+}
+
 /** On-disk shape of a key ring file. */
 interface KeyRingFile {
   v: 1;
@@ -30,6 +66,9 @@ interface RingKey {
 export const KEYRING_FILE = 'keyring.json';
 const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const SEAL_INFO = `${FORMAT_MAGIC}/seal`;
+const WRAP_AAD = (id: string) => Buffer.from(`${FORMAT_MAGIC}/ring-key/${id}`, 'utf8');
+/** How often a stored ring's compare-and-set is tried again against other writers before giving up. */
+const SWAP_ATTEMPTS = 20;
 
 function invalid(path: string, why: string): CryptoError {
   // Never include file content: it holds keys (JSON.parse messages quote the text, so no cause either).
@@ -74,6 +113,76 @@ function serialize(active: string, keys: Map<string, RingKey>): string {
     keys: [...keys.values()].map((k) => ({ id: k.id, key: k.key.toString('base64'), created: k.created })),
   };
   return JSON.stringify(file, null, 2) + '\n';
+}
+
+function wrapRing(gen: number, active: string, keys: Map<string, RingKey>, kek: Buffer): WrappedKeyRing {
+  const wrapped = [...keys.values()].map((k) => {
+    const nonce = randomBytes(NONCE_LENGTH);
+    const cipher = createCipheriv(CIPHER, kek, nonce, { authTagLength: TAG_LENGTH });
+    cipher.setAAD(WRAP_AAD(k.id));
+    const out = Buffer.concat([nonce, cipher.update(k.key), cipher.final(), cipher.getAuthTag()]);
+    return { id: k.id, created: k.created, wrapped: out.toString('base64') };
+  });
+  return { v: 1, gen, active, keys: wrapped };
+}
+
+function storedInvalid(why: string): CryptoError {
+  return new CryptoError('CRYPTO_INVALID_KEYRING', `the stored key ring is invalid: ${why}`);
+}
+
+function unwrapRing(doc: WrappedKeyRing, kek: Buffer): { active: string; keys: Map<string, RingKey> } {
+  if (doc?.v !== 1 || !Number.isSafeInteger(doc.gen) || !Array.isArray(doc.keys)) {
+    throw storedInvalid('not a v1 ring');
+  }
+  const keys = new Map<string, RingKey>();
+  for (const k of doc.keys) {
+    if (!k || typeof k.id !== 'string' || !ID_RE.test(k.id) || typeof k.wrapped !== 'string') {
+      throw storedInvalid('a key entry is malformed');
+    }
+    const body = Buffer.from(k.wrapped, 'base64');
+    if (body.length !== NONCE_LENGTH + KEY_LENGTH + TAG_LENGTH) throw storedInvalid(`key ${k.id} is malformed`);
+    const decipher = createDecipheriv(CIPHER, kek, body.subarray(0, NONCE_LENGTH), { authTagLength: TAG_LENGTH });
+    decipher.setAAD(WRAP_AAD(k.id));
+    decipher.setAuthTag(body.subarray(NONCE_LENGTH + KEY_LENGTH));
+    const key = decipher.update(body.subarray(NONCE_LENGTH, NONCE_LENGTH + KEY_LENGTH));
+    try {
+      decipher.final();
+    } catch (err) {
+      key.fill(0);
+      throw new CryptoError(
+        'CRYPTO_INVALID_KEYRING',
+        `the stored key ring does not open under this key-encryption key (key ${k.id} fails authentication)`,
+        { cause: err },
+      );
+    }
+    keys.set(k.id, { id: k.id, key, created: typeof k.created === 'string' ? k.created : '' });
+  }
+  if (typeof doc.active !== 'string' || !keys.has(doc.active)) throw storedInvalid('active names no key in keys');
+  return { active: doc.active, keys };
+}
+
+/**
+ * Reads a key-encryption key file (32 bytes, base64, one line), creating it with a fresh key (mode 0600, written
+ * exclusively, so two processes cannot make two) when `create` is set and it does not exist. Throws
+ * CRYPTO_INVALID_KEYRING for a malformed file, and ENOENT (an fs error) for a missing one without `create`.
+ */
+export async function openKeyFile(path: string, opts: { create?: boolean } = {}): Promise<Buffer> {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
+  const parse = (text: string): Buffer => {
+    const key = Buffer.from(text.trim(), 'base64');
+    if (key.length !== KEY_LENGTH || key.toString('base64') !== text.trim()) {
+      throw invalid(path, `must hold ${KEY_LENGTH} bytes, base64`);
+    }
+    return key;
+  };
+  try {
+    return parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    if (!opts.create || !isNotFound(err)) throw err;
+  }
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await createExclusive(path, randomBytes(KEY_LENGTH).toString('base64') + '\n');
+  return parse(await readFile(path, 'utf8')); // ours, or the one another process created first
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -151,6 +260,8 @@ export class MasterKeyRing {
   #keys: Map<string, RingKey>;
   #active: string;
   #path: string | undefined;
+  /** Where a ring from {@link MasterKeyRing.openStored} lives, its key-encryption key and the generation read. */
+  #stored: { storage: KeyRingStorage; kek: Buffer; gen: number } | undefined;
   #sealKeys = new Map<string, Buffer>();
   #rotating: Promise<unknown> = Promise.resolve();
 
@@ -158,6 +269,62 @@ export class MasterKeyRing {
     this.#active = active;
     this.#keys = keys;
     this.#path = path;
+  }
+
+  /**
+   * Opens the ring kept in `storage`, its keys wrapped under `kek`; when none is stored yet, stores one (made of the
+   * `seed` rings' keys, or one fresh key) with a compare-and-set, so that of several processes starting at once
+   * exactly one creates it and the others open it. Throws CRYPTO_INVALID_KEYRING when the stored ring is malformed
+   * or does not open under `kek`.
+   */
+  static async openStored(opts: StoredKeyRingOptions): Promise<MasterKeyRing> {
+    if (!opts || typeof opts.storage?.read !== 'function' || typeof opts.storage.swap !== 'function') {
+      throw new TypeError('opts.storage must be a KeyRingStorage');
+    }
+    if (!Buffer.isBuffer(opts.kek) || opts.kek.length !== KEY_LENGTH) {
+      throw new RangeError(`opts.kek must be a ${KEY_LENGTH}-byte Buffer`);
+    }
+    const kek = Buffer.from(opts.kek);
+    for (;;) {
+      const doc = await opts.storage.read();
+      if (doc) {
+        const { active, keys } = unwrapRing(doc, kek);
+        const ring = new MasterKeyRing(active, keys, undefined);
+        ring.#stored = { storage: opts.storage, kek, gen: doc.gen };
+        return ring;
+      }
+      const seed = opts.seed ?? [];
+      const keys = new Map<string, RingKey>();
+      for (const r of seed) for (const [id, k] of r.#keys) if (!keys.has(id)) keys.set(id, { ...k });
+      let active = seed[0]?.activeId;
+      if (active === undefined) {
+        active = newKeyId(new Set());
+        keys.set(active, { id: active, key: randomBytes(KEY_LENGTH), created: new Date().toISOString() });
+      }
+      if (await opts.storage.swap(undefined, wrapRing(1, active, keys, kek))) {
+        const ring = new MasterKeyRing(active, keys, undefined);
+        ring.#stored = { storage: opts.storage, kek, gen: 1 };
+        return ring;
+      }
+      // Another process stored a ring first: open that one.
+    }
+  }
+
+  /**
+   * Reads a stored ring again, so that keys another process added (`coffer keys rotate` on a shared metadata
+   * database) are known here; keys are never forgotten. True when something changed. A no-op for other rings.
+   */
+  async reload(): Promise<boolean> {
+    const stored = this.#stored;
+    if (!stored) return false;
+    const doc = await stored.storage.read();
+    if (!doc || doc.gen === stored.gen) return false;
+    const { active, keys } = unwrapRing(doc, stored.kek);
+    for (const [id, k] of this.#keys) if (!keys.has(id)) keys.set(id, k);
+    this.#keys = keys;
+    this.#active = active;
+    stored.gen = doc.gen;
+    return true;
   }
 
   /**
@@ -238,18 +405,62 @@ export class MasterKeyRing {
    * Old keys stay, so existing wraps and seals still open. Throws CRYPTO_READONLY_RING for a
    * ring made by fromKey().
    */
-  rotate(): Promise<string> {
+  async rotate(): Promise<string> {
+    const id = await this.addKey();
+    await this.activate(id);
+    return id;
+  }
+
+  /**
+   * Adds a fresh key without making it active, and persists the ring; returns its id. Several processes sharing a
+   * stored ring learn a key this way before any of them wraps a data key under it (see {@link activate}).
+   * Throws CRYPTO_READONLY_RING for a ring made by fromKey().
+   */
+  addKey(): Promise<string> {
+    return this.#change((keys, active) => {
+      const id = newKeyId(new Set(keys.keys()));
+      keys.set(id, { id, key: randomBytes(KEY_LENGTH), created: new Date().toISOString() });
+      return { active, result: id };
+    });
+  }
+
+  /** Makes key `id` (already in the ring) the active one and persists the ring. Throws CRYPTO_UNKNOWN_KEY. */
+  async activate(id: string): Promise<void> {
+    this.#get(id);
+    await this.#change(() => ({ active: id, result: id }));
+  }
+
+  /**
+   * Applies `edit` to a copy of the keys (the stored ring's latest, for a stored ring) and persists them with the
+   * active id `edit` returns, one change at a time; resolves with its `result`.
+   */
+  #change(edit: (keys: Map<string, RingKey>, active: string) => { active: string; result: string }): Promise<string> {
     const run = this.#rotating.then(async () => {
+      const stored = this.#stored;
+      if (stored) {
+        for (let attempt = 0; attempt < SWAP_ATTEMPTS; attempt++) {
+          await this.reload();
+          const keys = new Map(this.#keys);
+          const { active, result } = edit(keys, this.#active);
+          const next = wrapRing(stored.gen + 1, active, keys, stored.kek);
+          if (await stored.storage.swap(stored.gen, next)) {
+            this.#keys = keys;
+            this.#active = active;
+            stored.gen = next.gen;
+            return result;
+          }
+        }
+        throw new CryptoError('CRYPTO_INVALID_KEYRING', 'the stored key ring kept changing under this change');
+      }
       if (this.#path === undefined) {
         throw new CryptoError('CRYPTO_READONLY_RING', 'this key ring is not backed by a file and cannot be rotated');
       }
-      const id = newKeyId(new Set(this.#keys.keys()));
       const keys = new Map(this.#keys);
-      keys.set(id, { id, key: randomBytes(KEY_LENGTH), created: new Date().toISOString() });
-      await writeAtomic(this.#path, serialize(id, keys));
+      const { active, result } = edit(keys, this.#active);
+      await writeAtomic(this.#path, serialize(active, keys));
       this.#keys = keys;
-      this.#active = id;
-      return id;
+      this.#active = active;
+      return result;
     });
     this.#rotating = run.catch(() => undefined);
     return run;
@@ -308,7 +519,7 @@ export class MasterKeyRing {
 
   /** Safe description: ids and the active id, never key material. */
   toJSON(): { activeId: string; ids: string[]; persisted: boolean } {
-    return { activeId: this.#active, ids: this.ids(), persisted: this.#path !== undefined };
+    return { activeId: this.#active, ids: this.ids(), persisted: this.#path !== undefined || !!this.#stored };
   }
 
   /** Safe description: ids and the active id, never key material. */

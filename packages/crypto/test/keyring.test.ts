@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 
-import { CryptoError, MasterKeyRing } from '../src/index.ts';
+import { CryptoError, MasterKeyRing, openKeyFile, type KeyRingStorage, type WrappedKeyRing } from '../src/index.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'coffer-keyring-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -210,5 +210,146 @@ describe('MasterKeyRing.toJSON', () => {
       assert.ok(!/<Buffer/.test(s), s);
     }
     assert.deepEqual(ring.toJSON(), { activeId: 'mk-env', ids: ['mk-env'], persisted: false });
+  });
+});
+
+/**
+ * A KeyRingStorage in memory with the contract's compare-and-set (the server's is a record of its metadata engine,
+ * tested end to end in @coffer/server); `swaps` counts the attempts, `lose` makes the next ones lose to a writer that
+ * bumps the generation.
+ */
+class MemoryStorage implements KeyRingStorage {
+  doc: WrappedKeyRing | undefined;
+  swaps = 0;
+  lose = 0;
+  async read(): Promise<WrappedKeyRing | undefined> {
+    await Promise.resolve();
+    return this.doc && structuredClone(this.doc);
+  }
+  async swap(expected: number | undefined, next: WrappedKeyRing): Promise<boolean> {
+    await Promise.resolve();
+    this.swaps++;
+    if (this.lose > 0 && this.doc) {
+      this.lose--;
+      this.doc = { ...this.doc, gen: this.doc.gen + 1 };
+      return false;
+    }
+    if (this.doc?.gen !== expected) return false;
+    this.doc = structuredClone(next);
+    return true;
+  }
+}
+
+const sameKeys = (a: MasterKeyRing, b: MasterKeyRing) => {
+  assert.deepEqual(a.ids(), b.ids());
+  assert.equal(a.activeId, b.activeId);
+  for (const id of a.ids()) assert.ok(a.key(id).equals(b.key(id)), id);
+};
+
+describe('MasterKeyRing.openStored', () => {
+  it('should store one fresh key wrapped (no key bytes in the document) and open it again', async () => {
+    const storage = new MemoryStorage();
+    const kek = randomBytes(32);
+    const ring = await MasterKeyRing.openStored({ storage, kek });
+    assert.equal(storage.doc?.gen, 1);
+    assert.equal(storage.doc?.active, ring.activeId);
+    const text = JSON.stringify(storage.doc);
+    const key = ring.key(ring.activeId);
+    for (const form of [key.toString('base64'), key.toString('hex'), key.toString('base64url')]) {
+      assert.ok(!text.includes(form));
+    }
+    sameKeys(await MasterKeyRing.openStored({ storage, kek }), ring);
+    assert.deepEqual(ring.toJSON(), { activeId: ring.activeId, ids: ring.ids(), persisted: true });
+  });
+
+  it('should let exactly one of several processes starting at once create the ring', async () => {
+    const storage = new MemoryStorage();
+    const kek = randomBytes(32);
+    const rings = await Promise.all(Array.from({ length: 5 }, () => MasterKeyRing.openStored({ storage, kek })));
+    assert.equal(storage.doc?.gen, 1);
+    for (const r of rings) sameKeys(r, rings[0]!);
+  });
+
+  it("should start from the seed rings' keys, the first one's active key active", async () => {
+    const env = MasterKeyRing.fromKey(randomBytes(32));
+    const file = await MasterKeyRing.open({ dir: fresh() });
+    await file.rotate();
+    const ring = await MasterKeyRing.openStored({
+      storage: new MemoryStorage(),
+      kek: randomBytes(32),
+      seed: [env, file],
+    });
+    assert.deepEqual(ring.ids(), ['mk-env', ...file.ids()]);
+    assert.equal(ring.activeId, 'mk-env');
+    for (const id of file.ids()) assert.ok(ring.key(id).equals(file.key(id)));
+  });
+
+  it('should refuse a stored ring under another key-encryption key with CRYPTO_INVALID_KEYRING', async () => {
+    const storage = new MemoryStorage();
+    await MasterKeyRing.openStored({ storage, kek: randomBytes(32) });
+    await assert.rejects(MasterKeyRing.openStored({ storage, kek: randomBytes(32) }), code('CRYPTO_INVALID_KEYRING'));
+    storage.doc = { ...storage.doc!, active: 'mk-none' };
+    await assert.rejects(MasterKeyRing.openStored({ storage, kek: randomBytes(32) }), code('CRYPTO_INVALID_KEYRING'));
+  });
+
+  it('should check its options', async () => {
+    await assert.rejects(MasterKeyRing.openStored({ storage: new MemoryStorage(), kek: randomBytes(16) }), RangeError);
+    const storage = {} as KeyRingStorage;
+    await assert.rejects(MasterKeyRing.openStored({ storage, kek: randomBytes(32) }), TypeError);
+  });
+});
+
+describe('MasterKeyRing.rotate and reload (stored)', () => {
+  it("should let another process's reload learn the new key and the new active one", async () => {
+    const storage = new MemoryStorage();
+    const kek = randomBytes(32);
+    const a = await MasterKeyRing.openStored({ storage, kek });
+    const b = await MasterKeyRing.openStored({ storage, kek });
+    const id = await a.addKey();
+    assert.notEqual(a.activeId, id);
+    assert.equal(await b.reload(), true);
+    assert.ok(b.key(id).equals(a.key(id)));
+    await a.activate(id);
+    assert.equal(await b.reload(), true);
+    assert.equal(b.activeId, id);
+    assert.equal(await b.reload(), false);
+    assert.equal(storage.doc?.gen, 3);
+  });
+
+  it('should lose no key when two processes rotate at once, and retry a lost compare-and-set', async () => {
+    const storage = new MemoryStorage();
+    const kek = randomBytes(32);
+    const a = await MasterKeyRing.openStored({ storage, kek });
+    const b = await MasterKeyRing.openStored({ storage, kek });
+    storage.lose = 2;
+    const [x, y] = await Promise.all([a.rotate(), b.rotate()]);
+    const stored = await MasterKeyRing.openStored({ storage, kek });
+    assert.equal(stored.ids().length, 3);
+    assert.ok(stored.ids().includes(x) && stored.ids().includes(y));
+    assert.ok([x, y].includes(stored.activeId));
+  });
+
+  it('should throw CRYPTO_UNKNOWN_KEY when activating a key the ring does not have', async () => {
+    const ring = await MasterKeyRing.openStored({ storage: new MemoryStorage(), kek: randomBytes(32) });
+    await assert.rejects(ring.activate('mk-none'), code('CRYPTO_UNKNOWN_KEY'));
+  });
+});
+
+describe('openKeyFile', () => {
+  it('should create a 32-byte key file with mode 0600 once, and read the same key after', async () => {
+    const path = join(fresh(), 'ring.key');
+    const [a, b] = await Promise.all([openKeyFile(path, { create: true }), openKeyFile(path, { create: true })]);
+    assert.equal(a.length, 32);
+    assert.ok(a.equals(b));
+    assert.equal((await stat(path)).mode & 0o777, 0o600);
+    assert.ok((await openKeyFile(path)).equals(a));
+  });
+
+  it('should throw ENOENT without create, and CRYPTO_INVALID_KEYRING for a malformed file', async () => {
+    const dir = fresh();
+    await assert.rejects(openKeyFile(join(dir, 'ring.key')), { code: 'ENOENT' });
+    const path = join(root, 'short.key');
+    await writeFile(path, randomBytes(16).toString('base64'));
+    await assert.rejects(openKeyFile(path, { create: true }), code('CRYPTO_INVALID_KEYRING'));
   });
 });

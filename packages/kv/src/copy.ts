@@ -9,7 +9,7 @@
  * last copied key, also catches a source that changed between two runs.
  */
 import { KvError } from './errors.ts';
-import type { KvEngine, KvEntry, KvKey, KvReader } from './types.ts';
+import type { KvEngine, KvEntry, KvKey, KvRange, KvReader } from './types.ts';
 
 /** Options of {@link copyEngine}. */
 export interface CopyOptions {
@@ -19,6 +19,11 @@ export interface CopyOptions {
    * source, whose keys a run after an interruption may overwrite and delete.
    */
   progressKey: KvKey;
+  /**
+   * Ranges of keys that belong to the running source rather than to its data (e.g. job leases, whose holder is a
+   * process of the source): never copied, compared, counted or deleted, on either side. Default none.
+   */
+  exclude?: readonly KvRange[];
   /** Most writes in one transaction of the target. Default 500. */
   batchSize?: number;
   /** Copy into a target that holds keys the source does not have (another namespace), deleting them. Default false. */
@@ -75,9 +80,21 @@ interface Pair {
   b: Buffer | undefined;
 }
 
-/** Every entry of `db`, in key order, without `skip`. */
-async function* entries(db: KvReader, skip: Buffer): AsyncGenerator<KvEntry> {
-  for await (const e of db.scan({})) if (!e.key.equals(skip)) yield e;
+/** True when `key` lies in `range` (its bounds only; `limit` does not apply). */
+function inRange(key: Buffer, r: KvRange): boolean {
+  if (r.gt && Buffer.compare(key, r.gt) <= 0) return false;
+  if (r.gte && Buffer.compare(key, r.gte) < 0) return false;
+  if (r.lt && Buffer.compare(key, r.lt) >= 0) return false;
+  if (r.lte && Buffer.compare(key, r.lte) > 0) return false;
+  return true;
+}
+
+/** The keys a copy leaves alone: the progress key and the excluded ranges. */
+type Skip = (key: Buffer) => boolean;
+
+/** Every entry of `db`, in key order, without those `skip` names. */
+async function* entries(db: KvReader, skip: Skip): AsyncGenerator<KvEntry> {
+  for await (const e of db.scan({})) if (!skip(e.key)) yield e;
 }
 
 /** The merge of two scans in key order. */
@@ -138,6 +155,8 @@ export async function copyEngine(source: KvEngine, target: KvEngine, options: Co
     }
   }
   const progressKey = Buffer.from(opts.progressKey);
+  const exclude = opts.exclude ?? [];
+  const skip: Skip = (key) => key.equals(progressKey) || exclude.some((r) => inRange(key, r));
   let written = 0;
   let deleted = 0;
   const report = (phase: CopyProgress['phase'], done: number, total: number) =>
@@ -147,7 +166,7 @@ export async function copyEngine(source: KvEngine, target: KvEngine, options: Co
   // Counting first gives the bar its total; the same pass finds a foreign namespace before anything is written.
   let total = 0;
   let foreign = 0;
-  for await (const p of merge(entries(source, progressKey), entries(target, progressKey))) {
+  for await (const p of merge(entries(source, skip), entries(target, skip))) {
     if (p.a !== undefined) total++;
     else foreign++;
   }
@@ -183,7 +202,7 @@ export async function copyEngine(source: KvEngine, target: KvEngine, options: Co
     report('copy', done, total);
   };
   report('copy', 0, total);
-  for await (const p of merge(entries(source, progressKey), entries(target, progressKey))) {
+  for await (const p of merge(entries(source, skip), entries(target, skip))) {
     if (p.a !== undefined && ++done % PROGRESS_EVERY === 0) report('copy', done, total);
     if (same(p)) continue;
     batch.push(p);
@@ -192,7 +211,7 @@ export async function copyEngine(source: KvEngine, target: KvEngine, options: Co
   if (batch.length > 0) await flush();
   report('copy', done, total);
 
-  const verify = await verifyCopy(source, target, progressKey, opts.sampleSize, (n) => report('verify', n, total));
+  const verify = await verifyCopy(source, target, skip, opts.sampleSize, (n) => report('verify', n, total));
   const verified = verify.sourceKeys === verify.targetKeys && verify.differing === 0 && verify.sampleDiffering === 0;
   if (verified) await target.transact((tx) => tx.delete(progressKey));
   return { keys: total, written, deleted, resumed, verify, verified };
@@ -202,7 +221,7 @@ export async function copyEngine(source: KvEngine, target: KvEngine, options: Co
 async function verifyCopy(
   source: KvEngine,
   target: KvEngine,
-  skip: Buffer,
+  skip: Skip,
   sampleSize: number,
   onProgress: (done: number) => void,
 ): Promise<CopyReport['verify']> {

@@ -69,6 +69,23 @@ describe('copyEngine', () => {
     await Promise.all([src.close(), dst.close()]);
   });
 
+  it('should neither copy, count nor delete the keys of an excluded range, on either side', async () => {
+    const src = await fresh({ a: '1', 'lease/sweep': 'node-1', 'lease/zz': 'node-1', m: '2' });
+    const dst = await fresh({ 'lease/lifecycle': 'node-9' });
+    const exclude = [{ gte: b('lease/'), lt: b('lease0') }];
+    const report = await copyEngine(src, dst, { progressKey: PROGRESS, exclude });
+    assert.deepEqual(report, {
+      keys: 2,
+      written: 2,
+      deleted: 0,
+      resumed: false,
+      verified: true,
+      verify: { sourceKeys: 2, targetKeys: 2, differing: 0, sampled: 2, sampleDiffering: 0 },
+    });
+    assert.deepEqual(await dump(dst), { a: '1', 'lease/lifecycle': 'node-9', m: '2' });
+    await Promise.all([src.close(), dst.close()]);
+  });
+
   it('should refuse a target with keys the source lacks, unless forced or holding a copy in progress', async () => {
     const src = await fresh({ a: '1' });
     const dst = await fresh({ a: '1', z: 'foreign' });

@@ -5,9 +5,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { BlobStore, type BlobStoreOptions, type ObjectStore } from '@coffer/blob-store';
+import type { BlobStoreOptions, ObjectStore } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
-import { CofferServer, SERVER_DEFAULTS, openKeyRing, type MasterKeySource } from './server.ts';
+import { CofferServer, SERVER_DEFAULTS } from './server.ts';
+import { RING_RELOAD_MS, openDataDir, type MasterKeySource } from './key-ring.ts';
 import { UserRegistry } from './users.ts';
 import { rotateMasterKey } from './rotate.ts';
 import { migrateMeta, redactUrl } from './migrate.ts';
@@ -132,10 +133,14 @@ async function withStore<T>(
   opts: DataOpts,
   fn: (store: ObjectStore, keyRing: MasterKeyRing) => Promise<T>,
 ): Promise<T> {
-  const keyRing = await openKeyRing(opts.data, masterKeySource(opts));
-  let store: BlobStore;
+  let opened: { store: ObjectStore; keyRing: MasterKeyRing };
   try {
-    store = await BlobStore.open({ dir: opts.data, meta: opts.meta, keyRing, testing: crashHooks() });
+    opened = await openDataDir({
+      dataDir: opts.data,
+      meta: opts.meta,
+      masterKey: masterKeySource(opts),
+      testing: crashHooks(),
+    });
   } catch (err) {
     if ((err as { code?: string }).code === 'BLOB_LOCKED') {
       throw new Error(`the data directory ${opts.data} is in use by a running Coffer server: stop it first`);
@@ -143,9 +148,9 @@ async function withStore<T>(
     throw err;
   }
   try {
-    return await fn(store, keyRing);
+    return await fn(opened.store, opened.keyRing);
   } finally {
-    await store.close();
+    await opened.store.close();
   }
 }
 
@@ -178,7 +183,11 @@ program
     [] as string[],
   )
   .option('--no-sigv2', 'refuse AWS Signature Version 2 (header, presigned URLs, POST forms): SigV4 only')
-  .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
+  .option(
+    '--master-key-file <file>',
+    'keep the master key ring in this file (default: in the metadata, wrapped under DATA/keys/ring.key ' +
+      'or COFFER_MASTER_KEY)',
+  )
   .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
   .option(
@@ -192,6 +201,12 @@ program
   .option('--trust-proxy', 'count X-Forwarded-Proto: https from the proxy in front as a secure connection')
   .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
   .option('--lifecycle-interval <seconds>', "how often the buckets' lifecycle rules run", parsePositive, 3600)
+  .option(
+    '--sweep-grace <seconds>',
+    'with --meta: the sweep leaves unreferenced chunk files younger than this (another node may be writing them)',
+    parsePositive,
+    900,
+  )
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics (GET /metrics) on this address', parseListen)
   .option(
     '--min-free-space <size>',
@@ -241,6 +256,7 @@ program
       logger,
       metricsListen: opts.metricsListen,
       lifecycleIntervalMs: opts.lifecycleInterval * 1000,
+      sweepGraceMs: Math.round(opts.sweepGrace * 1000),
       minFreeSpace: opts.minFreeSpace,
       logDropped: () => sink.dropped,
       testing: crashHooks(),
@@ -275,7 +291,7 @@ const dataOptions = (cmd: Command) =>
   cmd
     .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
     .option('--meta <url>', 'metadata in PostgreSQL (postgres://…) instead of LevelDB in DATA', parseMeta)
-    .option('--master-key-file <file>', 'master key ring file (default: DATA/keys)');
+    .option('--master-key-file <file>', 'master key ring file (default: the ring in the metadata)');
 
 dataOptions(user.command('add').description('add a user'))
   .requiredOption('--access-key <key>', 'access key ID')
@@ -305,7 +321,7 @@ dataOptions(user.command('remove').description('remove a user by access key or n
 
 const keys = program.command('keys').description('master key ring');
 dataOptions(keys.command('list').description('list master key IDs (never the keys)')).action(async (opts) => {
-  const ring = await openKeyRing(opts.data, masterKeySource(opts));
+  const ring = await withStore(opts, async (_store, keyRing) => keyRing);
   for (const id of ring.ids()) process.stdout.write(`${id}${id === ring.activeId ? '\tactive' : ''}\n`);
 });
 
@@ -324,6 +340,8 @@ dataOptions(
   let started = false;
   const result = await withStore(opts, (store, ring) =>
     rotateMasterKey(store, ring, {
+      // Nodes on the shared metadata read the ring every RING_RELOAD_MS; a loaded one may take a little longer.
+      propagationMs: opts.meta && !opts.masterKeyFile ? 2 * RING_RELOAD_MS + 1000 : 0,
       onProgress: ({ scanned, total }) => {
         if (!started) {
           bar.start(total, 0);

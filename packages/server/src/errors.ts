@@ -6,6 +6,7 @@
 
 import type { BlobErrorCode } from '@coffer/blob-store';
 import type { CryptoErrorCode } from '@coffer/crypto';
+import type { KvErrorCode } from '@coffer/kv';
 import type { MultipartErrorCode } from '@coffer/multipart';
 import type { SigV4ErrorCode } from '@coffer/sigv4';
 import type { XmlErrorCode } from '@coffer/xml';
@@ -152,7 +153,13 @@ export class S3Error extends Error {
 }
 
 /** Every error code a package throws. Adding a code to a package's union makes {@link PACKAGE_ERRORS} fail to compile. */
-export type PackageErrorCode = SigV4ErrorCode | XmlErrorCode | CryptoErrorCode | BlobErrorCode | MultipartErrorCode;
+export type PackageErrorCode =
+  | SigV4ErrorCode
+  | XmlErrorCode
+  | CryptoErrorCode
+  | BlobErrorCode
+  | MultipartErrorCode
+  | KvErrorCode;
 
 /** How one package error code is answered: the S3 error, and whether the package's own message may be shown. */
 export interface PackageErrorMapping {
@@ -244,6 +251,15 @@ export const PACKAGE_ERRORS = Object.freeze({
   CRYPTO_UNKNOWN_KEY: { s3: 'InternalError', showMessage: false },
   CRYPTO_READONLY_RING: { s3: 'InternalError', showMessage: false },
   CRYPTO_INVALID_KEYRING: { s3: 'InternalError', showMessage: false },
+  // The store turns engine errors of its commits into BLOB_ codes, but a read's (an object or record looked up while
+  // PostgreSQL is down) reaches the server as it is. A database out of reach, or contended past the engine's
+  // retries, is a moment's trouble a client should retry: 503, as for BLOB_UNAVAILABLE.
+  KV_UNAVAILABLE: { s3: 'ServiceUnavailable', showMessage: false },
+  KV_CONFLICT: { s3: 'ServiceUnavailable', showMessage: false },
+  KV_IO: { s3: 'InternalError', showMessage: false },
+  KV_CLOSED: { s3: 'InternalError', showMessage: false },
+  KV_SCHEMA: { s3: 'InternalError', showMessage: false },
+  KV_TARGET_FOREIGN: { s3: 'InternalError', showMessage: false },
 } as const satisfies Record<PackageErrorCode, PackageErrorMapping>);
 
 function isPackageErrorCode(code: string): code is PackageErrorCode {

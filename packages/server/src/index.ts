@@ -2,7 +2,15 @@
  * @coffer/server: the Koa S3 front and the server lifecycle. The `coffer` command is `src/cli.ts`, run by
  * `bin/coffer.js`.
  */
-export { CofferServer, SERVER_DEFAULTS, openKeyRing, type ServerOptions, type MasterKeySource } from './server.ts';
+export { CofferServer, SERVER_DEFAULTS, type ServerOptions } from './server.ts';
+export {
+  RING_KEY_FILE,
+  RING_RELOAD_MS,
+  openDataDir,
+  openKeyRing,
+  type MasterKeySource,
+  type OpenDataDirOptions,
+} from './key-ring.ts';
 export { createApp, type Handler } from './app.ts';
 export { route, parseQuery, splitPath } from './router.ts';
 export {

@@ -7,6 +7,7 @@
 import type { ObjectStore, BucketLifecycleRule, ObjectRecord, VersionRecord } from '@coffer/blob-store';
 import type { MultipartStore } from '@coffer/multipart';
 import type { Logger } from 'pino';
+import { startLeasedJob, type LeasedJob } from './leased-job.ts';
 import { isLocked } from './lock-rules.ts';
 
 /** Thrown inside a lifecycle delete's commit to keep an object that became locked since it was listed. */
@@ -116,8 +117,8 @@ export class LifecycleRunner {
   readonly #store: ObjectStore;
   readonly #multipart: MultipartStore;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  #job: LeasedJob | undefined;
+  /** Set by {@link stop}: a run in progress ends at its next page. */
   #stopped = false;
 
   constructor(store: ObjectStore, multipart: MultipartStore, logger: Logger) {
@@ -126,31 +127,21 @@ export class LifecycleRunner {
     this.#logger = logger;
   }
 
-  /** Runs once soon, then every `intervalMs`. */
+  /** Runs once soon, then every `intervalMs` (one node at a time when several share the metadata). */
   start(intervalMs: number): void {
-    const tick = () => {
-      // One node at a time runs the rules when several share the metadata.
-      const lease = Math.ceil(intervalMs * 1.5);
-      this.#running = this.#store
-        .acquireJobLease('lifecycle', lease)
-        .then((mine) => (mine ? this.run() : undefined))
-        .then(
-          () => undefined,
-          (err: unknown) => this.#logger.error({ err }, 'lifecycle run failed'),
-        )
-        .finally(() => {
-          this.#running = undefined;
-          if (!this.#stopped) this.#timer = setTimeout(tick, intervalMs);
-        });
-    };
-    this.#timer = setTimeout(tick, Math.min(intervalMs, 1000));
+    this.#job ??= startLeasedJob(
+      this.#store,
+      'lifecycle',
+      intervalMs,
+      () => this.run(),
+      (err) => this.#logger.error({ err }, 'lifecycle run failed'),
+    );
   }
 
   /** Stops the runs; waits for one in progress. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#running;
+    await this.#job?.stop();
   }
 
   /** One pass over every bucket. Returns what it did. */

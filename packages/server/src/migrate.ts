@@ -6,7 +6,7 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { MIGRATION_PROGRESS_KEY } from '@coffer/blob-store';
+import { MIGRATION_EXCLUDE, MIGRATION_PROGRESS_KEY } from '@coffer/blob-store';
 import { LevelEngine, PgEngine, copyEngine, isKvError, type CopyProgress, type CopyReport } from '@coffer/kv';
 
 /** Options of {@link migrateMeta}. */
@@ -57,6 +57,7 @@ export async function migrateMeta(opts: MigrateOptions): Promise<CopyReport> {
     try {
       return await copyEngine(source, target, {
         progressKey: MIGRATION_PROGRESS_KEY,
+        exclude: MIGRATION_EXCLUDE,
         force: opts.force,
         batchSize: opts.batchSize,
         onProgress: opts.onProgress,

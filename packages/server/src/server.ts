@@ -6,10 +6,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { BlobStore, type BlobStoreOptions } from '@coffer/blob-store';
-import { CryptoPool, MasterKeyRing, defaultCryptoThreads } from '@coffer/crypto';
+import { DEFAULT_OPTIONS, type BlobStoreOptions } from '@coffer/blob-store';
+import { CryptoPool, defaultCryptoThreads } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 import { createApp } from './app.ts';
 import type { Services } from './context.ts';
@@ -18,9 +17,14 @@ import { Metrics } from './metrics.ts';
 import { LifecycleRunner } from './lifecycle.ts';
 import { DiskSpace, type SpaceReserve } from './space.ts';
 import { LogSink } from './log-sink.ts';
+import { RING_RELOAD_MS, openDataDir, type MasterKeySource } from './key-ring.ts';
+import { startLeasedJob, type LeasedJob } from './leased-job.ts';
 
-/** Where the master key ring comes from. */
-export type MasterKeySource = { kind: 'data-dir' } | { kind: 'key'; key: Buffer } | { kind: 'file'; path: string };
+/** What a node on shared metadata runs besides the requests (see {@link CofferServer.start}). */
+interface SharedJobs {
+  ringReload?: NodeJS.Timeout;
+  orphanSweep?: LeasedJob;
+}
 
 /** Options of {@link CofferServer.start}. */
 export interface ServerOptions {
@@ -47,7 +51,10 @@ export interface ServerOptions {
    * forms), which older tools and the presigners of boto3 and the aws CLI v1 still make. Default true.
    */
   sigV2?: boolean;
-  /** Where the master keys come from: generated under `DATA/keys` by default. */
+  /**
+   * Where the master keys come from: by default a ring in the metadata, wrapped under `DATA/keys/ring.key`
+   * (`data-dir`) or under a key derived from `key` (`COFFER_MASTER_KEY`); `file` keeps the ring in that file.
+   */
   masterKey: MasterKeySource;
   /** Root user's keys; when absent, the first start generates a pair and reports it through `onGeneratedRoot`. */
   root?: { accessKey: string; secretKey: string };
@@ -76,6 +83,11 @@ export interface ServerOptions {
    * while deletes still commit. Default `DEFAULT_RESERVE` (space.ts): 256 MiB, at most 10 % of the file system.
    */
   minFreeSpace?: SpaceReserve;
+  /**
+   * With `meta`: the sweep leaves unreferenced chunk and temp files younger than this, which may be another node's
+   * write in progress (default 15 minutes, `BlobStoreOptions.sweepGraceMs`). One node sweeps this often.
+   */
+  sweepGraceMs?: number;
   /** Log lines the logger's destination has dropped so far, for the metrics. */
   logDropped?: () => number;
   /** TEST ONLY: the store's fault-injection hooks (`BlobStoreOptions.testing`). Never set it in production. */
@@ -97,27 +109,23 @@ export const SERVER_DEFAULTS = Object.freeze({
 /** How often a node on shared metadata reads the users again. */
 const USERS_RELOAD_MS = 2000;
 
-/** Opens the master key ring from the source the operator chose. */
-export async function openKeyRing(dataDir: string, source: MasterKeySource): Promise<MasterKeyRing> {
-  switch (source.kind) {
-    case 'key':
-      return MasterKeyRing.fromKey(source.key);
-    case 'file':
-      return MasterKeyRing.fromFile(source.path);
-    default:
-      return MasterKeyRing.open({ dir: join(dataDir, 'keys') });
-  }
-}
-
 /** A running Coffer server. */
 export class CofferServer {
   readonly #server: http.Server;
   readonly #services: Services;
   readonly #timeoutMs: number;
   readonly #metricsServer: http.Server | undefined;
+  readonly #shared: SharedJobs;
   #closing?: Promise<void>;
 
-  private constructor(server: http.Server, services: Services, timeoutMs: number, metricsServer?: http.Server) {
+  private constructor(
+    server: http.Server,
+    services: Services,
+    timeoutMs: number,
+    metricsServer: http.Server | undefined,
+    shared: SharedJobs,
+  ) {
+    this.#shared = shared;
     this.#server = server;
     this.#services = services;
     this.#timeoutMs = timeoutMs;
@@ -132,15 +140,23 @@ export class CofferServer {
     const logger = opts.logger ?? pino({ level: 'info' }, new LogSink(2));
     if (!Number.isInteger(opts.cryptoThreads) || opts.cryptoThreads < 0)
       throw new RangeError('options.cryptoThreads must be an integer of 0 or more');
-    const keyRing = await openKeyRing(opts.dataDir, opts.masterKey);
     const cryptoPool = opts.cryptoThreads > 0 ? await CryptoPool.open({ threads: opts.cryptoThreads }) : undefined;
-    let store: BlobStore;
+    let opened: Awaited<ReturnType<typeof openDataDir>>;
     try {
-      store = await BlobStore.open({ dir: opts.dataDir, meta: opts.meta, keyRing, cryptoPool, testing: opts.testing });
+      opened = await openDataDir({
+        dataDir: opts.dataDir,
+        meta: opts.meta,
+        masterKey: opts.masterKey,
+        cryptoPool,
+        sweepGraceMs: opts.sweepGraceMs,
+        testing: opts.testing,
+      });
     } catch (err) {
       await cryptoPool?.close();
       throw err;
     }
+    const { store, keyRing } = opened;
+    const shared: SharedJobs = {};
     try {
       const users = await UserRegistry.open(store, keyRing);
       if (opts.root) {
@@ -151,7 +167,25 @@ export class CofferServer {
         opts.onGeneratedRoot?.(pair);
       }
       // Other nodes on the same metadata may add or remove users: see their changes within seconds.
-      if (opts.meta) users.startReloading(USERS_RELOAD_MS, (err) => logger.warn({ err }, 'reloading users failed'));
+      if (opts.meta) {
+        users.startReloading(USERS_RELOAD_MS, (err) => logger.warn({ err }, 'reloading users failed'));
+        // A rotation on another node (or by `coffer keys rotate`) adds keys this node must know before it meets
+        // data keys wrapped under them.
+        shared.ringReload = setInterval(() => {
+          keyRing.reload().catch((err) => logger.warn({ err }, 'reloading the master key ring failed'));
+        }, RING_RELOAD_MS);
+        shared.ringReload.unref();
+        // The chunk files of a node that died mid-write become sweepable once older than the grace: one node
+        // sweeps the shared data directory that often (alone, the store sweeps at start and needs no more).
+        const grace = opts.sweepGraceMs ?? DEFAULT_OPTIONS.sweepGraceMs;
+        shared.orphanSweep = startLeasedJob(
+          store,
+          'orphan-sweep',
+          grace,
+          () => store.sweep(),
+          (err) => logger.error({ err }, 'sweeping orphaned files failed'),
+        );
+      }
       const multipart = new MultipartStore(store, { maxUploadAgeMs: opts.multipartMaxUploadAgeMs });
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
       const lifecycle = new LifecycleRunner(store, multipart, logger);
@@ -197,8 +231,10 @@ export class CofferServer {
           throw err;
         }
       }
-      return new CofferServer(server, services, opts.shutdownTimeoutMs, metricsServer);
+      return new CofferServer(server, services, opts.shutdownTimeoutMs, metricsServer, shared);
     } catch (err) {
+      clearInterval(shared.ringReload);
+      await shared.orphanSweep?.stop();
       await store.close();
       await cryptoPool?.close();
       throw err;
@@ -226,6 +262,8 @@ export class CofferServer {
       await closed;
       clearTimeout(timer);
       this.#services.users.stop();
+      clearInterval(this.#shared.ringReload);
+      await this.#shared.orphanSweep?.stop();
       await this.#services.lifecycle.stop();
       await this.#services.multipart.stop();
       await this.#services.store.close();

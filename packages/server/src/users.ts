@@ -128,13 +128,20 @@ export class UserRegistry {
 
   /** Adds a user. USER_EXISTS when the access key is taken; USER_INVALID for a malformed key or name. */
   async add(p: { accessKey: string; secretKey: string; name: string; root?: boolean; id?: string }): Promise<User> {
+    if (this.#byAccessKey.has(p.accessKey))
+      throw new UserError('USER_EXISTS', `a user with access key ${p.accessKey} exists`);
+    const rec = this.#record(p);
+    await this.#store.putRecord(NS, rec.accessKey, rec);
+    return this.#remember(rec, p.secretKey);
+  }
+
+  /** A new user's record, its secret sealed; USER_INVALID for a malformed key or name. */
+  #record(p: { accessKey: string; secretKey: string; name: string; root?: boolean; id?: string }): UserRecord {
     if (!ACCESS_KEY.test(p.accessKey))
       throw new UserError('USER_INVALID', 'access key must be 3 to 128 characters of A-Z a-z 0-9 . _ ~ + / = -');
     if (p.secretKey.length < 8) throw new UserError('USER_INVALID', 'secret key must be at least 8 characters');
     if (!p.name) throw new UserError('USER_INVALID', 'name must not be empty');
-    if (this.#byAccessKey.has(p.accessKey))
-      throw new UserError('USER_EXISTS', `a user with access key ${p.accessKey} exists`);
-    const rec: UserRecord = {
+    return {
       v: 1,
       id: p.id ?? randomBytes(32).toString('hex'),
       name: p.name,
@@ -143,9 +150,12 @@ export class UserRegistry {
       root: p.root ?? false,
       created: new Date().toISOString(),
     };
-    await this.#store.putRecord(NS, rec.accessKey, rec);
+  }
+
+  /** Puts a committed record in the in-memory map (with its secret in the clear, for signature checks). */
+  #remember(rec: UserRecord, secretKey: string): User {
     const user = toUser(rec);
-    this.#byAccessKey.set(rec.accessKey, { user, secret: p.secretKey, sealed: rec.secret });
+    this.#byAccessKey.set(rec.accessKey, { user, secret: secretKey, sealed: rec.secret });
     return user;
   }
 
@@ -160,15 +170,22 @@ export class UserRegistry {
     return entry.user;
   }
 
-  /** Makes the root user carry these keys; a root whose keys changed keeps its identity (its buckets stay owned). */
+  /**
+   * Makes the root user carry these keys; a root whose keys changed keeps its identity (its buckets stay owned). The
+   * old root record goes and the new one comes in one commit, so a crash between them cannot leave no root.
+   */
   async ensureRoot(accessKey: string, secretKey: string): Promise<User> {
     const current = this.root();
     if (current?.accessKey === accessKey && this.secretKey(accessKey) === secretKey) return current;
-    if (current) {
-      await this.#store.deleteRecord(NS, current.accessKey);
-      this.#byAccessKey.delete(current.accessKey);
-    }
-    return this.add({ accessKey, secretKey, name: current?.name ?? 'root', root: true, id: current?.id });
+    const taken = this.#byAccessKey.get(accessKey);
+    if (taken && !taken.user.root) throw new UserError('USER_EXISTS', `a user with access key ${accessKey} exists`);
+    const rec = this.#record({ accessKey, secretKey, name: current?.name ?? 'root', root: true, id: current?.id });
+    await this.#store.transaction(async (tx) => {
+      if (current) await tx.deleteRecord(NS, current.accessKey);
+      tx.putRecord(NS, rec.accessKey, rec);
+    });
+    if (current) this.#byAccessKey.delete(current.accessKey);
+    return this.#remember(rec, secretKey);
   }
 }
 

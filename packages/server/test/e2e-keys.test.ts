@@ -5,10 +5,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { runCli, startServer, type RunningServer } from './helpers/server.ts';
+import { KEYRING_FILE, MasterKeyRing } from '@coffer/crypto';
+import { makeTempDir, runCli, startServer, type RunningServer } from './helpers/server.ts';
 import { sdkClient } from './helpers/clients.ts';
 import { bodyBytes } from './helpers/assert.ts';
 
@@ -90,5 +91,35 @@ describe('coffer keys and coffer scrub', () => {
     assert.equal(dirty.code, 2, dirty.stderr);
     assert.match(dirty.stdout, /^FAIL\tkeys-bucket\/\S+\t\w+\t/m);
     assert.match(dirty.stdout, /, 1 failures$/m);
+  });
+});
+
+describe('a data directory whose key ring is still the file DATA/keys/keyring.json', () => {
+  it('should import the ring on the next start and read the objects written under it, and the root user', async () => {
+    // Made as before the ring moved into the metadata: the ring only in DATA/keys/keyring.json.
+    const dataDir = await makeTempDir('coffer-keys-import-');
+    const ringFile = join(dataDir, 'keys', KEYRING_FILE);
+    const old = await MasterKeyRing.open({ dir: join(dataDir, 'keys') });
+    const body = randomBytes(200_000);
+    const first = await startServer({ dataDir, args: ['--master-key-file', ringFile] });
+    const sdk = sdkClient(first, first);
+    await sdk.send(new CreateBucketCommand({ Bucket: 'imported' }));
+    await sdk.send(new PutObjectCommand({ Bucket: 'imported', Key: 'old', Body: body }));
+    sdk.destroy();
+    await first.stop();
+
+    const second = await startServer({ dataDir, accessKey: first.accessKey, secretKey: first.secretKey });
+    try {
+      const again = sdkClient(second, second);
+      const got = await again.send(new GetObjectCommand({ Bucket: 'imported', Key: 'old' }));
+      assert.ok((await bodyBytes(got.Body)).equals(body));
+      again.destroy();
+    } finally {
+      await second.stop();
+    }
+    const listed = await runCli(['keys', 'list', '--data', dataDir]);
+    assert.equal(listed.stdout, `${old.activeId}\tactive\n`);
+    assert.deepEqual((await readdir(join(dataDir, 'keys'))).sort(), [`${KEYRING_FILE}.imported`, 'ring.key']);
+    await rm(dataDir, { recursive: true, force: true });
   });
 });

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
@@ -25,6 +26,7 @@ import pg from 'pg';
 
 import { BlobStore, MIGRATION_PROGRESS_KEY } from '@coffer/blob-store';
 import { MasterKeyRing } from '@coffer/crypto';
+import { LevelEngine } from '@coffer/kv';
 
 import { startPostgres, type RunningPostgres } from '../../../tools/test-services/postgres.ts';
 import { bodyBytes, md5b64, patternBytes } from './helpers/assert.ts';
@@ -37,6 +39,9 @@ const SUMMARY = new RegExp(
     'verified: (\\d+) keys on both sides, (\\d+) sampled reads byte-equal$',
   'm',
 );
+
+/** The hex of the keys of job leases (namespace job-leases), which a migration leaves behind. */
+const LEASE_PREFIX = Buffer.from('!x!!job-leases!').toString('hex');
 
 /** The rows of the database at `url`: every key (hex) of coffer_kv, in key order. */
 async function rows(url: string): Promise<string[]> {
@@ -170,6 +175,20 @@ describe('coffer meta migrate', () => {
     const copied = await rows(url);
     assert.equal(copied.length, first.keys);
     assert.ok(!copied.includes(MIGRATION_PROGRESS_KEY.toString('hex')));
+    // The master key ring (wrapped) goes with the metadata; the source's job leases, naming its stopped server, not.
+    assert.ok(copied.includes(Buffer.from('!x!!system!keyring').toString('hex')), 'the key ring is copied');
+    const source = await LevelEngine.open(join(dataDir, 'meta'));
+    let leases = 0;
+    try {
+      for await (const e of source.scan({})) if (e.key.toString('hex').startsWith(LEASE_PREFIX)) leases++;
+    } finally {
+      await source.close();
+    }
+    assert.ok(leases > 0, 'the source holds job leases');
+    assert.deepEqual(
+      copied.filter((k) => k.startsWith(LEASE_PREFIX)),
+      [],
+    );
   });
 
   it('should write nothing on a second run of the same source, and verify again', async () => {
@@ -287,15 +306,21 @@ describe('coffer meta migrate', () => {
       await store.close();
     }
     const before = await rows(url);
+    // The nodes' job leases are the running database's own: never counted, copied or deleted.
+    const leases = before.filter((k) => k.startsWith(LEASE_PREFIX));
+    const data = before.length - leases.length;
     const refused = await migrate(other, url);
     assert.equal(refused.code, 1);
-    const message = `^coffer: the target holds ${before.length} keys that the source does not have .+; --force makes`;
+    const message = `^coffer: the target holds ${data} keys that the source does not have .+; --force makes`;
     assert.match(refused.stderr, new RegExp(message, 'm'));
     assert.deepEqual(await rows(url), before);
 
     const forced = summary(await migrate(other, url, ['--force']));
-    assert.deepEqual(forced, { keys: 1, written: 1, deleted: before.length, resumed: false, onBoth: 1, sampled: 1 });
-    assert.equal((await rows(url)).length, 1);
+    assert.deepEqual(forced, { keys: 1, written: 1, deleted: data, resumed: false, onBoth: 1, sampled: 1 });
+    assert.deepEqual(
+      (await rows(url)).filter((k) => !leases.includes(k)),
+      [Buffer.from('!x!!migrate-test!only-here').toString('hex')],
+    );
   });
 
   it('should refuse a directory without metadata, and never print the password of the URL', async () => {

@@ -224,6 +224,24 @@ describe('several nodes on one PostgreSQL (coffer serve --meta)', () => {
     }
   });
 
+  it('should answer a read with 503 ServiceUnavailable while PostgreSQL is down, and serve it once it is back', async () => {
+    const body = patternBytes(3000, 'down');
+    assert.equal(
+      (await signedSend(nodes[A]!, { method: 'PUT', path: objectPath(BUCKET, 'down/1'), body })).status,
+      200,
+    );
+    await db.stopServer();
+    try {
+      const r = await signedSend(nodes[B]!, { method: 'GET', path: objectPath(BUCKET, 'down/1') });
+      assert.equal(r.status, 503, r.text);
+      assert.match(r.text, /<Code>ServiceUnavailable<\/Code>/);
+      assert.doesNotMatch(r.text, /postgres|ECONN|metadata/i);
+    } finally {
+      await db.startServer();
+    }
+    assert.equal(md5hex(await get(B, 'down/1')), md5hex(body));
+  });
+
   it('should pass coffer scrub run against the shared metadata', async () => {
     const r = await runCli(['scrub', '--data', dataDir, '--meta', metaUrl], { env: { COFFER_MASTER_KEY: masterKey } });
     assert.equal(r.code, 0, r.stdout + r.stderr);

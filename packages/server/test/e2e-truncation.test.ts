@@ -19,8 +19,9 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { BlobStore, type ObjectRecord } from '@coffer/blob-store';
-import { CHUNK_SIZE, MasterKeyRing, TAG_LENGTH, encryptedSize } from '@coffer/crypto';
+import { CHUNK_SIZE, TAG_LENGTH, encryptedSize } from '@coffer/crypto';
 
+import { openKeyRing } from '../src/key-ring.ts';
 import { sdkClient } from './helpers/clients.ts';
 import { assertS3Error, objectPath, signedSend, type HttpResult } from './helpers/http.ts';
 import { runCli, startServer, type RunningServer } from './helpers/server.ts';
@@ -67,7 +68,7 @@ describe('objects whose record or file lies about their length', () => {
     await server.stop();
 
     // Alter the stopped server's data: records through a BlobStore on its data directory, files with truncate.
-    const keyRing = await MasterKeyRing.open({ dir: join(server.dataDir, 'keys') });
+    const keyRing = await openKeyRing(server.dataDir, { kind: 'data-dir' });
     const store = await BlobStore.open({ dir: server.dataDir, keyRing });
     try {
       const rec = async (key: string) => (await store.getObject(BUCKET, key))!;

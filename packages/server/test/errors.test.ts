@@ -2,6 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { KvError } from '@coffer/kv';
+
 import { PACKAGE_ERRORS, S3Error, S3_ERRORS, toS3Error, type S3ErrorCode } from '../src/errors.ts';
 
 describe('S3_ERRORS', () => {
@@ -97,8 +100,16 @@ describe('PACKAGE_ERRORS', () => {
       assert.deepEqual(e.extra, s3 === 'InternalError' ? {} : { Detail: 'd' });
     });
   }
-  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, MP_)', () => {
-    for (const code of Object.keys(PACKAGE_ERRORS)) assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|MP)_[A-Z0-9_]+$/);
+  it("should answer a metadata engine's own KV_UNAVAILABLE (a read while PostgreSQL is down) with a bare 503", () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const e = toS3Error(new KvError('KV_UNAVAILABLE', 'the metadata database cannot be reached', { cause }));
+    assert.equal(e.code, 'ServiceUnavailable');
+    assert.equal(e.status, 503);
+    assert.equal(e.message, 'Service is unable to handle request.');
+    assert.deepEqual(e.extra, {});
+  });
+  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, MP_, KV_)', () => {
+    for (const code of Object.keys(PACKAGE_ERRORS)) assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|MP|KV)_[A-Z0-9_]+$/);
   });
 });
 

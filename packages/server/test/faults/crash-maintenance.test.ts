@@ -68,8 +68,9 @@ describe('kill -9 during the sweep and during keys rotate', { timeout: 300_000 }
 
   it('should keep every object readable when keys rotate is killed between re-wrap batches, and resume', async () => {
     const first = await keyIds();
-    // Batch 1 records the rotation, batch 2 re-wraps the first 100 data keys: killed right after it is written.
-    const cut = await rig.cli(['keys', 'rotate'], 'batch-after:2');
+    // Batches 1 and 2 add the key to the ring in the metadata and make it active, batch 3 records the rotation,
+    // batch 4 re-wraps the first 100 data keys: killed right after it is written.
+    const cut = await rig.cli(['keys', 'rotate'], 'batch-after:4');
     assert.equal(cut.signal, 'SIGKILL', `${cut.code} ${cut.stdout}${cut.stderr}`);
     const cutRing = await keyIds();
     assert.equal(cutRing.ids.length, first.ids.length + 1);
@@ -89,7 +90,8 @@ describe('kill -9 during the sweep and during keys rotate', { timeout: 300_000 }
 
   it('should keep every object readable when keys rotate is killed after adding its key, not recorded', async () => {
     const first = await keyIds();
-    const cut = await rig.cli(['keys', 'rotate'], 'batch-before:1');
+    // Batches 1 and 2 add the key and make it active; killed before batch 3 records the rotation.
+    const cut = await rig.cli(['keys', 'rotate'], 'batch-before:3');
     assert.equal(cut.signal, 'SIGKILL', `${cut.code} ${cut.stdout}${cut.stderr}`);
     await rig.recovered('rotation killed before its record');
     // Nothing recorded: the next run starts a rotation of its own, to a newer key, and re-wraps everything.

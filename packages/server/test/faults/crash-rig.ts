@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 
 import { assertRecovered, type ExpectedObject } from '@coffer/blob-store/testing';
 import type { ObjectStore } from '@coffer/blob-store';
-import { MasterKeyRing } from '@coffer/crypto';
+import type { MasterKeyRing } from '@coffer/crypto';
 
+import { openKeyRing } from '../../src/key-ring.ts';
 import { objectPath, signedSend, type HttpResult } from '../helpers/http.ts';
 import { makeTempDir, runCli, startServer, type RunResult, type RunningServer } from '../helpers/server.ts';
 
@@ -85,7 +85,7 @@ export class CrashRig {
 
   /** The master key ring of the data directory (of a stopped server). */
   keyRing(): Promise<MasterKeyRing> {
-    return MasterKeyRing.open({ dir: join(this.dataDir, 'keys') });
+    return openKeyRing(this.dataDir, { kind: 'data-dir' });
   }
 
   /** After a crash: `coffer scrub` exits 0, then {@link check}. */

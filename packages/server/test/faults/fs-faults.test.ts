@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { ObjectStore } from '@coffer/blob-store';
 import { FaultInjector, assertRecovered, faultPlan, type FaultKind } from '@coffer/blob-store/testing';
-import { MasterKeyRing } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 
 import { CofferServer } from '../../src/server.ts';
+import { openKeyRing } from '../../src/key-ring.ts';
 import { patternBytes } from '../helpers/assert.ts';
 import { assertS3Error, objectPath, signedSend, type HttpResult } from '../helpers/http.ts';
 
@@ -132,7 +132,7 @@ describe('I/O faults in the N-th file-system call, through the S3 API', { timeou
     const ok = assertAnswer(answer, context);
     assert.equal(!ok, faults.fatal, `${context}: fails if and only if it must: ${answer.status} ${answer.text}`);
     const allowed = ok ? [c.new] : hit === 'batch' && kind === 'EIO-after' ? [c.old, c.new] : [c.old];
-    const keyRing = await MasterKeyRing.open({ dir: join(dataDir, 'keys') });
+    const keyRing = await openKeyRing(dataDir, { kind: 'data-dir' });
     const expected = [{ bucket: BUCKET, key: 'k', allowed }];
     await assertRecovered(dataDir, keyRing, expected, { context, keep: openUploadParts });
     await rm(dataDir, { recursive: true, force: true });
