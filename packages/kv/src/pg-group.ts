@@ -15,6 +15,18 @@ export interface Queryable {
   query<R extends pg.QueryResultRow>(q: pg.QueryConfig): Promise<pg.QueryResult<R>>;
 }
 
+/**
+ * Values larger than this are not kept in the cache: records are far smaller, and inline object data (up to 64 KiB,
+ * written in transactions but read outside them) would otherwise fill it with what no transaction reads again.
+ */
+const CACHE_VALUE_MAX = 4096;
+
+/** Keeps the committed value of `k` in the cache (null: absent), or forgets it if the value is large. */
+export function remember(cache: RecentMap<Buffer | null>, k: KeyStr, v: Buffer | null): void {
+  if (v === null || v.length <= CACHE_VALUE_MAX) cache.set(k, v);
+  else cache.delete(k);
+}
+
 /** Point read of one committed key (a named statement: parsed and planned once per connection). */
 export const GET = 'SELECT v FROM coffer_kv WHERE k = $1';
 
@@ -141,7 +153,7 @@ export class PgTx extends MemberWrites implements KvTransaction {
     try {
       const { rows } = await this.session.query<{ v: Buffer }>({ name: 'coffer_get', text: GET, values: [keyBuf(k)] });
       const value = rows[0]?.v ?? null;
-      this.cache.set(k, value);
+      remember(this.cache, k, value);
       return value;
     } catch (err) {
       this.dbError ??= err;
@@ -191,7 +203,7 @@ export async function checkCached(session: Session, group: GroupState, cache: Re
     const now = found.get(k) ?? null;
     const then = group.reads.get(k)!.value;
     if (now === null ? then !== null : then === null || !now.equals(then)) stale = true;
-    cache.set(k, now);
+    remember(cache, k, now);
   }
   if (stale) throw new StaleCache();
 }

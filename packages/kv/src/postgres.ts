@@ -4,7 +4,17 @@ import pg from 'pg';
 
 import { KvError } from './errors.ts';
 import { keyBuf, keyStr, strRange } from './keys.ts';
-import { GET, PgTx, Session, StaleCache, checkCached, queueWrites, scanRows, type GroupState } from './pg-group.ts';
+import {
+  GET,
+  PgTx,
+  Session,
+  StaleCache,
+  checkCached,
+  queueWrites,
+  remember,
+  scanRows,
+  type GroupState,
+} from './pg-group.ts';
 import { RecentMap } from './recent.ts';
 import type { KvEngine, KvEntry, KvKey, KvRange, KvStats, KvTransaction, TransactOptions } from './types.ts';
 
@@ -247,7 +257,7 @@ export class PgEngine implements KvEngine {
           if (!(err instanceof StaleCache)) for (const k of group.reads.keys()) this.#cache.delete(k);
           throw err;
         }
-        for (const [k, v] of group.writes) this.#cache.set(k, v);
+        for (const [k, v] of group.writes) remember(this.#cache, k, v);
         return outcomes;
       });
       if (outcomes.length > 0) this.#stats.commits++;

@@ -183,6 +183,20 @@ describe('PgEngine', () => {
     }
   });
 
+  it('should read a large value from the database, not from the cache (no run on a stale copy)', async () => {
+    const [a, b] = await twoNodes();
+    try {
+      const key = Buffer.from('large/1');
+      await a.transact((tx) => tx.set(key, Buffer.alloc(8192, 1))); // larger than a cached value may be
+      await b.transact((tx) => tx.set(key, Buffer.alloc(8192, 2)));
+      const seen = await a.transact(async (tx) => (await tx.get(key))![0]);
+      assert.equal(seen, 2);
+      assert.equal(a.stats().retries, 0);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('should keep counters exact when two nodes race 40 read-modify-writes on the same keys', async () => {
     const nodes = await twoNodes();
     try {
