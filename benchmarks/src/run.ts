@@ -33,6 +33,7 @@ import {
   cofferDefaultCryptoThreads,
   startCeiling,
   startCoffer,
+  startCofferNodes,
   startS3rver,
   type RunningServer,
   type ServerKind,
@@ -108,14 +109,15 @@ const partial = only !== undefined || serverFilter !== undefined;
 const GET_SIZES = [...new Set(WORKLOADS.filter((x) => x.op === 'get').map((x) => x.size))];
 const objectKey = (size: number) => `obj-${size}`;
 
-/** Runs one workload against one server; returns MB/s or ops/s. */
-async function runWorkload(client: S3Client, wl: Workload): Promise<number> {
+/** Runs one workload against one server (its workers split over the server's nodes); returns MB/s or ops/s. */
+async function runWorkload(nodes: readonly S3Client[], wl: Workload): Promise<number> {
   let started = 0;
   let bytes = 0;
   let ops = 0;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: wl.concurrency }, async (_, worker) => {
+      const client = nodes[worker % nodes.length]!;
       // Every worker runs at least once; then ops go on while both bounds allow.
       for (let first = true; first || (started < wl.maxOps && performance.now() - t0 < wl.maxMs); first = false) {
         const i = started++;
@@ -143,14 +145,17 @@ async function main(): Promise<void> {
     defaultThreads === undefined ? undefined : defaultThreads === 0 ? 'coffer-pool' : 'coffer-inline';
   // Coffer on PostgreSQL (the metadata engine for several nodes) runs only when asked for: it needs PostgreSQL's
   // server binaries (tools/install-test-deps.sh) and starts a throw-away cluster of its own.
-  const kinds: ServerKind[] = (
-    other
-      ? (['coffer', other, 'coffer-pg', 's3rver', 'ceiling'] as ServerKind[])
-      : (['coffer', 'coffer-pg', 's3rver', 'ceiling'] as ServerKind[])
-  ).filter((k) => (serverFilter === undefined ? k !== 'coffer-pg' : serverFilter.includes(k)));
-  if (kinds.length === 0)
-    throw new RangeError(
-      `--servers ${serverFilter} names none of coffer, ${other ? `${other}, ` : ''}coffer-pg, s3rver, ceiling`,
+  const known: ServerKind[] = other
+    ? ['coffer', other, 'coffer-pg', 'coffer-pg2', 's3rver', 'ceiling']
+    : ['coffer', 'coffer-pg', 'coffer-pg2', 's3rver', 'ceiling'];
+  const kinds = known.filter((k) =>
+    serverFilter === undefined ? !k.startsWith('coffer-pg') : serverFilter.includes(k),
+  );
+  if (kinds.length === 0) throw new RangeError(`--servers ${serverFilter} names none of ${known.join(', ')}`);
+  if (kinds.includes('coffer-pg2'))
+    notes.push(
+      '"Coffer on PostgreSQL, 2 nodes": two `coffer serve` processes on one PostgreSQL database and one shared ' +
+        "`--data` directory, the workers of each workload split over both; peak RSS is the first node's.",
     );
   if (!other) notes.push('This Coffer build has no `serve --crypto-threads` flag: pool / inline is not reported.');
   else if (kinds.includes(other))
@@ -158,13 +163,14 @@ async function main(): Promise<void> {
       `Coffer runs with its defaults (\`--crypto-threads ${defaultThreads}\` on this machine); "${SERVER_NAMES[other]}" runs with \`--crypto-threads ${other === 'coffer-pool' ? poolThreads : 0}\`.`,
     );
 
-  const servers = new Map<ServerKind, RunningServer>();
+  const servers = new Map<ServerKind, RunningServer[]>();
   let postgres: RunningPostgres | undefined;
+  /** A database of its own for each server kind on the one throw-away PostgreSQL. */
   const metaUrl = async (): Promise<string> => {
     postgres ??= await startPostgres();
-    return postgres.url;
+    return postgres.createDatabase();
   };
-  const clients = new Map<ServerKind, S3Client>();
+  const clients = new Map<ServerKind, S3Client[]>();
   const cells = new Map<string, Cell>(); // `${workload}|${server}`
   const cellOf = (wl: Workload, k: ServerKind): Cell => {
     const id = `${wl.id}|${k}`;
@@ -191,22 +197,25 @@ async function main(): Promise<void> {
   try {
     for (const k of kinds) {
       bar.update({ task: `starting ${SERVER_NAMES[k]}` });
-      const s =
+      const nodes =
         k === 'coffer'
-          ? await startCoffer('coffer')
+          ? [await startCoffer('coffer')]
           : k === 'coffer-pool'
-            ? await startCoffer('coffer-pool', poolThreads)
+            ? [await startCoffer('coffer-pool', poolThreads)]
             : k === 'coffer-inline'
-              ? await startCoffer('coffer-inline', 0)
-              : k === 'coffer-pg'
-                ? await startCoffer('coffer-pg', undefined, await metaUrl())
+              ? [await startCoffer('coffer-inline', 0)]
+              : k === 'coffer-pg' || k === 'coffer-pg2'
+                ? await startCofferNodes(k, k === 'coffer-pg2' ? 2 : 1, await metaUrl())
                 : k === 's3rver'
-                  ? await startS3rver()
-                  : await startCeiling();
-      servers.set(k, s);
+                  ? [await startS3rver()]
+                  : [await startCeiling()];
+      servers.set(k, nodes);
       const maxConc = Math.max(...WORKLOADS.map((x) => (x.op === 'mpu' ? (x.parts ?? 8) : x.concurrency)));
-      const client = new S3Client(s, maxConc);
-      clients.set(k, client);
+      clients.set(
+        k,
+        nodes.map((s) => new S3Client(s, maxConc)),
+      );
+      const client = clients.get(k)![0]!;
       await client.createBucket(BUCKET);
       bar.increment();
       for (const size of GET_SIZES) {
@@ -227,7 +236,7 @@ async function main(): Promise<void> {
             bar.increment();
             continue;
           }
-          const meter = new RssMeter(servers.get(k)!.pid);
+          const meter = new RssMeter(servers.get(k)![0]!.pid);
           await meter.start();
           try {
             cell.samples.push(await runWorkload(clients.get(k)!, wl));
@@ -248,8 +257,8 @@ async function main(): Promise<void> {
     }
   } finally {
     bar.stop();
-    await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
-    await Promise.all([...servers.values()].map((s) => s.stop()));
+    await Promise.all([...clients.values()].flat().map((c) => c.close().catch(() => undefined)));
+    await Promise.all([...servers.values()].flat().map((s) => s.stop()));
     await postgres?.stop();
     await cleanup();
   }

@@ -18,7 +18,7 @@ const CLI = path.join(ROOT, 'packages', 'server', 'src', 'cli.ts');
 const CEILING = path.join(ROOT, 'benchmarks', 'src', 'ceiling-server.ts');
 
 /** Which server. */
-export type ServerKind = 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg' | 's3rver' | 'ceiling';
+export type ServerKind = 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg' | 'coffer-pg2' | 's3rver' | 'ceiling';
 
 /** Display names. */
 export const SERVER_NAMES: Record<ServerKind, string> = {
@@ -26,6 +26,7 @@ export const SERVER_NAMES: Record<ServerKind, string> = {
   'coffer-pool': 'Coffer (pool on)',
   'coffer-inline': 'Coffer (pool off)',
   'coffer-pg': 'Coffer on PostgreSQL',
+  'coffer-pg2': 'Coffer on PostgreSQL, 2 nodes',
   s3rver: 's3rver 3.7.1',
   ceiling: 'ceiling',
 };
@@ -174,14 +175,32 @@ export async function startCoffer(
   cryptoThreads?: number,
   meta?: string,
 ): Promise<RunningServer> {
+  return (await startCofferNodes(kind, 1, meta, cryptoThreads))[0]!;
+}
+
+/**
+ * Starts `n` Coffer processes on one fresh data directory (the chunk files they share), one metadata location and
+ * one root key pair: with `meta` a postgres:// URL they serve one namespace, as several nodes would. The first one
+ * creates the schema and the root user before the others start.
+ */
+export async function startCofferNodes(
+  kind: 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg' | 'coffer-pg2',
+  n: number,
+  meta?: string,
+  cryptoThreads?: number,
+): Promise<RunningServer[]> {
   const dir = await tempDir('coffer-bench-');
   const keys: [string, string] = ['BENCHACCESSKEY', randomBytes(20).toString('hex')];
   const args = ['--import', 'tsx', CLI, 'serve', '--data', dir, '--listen', '127.0.0.1:0', '--log-level', 'warn'];
   if (cryptoThreads !== undefined && cofferHasCryptoThreads()) args.push('--crypto-threads', String(cryptoThreads));
   if (meta !== undefined) args.push('--meta', meta);
   const env = { ...process.env, COFFER_ACCESS_KEY: keys[0], COFFER_SECRET_KEY: keys[1] };
-  const { child, url } = await startProcess(process.execPath, args, env, /coffer listening on (http:\/\/\S+)/);
-  return running(kind, child, url, keys, dir);
+  const nodes: RunningServer[] = [];
+  for (let i = 0; i < n; i++) {
+    const { child, url } = await startProcess(process.execPath, args, env, /coffer listening on (http:\/\/\S+)/);
+    nodes.push(running(kind, child, url, keys, dir));
+  }
+  return nodes;
 }
 
 /** Starts s3rver 3.7.1 (its own CLI, silent) on a fresh directory. */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { secureRandom, ssecEtag, type SseCustomerKey } from '@coffer/crypto';
-import { isKvError, type KvEngine } from '@coffer/kv';
+import { isKvError, type KvEngine, type KvStats } from '@coffer/kv';
 
 import { BucketCache } from './bucket-cache.ts';
 import { committedObject, type StoreContext } from './context.ts';
@@ -148,6 +148,11 @@ export class BlobStore implements ObjectStore {
 
   get recovering(): boolean {
     return this.#ctx.kv.recovering;
+  }
+
+  /** The metadata engine's counters since open (transactions, commits, runs again on a conflict), for metrics. */
+  metadataStats(): KvStats {
+    return this.#ctx.kv.stats();
   }
 
   // ---------------------------------------------------------------- buckets

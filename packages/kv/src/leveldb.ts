@@ -3,9 +3,10 @@ import { statfs } from 'node:fs/promises';
 import { Level } from 'level';
 
 import { KvError } from './errors.ts';
-import { keyBuf, keyStr, strRange, valueBuf, type KeyStr, type StrRange } from './keys.ts';
-import { layerGet, mergeScan, type WriteMap } from './overlay.ts';
-import type { KvEngine, KvEntry, KvKey, KvRange, KvTransaction, TransactOptions } from './types.ts';
+import { keyBuf, keyStr, strRange, type KeyStr, type StrRange } from './keys.ts';
+import { MemberWrites, layerGet, mergeScan, type WriteMap } from './overlay.ts';
+import { RecentMap } from './recent.ts';
+import type { KvEngine, KvEntry, KvKey, KvRange, KvStats, KvTransaction, TransactOptions } from './types.ts';
 
 /** Options of {@link LevelEngine.open}. */
 export interface LevelEngineOptions {
@@ -63,23 +64,6 @@ const REOPEN_MIN_FREE = 8 * 1024 * 1024;
 
 type RawOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
-/** A bounded map that forgets the least recently set key. */
-class RecentMap<V> {
-  readonly #m = new Map<string, V>();
-  constructor(readonly max: number) {}
-  get(k: string): V | undefined {
-    return this.#m.get(k);
-  }
-  set(k: string, v: V): void {
-    this.#m.delete(k);
-    this.#m.set(k, v);
-    if (this.#m.size > this.max) this.#m.delete(this.#m.keys().next().value!);
-  }
-  clear(): void {
-    this.#m.clear();
-  }
-}
-
 /** The writes of one group commit; `parent` is the group whose batch is being written while this one is evaluated. */
 interface Group {
   parent: Group | undefined;
@@ -121,13 +105,13 @@ class Mutex {
 }
 
 /** One member of a group commit: its own writes over the group's, the group in flight, then the database. */
-class LevelTx implements KvTransaction {
-  readonly own: WriteMap = new Map();
-  #done = false;
+class LevelTx extends MemberWrites implements KvTransaction {
   constructor(
     readonly engine: LevelEngine,
     readonly group: Group,
-  ) {}
+  ) {
+    super(group.writes);
+  }
 
   #layers(): (WriteMap | undefined)[] {
     return [this.own, this.group.writes, this.group.parent?.writes];
@@ -142,26 +126,6 @@ class LevelTx implements KvTransaction {
 
   scan(range: KvRange): AsyncIterable<KvEntry> {
     return mergeScan(this.#layers(), strRange(range), (r) => this.engine.scanStr(r));
-  }
-
-  set(key: KvKey, value: Uint8Array): void {
-    this.#live();
-    this.own.set(keyStr(key), valueBuf(value));
-  }
-
-  delete(key: KvKey): void {
-    this.#live();
-    this.own.set(keyStr(key), null);
-  }
-
-  #live(): void {
-    if (this.#done) throw new TypeError('the transaction has ended');
-  }
-
-  /** Ends the transaction; its writes go into the group (if `keep`). */
-  end(keep: boolean): void {
-    this.#done = true;
-    if (keep) for (const [k, v] of this.own) this.group.writes.set(k, v);
   }
 }
 
@@ -189,6 +153,7 @@ export class LevelEngine implements KvEngine {
   #db: Level<Buffer, Buffer>;
   readonly #mutex = new Mutex();
   readonly #cache: RecentMap<Buffer | null>;
+  readonly #stats: KvStats = { transactions: 0, commits: 0, retries: 0 };
   #queue: Job[] = [];
   #scheduled = false;
   #inflight: InFlight | undefined;
@@ -470,7 +435,9 @@ export class LevelEngine implements KvEngine {
           return false;
         }
         for (const op of ops) this.#cache.set(op.key.toString('latin1'), op.type === 'put' ? op.value : null);
+        this.#stats.commits++;
       }
+      this.#stats.transactions += ok.length;
       for (const { job, result } of ok) job.resolve(result);
       return true;
     })();
@@ -495,6 +462,11 @@ export class LevelEngine implements KvEngine {
     if (db.status !== 'open') throw new Error(`the database is ${db.status}`);
     const write = () => db._batch(ops, { sync: this.#opts.sync });
     await (this.#opts.batchHook ? this.#opts.batchHook(write) : write());
+  }
+
+  /** Counters since the engine was opened; `retries` stays 0 (the members of a group never conflict). */
+  stats(): KvStats {
+    return { ...this.#stats };
   }
 
   /** Resolves when every transaction queued so far is written (or failed). */

@@ -1,8 +1,38 @@
-import { inRange, keyBuf, type KeyStr, type StrRange } from './keys.ts';
-import type { KvEntry } from './types.ts';
+import { inRange, keyBuf, keyStr, valueBuf, type KeyStr, type StrRange } from './keys.ts';
+import type { KvEntry, KvKey } from './types.ts';
 
 /** Writes not yet in the database: a value, or null for a delete. */
 export type WriteMap = Map<KeyStr, Buffer | null>;
+
+/**
+ * The writes of one member of a group commit (both engines): `set` and `delete` buffer them and never wait; when the
+ * member ends they join the group's writes, or are dropped if its callback threw.
+ */
+export class MemberWrites {
+  readonly own: WriteMap = new Map();
+  #done = false;
+  constructor(readonly into: WriteMap) {}
+
+  set(key: KvKey, value: Uint8Array): void {
+    this.#live();
+    this.own.set(keyStr(key), valueBuf(value));
+  }
+
+  delete(key: KvKey): void {
+    this.#live();
+    this.own.set(keyStr(key), null);
+  }
+
+  #live(): void {
+    if (this.#done) throw new TypeError('the transaction has ended');
+  }
+
+  /** Ends the member; its writes join the group's (if `keep`). */
+  end(keep: boolean): void {
+    this.#done = true;
+    if (keep) for (const [k, v] of this.own) this.into.set(k, v);
+  }
+}
 
 /** The value of `k` in the first layer that has it (null = deleted there), or undefined when none has it. */
 export function layerGet(layers: readonly (WriteMap | undefined)[], k: KeyStr): Buffer | null | undefined {

@@ -158,6 +158,21 @@ export function runEngineConformance(name: string, factory: EngineFactory): void
       assert.equal(await db.get(b('atom/2')), undefined);
     });
 
+    it('should commit concurrent transactions beside one that throws, without its writes', async () => {
+      const boom = new Error('boom');
+      const [a, thrown, c] = await Promise.allSettled([
+        db.transact((tx) => tx.set(b('mixed/a'), b('1'))),
+        db.transact(async (tx) => {
+          tx.set(b('mixed/b'), b('2'));
+          throw boom;
+        }),
+        db.transact(async (tx) => tx.set(b('mixed/c'), b(`${s(await tx.get(b('mixed/b'))) ?? 'no b'}`))),
+      ]);
+      assert.deepEqual([a.status, thrown.status, c.status], ['fulfilled', 'rejected', 'fulfilled']);
+      assert.equal((thrown as PromiseRejectedResult).reason, boom);
+      assert.deepEqual(await collect(db.scan({ gte: b('mixed/'), lt: b('mixed0') })), ['mixed/a=1', 'mixed/c=no b']);
+    });
+
     it('should resolve with what the callback returned', async () => {
       assert.equal(await db.transact(() => 42), 42);
     });

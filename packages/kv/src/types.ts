@@ -53,6 +53,16 @@ export interface TransactOptions {
   signal?: AbortSignal;
 }
 
+/** Counters of an engine since it was opened (for metrics). */
+export interface KvStats {
+  /** Transactions committed. */
+  transactions: number;
+  /** Commits to the database: one per group commit, which may hold several transactions. */
+  commits: number;
+  /** Runs of a transaction (or of a group) thrown away on a conflict with another node, and run again. */
+  retries: number;
+}
+
 /** A metadata engine. */
 export interface KvEngine extends KvReader {
   /** The engine's kind (`leveldb`, `postgres`), for logs and metrics. */
@@ -67,6 +77,8 @@ export interface KvEngine extends KvReader {
    * `KV_CONFLICT`.
    */
   transact<T>(fn: (tx: KvTransaction) => Promise<T> | T, opts?: TransactOptions): Promise<T>;
+  /** Counters since the engine was opened. */
+  stats(): KvStats;
   /** Waits for commits in flight, then releases the engine. Later calls throw `KV_CLOSED`. */
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 
 import pg from 'pg';
 
-import { PgEngine, PG_SCHEMA_VERSION, isKvError } from '../src/index.ts';
+import { PgEngine, PG_SCHEMA_VERSION, isKvError, type KvTransaction } from '../src/index.ts';
 import { runEngineConformance } from '../src/testing.ts';
 import { startPostgres, type RunningPostgres } from '../../../tools/test-services/postgres.ts';
 
@@ -25,6 +25,12 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   } finally {
     await c.end();
   }
+}
+
+/** Two engines (two nodes) on a new database, opened one after the other (no race on its schema to count). */
+async function twoNodes(): Promise<[PgEngine, PgEngine]> {
+  const url = await freshDb();
+  return [await PgEngine.open(url), await PgEngine.open(url)];
 }
 
 /** A URL of a new, empty database on the test server. */
@@ -108,6 +114,105 @@ describe('PgEngine', () => {
       assert.equal(await engine.get(Buffer.from('up/2')), undefined);
     } finally {
       await engine.close();
+    }
+  });
+
+  it('should commit the concurrent transactions of one node in groups, without a conflict', async () => {
+    const engine = await PgEngine.open(await freshDb());
+    try {
+      const k = (i: number) => Buffer.from(`ctr/${i % 4}`);
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          engine.transact(async (tx) => tx.set(k(i), Buffer.from(String(Number((await tx.get(k(i))) ?? 0) + 1)))),
+        ),
+      );
+      for (let i = 0; i < 4; i++) assert.equal((await engine.get(k(i)))?.toString(), '10');
+      // the first transaction starts a group alone; the 39 that arrive meanwhile share the next one
+      assert.deepEqual(engine.stats(), { transactions: 40, commits: 2, retries: 0 });
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('should run a transaction again when another node wrote what it read, and count the retry', async () => {
+    const [a, b] = await twoNodes();
+    try {
+      const key = Buffer.from('ctr/shared');
+      const incr = async (tx: KvTransaction) => Number((await tx.get(key)) ?? 0) + 1;
+      let bDone!: () => void;
+      const bCommitted = new Promise<void>((resolve) => {
+        bDone = resolve;
+      });
+      let runs = 0;
+      const onA = a.transact(async (tx) => {
+        runs++;
+        const n = await incr(tx);
+        // B reads and writes the same key and commits while A's transaction is open: A cannot commit its write
+        await bCommitted;
+        tx.set(key, Buffer.from(String(n)));
+      });
+      await b.transact(async (tx) => tx.set(key, Buffer.from(String(await incr(tx)))));
+      bDone();
+      await onA;
+      assert.equal((await a.get(key))?.toString(), '2');
+      assert.equal(runs, 2);
+      assert.equal(a.stats().retries, 1);
+      assert.equal(b.stats().retries, 0);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('should not act on a cached value that another node has changed since', async () => {
+    const [a, b] = await twoNodes();
+    try {
+      const key = Buffer.from('cached/1');
+      await a.transact((tx) => tx.set(key, Buffer.from('1'))); // A now holds 1 in its cache
+      await b.transact((tx) => tx.set(key, Buffer.from('2')));
+      const seen: string[] = [];
+      await a.transact(async (tx) => {
+        const v = (await tx.get(key))!.toString();
+        seen.push(v);
+        tx.set(key, Buffer.from(`${v}+a`));
+      });
+      assert.equal((await a.get(key))?.toString(), '2+a');
+      assert.deepEqual(seen, ['1', '2']); // the first run, on the stale value, was thrown away before COMMIT
+      assert.equal(a.stats().retries, 1);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('should read a large value from the database, not from the cache (no run on a stale copy)', async () => {
+    const [a, b] = await twoNodes();
+    try {
+      const key = Buffer.from('large/1');
+      await a.transact((tx) => tx.set(key, Buffer.alloc(8192, 1))); // larger than a cached value may be
+      await b.transact((tx) => tx.set(key, Buffer.alloc(8192, 2)));
+      const seen = await a.transact(async (tx) => (await tx.get(key))![0]);
+      assert.equal(seen, 2);
+      assert.equal(a.stats().retries, 0);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('should keep counters exact when two nodes race 40 read-modify-writes on the same keys', async () => {
+    const nodes = await twoNodes();
+    try {
+      const k = (i: number) => Buffer.from(`race/${i % 2}`);
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          nodes[i % 2]!.transact(async (tx) =>
+            tx.set(k(i >> 1), Buffer.from(String(Number((await tx.get(k(i >> 1))) ?? 0) + 1))),
+          ),
+        ),
+      );
+      assert.equal((await nodes[0]!.get(k(0)))?.toString(), '20');
+      assert.equal((await nodes[1]!.get(k(1)))?.toString(), '20');
+      assert.equal(nodes[0]!.stats().transactions + nodes[1]!.stats().transactions, 40);
+    } finally {
+      await Promise.all(nodes.map((e) => e.close()));
     }
   });
 });

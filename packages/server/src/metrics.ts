@@ -17,6 +17,8 @@ export interface MetricSources {
   logDropped?: () => number;
   /** True while the store refuses writes after a failed metadata write. */
   writesStopped?: () => boolean;
+  /** The metadata engine's counters since open. */
+  metadata?: () => { transactions: number; commits: number; retries: number };
 }
 
 /** The server's Prometheus registry and the instruments the request path updates. */
@@ -48,7 +50,7 @@ export class Metrics {
 
   constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'coffer_' });
-    const { space, logDropped, writesStopped } = sources;
+    const { space, logDropped, writesStopped, metadata } = sources;
     const fromSpace = (name: string, help: string, field: 'free' | 'total' | 'reserve') =>
       new Gauge({
         name,
@@ -69,17 +71,40 @@ export class Metrics {
       'The free-space reserve (--min-free-space): new data is refused below it',
       'reserve',
     );
-    let counted = 0;
-    new Counter({
-      name: 'coffer_log_lines_dropped_total',
-      help: 'Log lines dropped because the log could not be written (e.g. a full disk)',
-      registers: [this.registry],
-      collect() {
-        const n = logDropped?.() ?? 0;
-        this.inc(n - counted);
-        counted = n;
-      },
-    });
+    /** A counter that reads a running total kept elsewhere. */
+    const countFrom = (name: string, help: string, total: () => number) => {
+      let counted = 0;
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const n = total();
+          this.inc(n - counted);
+          counted = n;
+        },
+      });
+    };
+    countFrom(
+      'coffer_log_lines_dropped_total',
+      'Log lines dropped because the log could not be written (e.g. a full disk)',
+      () => logDropped?.() ?? 0,
+    );
+    countFrom(
+      'coffer_metadata_transactions_total',
+      'Metadata transactions committed',
+      () => metadata?.().transactions ?? 0,
+    );
+    countFrom(
+      'coffer_metadata_commits_total',
+      'Commits to the metadata database (a group commit holds several transactions)',
+      () => metadata?.().commits ?? 0,
+    );
+    countFrom(
+      'coffer_metadata_retries_total',
+      'Metadata transactions run again after a conflict with another node (PostgreSQL serialization failures)',
+      () => metadata?.().retries ?? 0,
+    );
     new Gauge({
       name: 'coffer_metadata_writes_stopped',
       help: '1 while writes are refused until the metadata database is reopened',

@@ -192,7 +192,12 @@ export class CofferServer {
       lifecycle.start(opts.lifecycleIntervalMs ?? 3_600_000);
       const space = new DiskSpace(opts.dataDir, opts.minFreeSpace);
       const metrics = opts.metricsListen
-        ? new Metrics({ space, logDropped: opts.logDropped, writesStopped: () => store.recovering })
+        ? new Metrics({
+            space,
+            logDropped: opts.logDropped,
+            writesStopped: () => store.recovering,
+            metadata: () => store.metadataStats(),
+          })
         : undefined;
       const services: Services = {
         store,

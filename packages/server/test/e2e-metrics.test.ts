@@ -46,6 +46,10 @@ describe('metrics', () => {
     assert.match(text, /^coffer_request_duration_seconds_count\{op="PutObject"\} 3$/m);
     assert.match(text, /^coffer_requests_in_flight 0$/m);
     assert.match(text, /^coffer_process_resident_memory_bytes \d+/m);
+    // the bucket, the three objects and the root user at least; LevelDB's group commit never runs one again
+    assert.ok(Number(/^coffer_metadata_transactions_total (\d+)$/m.exec(text)?.[1]) >= 4, text);
+    assert.match(text, /^coffer_metadata_commits_total [1-9]\d*$/m);
+    assert.match(text, /^coffer_metadata_retries_total 0$/m);
     // Labels name operations and statuses, never buckets, keys or credentials.
     assert.doesNotMatch(text, /metrics-bucket|k0|missing/);
     assert.ok(!text.includes(server.accessKey) && !text.includes(server.secretKey));
