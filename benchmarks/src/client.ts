@@ -36,20 +36,24 @@ async function* bodyStream(size: number): AsyncGenerator<Buffer> {
   }
 }
 
-/** A signed S3 client for one server. */
+/** A signed S3 client for one server (of one or more nodes: requests go round them). */
 export class S3Client {
-  readonly #pool: Pool;
+  readonly #pools: Pool[];
   readonly #server: RunningServer;
+  #next = 0;
 
   constructor(server: RunningServer, connections: number) {
     this.#server = server;
-    this.#pool = new Pool(server.url, {
-      connections,
-      pipelining: 1,
-      keepAliveTimeout: 60_000,
-      headersTimeout: 600_000,
-      bodyTimeout: 600_000,
-    });
+    this.#pools = server.urls.map(
+      (url) =>
+        new Pool(url, {
+          connections,
+          pipelining: 1,
+          keepAliveTimeout: 60_000,
+          headersTimeout: 600_000,
+          bodyTimeout: 600_000,
+        }),
+    );
   }
 
   async #send(
@@ -57,7 +61,8 @@ export class S3Client {
     pathAndQuery: string,
     opts: { size?: number; body?: Buffer | string } = {},
   ): Promise<{ status: number; text?: string; bytes: number; etag?: string }> {
-    const url = new URL(pathAndQuery, this.#server.url);
+    const node = this.#next++ % this.#pools.length;
+    const url = new URL(pathAndQuery, this.#server.urls[node]);
     const size =
       typeof opts.body === 'string' ? Buffer.byteLength(opts.body) : opts.body ? opts.body.length : opts.size;
     const headers: Record<string, string> = {};
@@ -73,7 +78,7 @@ export class S3Client {
     let body: Buffer | string | Readable | undefined = opts.body;
     if (body === undefined && size !== undefined && size > 0)
       body = size <= BODY.length ? BODY.subarray(0, size) : Readable.from(bodyStream(size), { objectMode: false });
-    const res = await this.#pool.request({
+    const res = await this.#pools[node]!.request({
       method: method as 'GET',
       path: url.pathname + url.search,
       headers: signed,
@@ -152,6 +157,6 @@ export class S3Client {
   }
 
   async close(): Promise<void> {
-    await this.#pool.close();
+    await Promise.all(this.#pools.map((p) => p.close()));
   }
 }

@@ -12,13 +12,27 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { RunningCeph } from '../../tools/test-services/ceph.ts';
+
 /** The repository root (benchmarks/src/../..). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'packages', 'server', 'src', 'cli.ts');
 const CEILING = path.join(ROOT, 'benchmarks', 'src', 'ceiling-server.ts');
 
 /** Which server. */
-export type ServerKind = 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg' | 's3rver' | 'ceiling';
+export type ServerKind =
+  | 'coffer'
+  | 'coffer-pool'
+  | 'coffer-inline'
+  | 'coffer-pg'
+  | 'coffer-ceph'
+  | 'coffer-ceph2'
+  | 'radosgw'
+  | 's3rver'
+  | 'ceiling';
+
+/** The kinds that need a Ceph (radosgw): they run only when `--servers` names them. */
+export const CEPH_KINDS: readonly ServerKind[] = ['radosgw', 'coffer-ceph', 'coffer-ceph2'];
 
 /** Display names. */
 export const SERVER_NAMES: Record<ServerKind, string> = {
@@ -26,6 +40,9 @@ export const SERVER_NAMES: Record<ServerKind, string> = {
   'coffer-pool': 'Coffer (pool on)',
   'coffer-inline': 'Coffer (pool off)',
   'coffer-pg': 'Coffer on PostgreSQL',
+  'coffer-ceph': 'Coffer on Ceph',
+  'coffer-ceph2': 'Coffer on Ceph, 2 nodes',
+  radosgw: 'radosgw (Ceph)',
   s3rver: 's3rver 3.7.1',
   ceiling: 'ceiling',
 };
@@ -35,6 +52,8 @@ export interface RunningServer {
   kind: ServerKind;
   /** Base URL, e.g. http://127.0.0.1:PORT */
   url: string;
+  /** The base URLs of every node, when the server is several processes (requests go round them); else `[url]`. */
+  urls: string[];
   pid: number;
   accessKeyId: string;
   secretAccessKey: string;
@@ -135,6 +154,7 @@ function running(
   return {
     kind,
     url,
+    urls: [url],
     pid: child.pid!,
     accessKeyId: keys[0],
     secretAccessKey: keys[1],
@@ -165,23 +185,75 @@ export function cofferDefaultCryptoThreads(): number | undefined {
   return flagCache ?? undefined;
 }
 
+/** Where a Coffer node keeps its chunks when not in its data directory: a bucket on an S3 endpoint (radosgw). */
+export interface ChunkBackend {
+  endpoint: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+}
+
 /**
  * Starts Coffer on a fresh data directory; `cryptoThreads` 0 = inline, undefined = its default; `meta` a postgres://
- * URL for the metadata (default: LevelDB in the data directory).
+ * URL for the metadata (default: LevelDB in the data directory); `chunks` a backend for the chunks (default: files
+ * in the data directory); `masterKey` (base64) shared by the nodes of one namespace.
  */
 export async function startCoffer(
-  kind: 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg',
+  kind: 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg' | 'coffer-ceph' | 'coffer-ceph2',
   cryptoThreads?: number,
   meta?: string,
+  more: { chunks?: ChunkBackend; masterKey?: string; secretKey?: string } = {},
 ): Promise<RunningServer> {
   const dir = await tempDir('coffer-bench-');
-  const keys: [string, string] = ['BENCHACCESSKEY', randomBytes(20).toString('hex')];
+  const keys: [string, string] = ['BENCHACCESSKEY', more.secretKey ?? randomBytes(20).toString('hex')];
   const args = ['--import', 'tsx', CLI, 'serve', '--data', dir, '--listen', '127.0.0.1:0', '--log-level', 'warn'];
   if (cryptoThreads !== undefined && cofferHasCryptoThreads()) args.push('--crypto-threads', String(cryptoThreads));
   if (meta !== undefined) args.push('--meta', meta);
-  const env = { ...process.env, COFFER_ACCESS_KEY: keys[0], COFFER_SECRET_KEY: keys[1] };
+  const env: NodeJS.ProcessEnv = { ...process.env, COFFER_ACCESS_KEY: keys[0], COFFER_SECRET_KEY: keys[1] };
+  if (more.masterKey !== undefined) env.COFFER_MASTER_KEY = more.masterKey;
+  if (more.chunks) {
+    // Replaced data is freed at once: no other node streams it here, and the memstore OSD holds everything in RAM.
+    args.push('--chunks', `s3://${more.chunks.bucket}/bench`, '--chunks-endpoint', more.chunks.endpoint);
+    args.push('--garbage-delay', '0');
+    env.COFFER_CHUNKS_ACCESS_KEY = more.chunks.accessKey;
+    env.COFFER_CHUNKS_SECRET_KEY = more.chunks.secretKey;
+  }
   const { child, url } = await startProcess(process.execPath, args, env, /coffer listening on (http:\/\/\S+)/);
   return running(kind, child, url, keys, dir);
+}
+
+/** Coffer as `n` nodes on one metadata database and one chunk backend; requests go round the nodes. */
+export async function startCofferNodes(
+  kind: 'coffer-ceph' | 'coffer-ceph2',
+  n: number,
+  meta: string,
+  chunks: ChunkBackend,
+): Promise<RunningServer> {
+  const shared = { chunks, masterKey: randomBytes(32).toString('base64'), secretKey: randomBytes(20).toString('hex') };
+  // The first node creates the schema and the root user; the others join.
+  const nodes = [await startCoffer(kind, undefined, meta, shared)];
+  for (let i = 1; i < n; i++) nodes.push(await startCoffer(kind, undefined, meta, shared));
+  return {
+    ...nodes[0]!,
+    urls: nodes.map((x) => x.url),
+    async stop() {
+      await Promise.all(nodes.map((x) => x.stop()));
+    },
+  };
+}
+
+/** radosgw served directly (the baseline of Coffer on Ceph): its endpoint and S3 user; stopping it is the Ceph's. */
+export function radosgwServer(ceph: Pick<RunningCeph, 'endpoint' | 'accessKey' | 'secretKey' | 'pids'>) {
+  const server: RunningServer = {
+    kind: 'radosgw',
+    url: ceph.endpoint,
+    urls: [ceph.endpoint],
+    pid: ceph.pids().rgw ?? 0,
+    accessKeyId: ceph.accessKey,
+    secretAccessKey: ceph.secretKey,
+    stop: async () => undefined,
+  };
+  return server;
 }
 
 /** Starts s3rver 3.7.1 (its own CLI, silent) on a fresh directory. */
