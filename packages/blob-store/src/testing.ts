@@ -46,6 +46,27 @@ export function bodyOf(data: Buffer, pieces: readonly number[] = [1, 7000, 65536
 }
 
 /** Reads a stream to the end (test helper; never do this with object bodies in production). */
+/**
+ * Runs `check` until it stops throwing, `intervalMs` apart, and throws its last error after `timeoutMs`. A commit
+ * that frees blob files removes them in the background, so a test that looks at the files waits for them this way
+ * instead of sleeping a fixed time (which a loaded machine outlasts).
+ */
+export async function eventually(
+  check: () => Promise<void> | void,
+  { timeoutMs = 10_000, intervalMs = 20 } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 /** Every file under a directory, recursively (for scans of a data directory). */
 export async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
