@@ -16,8 +16,6 @@ export interface StoreContext {
   readonly layout: DataLayout;
   /** The metadata engine: the only truth about buckets, objects and references. */
   readonly kv: KvEngine;
-  /** Other nodes share the metadata (and the data directory): caches expire, the sweeper spares young files. */
-  readonly shared: boolean;
   /** Blob files written but not (yet) referenced by a committed record; the sweeper leaves them alone. */
   readonly uncommitted: Set<string>;
   /** Ciphertext of uncommitted inline blobs: written under `!d!` by the commit that first references them. */

@@ -27,15 +27,9 @@ import type {
 } from './types.ts';
 
 /**
- * When other nodes share the data directory, an unreferenced file younger than this may be another node's write in
- * progress (a temp file is written to as the body arrives; a blob file is committed right after its rename), so the
- * sweeper leaves it.
- */
-const SHARED_SWEEP_GRACE_MS = 15 * 60_000;
-
-/**
- * Removes every file in `tmp/` and every blob file without a refcount entry, except those of writes in progress
- * (this process's; with shared metadata, every file younger than 15 minutes, which may be another node's).
+ * Removes every file in `tmp/` and every blob file without a refcount entry or garbage entry, except those of writes
+ * in progress (this process's, and every file younger than `orphanGraceMs`, which may be another node's: a temp file
+ * is written to as the body arrives; a blob file is committed right after its rename).
  */
 export async function sweep(ctx: StoreContext): Promise<SweepResult> {
   let tmpFiles = 0;
@@ -56,8 +50,9 @@ export async function sweep(ctx: StoreContext): Promise<SweepResult> {
         if (ids.length === 0) continue;
         // In a transaction: no commit can reference a blob between this read and the check below (a first
         // reference needs the blob uncommitted, which is checked inside the commit's own transaction).
+        // A blob on the garbage list has no reference either: the garbage sweep deletes it when it is due.
         const dead = await ctx.kv.transact(async (tx) => {
-          const refs = await Promise.all(ids.map((id) => tx.get(K.ref(id))));
+          const refs = await Promise.all(ids.map(async (id) => (await tx.get(K.ref(id))) ?? tx.get(K.garbage(id))));
           return ids.filter((id, i) => refs[i] === undefined && !ctx.uncommitted.has(id));
         });
         for (const id of dead) {
@@ -181,11 +176,11 @@ async function* objectRecords(ctx: StoreContext): AsyncGenerator<ObjectRecord> {
   for await (const e of ctx.kv.scan(K.objects)) yield decode<ObjectRecord>(e.value)!;
 }
 
-/** True when other nodes share the data directory and the file at `p` may still be one's write in progress. */
+/** True when the file at `p` is younger than the orphan grace: it may still be a write in progress (another node's). */
 async function young(ctx: StoreContext, p: string): Promise<boolean> {
-  if (!ctx.shared) return false;
+  if (ctx.opts.orphanGraceMs === 0) return false;
   try {
-    return Date.now() - (await stat(p)).mtimeMs < SHARED_SWEEP_GRACE_MS;
+    return Date.now() - (await stat(p)).mtimeMs < ctx.opts.orphanGraceMs;
   } catch {
     return true; // gone meanwhile, or not ours to judge now
   }

@@ -83,6 +83,22 @@ export interface BlobStoreOptions {
    */
   commitTimeoutMs?: number;
   /**
+   * How long a blob file released by a commit (its object overwritten or deleted, an upload's unused part) stays
+   * before it may be deleted, in ms: the commit puts it on the garbage list with this not-before time, and the
+   * garbage sweep ({@link BlobStore.collectGarbage}) deletes it once due. It must be longer than the longest read,
+   * so that a node still streaming the old version keeps its data. Default 15 minutes with `meta` (several nodes);
+   * 0 without, where a freed file goes at once after its commit (this process's own readers keep it until they end).
+   */
+  garbageDelayMs?: number;
+  /**
+   * A blob file that no record refers to and that is younger than this (ms) may be a write in progress that has not
+   * committed yet, on this node or another: the sweeps leave it. Default 15 minutes with `meta`; 0 without (one
+   * process holds the data directory and knows its own writes).
+   */
+  orphanGraceMs?: number;
+  /** Sweep `tmp/` and unreferenced blob files at open (default true); `coffer gc --dry-run` opens without it. */
+  sweepAtOpen?: boolean;
+  /**
    * TEST ONLY: fault injection. Never set it in production. `write` replaces `FileHandle.write` in the blob writer,
    * so that tests can simulate a short write on a full disk; `fs` replaces the file-system calls of the write paths
    * ({@link FileOps}, default `node:fs/promises`), so that a test can fail the N-th one; `batch` wraps every metadata
@@ -101,7 +117,14 @@ export const DEFAULT_OPTIONS = Object.freeze({
   inlineMax: 64 * 1024,
   // Far above a synced batch's usual milliseconds, even on a loaded disk; short enough for a client to retry.
   commitTimeoutMs: 30_000,
+  // Far above a GET's usual duration (a 5 GiB object at 10 MB/s takes ~9 minutes).
+  sharedGarbageDelayMs: 15 * 60_000,
+  // Far above the time from a blob file's last write to its commit.
+  sharedOrphanGraceMs: 15 * 60_000,
 });
+
+/** The longest garbage delay or orphan grace accepted: a week. */
+const MAX_DELAY_MS = 7 * 24 * 3_600_000;
 
 /** The options after defaults and checks. */
 export interface ResolvedOptions {
@@ -115,6 +138,9 @@ export interface ResolvedOptions {
   inlineMax: number;
   cryptoPool: CryptoPool | undefined;
   commitTimeoutMs: number;
+  garbageDelayMs: number;
+  orphanGraceMs: number;
+  sweepAtOpen: boolean;
   write: FileWriteFn | undefined;
   /** The file-system calls of the write paths (`testing.fs`, else {@link NODE_FS}). */
   fs: FileOps;
@@ -145,6 +171,9 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
   if (opts.meta !== undefined && (typeof opts.meta !== 'string' || !/^postgres(ql)?:\/\//.test(opts.meta))) {
     throw new TypeError('options.meta must be a postgres:// URL');
   }
+  if (opts.sweepAtOpen !== undefined && typeof opts.sweepAtOpen !== 'boolean')
+    throw new TypeError('options.sweepAtOpen must be a boolean');
+  const shared = opts.meta !== undefined;
   const write = opts.testing?.write;
   if (write !== undefined && typeof write !== 'function')
     throw new TypeError('options.testing.write must be a function');
@@ -188,6 +217,19 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
       0,
       3_600_000,
     ),
+    garbageDelayMs: positiveInt(
+      'garbageDelayMs',
+      opts.garbageDelayMs ?? (shared ? DEFAULT_OPTIONS.sharedGarbageDelayMs : 0),
+      0,
+      MAX_DELAY_MS,
+    ),
+    orphanGraceMs: positiveInt(
+      'orphanGraceMs',
+      opts.orphanGraceMs ?? (shared ? DEFAULT_OPTIONS.sharedOrphanGraceMs : 0),
+      0,
+      MAX_DELAY_MS,
+    ),
+    sweepAtOpen: opts.sweepAtOpen ?? true,
     write,
     fs: fs ?? NODE_FS,
     batch: opts.testing?.batch,

@@ -11,6 +11,7 @@
  * | `!o!`           | bucket NUL key               | ObjectRecord (JSON)                     |
  * | `!r!`           | blob id                      | RefRecord (JSON): references to a blob  |
  * | `!d!`           | blob id                      | inline ciphertext (bytes)               |
+ * | `!g!`           | blob id                      | GarbageRecord (JSON): a released blob   |
  * | `!x!!NS!`       | record id                    | a generic record of namespace NS (JSON) |
  * | `!m!progress`   | (the whole key)              | `coffer meta migrate`'s progress record |
  *
@@ -26,6 +27,16 @@ export interface RefRecord {
   n: number;
   /** The blob's ciphertext is under `!d!` (an inline object), not in a file. Absent = a file. */
   inline?: true;
+}
+
+/**
+ * A blob file no record refers to any more, kept until `notBefore` (ms since the epoch) because a node may still be
+ * reading it (prefix `!g!`, key = blob id). The garbage sweep deletes the file, then the entry.
+ */
+export interface GarbageRecord {
+  v: 1;
+  /** The file may be deleted from this time on. */
+  notBefore: number;
 }
 
 /** Separates a bucket name from an object key. */
@@ -51,6 +62,13 @@ export const K = Object.freeze({
 
   ref: (blobId: string) => utf8('!r!' + blobId),
   data: (blobId: string) => utf8('!d!' + blobId),
+  /** The references: every blob with a refcount entry. */
+  refs: Object.freeze({ gte: utf8('!r!'), lt: utf8('!r"') }),
+  /** The blob id of a `!r!` or `!g!` key. */
+  blobIdOf: (key: Buffer) => key.toString('utf8', 3),
+
+  garbage: (blobId: string) => utf8('!g!' + blobId),
+  garbageAll: Object.freeze({ gte: utf8('!g!'), lt: utf8('!g"') }),
 
   record: (ns: string, id: string) => utf8(`!x!!${ns}!` + id),
   /** The records of a namespace whose id starts with `prefix`. */

@@ -16,6 +16,15 @@ import type { BucketPatch, DeleteBucketOptions, ObjectStore } from './contract.t
 import { newKey, rewrapKey, unwrapKey, wrapKey } from './envelope.ts';
 import { openEngine } from './engine.ts';
 import { BlobStoreError, metaError } from './errors.ts';
+import {
+  collectGarbage,
+  compareBlobs,
+  gcContext,
+  type CollectOptions,
+  type GarbageSweep,
+  type GcOptions,
+  type GcReport,
+} from './garbage.ts';
 import { readSmallBody } from './inline.ts';
 import { checkLayout } from './layout.ts';
 import { BlobLeases, acquireJobLease } from './leases.ts';
@@ -84,17 +93,15 @@ export class BlobStore implements ObjectStore {
 
   private constructor(opts: ResolvedOptions, kv: KvEngine) {
     const layout = new DataLayout(opts.dir);
-    const shared = opts.meta !== undefined;
     this.#ctx = {
       opts,
       layout,
       kv,
-      shared,
       uncommitted: new Set(),
       inlinePending: new Map(),
       leases: new BlobLeases(opts.fs, layout),
     };
-    this.#buckets = new BucketCache(kv, shared);
+    this.#buckets = new BucketCache(kv, opts.meta !== undefined);
   }
 
   /** Bookkeeping once a commit is durable: fresh blobs are committed, freed files go, the bucket cache follows. */
@@ -118,7 +125,7 @@ export class BlobStore implements ObjectStore {
     const kv = await openEngine(opts, new DataLayout(opts.dir));
     const store = new BlobStore(opts, kv);
     try {
-      await store.sweep();
+      if (opts.sweepAtOpen) await store.sweep();
     } catch (err) {
       await kv.close().catch(() => undefined);
       throw err;
@@ -480,6 +487,7 @@ export class BlobStore implements ObjectStore {
       uncommitted: this.#ctx.uncommitted,
       pendingInline: (id: string) => this.#ctx.inlinePending.get(id),
       claims: this.#claims,
+      garbageDelayMs: this.#ctx.opts.garbageDelayMs,
     };
     let result: { value: T; done: CommitDone };
     try {
@@ -519,6 +527,16 @@ export class BlobStore implements ObjectStore {
 
   async sweep(): Promise<SweepResult> {
     return this.#op(() => sweep(this.#ctx));
+  }
+
+  async collectGarbage(opts: CollectOptions = {}): Promise<GarbageSweep> {
+    return this.#op(() => collectGarbage(gcContext(this.#ctx), opts));
+  }
+
+  async gc(opts: GcOptions = {}): Promise<GcReport> {
+    const graceMs = opts.graceMs ?? this.#ctx.opts.orphanGraceMs;
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw new RangeError('opts.graceMs must be an integer ≥ 0');
+    return this.#op(() => compareBlobs(gcContext(this.#ctx), { ...opts, graceMs }));
   }
 
   async rewrapKeys(opts: RewrapOptions = {}): Promise<RewrapResult> {

@@ -74,6 +74,8 @@ export function delegateStore(
     writeSegment: (body, p) => via('writeSegment').writeSegment(body, p),
     discardSegment: (segment) => via('discardSegment').discardSegment(segment),
     sweep: () => via('sweep').sweep(),
+    collectGarbage: (opts) => via('collectGarbage').collectGarbage(opts),
+    gc: (opts) => via('gc').gc(opts),
     rewrapKeys: (opts) => via('rewrapKeys').rewrapKeys(opts),
     scrub: (opts) => via('scrub').scrub(opts),
   };

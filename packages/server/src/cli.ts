@@ -51,6 +51,14 @@ function parsePositive(value: string): number {
   return n;
 }
 
+/** Parses a duration in seconds, 0 or more, into ms. */
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 7 * 86_400)
+    throw new InvalidArgumentError('expected a number of seconds from 0 to 604800 (a week)');
+  return Math.round(n * 1000);
+}
+
 /** Parses `--min-free-space` (bytes, `512MiB`, `1GiB`, `5%`). */
 function parseMinFree(value: string): SpaceReserve {
   try {
@@ -131,11 +139,12 @@ function crashPoint(): ((name: string) => void) | undefined {
 async function withStore<T>(
   opts: DataOpts,
   fn: (store: ObjectStore, keyRing: MasterKeyRing) => Promise<T>,
+  storeOpts: Pick<BlobStoreOptions, 'sweepAtOpen' | 'orphanGraceMs'> = {},
 ): Promise<T> {
   const keyRing = await openKeyRing(opts.data, masterKeySource(opts));
   let store: BlobStore;
   try {
-    store = await BlobStore.open({ dir: opts.data, meta: opts.meta, keyRing, testing: crashHooks() });
+    store = await BlobStore.open({ dir: opts.data, meta: opts.meta, keyRing, testing: crashHooks(), ...storeOpts });
   } catch (err) {
     if ((err as { code?: string }).code === 'BLOB_LOCKED') {
       throw new Error(`the data directory ${opts.data} is in use by a running Coffer server: stop it first`);
@@ -192,6 +201,18 @@ program
   .option('--trust-proxy', 'count X-Forwarded-Proto: https from the proxy in front as a secure connection')
   .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
   .option('--lifecycle-interval <seconds>', "how often the buckets' lifecycle rules run", parsePositive, 3600)
+  .option('--gc-interval <seconds>', 'how often the garbage sweep runs (one node at a time)', parsePositive, 300)
+  .option(
+    '--garbage-delay <seconds>',
+    'keep replaced or deleted data this long for reads still streaming it; longer than the longest GET ' +
+      '(default: 900 with --meta, else 0)',
+    parseSeconds,
+  )
+  .option(
+    '--orphan-grace <seconds>',
+    'leave unreferenced data younger than this (a write in progress) to later sweeps (default: 900 with --meta, else 0)',
+    parseSeconds,
+  )
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics (GET /metrics) on this address', parseListen)
   .option(
     '--min-free-space <size>',
@@ -241,6 +262,9 @@ program
       logger,
       metricsListen: opts.metricsListen,
       lifecycleIntervalMs: opts.lifecycleInterval * 1000,
+      gcIntervalMs: opts.gcInterval * 1000,
+      garbageDelayMs: opts.garbageDelay,
+      orphanGraceMs: opts.orphanGrace,
       minFreeSpace: opts.minFreeSpace,
       logDropped: () => sink.dropped,
       testing: crashHooks(),
@@ -357,6 +381,71 @@ dataOptions(
   );
   if (report.failures.length > 0) process.exitCode = 2;
 });
+
+/** What `coffer gc` shows of each phase of the compare. */
+const PHASES = { metadata: 'reading references', blobs: 'listing data', objects: 'finding objects' } as const;
+
+dataOptions(
+  program
+    .command('gc')
+    .description(
+      'compare the stored data with the metadata: delete data nothing refers to, report data that records refer ' +
+        'to but that is missing',
+    ),
+)
+  .option('--dry-run', 'delete nothing: only report what would be deleted')
+  .option(
+    '--grace <seconds>',
+    'keep unreferenced data younger than this: it may be a write in progress on a running node ' +
+      '(default: 900 with --meta, else 0)',
+    parseSeconds,
+  )
+  .action(async (opts) => {
+    const dryRun = opts.dryRun === true;
+    const bar = new SingleBar(
+      { format: 'gc: {phase} [{bar}] {value}/{total}', hideCursor: true, noTTYOutput: true, stream: process.stderr },
+      Presets.shades_classic,
+    );
+    let phase: string | undefined;
+    const { released, report, tmpFiles } = await withStore(
+      opts,
+      async (store) => {
+        // The garbage list's due entries first: the compare then counts only what is still waiting.
+        const released = dryRun ? undefined : await store.collectGarbage();
+        const report = await store.gc({
+          dryRun,
+          onProgress: (p) => {
+            const label = PHASES[p.phase];
+            if (phase === undefined) bar.start(0, 0, { phase: label });
+            phase = p.phase;
+            // A bar where the count to expect is known (the listing: the blobs the metadata names), a count otherwise.
+            bar.setTotal(Math.max(p.expected ?? p.done, p.done));
+            bar.update(p.done, { phase: label });
+          },
+        });
+        // Temp files of writes cut short (the compare covers the blob files, the sweep finds none left).
+        const tmpFiles = dryRun ? 0 : (await store.sweep()).tmpFiles;
+        return { released, report, tmpFiles };
+      },
+      // Not at open: the compare itself finds what the open's sweep would delete, and a dry run deletes nothing.
+      { sweepAtOpen: false, orphanGraceMs: opts.grace },
+    );
+    if (phase !== undefined) bar.stop();
+    for (const m of report.missing) {
+      const users = m.objects.map((o) => `${o.bucket}/${o.key}`).join('\t') || '(a multipart upload part)';
+      process.stdout.write(`MISSING\t${m.blobId}\t${users}\n`);
+    }
+    for (const id of report.removed) process.stdout.write(`${dryRun ? 'WOULD DELETE' : 'DELETED'}\t${id}\n`);
+    process.stdout.write(
+      `${report.blobs} blobs (${report.bytes} bytes): ${report.referenced - report.missing.length} referenced, ` +
+        `${report.garbage} on the garbage list, ${report.young} younger than the grace, ` +
+        `${report.removed.length} unreferenced ${dryRun ? 'would be deleted' : 'deleted'} ` +
+        `(${report.removedBytes} bytes)` +
+        (released ? `, ${released.removed} released blobs deleted, ${tmpFiles} temp files deleted` : '') +
+        `; ${report.missing.length} missing\n`,
+    );
+    if (report.missing.length > 0) process.exitCode = 2;
+  });
 
 const meta = program.command('meta').description('the metadata store');
 meta

@@ -8,6 +8,8 @@ import type { ObjectStore, BucketLifecycleRule, ObjectRecord } from '@coffer/blo
 import type { MultipartStore } from '@coffer/multipart';
 import type { Logger } from 'pino';
 
+import { LeasedJob } from './jobs.ts';
+
 const DAY = 86_400_000;
 
 /** The first midnight UTC at or after `ms` (a time already at midnight stays). */
@@ -76,41 +78,28 @@ export class LifecycleRunner {
   readonly #store: ObjectStore;
   readonly #multipart: MultipartStore;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #stopped = false;
+  readonly #job: LeasedJob;
 
   constructor(store: ObjectStore, multipart: MultipartStore, logger: Logger) {
     this.#store = store;
     this.#multipart = multipart;
     this.#logger = logger;
+    this.#job = new LeasedJob(
+      store,
+      'lifecycle',
+      () => this.run(),
+      (err) => this.#logger.error({ err }, 'lifecycle run failed'),
+    );
   }
 
-  /** Runs once soon, then every `intervalMs`. */
+  /** Runs once soon, then every `intervalMs` (one node at a time when several share the metadata). */
   start(intervalMs: number): void {
-    const tick = () => {
-      // One node at a time runs the rules when several share the metadata.
-      const lease = Math.ceil(intervalMs * 1.5);
-      this.#running = this.#store
-        .acquireJobLease('lifecycle', lease)
-        .then((mine) => (mine ? this.run() : undefined))
-        .then(
-          () => undefined,
-          (err: unknown) => this.#logger.error({ err }, 'lifecycle run failed'),
-        )
-        .finally(() => {
-          this.#running = undefined;
-          if (!this.#stopped) this.#timer = setTimeout(tick, intervalMs);
-        });
-    };
-    this.#timer = setTimeout(tick, Math.min(intervalMs, 1000));
+    this.#job.start(intervalMs);
   }
 
   /** Stops the runs; waits for one in progress. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#running;
+    await this.#job.stop();
   }
 
   /** One pass over every bucket. Returns what it did. */
@@ -123,7 +112,7 @@ export class LifecycleRunner {
       if (rules.some((r) => r.expirationDays !== undefined || r.expirationDate !== undefined)) {
         let after: string | undefined;
         for (;;) {
-          if (this.#stopped) return { expired, aborted };
+          if (this.#job.stopped) return { expired, aborted };
           const page = await this.#store.listObjects(bucket.name, { after, maxKeys: PAGE });
           for (const rec of page.objects) {
             const e = objectExpiry(rules, rec);

@@ -16,6 +16,7 @@ import type { Services } from './context.ts';
 import { UserRegistry, generateKeyPair } from './users.ts';
 import { Metrics } from './metrics.ts';
 import { LifecycleRunner } from './lifecycle.ts';
+import { garbageJob } from './jobs.ts';
 import { DiskSpace, type SpaceReserve } from './space.ts';
 import { LogSink } from './log-sink.ts';
 
@@ -69,6 +70,18 @@ export interface ServerOptions {
   logger?: Logger;
   /** How often the buckets' lifecycle rules run (expirations, stale uploads); default hourly. */
   lifecycleIntervalMs?: number;
+  /** How often the garbage sweep runs (one node at a time); default `SERVER_DEFAULTS.gcIntervalMs`. */
+  gcIntervalMs?: number;
+  /**
+   * How long replaced or deleted data stays for the reads still streaming it (ms); longer than the longest GET.
+   * Default: the store's (15 minutes with `meta`, 0 on one node, where readers keep their files themselves).
+   */
+  garbageDelayMs?: number;
+  /**
+   * Unreferenced data younger than this (ms) may be a write in progress and is left alone by the sweeps. Default:
+   * the store's (15 minutes with `meta`, 0 on one node).
+   */
+  orphanGraceMs?: number;
   /** Serve Prometheus metrics (`GET /metrics`) on this address; none when absent. */
   metricsListen?: { host: string; port: number };
   /**
@@ -89,6 +102,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   port: 9000,
   region: 'us-east-1',
   shutdownTimeoutMs: 10_000,
+  gcIntervalMs: 5 * 60_000,
   // Measured on 2 cores (benchmarks/README.md): the pool costs more than it buys there, so small machines encrypt
   // on the request thread.
   cryptoThreads: availableParallelism() > 2 ? defaultCryptoThreads() : 0,
@@ -136,7 +150,15 @@ export class CofferServer {
     const cryptoPool = opts.cryptoThreads > 0 ? await CryptoPool.open({ threads: opts.cryptoThreads }) : undefined;
     let store: BlobStore;
     try {
-      store = await BlobStore.open({ dir: opts.dataDir, meta: opts.meta, keyRing, cryptoPool, testing: opts.testing });
+      store = await BlobStore.open({
+        dir: opts.dataDir,
+        meta: opts.meta,
+        keyRing,
+        cryptoPool,
+        garbageDelayMs: opts.garbageDelayMs,
+        orphanGraceMs: opts.orphanGraceMs,
+        testing: opts.testing,
+      });
     } catch (err) {
       await cryptoPool?.close();
       throw err;
@@ -156,6 +178,8 @@ export class CofferServer {
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
       const lifecycle = new LifecycleRunner(store, multipart, logger);
       lifecycle.start(opts.lifecycleIntervalMs ?? 3_600_000);
+      const gc = garbageJob(store, logger, { sweepOrphans: opts.meta !== undefined });
+      gc.start(opts.gcIntervalMs ?? SERVER_DEFAULTS.gcIntervalMs);
       const space = new DiskSpace(opts.dataDir, opts.minFreeSpace);
       const metrics = opts.metricsListen
         ? new Metrics({ space, logDropped: opts.logDropped, writesStopped: () => store.recovering })
@@ -164,6 +188,7 @@ export class CofferServer {
         store,
         multipart,
         lifecycle,
+        gc,
         keyRing,
         cryptoPool,
         users,
@@ -227,6 +252,7 @@ export class CofferServer {
       clearTimeout(timer);
       this.#services.users.stop();
       await this.#services.lifecycle.stop();
+      await this.#services.gc.stop();
       await this.#services.multipart.stop();
       await this.#services.store.close();
       await this.#services.cryptoPool?.close();
