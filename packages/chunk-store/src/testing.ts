@@ -6,9 +6,26 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
+import { S3Client } from '@aws-sdk/client-s3';
+
 import { isChunkStoreError } from './errors.ts';
 import { newChunkId } from './ids.ts';
+import type { S3ChunkStoreOptions } from './s3-options.ts';
 import type { ChunkInfo, ChunkRange, ChunkStore } from './types.ts';
+
+/**
+ * A plain client of an S3 backend, configured as `S3ChunkStore` talks to it (path-style, no streaming checksums),
+ * for tests that create its bucket or look at what the store wrote there.
+ */
+export function backendClient(opts: Pick<S3ChunkStoreOptions, 'endpoint' | 'region' | 'credentials'>): S3Client {
+  return new S3Client({
+    endpoint: opts.endpoint,
+    region: opts.region ?? 'us-east-1',
+    credentials: opts.credentials,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+}
 
 /** How the suite gets stores, and what it needs to cause for real. */
 export interface ChunkStoreFactory {

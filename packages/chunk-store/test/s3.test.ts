@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 
-import { CreateBucketCommand, CreateMultipartUploadCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 
 import { isChunkStoreError, newChunkId, parseChunksUrl, S3ChunkStore, type S3ChunkStoreOptions } from '../src/index.ts';
-import { runChunkStoreConformance } from '../src/testing.ts';
+import { backendClient, runChunkStoreConformance } from '../src/testing.ts';
 import { CEPH_REGION, type RunningCeph, startCeph } from '../../../tools/test-services/ceph.ts';
 
 const BUCKET = 'coffer-chunks';
@@ -15,13 +20,7 @@ let n = 0;
 
 before(async () => {
   ceph = await startCeph();
-  raw = new S3Client({
-    endpoint: ceph.endpoint,
-    region: CEPH_REGION,
-    credentials: { accessKeyId: ceph.accessKey, secretAccessKey: ceph.secretKey },
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  raw = backendClient(options(''));
   await raw.send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 after(async () => {
