@@ -10,4 +10,4 @@ export {
 } from './local-options.ts';
 export { S3ChunkStore } from './s3.ts';
 export { parseChunksUrl, S3_DEFAULTS, type S3ChunkStoreOptions } from './s3-options.ts';
-export type { ChunkCallOptions, ChunkInfo, ChunkRange, ChunkReader, ChunkStore } from './types.ts';
+export type { ChunkCallOptions, ChunkInfo, ChunkRange, ChunkReader, ChunkStore, SweepOptions } from './types.ts';

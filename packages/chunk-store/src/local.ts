@@ -7,7 +7,7 @@ import { ChunkFileWriter } from './file-writer.ts';
 import { checkChunkId, chunkPath, idOfPath } from './ids.ts';
 import { type FileOps, intOption, LOCAL_DEFAULTS, type LocalChunkStoreOptions, NODE_FS } from './local-options.ts';
 import { checkRange } from './range.ts';
-import type { ChunkCallOptions, ChunkInfo, ChunkRange, ChunkReader, ChunkStore } from './types.ts';
+import type { ChunkCallOptions, ChunkInfo, ChunkRange, ChunkReader, ChunkStore, SweepOptions } from './types.ts';
 
 /** Bytes between background fdatasyncs of a durable blob write (see ChunkFileWriter). */
 const SYNC_EVERY = 8 * 1024 * 1024;
@@ -167,7 +167,7 @@ export class LocalChunkStore implements ChunkStore {
   }
 
   /** Removes temp files of writes that never finished (not this store's own in progress), older than `olderThan`. */
-  async sweepIncomplete(olderThan?: Date): Promise<number> {
+  async sweepIncomplete({ olderThan, beforeRemove }: SweepOptions = {}): Promise<number> {
     this.#checkOpen();
     let removed = 0;
     for (const name of await this.#readdir(this.#tmp)) {
@@ -177,6 +177,7 @@ export class LocalChunkStore implements ChunkStore {
         const st = await stat(file).catch(() => undefined);
         if (st === undefined || st.mtimeMs >= olderThan.getTime()) continue;
       }
+      beforeRemove?.();
       try {
         await this.#fs.rm(file, { recursive: true, force: true });
       } catch (err) {

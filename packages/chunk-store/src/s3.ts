@@ -24,7 +24,7 @@ import { checkChunkId, chunkPath, idOfPath } from './ids.ts';
 import { checkRange } from './range.ts';
 import { type ResolvedS3Options, resolveS3Options, type S3ChunkStoreOptions } from './s3-options.ts';
 import { isMissing, isTransient, s3Error, statusOf } from './s3-errors.ts';
-import type { ChunkCallOptions, ChunkInfo, ChunkRange, ChunkReader, ChunkStore } from './types.ts';
+import type { ChunkCallOptions, ChunkInfo, ChunkRange, ChunkReader, ChunkStore, SweepOptions } from './types.ts';
 
 /** First wait before a read resumes after its body broke; doubled per attempt, with jitter. */
 const RESUME_BACKOFF_MS = 100;
@@ -217,7 +217,7 @@ export class S3ChunkStore implements ChunkStore {
   }
 
   /** Aborts multipart uploads under the prefix (a crashed node's) begun before `olderThan` (default: any). */
-  async sweepIncomplete(olderThan?: Date): Promise<number> {
+  async sweepIncomplete({ olderThan, beforeRemove }: SweepOptions = {}): Promise<number> {
     this.#checkOpen();
     const { bucket: Bucket, prefix: Prefix } = this.#opts;
     let removed = 0;
@@ -230,6 +230,7 @@ export class S3ChunkStore implements ChunkStore {
         if (!u.Key || !u.UploadId || this.#uploading.has(u.UploadId)) continue;
         if (idOfPath(u.Key.slice(Prefix.length)) === undefined) continue;
         if (olderThan !== undefined && (u.Initiated?.getTime() ?? 0) >= olderThan.getTime()) continue;
+        beforeRemove?.();
         const abort = new AbortMultipartUploadCommand({ Bucket, Key: u.Key, UploadId: u.UploadId });
         await this.#call('removing an unfinished write', () => this.#client.send(abort));
         removed++;

@@ -218,8 +218,10 @@ export function runChunkStoreConformance(name: string, factory: ChunkStoreFactor
 
     it('should sweep what an unfinished write left behind, only when old enough', async () => {
       await factory.leaveIncomplete(store);
-      assert.equal(await store.sweepIncomplete(new Date(Date.now() - 3_600_000)), 0);
-      assert.equal(await store.sweepIncomplete(), 1);
+      assert.equal(await store.sweepIncomplete({ olderThan: new Date(Date.now() - 3_600_000) }), 0);
+      let told = 0;
+      assert.equal(await store.sweepIncomplete({ beforeRemove: () => told++ }), 1);
+      assert.equal(told, 1);
       assert.equal(await store.sweepIncomplete(), 0);
       assert.ok((await readAll(store, smallId)).data.equals(small));
     });

@@ -14,6 +14,14 @@ export interface ChunkRange {
   end: number;
 }
 
+/** Options of {@link ChunkStore.sweepIncomplete}. */
+export interface SweepOptions {
+  /** Only leftovers of writes begun before this time (default: whenever). */
+  olderThan?: Date;
+  /** Called before each removal. */
+  beforeRemove?: () => void;
+}
+
 /** Options of the operations that can wait. */
 export interface ChunkCallOptions {
   /** Aborts the operation: its promise or iteration rejects with the signal's reason, resources are released. */
@@ -59,10 +67,11 @@ export interface ChunkStore {
   list(opts?: ChunkCallOptions): AsyncIterable<ChunkInfo>;
   /**
    * Removes what writes that never finished left behind (a crashed node's temp file or multipart upload) and that
-   * was started before `olderThan` (default: whenever); a write of this store still in progress is never touched.
-   * Resolves with how many leftovers were removed.
+   * was started before `opts.olderThan` (default: whenever); a write of this store still in progress is never
+   * touched. `opts.beforeRemove` is called before each removal (progress; a crash test's stop point). Resolves with
+   * how many leftovers were removed.
    */
-  sweepIncomplete(olderThan?: Date): Promise<number>;
+  sweepIncomplete(opts?: SweepOptions): Promise<number>;
   /** Releases connections (the caller ends its reads and writes first); later calls fail with `CHUNKS_CLOSED`. */
   close(): Promise<void>;
 }
