@@ -1,3 +1,5 @@
+import type { KvError } from '@coffer/kv';
+
 /**
  * Stable error codes of `@coffer/blob-store`. The server maps them to S3 errors from one table; see README.md
  * ("Errors") for the intended mapping of each code.
@@ -77,4 +79,18 @@ export function ioError(what: string, cause: unknown): BlobStoreError {
     return new BlobStoreError('BLOB_NO_SPACE', `${what} failed: no space left on the device`, { cause });
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   return new BlobStoreError('BLOB_IO', `${what} failed${code ? ` (${code})` : ''}`, { cause });
+}
+
+/**
+ * A metadata-engine failure as the store's error: a full disk is `BLOB_NO_SPACE`, an engine that takes no write for
+ * now (reopening after a failed write, a stuck write, a database that cannot be reached) `BLOB_UNAVAILABLE`, anything
+ * else `BLOB_IO`.
+ */
+export function metaError(err: KvError): BlobStoreError {
+  if (err.code === 'KV_UNAVAILABLE' && !isNoSpace(err)) {
+    return new BlobStoreError('BLOB_UNAVAILABLE', 'The metadata store cannot take writes now. Please try again.', {
+      cause: err,
+    });
+  }
+  return ioError('the metadata commit', err);
 }

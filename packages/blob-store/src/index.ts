@@ -1,4 +1,5 @@
 export { BlobStore, type Transaction } from './store.ts';
+export type { BucketPatch, DeleteBucketOptions, ObjectStore } from './contract.ts';
 export { BlobStoreError, isBlobStoreError, type BlobErrorCode } from './errors.ts';
 export {
   DEFAULT_OPTIONS,
@@ -26,6 +27,14 @@ export type {
   ObjectRecord,
   OpenOptions,
   PutOptions,
+  RewrapOptions,
+  RewrapResult,
+  ScrubFailure,
+  ScrubOptions,
+  ScrubResult,
   Segment,
+  SegmentWrite,
+  SweepResult,
   WriteEncryption,
+  WrittenSegment,
 } from './types.ts';

@@ -1,3 +1,6 @@
+import type { KvEngine } from '@coffer/kv';
+
+import { K, decode } from './schema.ts';
 import type { ListQuery, ListResult, ObjectRecord } from './types.ts';
 
 /** The slice of an abstract-level iterator that listing needs. */
@@ -89,4 +92,30 @@ export async function listKeys(
   }
   if (out.isTruncated) out.nextMarker = last;
   return out;
+}
+
+/**
+ * The listing iterator over one bucket's keys from `lower`: an engine scan, restarted at the target on a seek
+ * (listing seeks past every key under a common prefix).
+ */
+export function objectIterator(kv: KvEngine, bucket: string, lower: { gt?: string; gte?: string }): KeyIterator {
+  const end = K.objectsEnd(bucket);
+  let it: AsyncIterator<{ key: Buffer; value: Buffer }> | undefined;
+  const start = (range: { gt?: Buffer; gte?: Buffer }) => {
+    void it?.return?.();
+    it = kv.scan({ ...range, lt: end })[Symbol.asyncIterator]();
+  };
+  start(
+    lower.gt !== undefined ? { gt: K.objectsFrom(bucket, lower.gt) } : { gte: K.objectsFrom(bucket, lower.gte ?? '') },
+  );
+  return {
+    next: async () => {
+      const e = await it!.next();
+      return e.done ? undefined : [K.objectKeyTail(e.value.key, bucket), decode<ObjectRecord>(e.value.value)!];
+    },
+    seek: (target) => start({ gte: K.objectsFrom(bucket, target) }),
+    close: async () => {
+      await it?.return?.();
+    },
+  };
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import type { MasterKeyRing } from '@coffer/crypto';
 
+import type { ObjectStore } from './contract.ts';
 import { BlobStore } from './store.ts';
 import type { ObjectRecord } from './types.ts';
 
@@ -26,7 +27,7 @@ export async function assertRecovered(
   dir: string,
   keyRing: Pick<MasterKeyRing, 'activeId' | 'key'>,
   expected: readonly ExpectedObject[],
-  opts: { keep?: (store: BlobStore) => Promise<Iterable<string>>; context?: string } = {},
+  opts: { keep?: (store: ObjectStore) => Promise<Iterable<string>>; context?: string } = {},
 ): Promise<number[]> {
   const ctx = opts.context ? `${opts.context}: ` : '';
   const store = await BlobStore.open({ dir, keyRing });
@@ -62,14 +63,14 @@ export async function assertRecovered(
   }
 }
 
-async function readBody(store: BlobStore, rec: ObjectRecord): Promise<Buffer> {
+async function readBody(store: ObjectStore, rec: ObjectRecord): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of await store.openObject(rec)) parts.push(c as Buffer);
   return Buffer.concat(parts);
 }
 
 /** Every object record of every bucket. */
-async function allObjects(store: BlobStore): Promise<ObjectRecord[]> {
+async function allObjects(store: ObjectStore): Promise<ObjectRecord[]> {
   const out: ObjectRecord[] = [];
   for (const b of await store.listBuckets()) {
     let after: string | undefined;

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 
 import type { SseCustomerKey } from '@coffer/crypto';
 
-import type { BlobStore } from './store.ts';
+import type { ObjectStore } from './contract.ts';
+import type { Transaction } from './meta-tx.ts';
 import type { ListQuery, ListResult, ObjectMetadata, ObjectRecord, PutOptions } from './types.ts';
 
 export { FAULT_KINDS, FaultInjector, faultPlan, type FaultCall, type FaultKind } from './fault-injector.ts';
@@ -16,9 +17,66 @@ export { assertRecovered, type ExpectedObject } from './recovery.ts';
 /** What a conformance-suite factory returns: a fresh, empty store and a function that disposes of it. */
 export interface StoreFixture {
   /** An open, empty store. */
-  store: BlobStore;
+  store: ObjectStore;
   /** Closes the store and removes whatever it created. */
   cleanup(): Promise<void>;
+}
+
+/**
+ * An {@link ObjectStore} that forwards every call to `inner` and first tells `onCall` the method's name: a plain
+ * object, with no class and no private state, so that whatever accepts it relies on the contract alone.
+ */
+export function delegateStore(
+  inner: ObjectStore,
+  onCall: (method: keyof ObjectStore) => void = () => undefined,
+): ObjectStore {
+  const via = (method: keyof ObjectStore): ObjectStore => {
+    onCall(method);
+    return inner;
+  };
+  return {
+    get dir() {
+      return via('dir').dir;
+    },
+    get recovering() {
+      return via('recovering').recovering;
+    },
+    close: () => via('close').close(),
+    createBucket: (name, owner, opts) => via('createBucket').createBucket(name, owner, opts),
+    getBucket: (name) => via('getBucket').getBucket(name),
+    listBuckets: () => via('listBuckets').listBuckets(),
+    updateBucket: (name, patch) => via('updateBucket').updateBucket(name, patch),
+    deleteBucket: (name, opts) => via('deleteBucket').deleteBucket(name, opts),
+    putObject: (bucket, key, body, opts) => via('putObject').putObject(bucket, key, body, opts),
+    getObject: (bucket, key) => via('getObject').getObject(bucket, key),
+    verifyKey: (rec, customer) => via('verifyKey').verifyKey(rec, customer),
+    openObject: (rec, opts) => via('openObject').openObject(rec, opts),
+    readInline: (rec, opts) => via('readInline').readInline(rec, opts),
+    deleteObject: (bucket, key, opts) => via('deleteObject').deleteObject(bucket, key, opts),
+    setObjectTags: (bucket, key, tags) => via('setObjectTags').setObjectTags(bucket, key, tags),
+    listObjects: (bucket, q) => via('listObjects').listObjects(bucket, q),
+    copyObject: (src, bucket, key, opts) => via('copyObject').copyObject(src, bucket, key, opts),
+    putRecord: (ns, id, value) => via('putRecord').putRecord(ns, id, value),
+    getRecord<T>(ns: string, id: string) {
+      return via('getRecord').getRecord<T>(ns, id);
+    },
+    listRecords<T>(ns: string, opts?: { prefix?: string }) {
+      return via('listRecords').listRecords<T>(ns, opts);
+    },
+    deleteRecord: (ns, id) => via('deleteRecord').deleteRecord(ns, id),
+    transaction<T>(fn: (tx: Transaction) => Promise<T> | T) {
+      return via('transaction').transaction(fn);
+    },
+    acquireJobLease: (job, ttlMs) => via('acquireJobLease').acquireJobLease(job, ttlMs),
+    newDataKey: (id, encryption, chunkSize) => via('newDataKey').newDataKey(id, encryption, chunkSize),
+    unwrapKey: (rec, customer) => via('unwrapKey').unwrapKey(rec, customer),
+    rewrapKey: (rec) => via('rewrapKey').rewrapKey(rec),
+    writeSegment: (body, p) => via('writeSegment').writeSegment(body, p),
+    discardSegment: (segment) => via('discardSegment').discardSegment(segment),
+    sweep: () => via('sweep').sweep(),
+    rewrapKeys: (opts) => via('rewrapKeys').rewrapKeys(opts),
+    scrub: (opts) => via('scrub').scrub(opts),
+  };
 }
 
 const C = 65536;
@@ -46,6 +104,27 @@ export function bodyOf(data: Buffer, pieces: readonly number[] = [1, 7000, 65536
 }
 
 /** Reads a stream to the end (test helper; never do this with object bodies in production). */
+/**
+ * Runs `check` until it stops throwing, `intervalMs` apart, and throws its last error after `timeoutMs`. A commit
+ * that frees blob files removes them in the background, so a test that looks at the files waits for them this way
+ * instead of sleeping a fixed time (which a loaded machine outlasts).
+ */
+export async function eventually(
+  check: () => Promise<void> | void,
+  { timeoutMs = 10_000, intervalMs = 20 } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 /** Every file under a directory, recursively (for scans of a data directory). */
 export async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -141,7 +220,7 @@ export function runConformanceSuite(
   if (typeof makeStore !== 'function') throw new TypeError('makeStore must be a function');
 
   /** Opens a fresh store for one describe block. */
-  function withStore(): { readonly store: BlobStore } {
+  function withStore(): { readonly store: ObjectStore } {
     let fx: StoreFixture | undefined;
     before(async () => {
       fx = await makeStore();

@@ -242,3 +242,82 @@ export interface ListResult {
   /** When truncated: the last key or common prefix returned; pass it as `after` for the next page. */
   nextMarker?: string;
 }
+
+/** What `writeSegment` encrypts a stream with: the stream key is HKDF(dek, salt, info). */
+export interface SegmentWrite {
+  /** The object's (or upload's) data key. */
+  dek: Buffer;
+  /** 16 random bytes, kept in the segment. */
+  salt: Buffer;
+  /** HKDF info label (`S3E1/obj`, `S3E1/part/N`), kept in the segment. */
+  info: string;
+  /** Plaintext chunk size; default the store's `chunkSize`. */
+  chunkSize?: number;
+  /** `BLOB_TOO_LARGE` once the body exceeds this many bytes. */
+  maxSize?: number;
+  /** Aborts the write (`BLOB_ABORTED`). */
+  signal?: AbortSignal;
+}
+
+/** A segment written (a blob file, or inline ciphertext held in memory) but not yet committed. */
+export interface WrittenSegment {
+  segment: Segment;
+  /** Plaintext bytes. */
+  plainSize: number;
+  /** MD5 of the plaintext. */
+  md5: Buffer;
+}
+
+/** Result of `sweep`: what it removed. */
+export interface SweepResult {
+  /** Entries removed from `tmp/`. */
+  tmpFiles: number;
+  /** Unreferenced blob files removed. */
+  blobFiles: number;
+}
+
+/** Options of `rewrapKeys`. */
+export interface RewrapOptions {
+  /** Objects re-wrapped per commit (default 100). */
+  batchSize?: number;
+  /** Stops the run between objects. */
+  signal?: AbortSignal;
+  /** Called after every commit and at the end. */
+  onProgress?: (p: RewrapResult) => void;
+}
+
+/** Result (and progress) of `rewrapKeys`. */
+export interface RewrapResult {
+  /** Object records read. */
+  scanned: number;
+  /** Object records whose data key was re-wrapped. */
+  rewrapped: number;
+}
+
+/** Options of `scrub`. */
+export interface ScrubOptions {
+  /** Stops the run between objects (and aborts the read in progress). */
+  signal?: AbortSignal;
+  /** Called after every object. */
+  onProgress?: (p: { objects: number; bytes: number }) => void;
+}
+
+/** One object `scrub` found wrong. */
+export interface ScrubFailure {
+  bucket: string;
+  key: string;
+  /** The error's code (`BLOB_CORRUPT`, `CRYPTO_AUTH_FAILED`, …), or `ERROR`. */
+  code: string;
+  message: string;
+}
+
+/** Result of `scrub`. */
+export interface ScrubResult {
+  /** Objects checked. */
+  objects: number;
+  /** Plaintext bytes decrypted and authenticated. */
+  bytes: number;
+  /** SSE-C objects, whose sizes only could be checked. */
+  sizeOnly: number;
+  failures: ScrubFailure[];
+}

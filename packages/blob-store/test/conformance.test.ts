@@ -4,16 +4,16 @@ import path from 'node:path';
 
 import { MasterKeyRing } from '@coffer/crypto';
 
-import { BlobStore, type BlobStoreOptions } from '../src/index.ts';
-import { runConformanceSuite } from '../src/testing.ts';
+import { BlobStore, type BlobStoreOptions, type ObjectStore } from '../src/index.ts';
+import { delegateStore, runConformanceSuite } from '../src/testing.ts';
 
-function makeStore(options: Partial<BlobStoreOptions>) {
+function makeStore(options: Partial<BlobStoreOptions>, wrap = (store: BlobStore): ObjectStore => store) {
   return async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'coffer-blob-'));
     const keyRing = await MasterKeyRing.open({ dir: path.join(dir, 'keys') });
     const store = await BlobStore.open({ dir, keyRing, ...options });
     return {
-      store,
+      store: wrap(store),
       async cleanup() {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -26,3 +26,5 @@ function makeStore(options: Partial<BlobStoreOptions>) {
 runConformanceSuite('LevelDB + blob files', makeStore({}));
 // Every object in blob files.
 runConformanceSuite('LevelDB + blob files, inlineMax 0', makeStore({ inlineMax: 0 }));
+// A plain object forwarding to a store: the suite, like every caller, needs the ObjectStore contract alone.
+runConformanceSuite('a delegating ObjectStore', makeStore({}, delegateStore));

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { MasterKeyRing } from '@coffer/crypto';
 
 import { BlobStore, type BlobStoreOptions, type FileWriteFn, type PutOptions } from '../src/index.ts';
-import { bodyOf, filesUnder, makeCustomerKey, readAll } from '../src/testing.ts';
+import { bodyOf, eventually, filesUnder, makeCustomerKey, readAll } from '../src/testing.ts';
 
 const C = 65536;
 const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({
@@ -400,14 +400,14 @@ describe('blob lifetime', () => {
   it('should remove the old blob file after an overwrite commits, and on delete', async () => {
     const one = await env.store.putObject('b', 'k', bodyOf(randomBytes(1000)), opts());
     const two = await env.store.putObject('b', 'k', bodyOf(randomBytes(1000)), opts());
-    await new Promise((r) => setTimeout(r, 20)); // unlink runs after the commit
-    let files = (await blobFiles(env.dir)).map((f) => path.basename(f));
-    assert.ok(!files.includes(one.segments[0]!.blobId));
-    assert.ok(files.includes(two.segments[0]!.blobId));
+    await eventually(async () => {
+      // unlink runs after the commit
+      const files = (await blobFiles(env.dir)).map((f) => path.basename(f));
+      assert.ok(!files.includes(one.segments[0]!.blobId));
+      assert.ok(files.includes(two.segments[0]!.blobId));
+    });
     await env.store.deleteObject('b', 'k');
-    await new Promise((r) => setTimeout(r, 20));
-    files = (await blobFiles(env.dir)).map((f) => path.basename(f));
-    assert.deepEqual(files, []);
+    await eventually(async () => assert.deepEqual(await blobFiles(env.dir), []));
   });
 
   it('should keep a shared blob until its last reference goes', async () => {
@@ -419,11 +419,10 @@ describe('blob lifetime', () => {
     });
     assert.equal(copy.segments[0]!.blobId, src.segments[0]!.blobId);
     await env.store.deleteObject('b', 'src');
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20)); // a wrongly freed file would be gone by now
     assert.equal((await blobFiles(env.dir)).length, 1);
     await env.store.deleteObject('b', 'copy');
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal((await blobFiles(env.dir)).length, 0);
+    await eventually(async () => assert.equal((await blobFiles(env.dir)).length, 0));
   });
 
   it('should let an open reader finish after the object is deleted', async () => {
@@ -434,14 +433,13 @@ describe('blob lifetime', () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.equal((await blobFiles(env.dir)).length, 1, 'kept while a reader has it open');
     assert.ok((await readAll(stream)).equals(data));
-    await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(await blobFiles(env.dir), []);
+    await eventually(async () => assert.deepEqual(await blobFiles(env.dir), []));
   });
 
   it('should answer BLOB_NO_SUCH_KEY when the object went away between getObject and openObject', async () => {
     const rec = await env.store.putObject('b', 'vanish', bodyOf(randomBytes(100)), opts());
     await env.store.deleteObject('b', 'vanish');
-    await new Promise((r) => setTimeout(r, 20));
+    await eventually(async () => assert.deepEqual(await blobFiles(env.dir), []));
     await assert.rejects(env.store.openObject(rec), { code: 'BLOB_NO_SUCH_KEY' });
   });
 

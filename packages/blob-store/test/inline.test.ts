@@ -11,7 +11,7 @@ import { Level } from 'level';
 import { MasterKeyRing } from '@coffer/crypto';
 
 import { BlobStore, type BlobStoreOptions, type ObjectRecord, type PutOptions } from '../src/index.ts';
-import { bodyOf, filesUnder, readAll } from '../src/testing.ts';
+import { bodyOf, eventually, filesUnder, readAll } from '../src/testing.ts';
 
 const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({
   owner: 'u1',
@@ -20,7 +20,6 @@ const opts = (extra: Partial<PutOptions> = {}): PutOptions => ({
   ...extra,
 });
 const md5hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
-const settle = () => new Promise((r) => setTimeout(r, 20));
 
 interface Env {
   dir: string;
@@ -279,13 +278,11 @@ describe('group commit', () => {
     await Promise.all(
       Array.from({ length: 8 }, () => env.store.putObject('b', 'same-file', bodyOf(randomBytes(70_000)), opts())),
     );
-    await settle();
-    assert.equal((await filesUnder(path.join(env.dir, 'blobs'))).length, 1);
+    await eventually(async () => assert.equal((await filesUnder(path.join(env.dir, 'blobs'))).length, 1));
     await env.store.deleteObject('b', 'same');
     await env.store.deleteObject('b', 'same-file');
-    await settle();
     assert.deepEqual(await env.counts(), base);
-    assert.deepEqual(await filesUnder(path.join(env.dir, 'blobs')), []);
+    await eventually(async () => assert.deepEqual(await filesUnder(path.join(env.dir, 'blobs')), []));
   });
 
   it('should keep counts exact over rounds of overwrites, copies and deletes of the same keys', async () => {

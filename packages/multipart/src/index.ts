@@ -1,4 +1,4 @@
-/** @coffer/multipart: Amazon S3's multipart rules and the upload sessions on top of a BlobStore. */
+/** @coffer/multipart: Amazon S3's multipart rules and the upload sessions on top of an ObjectStore. */
 export {
   MULTIPART_LIMITS,
   checkCompletionChecksums,

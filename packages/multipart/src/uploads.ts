@@ -1,15 +1,15 @@
 /**
- * Multipart upload sessions on top of a BlobStore: upload records, encrypted parts, completion without copying data,
- * abort, listing and the sweep of abandoned uploads.
+ * Multipart upload sessions on top of an ObjectStore (`@coffer/blob-store`): upload records, encrypted parts,
+ * completion without copying data, abort, listing and the sweep of abandoned uploads.
  *
- * Records (BlobStore generic records):
+ * Records (the store's generic records):
  * - `mpu` / `BUCKET \0 KEY \0 UPLOADID` → {@link UploadRecord} (so a bucket's uploads list in key order, then in
  *   initiation order: upload ids start with the initiation time).
  * - `mpp` / `UPLOADID \0 NNNNN` → {@link PartRecord}, one per part number; its blob file has one reference.
  * - `mpc` / `BUCKET \0 KEY \0 UPLOADID` → {@link CompletedRecord}: an upload that completed, so that a retried
  *   Complete answers as the first did; swept with the uploads' age rule.
  *
- * Every change is one BlobStore transaction (one synced LevelDB batch). A part's file is written and fsync'd before
+ * Every change is one store transaction (one synced LevelDB batch). A part's file is written and fsync'd before
  * its commit; a crash before the commit leaves a file with no reference, which the store's sweep removes.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
  */
@@ -19,7 +19,7 @@ import type { Readable } from 'node:stream';
 import {
   BlobStoreError,
   commonPrefix,
-  type BlobStore,
+  type ObjectStore,
   type ObjectEncryption,
   type ObjectMetadata,
   type ObjectRecord,
@@ -46,7 +46,7 @@ import {
   type StoredPart,
 } from './rules.ts';
 
-/** Record namespaces in the BlobStore. */
+/** Record namespaces in the store. */
 export const MULTIPART_NAMESPACES = Object.freeze({ uploads: 'mpu', parts: 'mpp', completed: 'mpc' });
 
 const SEP = '\x00';
@@ -162,15 +162,15 @@ export interface ListUploadsResult {
   nextUploadIdMarker?: string;
 }
 
-/** The multipart upload sessions of one BlobStore. Construct with {@link MultipartStore.constructor}; no I/O until used. */
+/** The multipart upload sessions of one store. Construct with {@link MultipartStore.constructor}; no I/O until used. */
 export class MultipartStore {
-  readonly #store: BlobStore;
+  readonly #store: ObjectStore;
   readonly #opts: ResolvedMultipartOptions;
   #timer: NodeJS.Timeout | undefined;
   #sweeping: Promise<unknown> | undefined;
 
-  constructor(store: BlobStore, options: MultipartOptions = {}) {
-    if (!store || typeof store.transaction !== 'function') throw new TypeError('store must be a BlobStore');
+  constructor(store: ObjectStore, options: MultipartOptions = {}) {
+    if (!store || typeof store.transaction !== 'function') throw new TypeError('store must be an ObjectStore');
     this.#store = store;
     this.#opts = resolveMultipartOptions(options);
   }
@@ -186,7 +186,7 @@ export class MultipartStore {
   }
 
   /**
-   * DeleteBucket's cascade (`BlobStore.deleteBucket(name, { cascade })`), inside its transaction: aborts every
+   * DeleteBucket's cascade (`ObjectStore.deleteBucket(name, { cascade })`), inside its transaction: aborts every
    * upload of `bucket` (records gone, the parts' files freed after the commit) and forgets its completions, so that
    * the bucket and its uploads go in one batch. Each record is read again through `tx`, which sees commits not yet
    * in the listing. If an upload or a part is still there afterwards (it committed while the listing was read), the
@@ -586,7 +586,7 @@ export class MultipartStore {
 
   /**
    * Re-wraps the SSE-S3 data keys of uploads in progress under the active master key (after a key rotation;
-   * BlobStore.rewrapKeys does the objects). Returns how many it re-wrapped.
+   * ObjectStore.rewrapKeys does the objects). Returns how many it re-wrapped.
    */
   async rewrapKeys(): Promise<number> {
     let n = 0;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 
 import { BlobStore, type Transaction } from '@coffer/blob-store';
-import { bodyOf, makeCustomerKey, readAll } from '@coffer/blob-store/testing';
+import { bodyOf, eventually, makeCustomerKey, readAll } from '@coffer/blob-store/testing';
 import { MasterKeyRing } from '@coffer/crypto';
 
 import {
@@ -116,10 +116,11 @@ describe('MultipartStore', () => {
       const a = await mp.uploadPart(up, 1, bodyOf(Buffer.from('one')));
       const b = await mp.uploadPart(up, 2, bodyOf(Buffer.from('two')));
       await mp.complete('b', 'k', up.uploadId, [{ partNumber: 2, etag: b.etag }]);
-      await settle();
-      const files = await blobFiles(dir);
-      assert.ok(!files.includes(a.segment.blobId));
-      assert.ok(files.includes(b.segment.blobId));
+      await eventually(async () => {
+        const files = await blobFiles(dir);
+        assert.ok(!files.includes(a.segment.blobId));
+        assert.ok(files.includes(b.segment.blobId));
+      });
       await store.deleteObject('b', 'k');
     });
 
@@ -170,8 +171,7 @@ describe('MultipartStore', () => {
       await mp.complete('b', 'k', up.uploadId, [{ partNumber: 1, etag: a.etag }]);
       release();
       await assert.rejects(late, (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
-      await settle();
-      assert.deepEqual(await blobFiles(dir), files);
+      await eventually(async () => assert.deepEqual(await blobFiles(dir), files));
       await store.deleteObject('b', 'k');
     });
   });
@@ -183,9 +183,10 @@ describe('MultipartStore', () => {
       const b = await mp.uploadPart(up, 1, bodyOf(Buffer.from('first')));
       assert.notEqual(a.segment.salt, b.segment.salt);
       assert.equal(a.etag, b.etag);
-      await settle();
-      const files = await blobFiles(dir);
-      assert.ok(!files.includes(a.segment.blobId) && files.includes(b.segment.blobId));
+      await eventually(async () => {
+        const files = await blobFiles(dir);
+        assert.ok(!files.includes(a.segment.blobId) && files.includes(b.segment.blobId));
+      });
       const { parts } = await mp.listParts(up, { maxParts: 1000 });
       assert.deepEqual(
         parts.map((p) => p.segment.blobId),
@@ -226,8 +227,7 @@ describe('MultipartStore', () => {
       await mp.uploadPart(up, 1, bodyOf(randomBytes(100_000)));
       await mp.uploadPart(up, 2, bodyOf(randomBytes(100)));
       await mp.abort('b', 'k', up.uploadId);
-      await settle();
-      assert.deepEqual(await blobFiles(dir), files);
+      await eventually(async () => assert.deepEqual(await blobFiles(dir), files));
       await assert.rejects(mp.getUpload('b', 'k', up.uploadId), (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
     });
   });
@@ -281,8 +281,7 @@ describe('MultipartStore', () => {
       clock = Date.now();
       const young = await create('young');
       assert.deepEqual(await mp.sweep(), { aborted: 1, orphanParts: 0 });
-      await settle();
-      assert.deepEqual(await blobFiles(dir), files);
+      await eventually(async () => assert.deepEqual(await blobFiles(dir), files));
       await assert.rejects(
         mp.getUpload('b', 'old', old.uploadId),
         (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD',
@@ -336,7 +335,6 @@ describe('MultipartStore', () => {
       assert.equal((await uploadsIn('only-uploads')).length, 2, 'an object keeps them all');
       await store.deleteObject('only-uploads', 'done');
       await store.deleteBucket('only-uploads', cascadeOf('only-uploads'));
-      await settle();
       assert.equal(await store.getBucket('only-uploads'), undefined);
       assert.deepEqual([...(await partsOf(a.uploadId)), ...(await partsOf(b.uploadId))], []);
       const records = await store.listRecords<{ bucket: string }>(MULTIPART_NAMESPACES.completed);
@@ -345,7 +343,7 @@ describe('MultipartStore', () => {
         [],
         'its completions are forgotten',
       );
-      assert.deepEqual(await blobFiles(dir), files);
+      await eventually(async () => assert.deepEqual(await blobFiles(dir), files));
       assert.ok(!(await blobFiles(dir)).includes(bp.segment.blobId));
       await store.createBucket('only-uploads', 'u1');
       assert.deepEqual(await uploadsIn('only-uploads'), [], 'a new bucket of that name has none');
@@ -366,7 +364,6 @@ describe('MultipartStore', () => {
             await store.deleteBucket(bucket, cascadeOf(bucket));
           })(),
         ]);
-        await settle();
         if (del.status === 'fulfilled') {
           assert.equal(await store.getBucket(bucket), undefined);
           assert.deepEqual(await partsOf(up.uploadId), [], `run ${run}: no part outlives its upload`);
@@ -377,8 +374,9 @@ describe('MultipartStore', () => {
           await mp.abort(bucket, 'k', up.uploadId);
           await store.deleteBucket(bucket, cascadeOf(bucket));
         }
-        await settle();
-        assert.deepEqual(await blobFiles(dir), files, `run ${run}: every file referenced or gone`);
+        await eventually(async () =>
+          assert.deepEqual(await blobFiles(dir), files, `run ${run}: every file referenced or gone`),
+        );
       }
     });
 
@@ -391,8 +389,7 @@ describe('MultipartStore', () => {
       await store.deleteBucket('late-part', cascadeOf('late-part'));
       release();
       await assert.rejects(late, (e: MultipartError) => e.code === 'MP_NO_SUCH_UPLOAD');
-      await settle();
-      assert.deepEqual(await blobFiles(dir), files);
+      await eventually(async () => assert.deepEqual(await blobFiles(dir), files));
       assert.deepEqual(await partsOf(up.uploadId), []);
     });
   });

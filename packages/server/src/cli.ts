@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { BlobStore, type BlobStoreOptions } from '@coffer/blob-store';
+import { BlobStore, type BlobStoreOptions, type ObjectStore } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
 import { CofferServer, SERVER_DEFAULTS, openKeyRing, type MasterKeySource } from './server.ts';
 import { UserRegistry } from './users.ts';
@@ -128,7 +128,10 @@ function crashPoint(): ((name: string) => void) | undefined {
 }
 
 /** Opens a stopped data directory for an administrative command; a clear message while a server holds it. */
-async function withStore<T>(opts: DataOpts, fn: (store: BlobStore, keyRing: MasterKeyRing) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  opts: DataOpts,
+  fn: (store: ObjectStore, keyRing: MasterKeyRing) => Promise<T>,
+): Promise<T> {
   const keyRing = await openKeyRing(opts.data, masterKeySource(opts));
   let store: BlobStore;
   try {

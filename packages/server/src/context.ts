@@ -1,6 +1,6 @@
 /** What the HTTP layer shares between middleware and handlers. */
 import type { Logger } from 'pino';
-import type { BlobStore } from '@coffer/blob-store';
+import type { ObjectStore } from '@coffer/blob-store';
 import type { CryptoPool, MasterKeyRing } from '@coffer/crypto';
 import type { MultipartStore } from '@coffer/multipart';
 import type { AuthContext } from '@coffer/sigv4';
@@ -12,7 +12,7 @@ import type { DiskSpace } from './space.ts';
 
 /** The long-lived services a request handler works with. */
 export interface Services {
-  store: BlobStore;
+  store: ObjectStore;
   /** Multipart upload sessions over the same store (its background sweep runs while the server does). */
   multipart: MultipartStore;
   /** The background runs of the buckets' lifecycle rules. */

@@ -4,7 +4,7 @@
  * first midnight UTC after creation + N days; a date rule at that date.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html
  */
-import type { BlobStore, BucketLifecycleRule, ObjectRecord } from '@coffer/blob-store';
+import type { ObjectStore, BucketLifecycleRule, ObjectRecord } from '@coffer/blob-store';
 import type { MultipartStore } from '@coffer/multipart';
 import type { Logger } from 'pino';
 
@@ -73,14 +73,14 @@ const PAGE = 1000;
  * object that expired: one written since under the same key stays) and aborts expired multipart uploads.
  */
 export class LifecycleRunner {
-  readonly #store: BlobStore;
+  readonly #store: ObjectStore;
   readonly #multipart: MultipartStore;
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(store: BlobStore, multipart: MultipartStore, logger: Logger) {
+  constructor(store: ObjectStore, multipart: MultipartStore, logger: Logger) {
     this.#store = store;
     this.#multipart = multipart;
     this.#logger = logger;

@@ -3,7 +3,7 @@
  * data. Resumable: the target key is recorded before re-wrapping starts, and a later run finishes that rotation
  * instead of starting another.
  */
-import type { BlobStore } from '@coffer/blob-store';
+import type { ObjectStore } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 
@@ -25,7 +25,7 @@ export interface RotationProgress {
 }
 
 /** Counts objects (the progress bar's total) by paging through every bucket. */
-async function countObjects(store: BlobStore): Promise<number> {
+async function countObjects(store: ObjectStore): Promise<number> {
   let total = 0;
   for (const bucket of await store.listBuckets()) {
     let after: string | undefined;
@@ -44,7 +44,7 @@ async function countObjects(store: BlobStore): Promise<number> {
  * SSE-S3 data key. Returns the active key ID and the counts.
  */
 export async function rotateMasterKey(
-  store: BlobStore,
+  store: ObjectStore,
   ring: MasterKeyRing,
   opts: { onProgress?: (p: RotationProgress) => void; signal?: AbortSignal } = {},
 ): Promise<{ activeId: string; resumed: boolean; scanned: number; rewrapped: number }> {

@@ -3,7 +3,7 @@
  * ring (never in the clear in LevelDB); the registry holds them unsealed in memory only for signature checks.
  */
 import { randomBytes } from 'node:crypto';
-import type { BlobStore } from '@coffer/blob-store';
+import type { ObjectStore } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
 
 /** A user as stored: the secret key sealed. */
@@ -53,18 +53,18 @@ export function generateKeyPair(): { accessKey: string; secretKey: string } {
 
 /** The users of one data directory. */
 export class UserRegistry {
-  readonly #store: BlobStore;
+  readonly #store: ObjectStore;
   readonly #keyRing: MasterKeyRing;
   #byAccessKey = new Map<string, { user: User; secret: string; sealed: string }>();
   #refresh: NodeJS.Timeout | undefined;
 
-  private constructor(store: BlobStore, keyRing: MasterKeyRing) {
+  private constructor(store: ObjectStore, keyRing: MasterKeyRing) {
     this.#store = store;
     this.#keyRing = keyRing;
   }
 
   /** Loads every user (unsealing secrets into memory). */
-  static async open(store: BlobStore, keyRing: MasterKeyRing): Promise<UserRegistry> {
+  static async open(store: ObjectStore, keyRing: MasterKeyRing): Promise<UserRegistry> {
     const reg = new UserRegistry(store, keyRing);
     await reg.reload();
     return reg;

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { BlobStore } from '@coffer/blob-store';
+import type { ObjectStore } from '@coffer/blob-store';
 import { MultipartStore } from '@coffer/multipart';
 
 import { patternBytes } from '../helpers/assert.ts';
@@ -56,7 +56,7 @@ describe('kill -9 at named points of the commit protocol', { timeout: 300_000 },
     signedSend(s, { method: 'DELETE', path: objectPath(rig.bucket, key) });
 
   /** The part blobs of the upload while it is not completed (as in S3, its parts stay until it is). */
-  const parts = async (store: BlobStore): Promise<string[]> => {
+  const parts = async (store: ObjectStore): Promise<string[]> => {
     const mp = new MultipartStore(store);
     const upload = await mp.getUpload(rig.bucket, 'mp', uploadId);
     return (await mp.listParts(upload, { maxParts: 100 })).parts.map((p) => p.segment.blobId);

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { assertRecovered, type ExpectedObject } from '@coffer/blob-store/testing';
-import type { BlobStore } from '@coffer/blob-store';
+import type { ObjectStore } from '@coffer/blob-store';
 import { MasterKeyRing } from '@coffer/crypto';
 
 import { objectPath, signedSend, type HttpResult } from '../helpers/http.ts';
@@ -89,13 +89,13 @@ export class CrashRig {
   }
 
   /** After a crash: `coffer scrub` exits 0, then {@link check}. */
-  async recovered(context: string, keep?: (store: BlobStore) => Promise<Iterable<string>>): Promise<void> {
+  async recovered(context: string, keep?: (store: ObjectStore) => Promise<Iterable<string>>): Promise<void> {
     await this.scrub(context);
     await this.check(context, keep);
   }
 
   /** The store holds exactly the acknowledged objects, byte-exact, and no blob file beyond theirs and `keep`'s. */
-  async check(context: string, keep?: (store: BlobStore) => Promise<Iterable<string>>): Promise<void> {
+  async check(context: string, keep?: (store: ObjectStore) => Promise<Iterable<string>>): Promise<void> {
     const keyRing = await this.keyRing();
     const expected: ExpectedObject[] = [...this.acked].map(([key, body]) => ({
       bucket: this.bucket,

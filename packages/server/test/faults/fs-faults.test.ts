@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import pino from 'pino';
-import type { BlobStore } from '@coffer/blob-store';
+import type { ObjectStore } from '@coffer/blob-store';
 import { FaultInjector, assertRecovered, faultPlan, type FaultKind } from '@coffer/blob-store/testing';
 import { MasterKeyRing } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
@@ -71,7 +71,7 @@ const CASES: readonly Case[] = [
 ];
 
 /** The blobs of the parts of uploads still in progress: not orphans (their upload holds them, as in S3). */
-async function openUploadParts(store: BlobStore): Promise<string[]> {
+async function openUploadParts(store: ObjectStore): Promise<string[]> {
   const multipart = new MultipartStore(store);
   const { uploads } = await multipart.listUploads(BUCKET, { maxUploads: 1000 });
   const out: string[] = [];

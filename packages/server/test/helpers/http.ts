@@ -175,6 +175,11 @@ export interface SendOptions {
    * Content-Length (or x-amz-decoded-content-length) in `headers` still announces the full size.
    */
   truncatedBody?: Buffer;
+  /**
+   * Send these bytes and keep the request open without finishing it (a client still uploading): the exchange ends
+   * only when the server answers or the connection drops. Content-Length in `headers` announces the full size.
+   */
+  heldBody?: Buffer;
   timeoutMs?: number;
 }
 
@@ -207,6 +212,8 @@ export function httpSend(opts: SendOptions): Promise<HttpResult> {
       req.write(opts.truncatedBody, () => {
         req.socket?.end();
       });
+    } else if (opts.heldBody) {
+      req.write(opts.heldBody);
     } else {
       req.end(opts.body);
     }
