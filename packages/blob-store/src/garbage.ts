@@ -4,23 +4,11 @@
  * and the full compare of the stored blobs against the metadata (`coffer gc`), which finds what no sweep sees:
  * blobs that nothing refers to and blobs that records refer to but that are gone.
  */
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
-
+import type { ChunkInfo } from '@coffer/chunk-store';
 import type { KvEngine } from '@coffer/kv';
 
 import type { StoreContext } from './context.ts';
-import { isBlobId, type DataLayout } from './paths.ts';
 import { K, decode, type GarbageRecord, type ObjectRecord, type RefRecord } from './schema.ts';
-
-/** A stored blob, as a listing of the blob storage gives it (the shape of a chunk store's listing). */
-export interface StoredBlob {
-  id: string;
-  /** Bytes. */
-  size: number;
-  /** When it was written. */
-  lastModified: Date;
-}
 
 /** What garbage collection works on. */
 export interface GcContext {
@@ -28,7 +16,7 @@ export interface GcContext {
   /** Blobs this process is writing or has written that no commit references yet: never removed. */
   uncommitted: ReadonlySet<string>;
   /** Every stored blob. */
-  listBlobs(): AsyncIterable<StoredBlob>;
+  listBlobs(): AsyncIterable<ChunkInfo>;
   /** Deletes a stored blob; nothing if it is gone already. */
   removeBlob(id: string): Promise<void>;
 }
@@ -161,7 +149,7 @@ export async function compareBlobs(ctx: GcContext, opts: GcOptions & { graceMs: 
   expected = unseen.size + garbage.size;
 
   const now = Date.now();
-  const candidates: StoredBlob[] = [];
+  const candidates: ChunkInfo[] = [];
   for await (const blob of ctx.listBlobs()) {
     progress('blobs', ++report.blobs);
     report.bytes += blob.size;
@@ -176,7 +164,7 @@ export async function compareBlobs(ctx: GcContext, opts: GcOptions & { graceMs: 
     const batch = candidates.slice(i, i + BATCH);
     // Still unreferenced now? A commit that referenced one since the listing makes it live.
     const dead = await ctx.kv.transact(async (tx) => {
-      const out: StoredBlob[] = [];
+      const out: ChunkInfo[] = [];
       for (const b of batch) {
         const live = (await tx.get(K.ref(b.id))) ?? (await tx.get(K.garbage(b.id)));
         if (live === undefined && !ctx.uncommitted.has(b.id)) out.push(b);
@@ -205,41 +193,13 @@ export async function compareBlobs(ctx: GcContext, opts: GcOptions & { graceMs: 
   return report;
 }
 
-/** What garbage collection works on in an open store: its engine, its writes in flight and its blob files. */
+/** What garbage collection works on in an open store: its engine, its writes in flight and its chunk store. */
 export function gcContext(ctx: StoreContext): GcContext {
   return {
     kv: ctx.kv,
     uncommitted: ctx.uncommitted,
-    listBlobs: () => localBlobs(ctx.layout),
-    // A failure must stop the garbage sweep before it forgets the entry (removeBlob() of write.ts ignores errors).
-    removeBlob: (id) => ctx.opts.fs.rm(ctx.layout.blobPath(id), { force: true }),
+    listBlobs: () => ctx.chunks.list(),
+    // Errors pass: the garbage sweep must stop before it forgets the entry of a blob it could not delete.
+    removeBlob: (id) => ctx.chunks.delete(id),
   };
-}
-
-/** The blob files of a local data directory (`blobs/xx/yy/ID`), with their sizes and times. */
-export async function* localBlobs(layout: DataLayout): AsyncGenerator<StoredBlob> {
-  for (const xx of await readdirOrEmpty(layout.blobs)) {
-    for (const yy of await readdirOrEmpty(path.join(layout.blobs, xx))) {
-      const dir = path.join(layout.blobs, xx, yy);
-      for (const id of await readdirOrEmpty(dir)) {
-        if (!isBlobId(id) || !id.startsWith(xx + yy)) continue;
-        try {
-          const st = await stat(path.join(dir, id));
-          yield { id, size: st.size, lastModified: st.mtime };
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // deleted since the readdir
-        }
-      }
-    }
-  }
-}
-
-/** The names in a directory; none if it does not exist (a blob directory removed meanwhile). */
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
 }

@@ -1,35 +1,7 @@
-import * as fsp from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-
+import { type ChunkStore, type FileOps, type FileWriteFn, NODE_FS } from '@coffer/chunk-store';
 import { CHUNK_SIZE, type CryptoPool, type MasterKeyRing } from '@coffer/crypto';
 
-/**
- * The file write function the blob writer calls (same shape as `FileHandle.prototype.write`).
- * Test-only seam: see {@link BlobStoreOptions.testing}.
- */
-export type FileWriteFn = (
-  fh: FileHandle,
-  buffer: Buffer,
-  offset: number,
-  length: number,
-  position: number,
-) => Promise<{ bytesWritten: number }>;
-
-/**
- * The file-system calls of the store's write paths: blob writes (through the handles `open` returns: `write`,
- * `writev`, `datasync`, `sync`, `close`), directory fsyncs, `mkdir`, `rename`, the unlink of freed blobs and the
- * sweep of `tmp/` and `blobs/`. Test-only seam (see {@link BlobStoreOptions.testing}); reads do not go through it.
- */
-export type FileOps = Pick<typeof fsp, 'open' | 'mkdir' | 'rename' | 'rm' | 'readdir'>;
-
-/** The real file system: {@link FileOps} of `node:fs/promises`. */
-export const NODE_FS: FileOps = Object.freeze({
-  open: fsp.open,
-  mkdir: fsp.mkdir,
-  rename: fsp.rename,
-  rm: fsp.rm,
-  readdir: fsp.readdir,
-});
+export type { FileOps, FileWriteFn };
 
 /**
  * Writes one metadata batch. Test-only seam: a hook receives the real write and may fail before calling it (the
@@ -53,6 +25,13 @@ export interface BlobStoreOptions {
    * of LevelDB in `dir/meta/`. Blob files stay in `dir`, which the nodes must then share.
    */
   meta?: string;
+  /**
+   * Where the blobs (the encrypted data of objects and parts) go: a `@coffer/chunk-store` ChunkStore, such as an
+   * `S3ChunkStore` on a Ceph or S3 backend. Default: a `LocalChunkStore` in `dir` (`blobs/xx/yy/ID`, `tmp/`), built
+   * from `sync`, `writeBufferSize`, `readBufferSize` and `testing`. The store owns it: `close()` closes it, and so does
+   * an `open()` that fails.
+   */
+  chunks?: ChunkStore;
   /** Master key ring: SSE-S3 data keys are wrapped under `keyRing.key(keyRing.activeId)`. */
   keyRing: Pick<MasterKeyRing, 'activeId' | 'key'>;
   /** Plaintext chunk size for new objects (default 65536). Stored per object, so it may change between runs. */
@@ -130,6 +109,8 @@ const MAX_DELAY_MS = 7 * 24 * 3_600_000;
 export interface ResolvedOptions {
   dir: string;
   meta: string | undefined;
+  /** The chunk store given in the options; `undefined`: the store opens a LocalChunkStore in `dir`. */
+  chunks: ChunkStore | undefined;
   keyRing: Pick<MasterKeyRing, 'activeId' | 'key'>;
   chunkSize: number;
   sync: boolean;
@@ -171,6 +152,13 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
   if (opts.meta !== undefined && (typeof opts.meta !== 'string' || !/^postgres(ql)?:\/\//.test(opts.meta))) {
     throw new TypeError('options.meta must be a postgres:// URL');
   }
+  const chunks = opts.chunks as unknown;
+  if (
+    chunks !== undefined &&
+    (chunks === null || typeof chunks !== 'object' || typeof (chunks as { write?: unknown }).write !== 'function')
+  ) {
+    throw new TypeError('options.chunks must be a ChunkStore');
+  }
   if (opts.sweepAtOpen !== undefined && typeof opts.sweepAtOpen !== 'boolean')
     throw new TypeError('options.sweepAtOpen must be a boolean');
   const shared = opts.meta !== undefined;
@@ -193,6 +181,7 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
   return {
     dir: opts.dir,
     meta: opts.meta,
+    chunks: opts.chunks,
     keyRing: opts.keyRing,
     // The chunk size only needs to fit the chunk format (u64 indexes); keep it to sane sizes.
     chunkSize: positiveInt('chunkSize', opts.chunkSize ?? DEFAULT_OPTIONS.chunkSize, 16, 16 * 1024 * 1024),

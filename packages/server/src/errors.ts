@@ -5,6 +5,7 @@
  */
 
 import type { BlobErrorCode } from '@coffer/blob-store';
+import type { ChunkErrorCode } from '@coffer/chunk-store';
 import type { CryptoErrorCode } from '@coffer/crypto';
 import type { MultipartErrorCode } from '@coffer/multipart';
 import type { SigV4ErrorCode } from '@coffer/sigv4';
@@ -148,7 +149,13 @@ export class S3Error extends Error {
 }
 
 /** Every error code a package throws. Adding a code to a package's union makes {@link PACKAGE_ERRORS} fail to compile. */
-export type PackageErrorCode = SigV4ErrorCode | XmlErrorCode | CryptoErrorCode | BlobErrorCode | MultipartErrorCode;
+export type PackageErrorCode =
+  | SigV4ErrorCode
+  | XmlErrorCode
+  | CryptoErrorCode
+  | BlobErrorCode
+  | ChunkErrorCode
+  | MultipartErrorCode;
 
 /** How one package error code is answered: the S3 error, and whether the package's own message may be shown. */
 export interface PackageErrorMapping {
@@ -230,12 +237,18 @@ export const PACKAGE_ERRORS = Object.freeze({
   BLOB_TOO_LARGE: { s3: 'EntityTooLarge', showMessage: false },
   BLOB_NO_SPACE: { s3: 'XCofferStorageFull', showMessage: false },
   BLOB_UNAVAILABLE: { s3: 'ServiceUnavailable', showMessage: false },
+  // the chunk backend (radosgw, S3) is down or overloaded: the client may retry, as after AWS's own 503
+  CHUNKS_UNAVAILABLE: { s3: 'ServiceUnavailable', showMessage: false },
+  CHUNKS_NO_SPACE: { s3: 'XCofferStorageFull', showMessage: false },
   BLOB_BUCKET_EXISTS: { s3: 'InternalError', showMessage: false },
   BLOB_LOCKED: { s3: 'InternalError', showMessage: false },
   BLOB_CORRUPT: { s3: 'InternalError', showMessage: false },
   BLOB_ABORTED: { s3: 'InternalError', showMessage: false },
   BLOB_IO: { s3: 'InternalError', showMessage: false },
   BLOB_CLOSED: { s3: 'InternalError', showMessage: false },
+  CHUNKS_NOT_FOUND: { s3: 'InternalError', showMessage: false },
+  CHUNKS_IO: { s3: 'InternalError', showMessage: false },
+  CHUNKS_CLOSED: { s3: 'InternalError', showMessage: false },
   CRYPTO_AUTH_FAILED: { s3: 'InternalError', showMessage: false },
   CRYPTO_UNKNOWN_KEY: { s3: 'InternalError', showMessage: false },
   CRYPTO_READONLY_RING: { s3: 'InternalError', showMessage: false },
