@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { BlobStore, type BlobStoreOptions } from '@coffer/blob-store';
+import { S3ChunkStore, type S3ChunkStoreOptions } from '@coffer/chunk-store';
 import { CryptoPool, MasterKeyRing, defaultCryptoThreads } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 import { createApp } from './app.ts';
@@ -31,6 +32,11 @@ export interface ServerOptions {
    * Coffer nodes can share, instead of LevelDB in the data directory. Default: LevelDB.
    */
   meta?: string;
+  /**
+   * The encrypted chunks in an S3-compatible store (Ceph radosgw, AWS S3, …) instead of files in the data directory,
+   * which then holds only what this node keeps locally. Default: chunk files in the data directory.
+   */
+  chunks?: S3ChunkStoreOptions;
   /** Host to listen on. */
   host: string;
   /** Port to listen on; 0 picks a free one. */
@@ -136,7 +142,15 @@ export class CofferServer {
     const cryptoPool = opts.cryptoThreads > 0 ? await CryptoPool.open({ threads: opts.cryptoThreads }) : undefined;
     let store: BlobStore;
     try {
-      store = await BlobStore.open({ dir: opts.dataDir, meta: opts.meta, keyRing, cryptoPool, testing: opts.testing });
+      const chunks = opts.chunks && (await S3ChunkStore.open(opts.chunks));
+      store = await BlobStore.open({
+        dir: opts.dataDir,
+        meta: opts.meta,
+        keyRing,
+        cryptoPool,
+        chunks,
+        testing: opts.testing,
+      });
     } catch (err) {
       await cryptoPool?.close();
       throw err;
