@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { BlobStore, type BlobStoreOptions, type ObjectStore } from '@coffer/blob-store';
+import { parseChunksUrl, S3ChunkStore, type S3ChunkStoreOptions } from '@coffer/chunk-store';
 import type { MasterKeyRing } from '@coffer/crypto';
 import { CofferServer, SERVER_DEFAULTS, openKeyRing, type MasterKeySource } from './server.ts';
 import { UserRegistry } from './users.ts';
@@ -14,11 +15,63 @@ import { migrateMeta, redactUrl } from './migrate.ts';
 import { LogSink } from './log-sink.ts';
 import { parseReserve, type SpaceReserve } from './space.ts';
 
+/** The flags that put the chunks in an S3-compatible store (`--chunks s3://BUCKET/PREFIX`). */
+interface ChunkFlags {
+  chunks?: { bucket: string; prefix: string };
+  chunksEndpoint?: string;
+  chunksRegion?: string;
+}
+
 /** Options every command that opens a data directory takes. */
-interface DataOpts {
+interface DataOpts extends ChunkFlags {
   data: string;
   meta?: string;
   masterKeyFile?: string;
+}
+
+/** Parses `--chunks`: `s3://BUCKET/PREFIX`. */
+function parseChunks(value: string): { bucket: string; prefix: string } {
+  try {
+    return parseChunksUrl(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** Adds the `--chunks` flags to a command. */
+function chunkOptions(cmd: Command): Command {
+  return cmd
+    .option('--chunks <s3://bucket/prefix>', 'keep the encrypted chunks in this S3-compatible store', parseChunks)
+    .option('--chunks-endpoint <url>', 'the chunk store S3 endpoint (http(s)://host[:port])')
+    .option('--chunks-region <region>', 'the region chunk store requests are signed for (default us-east-1)');
+}
+
+/**
+ * The S3 chunk store `--chunks` names, with the backend's keys from `COFFER_CHUNKS_ACCESS_KEY` /
+ * `COFFER_CHUNKS_SECRET_KEY` (never flags: a command line is visible to every user of the machine); `undefined`
+ * without `--chunks` (the chunk files in the data directory).
+ */
+function chunkStoreOptions(opts: ChunkFlags): S3ChunkStoreOptions | undefined {
+  if (opts.chunks === undefined) {
+    if (opts.chunksEndpoint !== undefined || opts.chunksRegion !== undefined) {
+      throw new InvalidArgumentError('--chunks-endpoint and --chunks-region go with --chunks');
+    }
+    return undefined;
+  }
+  if (opts.chunksEndpoint === undefined) throw new InvalidArgumentError('--chunks needs --chunks-endpoint URL');
+  const accessKeyId = process.env.COFFER_CHUNKS_ACCESS_KEY;
+  const secretAccessKey = process.env.COFFER_CHUNKS_SECRET_KEY;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new InvalidArgumentError(
+      '--chunks needs the backend keys in COFFER_CHUNKS_ACCESS_KEY and COFFER_CHUNKS_SECRET_KEY',
+    );
+  }
+  return {
+    endpoint: opts.chunksEndpoint,
+    ...opts.chunks,
+    region: opts.chunksRegion,
+    credentials: { accessKeyId, secretAccessKey },
+  };
 }
 
 /** Opens the users of a stopped data directory (or of a PostgreSQL metadata database, running nodes or not). */
@@ -142,9 +195,18 @@ async function withStore<T>(
   storeOpts: Pick<BlobStoreOptions, 'sweepAtOpen' | 'orphanGraceMs'> = {},
 ): Promise<T> {
   const keyRing = await openKeyRing(opts.data, masterKeySource(opts));
+  const s3 = chunkStoreOptions(opts);
   let store: BlobStore;
   try {
-    store = await BlobStore.open({ dir: opts.data, meta: opts.meta, keyRing, testing: crashHooks(), ...storeOpts });
+    const chunks = s3 && (await S3ChunkStore.open(s3));
+    store = await BlobStore.open({
+      dir: opts.data,
+      meta: opts.meta,
+      keyRing,
+      chunks,
+      testing: crashHooks(),
+      ...storeOpts,
+    });
   } catch (err) {
     if ((err as { code?: string }).code === 'BLOB_LOCKED') {
       throw new Error(`the data directory ${opts.data} is in use by a running Coffer server: stop it first`);
@@ -162,15 +224,17 @@ const program = new Command('coffer').description(
   'Coffer: an S3-compatible object store that encrypts every object at rest',
 );
 
-program
-  .command('serve')
-  .description('serve the S3 API')
-  .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
-  .option(
-    '--meta <url>',
-    'metadata in PostgreSQL (postgres://…, shared by several nodes) instead of LevelDB in DATA',
-    parseMeta,
-  )
+chunkOptions(
+  program
+    .command('serve')
+    .description('serve the S3 API')
+    .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
+    .option(
+      '--meta <url>',
+      'metadata in PostgreSQL (postgres://…, shared by several nodes) instead of LevelDB in DATA',
+      parseMeta,
+    ),
+)
   .addOption(
     new Option('--listen <host:port>', 'address to listen on')
       .argParser(parseListen)
@@ -241,6 +305,7 @@ program
     const server = await CofferServer.start({
       dataDir: opts.data,
       meta: opts.meta,
+      chunks: chunkStoreOptions(opts),
       host: opts.listen.host,
       port: opts.listen.port,
       region: opts.region,
@@ -296,10 +361,12 @@ program
 
 const user = program.command('user').description('manage users of a stopped data directory');
 const dataOptions = (cmd: Command) =>
-  cmd
-    .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
-    .option('--meta <url>', 'metadata in PostgreSQL (postgres://…) instead of LevelDB in DATA', parseMeta)
-    .option('--master-key-file <file>', 'master key ring file (default: DATA/keys)');
+  chunkOptions(
+    cmd
+      .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
+      .option('--meta <url>', 'metadata in PostgreSQL (postgres://…) instead of LevelDB in DATA', parseMeta)
+      .option('--master-key-file <file>', 'master key ring file (default: DATA/keys)'),
+  );
 
 dataOptions(user.command('add').description('add a user'))
   .requiredOption('--access-key <key>', 'access key ID')

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { BlobStore, type BlobStoreOptions } from '@coffer/blob-store';
+import { S3ChunkStore, type S3ChunkStoreOptions } from '@coffer/chunk-store';
 import { CryptoPool, MasterKeyRing, defaultCryptoThreads } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 import { createApp } from './app.ts';
@@ -32,6 +33,11 @@ export interface ServerOptions {
    * Coffer nodes can share, instead of LevelDB in the data directory. Default: LevelDB.
    */
   meta?: string;
+  /**
+   * The encrypted chunks in an S3-compatible store (Ceph radosgw, AWS S3, …) instead of files in the data directory,
+   * which then holds only what this node keeps locally. Default: chunk files in the data directory.
+   */
+  chunks?: S3ChunkStoreOptions;
   /** Host to listen on. */
   host: string;
   /** Port to listen on; 0 picks a free one. */
@@ -150,6 +156,7 @@ export class CofferServer {
     const cryptoPool = opts.cryptoThreads > 0 ? await CryptoPool.open({ threads: opts.cryptoThreads }) : undefined;
     let store: BlobStore;
     try {
+      const chunks = opts.chunks && (await S3ChunkStore.open(opts.chunks));
       store = await BlobStore.open({
         dir: opts.dataDir,
         meta: opts.meta,
@@ -157,6 +164,7 @@ export class CofferServer {
         cryptoPool,
         garbageDelayMs: opts.garbageDelayMs,
         orphanGraceMs: opts.orphanGraceMs,
+        chunks,
         testing: opts.testing,
       });
     } catch (err) {
