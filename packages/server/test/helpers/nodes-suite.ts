@@ -91,6 +91,8 @@ export function describeNodes(title: string, backend: NodesBackend, more?: (ctx:
         args: ['--meta', metaUrl, '--gc-interval', '1', '--orphan-grace', '10', ...backend.args()],
         env: { COFFER_MASTER_KEY: masterKey, COFFER_TEST_CRASH_AT: crashAt, ...backend.env() },
         ...creds,
+        // The machine may be busy with the services (a Ceph starting takes cores): a node may need more than 20 s.
+        readyTimeoutMs: 60_000,
       });
     /** Stops a node; its data directory goes with it unless the nodes share one (the last node's `after` removes it). */
     const stopNode = (n: RunningServer) => n.stop({ removeDir: backend.sharedDataDir() === undefined });
