@@ -115,12 +115,26 @@ function pairedText(r: PairedRatio | null | undefined): string {
   return r ? `**${r.median.toFixed(2)}×** (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : '—';
 }
 
-/** The three ratios every table shows, by key in `ratios` / `paired`. */
-const RATIO_KEYS = ['coffer/s3rver', 'coffer/ceiling', 'pool/inline'] as const;
+/** The ratios the tables show, by key in `ratios` / `paired`: the first three always, the others when measured. */
+const RATIO_LABELS: Record<string, string> = {
+  'coffer/s3rver': 'Coffer / s3rver',
+  'coffer/ceiling': 'Coffer / ceiling',
+  'pool/inline': 'pool / inline',
+  'ceph/radosgw': 'Coffer on Ceph / radosgw',
+  'ceph2/radosgw': 'Coffer on Ceph, 2 nodes / radosgw',
+};
+
+/** The ratio keys of a run's tables. */
+function ratioKeys(res: Results): string[] {
+  return Object.keys(RATIO_LABELS).filter((k, i) => i < 3 || res.workloads.some((w) => w.ratios[k] !== undefined));
+}
 
 /** The markdown report. */
 export function markdown(res: Results): string {
   const servers = res.servers;
+  const RATIO_KEYS = ratioKeys(res);
+  const ratioHeads = RATIO_KEYS.map((k) => RATIO_LABELS[k]).join(' | ');
+  const ratioRule = RATIO_KEYS.map(() => '---:').join('|');
   const lines: string[] = [];
   lines.push(`# Coffer benchmark results${res.quick ? ' (quick run)' : ''}`);
   lines.push('');
@@ -130,10 +144,8 @@ export function markdown(res: Results): string {
   lines.push('');
   lines.push('Median of the rounds, (min–max). MB/s = MiB per second of object data; ops/s for 4 KiB objects.');
   lines.push('');
-  lines.push(
-    `| workload | unit | ${servers.map((s) => SERVER_NAMES[s]).join(' | ')} | Coffer / s3rver | Coffer / ceiling | pool / inline |`,
-  );
-  lines.push(`|---|---|${servers.map(() => '---:').join('|')}|---:|---:|---:|`);
+  lines.push(`| workload | unit | ${servers.map((s) => SERVER_NAMES[s]).join(' | ')} | ${ratioHeads} |`);
+  lines.push(`|---|---|${servers.map(() => '---:').join('|')}|${ratioRule}|`);
   for (const w of res.workloads) {
     lines.push(
       `| ${w.label} | ${w.unit} | ${servers.map((s) => cellText(w.cells[s])).join(' | ')} | ${RATIO_KEYS.map((k) => ratioText(w.ratios[k])).join(' | ')} |`,
@@ -145,8 +157,8 @@ export function markdown(res: Results): string {
       'The same ratios round by round (in each round the servers ran one right after the other, so each ratio compares them on the machine as it was then): median of the rounds, (min–max).',
     );
     lines.push('');
-    lines.push('| workload | Coffer / s3rver | Coffer / ceiling | pool / inline |');
-    lines.push('|---|---:|---:|---:|');
+    lines.push(`| workload | ${ratioHeads} |`);
+    lines.push(`|---|${ratioRule}|`);
     for (const w of res.workloads)
       lines.push(`| ${w.label} | ${RATIO_KEYS.map((k) => pairedText(w.paired?.[k])).join(' | ')} |`);
   }

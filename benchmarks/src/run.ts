@@ -30,14 +30,18 @@ import {
   SERVER_NAMES,
   cleanup,
   cleanupSync,
+  CEPH_KINDS,
   cofferDefaultCryptoThreads,
+  radosgwServer,
   startCeiling,
   startCoffer,
   startCofferNodes,
   startS3rver,
+  type ChunkBackend,
   type RunningServer,
   type ServerKind,
 } from './servers.ts';
+import { startCeph, type RunningCeph } from '../../tools/test-services/ceph.ts';
 import { startPostgres, type RunningPostgres } from '../../tools/test-services/postgres.ts';
 
 const KiB = 1024;
@@ -98,10 +102,24 @@ const ALL_WORKLOADS: Workload[] = quick
       w('get', 4 * KiB, 16, 20_000, 4000),
     ];
 
-const only = arg('--only');
-const WORKLOADS = only === undefined ? ALL_WORKLOADS : ALL_WORKLOADS.filter((x) => new RegExp(only, 'i').test(x.label));
-if (WORKLOADS.length === 0) throw new RangeError(`--only ${only} matches no workload`);
+/**
+ * What a run with a Ceph server measures unless `--only` says otherwise (issue 14): 64 MiB PUT and GET MB/s and 4 KiB
+ * PUT ops/s. Every worker runs at least once, so on a slow radosgw the time bounds keep the memstore OSD (all in RAM)
+ * from filling up with overwritten data, which radosgw frees only hours later.
+ */
+const CEPH_WORKLOADS: Workload[] = [
+  w('put', 64 * MiB, 1, 8, 8000),
+  w('get', 64 * MiB, 1, 8, 8000),
+  w('put', 4 * KiB, 16, 4000, 4000),
+];
+
 const serverFilter = arg('--servers')?.split(',');
+const withCeph = serverFilter?.some((k) => CEPH_KINDS.includes(k as ServerKind)) ?? false;
+const only = arg('--only');
+const BASE_WORKLOADS = withCeph ? CEPH_WORKLOADS : ALL_WORKLOADS;
+const WORKLOADS =
+  only === undefined ? BASE_WORKLOADS : ALL_WORKLOADS.filter((x) => new RegExp(only, 'i').test(x.label));
+if (WORKLOADS.length === 0) throw new RangeError(`--only ${only} matches no workload`);
 /** A partial run (some workloads or servers) does not replace the full results in benchmarks/. */
 const partial = only !== undefined || serverFilter !== undefined;
 
@@ -135,6 +153,18 @@ async function runWorkload(nodes: readonly S3Client[], wl: Workload): Promise<nu
   return wl.unit === 'ops/s' ? ops / s : bytes / MiB / s;
 }
 
+/** Coffer on Ceph against radosgw served directly (the cost of the encrypting layer), when they ran. */
+function cephRatios<R>(
+  cells: Partial<Record<ServerKind, Cell>>,
+  of: (a: Cell | undefined, b: Cell | undefined) => R,
+): Record<string, R> {
+  const out: Record<string, R> = {};
+  if (!cells.radosgw) return out;
+  if (cells['coffer-ceph']) out['ceph/radosgw'] = of(cells['coffer-ceph'], cells.radosgw);
+  if (cells['coffer-ceph2']) out['ceph2/radosgw'] = of(cells['coffer-ceph2'], cells.radosgw);
+  return out;
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
   const notes: string[] = [];
@@ -145,11 +175,18 @@ async function main(): Promise<void> {
     defaultThreads === undefined ? undefined : defaultThreads === 0 ? 'coffer-pool' : 'coffer-inline';
   // Coffer on PostgreSQL (the metadata engine for several nodes) runs only when asked for: it needs PostgreSQL's
   // server binaries (tools/install-test-deps.sh) and starts a throw-away cluster of its own.
-  const known: ServerKind[] = other
-    ? ['coffer', other, 'coffer-pg', 'coffer-pg2', 's3rver', 'ceiling']
-    : ['coffer', 'coffer-pg', 'coffer-pg2', 's3rver', 'ceiling'];
+  // The Ceph kinds too: a throw-away one-node Ceph (tools/install-test-deps.sh) is started only when they are asked for.
+  const known: ServerKind[] = [
+    'coffer',
+    ...(other ? [other] : []),
+    'coffer-pg',
+    'coffer-pg2',
+    ...CEPH_KINDS,
+    's3rver',
+    'ceiling',
+  ];
   const kinds = known.filter((k) =>
-    serverFilter === undefined ? !k.startsWith('coffer-pg') : serverFilter.includes(k),
+    serverFilter === undefined ? !k.startsWith('coffer-pg') && !CEPH_KINDS.includes(k) : serverFilter.includes(k),
   );
   if (kinds.length === 0) throw new RangeError(`--servers ${serverFilter} names none of ${known.join(', ')}`);
   if (kinds.includes('coffer-pg2'))
@@ -169,6 +206,21 @@ async function main(): Promise<void> {
   const metaUrl = async (): Promise<string> => {
     postgres ??= await startPostgres();
     return postgres.createDatabase();
+  };
+  let ceph: RunningCeph | undefined;
+  let chunkBuckets = 0;
+  const startCeph_ = async (): Promise<RunningCeph> => {
+    ceph ??= await startCeph({ memstoreBytes: 4 * GiB });
+    return ceph;
+  };
+  /** A fresh bucket on radosgw for one Coffer's chunks (each server kind its own, on its own database). */
+  const chunkBackend = async (): Promise<ChunkBackend> => {
+    const c = await startCeph_();
+    const bucket = `coffer-chunks-${++chunkBuckets}`;
+    const admin = new S3Client(radosgwServer(c), 1);
+    await admin.createBucket(bucket);
+    await admin.close();
+    return { endpoint: c.endpoint, bucket, accessKey: c.accessKey, secretKey: c.secretKey };
   };
   const clients = new Map<ServerKind, S3Client[]>();
   const cells = new Map<string, Cell>(); // `${workload}|${server}`
@@ -206,9 +258,15 @@ async function main(): Promise<void> {
               ? [await startCoffer('coffer-inline', 0)]
               : k === 'coffer-pg' || k === 'coffer-pg2'
                 ? await startCofferNodes(k, k === 'coffer-pg2' ? 2 : 1, await metaUrl())
-                : k === 's3rver'
-                  ? [await startS3rver()]
-                  : [await startCeiling()];
+                : k === 'coffer-ceph' || k === 'coffer-ceph2'
+                  ? await startCofferNodes(k, k === 'coffer-ceph2' ? 2 : 1, await metaUrl(), {
+                      chunks: await chunkBackend(),
+                    })
+                  : k === 'radosgw'
+                    ? [radosgwServer(await startCeph_())]
+                    : k === 's3rver'
+                      ? [await startS3rver()]
+                      : [await startCeiling()];
       servers.set(k, nodes);
       const maxConc = Math.max(...WORKLOADS.map((x) => (x.op === 'mpu' ? (x.parts ?? 8) : x.concurrency)));
       clients.set(
@@ -260,6 +318,7 @@ async function main(): Promise<void> {
     await Promise.all([...clients.values()].flat().map((c) => c.close().catch(() => undefined)));
     await Promise.all([...servers.values()].flat().map((s) => s.stop()));
     await postgres?.stop();
+    await ceph?.stop();
     await cleanup();
   }
 
@@ -294,11 +353,13 @@ async function main(): Promise<void> {
           'coffer/s3rver': ratio(byServer.coffer, byServer.s3rver),
           'coffer/ceiling': ratio(byServer.coffer, byServer.ceiling),
           'pool/inline': ratio(...poolPair),
+          ...cephRatios(byServer, ratio),
         },
         paired: {
           'coffer/s3rver': pairedRatio(byServer.coffer, byServer.s3rver),
           'coffer/ceiling': pairedRatio(byServer.coffer, byServer.ceiling),
           'pool/inline': pairedRatio(...poolPair),
+          ...cephRatios(byServer, pairedRatio),
         },
       };
     }),

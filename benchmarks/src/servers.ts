@@ -12,13 +12,31 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { RunningCeph } from '../../tools/test-services/ceph.ts';
+
 /** The repository root (benchmarks/src/../..). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'packages', 'server', 'src', 'cli.ts');
 const CEILING = path.join(ROOT, 'benchmarks', 'src', 'ceiling-server.ts');
 
 /** Which server. */
-export type ServerKind = 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg' | 'coffer-pg2' | 's3rver' | 'ceiling';
+export type ServerKind =
+  | 'coffer'
+  | 'coffer-pool'
+  | 'coffer-inline'
+  | 'coffer-pg'
+  | 'coffer-pg2'
+  | 'coffer-ceph'
+  | 'coffer-ceph2'
+  | 'radosgw'
+  | 's3rver'
+  | 'ceiling';
+
+/** The kinds that are Coffer. */
+export type CofferKind = Exclude<ServerKind, 'radosgw' | 's3rver' | 'ceiling'>;
+
+/** The kinds that need a Ceph (radosgw): they run only when `--servers` names them. */
+export const CEPH_KINDS: readonly ServerKind[] = ['radosgw', 'coffer-ceph', 'coffer-ceph2'];
 
 /** Display names. */
 export const SERVER_NAMES: Record<ServerKind, string> = {
@@ -27,6 +45,9 @@ export const SERVER_NAMES: Record<ServerKind, string> = {
   'coffer-inline': 'Coffer (pool off)',
   'coffer-pg': 'Coffer on PostgreSQL',
   'coffer-pg2': 'Coffer on PostgreSQL, 2 nodes',
+  'coffer-ceph': 'Coffer on Ceph',
+  'coffer-ceph2': 'Coffer on Ceph, 2 nodes',
+  radosgw: 'radosgw (Ceph)',
   s3rver: 's3rver 3.7.1',
   ceiling: 'ceiling',
 };
@@ -166,41 +187,64 @@ export function cofferDefaultCryptoThreads(): number | undefined {
   return flagCache ?? undefined;
 }
 
-/**
- * Starts Coffer on a fresh data directory; `cryptoThreads` 0 = inline, undefined = its default; `meta` a postgres://
- * URL for the metadata (default: LevelDB in the data directory).
- */
-export async function startCoffer(
-  kind: 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg',
-  cryptoThreads?: number,
-  meta?: string,
-): Promise<RunningServer> {
-  return (await startCofferNodes(kind, 1, meta, cryptoThreads))[0]!;
+/** Where a Coffer node keeps its chunks when not in its data directory: a bucket on an S3 endpoint (radosgw). */
+export interface ChunkBackend {
+  endpoint: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+/** Starts Coffer on a fresh data directory; `cryptoThreads` 0 = inline, undefined = its default. */
+export async function startCoffer(kind: CofferKind, cryptoThreads?: number): Promise<RunningServer> {
+  return (await startCofferNodes(kind, 1, undefined, { cryptoThreads }))[0]!;
 }
 
 /**
- * Starts `n` Coffer processes on one fresh data directory (the chunk files they share), one metadata location and
- * one root key pair: with `meta` a postgres:// URL they serve one namespace, as several nodes would. The first one
- * creates the schema and the root user before the others start.
+ * Starts `n` Coffer processes on one fresh data directory (the chunk files they share, and the key that wraps the
+ * master key ring), one metadata location and one root key pair: with `meta` a postgres:// URL they serve one
+ * namespace, as several nodes would. The first one creates the schema and the root user before the others start.
+ * `chunks` puts the chunks in a bucket of an S3 endpoint instead of the data directory.
  */
 export async function startCofferNodes(
-  kind: 'coffer' | 'coffer-pool' | 'coffer-inline' | 'coffer-pg' | 'coffer-pg2',
+  kind: CofferKind,
   n: number,
   meta?: string,
-  cryptoThreads?: number,
+  more: { cryptoThreads?: number; chunks?: ChunkBackend } = {},
 ): Promise<RunningServer[]> {
   const dir = await tempDir('coffer-bench-');
   const keys: [string, string] = ['BENCHACCESSKEY', randomBytes(20).toString('hex')];
   const args = ['--import', 'tsx', CLI, 'serve', '--data', dir, '--listen', '127.0.0.1:0', '--log-level', 'warn'];
-  if (cryptoThreads !== undefined && cofferHasCryptoThreads()) args.push('--crypto-threads', String(cryptoThreads));
+  if (more.cryptoThreads !== undefined && cofferHasCryptoThreads())
+    args.push('--crypto-threads', String(more.cryptoThreads));
   if (meta !== undefined) args.push('--meta', meta);
-  const env = { ...process.env, COFFER_ACCESS_KEY: keys[0], COFFER_SECRET_KEY: keys[1] };
+  const env: NodeJS.ProcessEnv = { ...process.env, COFFER_ACCESS_KEY: keys[0], COFFER_SECRET_KEY: keys[1] };
+  if (more.chunks) {
+    // Replaced data is freed at once: no other node streams it here, and the memstore OSD holds everything in RAM.
+    args.push('--chunks', `s3://${more.chunks.bucket}/bench`, '--chunks-endpoint', more.chunks.endpoint);
+    args.push('--garbage-delay', '0');
+    env.COFFER_CHUNKS_ACCESS_KEY = more.chunks.accessKey;
+    env.COFFER_CHUNKS_SECRET_KEY = more.chunks.secretKey;
+  }
   const nodes: RunningServer[] = [];
   for (let i = 0; i < n; i++) {
     const { child, url } = await startProcess(process.execPath, args, env, /coffer listening on (http:\/\/\S+)/);
     nodes.push(running(kind, child, url, keys, dir));
   }
   return nodes;
+}
+
+/** radosgw served directly (the baseline of Coffer on Ceph): its endpoint and S3 user; stopping it is the Ceph's. */
+export function radosgwServer(ceph: Pick<RunningCeph, 'endpoint' | 'accessKey' | 'secretKey' | 'pids'>) {
+  const server: RunningServer = {
+    kind: 'radosgw',
+    url: ceph.endpoint,
+    pid: ceph.pids().rgw ?? 0,
+    accessKeyId: ceph.accessKey,
+    secretAccessKey: ceph.secretKey,
+    stop: async () => undefined,
+  };
+  return server;
 }
 
 /** Starts s3rver 3.7.1 (its own CLI, silent) on a fresh directory. */

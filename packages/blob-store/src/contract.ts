@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { SseCustomerKey } from '@coffer/crypto';
 
 import type { Transaction } from './meta-tx.ts';
+import type { CollectOptions, GarbageSweep, GcOptions, GcReport } from './garbage.ts';
 import type {
   BucketObjectLock,
   BucketRecord,
@@ -282,11 +283,25 @@ export interface ObjectStore {
   // ---------------------------------------------------------------- maintenance
 
   /**
-   * Removes every file in `tmp/` and every blob file without a refcount entry, except those of writes in progress
-   * (this process's; with shared metadata, every file younger than `sweepGraceMs`, 15 minutes by default, which may
-   * be another node's). Safe to run at any time.
+   * Removes every file in `tmp/` and every blob file that no reference and no garbage entry names, except those of
+   * writes in progress (this process's; with shared metadata, every file younger than `sweepGraceMs`, 15 minutes by
+   * default, which may be another node's). Safe to run at any time.
    */
   sweep(): Promise<SweepResult>;
+
+  /**
+   * The garbage sweep: deletes the blob files on the garbage list (released by commits, kept `garbageDelayMs` for
+   * the reads still streaming them) that are due at `opts.now` (default now), then their entries. One node at a
+   * time runs it (`acquireJobLease`).
+   */
+  collectGarbage(opts?: CollectOptions): Promise<GarbageSweep>;
+
+  /**
+   * The full compare of the stored blobs against the metadata (`coffer gc`): deletes blobs that no reference and no
+   * garbage entry names once older than `graceMs` (`dryRun`: reports them only), and reports referenced blobs that
+   * are missing with the objects that use them.
+   */
+  gc(opts?: GcOptions): Promise<GcReport>;
 
   /**
    * Re-wraps the data key of every SSE-S3 object not wrapped under the active master key, in commits of

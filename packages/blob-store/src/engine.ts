@@ -1,6 +1,6 @@
 /**
- * Opening a store's data directory (`meta/`, `blobs/`, `tmp/`) and its metadata engine: the embedded LevelDB in
- * `meta/`, or the PostgreSQL database `meta` names (shared by several nodes).
+ * Opening a store's metadata engine: the embedded LevelDB in `DATA/meta/`, or the PostgreSQL database `meta` names
+ * (shared by several nodes). (The chunk store makes its own directories.)
  */
 import { LevelEngine, PgEngine, isKvError, type KvEngine } from '@coffer/kv';
 
@@ -9,12 +9,12 @@ import type { ResolvedOptions } from './options.ts';
 import type { DataLayout } from './paths.ts';
 
 /**
- * Creates the data directory's folders if needed and opens the metadata engine. `BLOB_LOCKED` if another process
+ * Creates `DATA/meta/` if needed and opens the metadata engine. `BLOB_LOCKED` if another process
  * (or another store in this one) has the LevelDB open; `BLOB_IO`/`BLOB_NO_SPACE` if either fails.
  */
 export async function openEngine(opts: ResolvedOptions, layout: DataLayout): Promise<KvEngine> {
   try {
-    for (const d of [layout.meta, layout.blobs, layout.tmp]) await opts.fs.mkdir(d, { recursive: true, mode: 0o700 });
+    await opts.fs.mkdir(layout.meta, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw ioError('creating the data directory', err);
   }

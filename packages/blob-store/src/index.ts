@@ -10,6 +10,7 @@ export {
   type FileWriteFn,
 } from './options.ts';
 export { commonPrefix } from './list.ts';
+export type { CollectOptions, GarbageSweep, GcOptions, GcProgress, GcReport } from './garbage.ts';
 export { MIGRATION_EXCLUDE, MIGRATION_PROGRESS_KEY } from './schema.ts';
 export { OBJECT_STREAM_INFO } from './read.ts';
 export { NULL_VERSION, VERSION_ID, isVersionId, newVersionId, versionIdOf } from './versions.ts';

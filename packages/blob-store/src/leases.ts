@@ -2,23 +2,21 @@
  * Leases: on blob files, so that a file freed while a reader has it open is unlinked only when the last reader
  * closes; and on background jobs, so that one node at a time runs a job when several share the metadata.
  */
+import type { ChunkStore } from '@coffer/chunk-store';
+
 import type { ObjectStore } from './contract.ts';
-import type { FileOps } from './options.ts';
-import type { DataLayout } from './paths.ts';
 import { JOB_LEASE_NS as LEASE_NS } from './schema.ts';
 import { checkId } from './validation.ts';
 import { removeBlob } from './write.ts';
 
 /** Open readers per blob file, and the freed files that wait for their last reader. */
 export class BlobLeases {
-  readonly #fs: FileOps;
-  readonly #layout: DataLayout;
+  readonly #chunks: ChunkStore;
   readonly #readers = new Map<string, number>();
   readonly #unlinkLater = new Set<string>();
 
-  constructor(fs: FileOps, layout: DataLayout) {
-    this.#fs = fs;
-    this.#layout = layout;
+  constructor(chunks: ChunkStore) {
+    this.#chunks = chunks;
   }
 
   /** Takes one reader's lease on each of `ids`. */
@@ -35,14 +33,14 @@ export class BlobLeases {
         continue;
       }
       this.#readers.delete(id);
-      if (this.#unlinkLater.delete(id)) void removeBlob(this.#fs, this.#layout, id);
+      if (this.#unlinkLater.delete(id)) void removeBlob(this.#chunks, id);
     }
   }
 
   /** Unlinks a blob file no record references any more, or once its last reader closes. */
   free(id: string): void {
     if (this.#readers.has(id)) this.#unlinkLater.add(id);
-    else void removeBlob(this.#fs, this.#layout, id);
+    else void removeBlob(this.#chunks, id);
   }
 }
 

@@ -2,17 +2,17 @@
  * Maintenance over the whole store: the sweep of orphaned files (at open, and after a commit in doubt), re-wrapping
  * data keys under the active master key (`coffer keys rotate`) and the scrub of stored data (`coffer scrub`).
  */
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 
+import { type ChunkInfo, isChunkStoreError } from '@coffer/chunk-store';
+import type { KvEngine } from '@coffer/kv';
+
+import { chunkError } from './chunk-errors.ts';
 import type { StoreContext } from './context.ts';
 import { rewrapKey } from './envelope.ts';
 import { BlobStoreError, ioError } from './errors.ts';
 import { checkLayout } from './layout.ts';
 import type { Transaction } from './meta-tx.ts';
-import type { FileOps } from './options.ts';
-import { isBlobId } from './paths.ts';
 import { K, decode } from './schema.ts';
 import type {
   ObjectRecord,
@@ -28,46 +28,52 @@ import type {
 } from './types.ts';
 import { versionIdOf } from './versions.ts';
 
+/** Blobs judged in one metadata transaction by the sweep. */
+const SWEEP_BATCH = 500;
+
 /**
- * Removes every file in `tmp/` and every blob file without a refcount entry, except those of writes in progress
- * (this process's; with shared metadata, every file younger than `sweepGraceMs`, which may be another node's: a temp
- * file is written to as the body arrives, a blob file is committed right after its rename).
+ * Removes what unfinished writes left in the chunk store (temp files, multipart uploads) and every blob without a
+ * refcount entry or garbage entry, except those of writes in progress (this process's, and every blob younger than
+ * `sweepGraceMs`, which may be another node's: a blob is written as the body arrives and committed right after).
  */
 export async function sweep(ctx: StoreContext): Promise<SweepResult> {
-  let tmpFiles = 0;
+  const { chunks } = ctx;
+  const point = ctx.opts.point;
   let blobFiles = 0;
+  const judge = async (found: ChunkInfo[]): Promise<void> => {
+    const ids = found.map((b) => b.id);
+    // In a transaction: no commit can reference a blob between this read and the check below (a first
+    // reference needs the blob uncommitted, which is checked inside the commit's own transaction).
+    // A blob on the garbage list has no reference either: the garbage sweep deletes it when it is due.
+    const dead = await ctx.kv.transact(async (tx) => {
+      const refs = await Promise.all(ids.map(async (id) => (await tx.get(K.ref(id))) ?? tx.get(K.garbage(id))));
+      return found.filter((b, i) => refs[i] === undefined && !ctx.uncommitted.has(b.id));
+    });
+    for (const blob of dead) {
+      if (young(ctx, blob.lastModified)) continue;
+      point?.('sweep-unlink');
+      await chunks.delete(blob.id);
+      blobFiles++;
+    }
+  };
   try {
-    const { fs } = ctx.opts;
-    const { tmp, blobs } = ctx.layout;
-    for (const name of await fs.readdir(tmp)) {
-      if (ctx.uncommitted.has(name) || (await young(ctx, path.join(tmp, name)))) continue;
-      ctx.opts.point?.('sweep-unlink');
-      await fs.rm(path.join(tmp, name), { recursive: true, force: true });
-      tmpFiles++;
+    const grace = ctx.opts.sweepGraceMs;
+    const olderThan = grace > 0 ? new Date(Date.now() - grace) : undefined;
+    const tmpFiles = await chunks.sweepIncomplete({ olderThan, beforeRemove: () => point?.('sweep-unlink') });
+    let found: ChunkInfo[] = [];
+    for await (const blob of chunks.list()) {
+      found.push(blob);
+      if (found.length < SWEEP_BATCH) continue;
+      await judge(found);
+      found = [];
     }
-    for (const xx of await readdirSafe(fs, blobs)) {
-      for (const yy of await readdirSafe(fs, path.join(blobs, xx))) {
-        const dir = path.join(blobs, xx, yy);
-        const ids = (await readdirSafe(fs, dir)).filter((n) => isBlobId(n) && n.startsWith(xx + yy));
-        if (ids.length === 0) continue;
-        // In a transaction: no commit can reference a blob between this read and the check below (a first
-        // reference needs the blob uncommitted, which is checked inside the commit's own transaction).
-        const dead = await ctx.kv.transact(async (tx) => {
-          const refs = await Promise.all(ids.map((id) => tx.get(K.ref(id))));
-          return ids.filter((id, i) => refs[i] === undefined && !ctx.uncommitted.has(id));
-        });
-        for (const id of dead) {
-          if (await young(ctx, path.join(dir, id))) continue;
-          ctx.opts.point?.('sweep-unlink');
-          await fs.rm(path.join(dir, id), { force: true });
-          blobFiles++;
-        }
-      }
-    }
+    if (found.length > 0) await judge(found);
+    return { tmpFiles, blobFiles };
   } catch (err) {
-    throw ioError('sweeping the data directory', err);
+    const e = chunkError(err);
+    // the backend down (CHUNKS_UNAVAILABLE) stays what it is; the store's own errors too
+    throw isChunkStoreError(e) ? e : ioError('sweeping the chunk store', e);
   }
-  return { tmpFiles, blobFiles };
 }
 
 /**
@@ -104,7 +110,7 @@ export async function rewrapKeys(
     });
     opts.onProgress?.({ scanned, rewrapped });
   };
-  for await (const rec of objectRecords(ctx)) {
+  for await (const rec of objectRecords(ctx.kv)) {
     opts.signal?.throwIfAborted();
     scanned++;
     if (rec.enc.scheme === 'SSE-S3' && rec.enc.wrap.kekId !== active) pending.push(rec);
@@ -116,8 +122,8 @@ export async function rewrapKeys(
 }
 
 /**
- * Verifies stored data: every record must agree with itself about the object's size (layout.ts), every blob file
- * must exist with its recorded size, and every SSE-S3 object must decrypt (through `open`) and authenticate end to
+ * Verifies stored data: every record must agree with itself about the object's size (layout.ts), every blob must
+ * exist with its recorded size, and every SSE-S3 object must decrypt (through `open`) and authenticate end to
  * end. Problems are reported, not repaired.
  */
 export async function scrub(
@@ -129,7 +135,7 @@ export async function scrub(
   let objects = 0;
   let bytes = 0;
   let sizeOnly = 0;
-  for await (const rec of objectRecords(ctx)) {
+  for await (const rec of objectRecords(ctx.kv)) {
     opts.signal?.throwIfAborted();
     objects++;
     try {
@@ -157,7 +163,7 @@ export async function scrub(
   return { objects, bytes, sizeOnly, failures };
 }
 
-/** `BLOB_CORRUPT` unless a segment's data (file or inline entry) exists with its recorded size. */
+/** `BLOB_CORRUPT` unless a segment's data (blob or inline entry) exists with its recorded size. */
 async function checkSegmentSize(ctx: StoreContext, seg: Segment): Promise<void> {
   if (seg.inline) {
     const sealed = await ctx.kv.get(K.data(seg.blobId));
@@ -169,41 +175,27 @@ async function checkSegmentSize(ctx: StoreContext, seg: Segment): Promise<void> 
       );
     return;
   }
-  let size: number;
+  let info: ChunkInfo | undefined;
   try {
-    size = (await stat(ctx.layout.blobPath(seg.blobId))).size;
-  } catch (cause) {
-    throw new BlobStoreError('BLOB_CORRUPT', `blob file ${seg.blobId} is missing`, { cause });
+    info = await ctx.chunks.stat(seg.blobId);
+  } catch (err) {
+    throw chunkError(err);
   }
-  if (size !== seg.encSize)
-    throw new BlobStoreError('BLOB_CORRUPT', `blob file ${seg.blobId} has ${size} bytes, expected ${seg.encSize}`);
+  if (info === undefined) throw new BlobStoreError('BLOB_CORRUPT', `blob ${seg.blobId} is missing`);
+  if (info.size !== seg.encSize)
+    throw new BlobStoreError('BLOB_CORRUPT', `blob ${seg.blobId} has ${info.size} bytes, expected ${seg.encSize}`);
 }
 
 /** Every object record: the latest versions in key order, then the older ones (delete markers have no data). */
-async function* objectRecords(ctx: StoreContext): AsyncGenerator<ObjectRecord> {
-  for await (const e of ctx.kv.scan(K.objects)) yield decode<ObjectRecord>(e.value)!;
-  for await (const e of ctx.kv.scan(K.versions)) {
+export async function* objectRecords(kv: KvEngine): AsyncGenerator<ObjectRecord> {
+  for await (const e of kv.scan(K.objects)) yield decode<ObjectRecord>(e.value)!;
+  for await (const e of kv.scan(K.versions)) {
     const rec = decode<VersionRecord>(e.value)!;
     if (!rec.deleteMarker) yield rec;
   }
 }
 
-/** True when other nodes share the data directory and the file at `p` may still be one's write in progress. */
-async function young(ctx: StoreContext, p: string): Promise<boolean> {
-  if (!ctx.shared) return false;
-  try {
-    return Date.now() - (await stat(p)).mtimeMs < ctx.opts.sweepGraceMs;
-  } catch {
-    return true; // gone meanwhile, or not ours to judge now
-  }
-}
-
-async function readdirSafe(fs: FileOps, dir: string): Promise<string[]> {
-  try {
-    return await fs.readdir(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw err;
-  }
+/** True when a blob written at `at` is younger than the sweep grace: it may still be a write in progress. */
+function young(ctx: StoreContext, at: Date): boolean {
+  return Date.now() - at.getTime() < ctx.opts.sweepGraceMs;
 }

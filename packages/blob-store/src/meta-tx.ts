@@ -1,7 +1,7 @@
 import type { KvTransaction } from '@coffer/kv';
 
 import { BlobStoreError } from './errors.ts';
-import { K, decode, encode, type RefRecord } from './schema.ts';
+import { K, decode, encode, type GarbageRecord, type RefRecord } from './schema.ts';
 import type { BucketRecord, DeleteMarkerRecord, DeleteOutcome, ObjectRecord, VersionRecord } from './types.ts';
 import { findVersion, latestObject, latestVersion, olderVersion } from './version-reads.ts';
 import { newVersionId, versionIdOf, versionSortKey } from './versions.ts';
@@ -95,13 +95,19 @@ export interface BlobState {
    * the same group freed it again, its file is about to be unlinked.
    */
   claims: Map<string, object>;
+  /**
+   * How long a released file blob stays (ms): more than 0 puts it on the garbage list (`!g!`) with that not-before
+   * time, in the commit that released it, so that a node still reading it keeps its file; 0 frees it at once (one
+   * node: its own readers hold the file, see `BlobStore`).
+   */
+  garbageDelayMs: number;
 }
 
 /** What a commit changed, for the store's bookkeeping once it is durable. */
 export interface CommitDone {
   /** Fresh blobs now referenced. */
   committed: readonly string[];
-  /** File blobs no longer referenced (to unlink). */
+  /** File blobs no longer referenced and not put on the garbage list (to unlink). */
   freed: readonly string[];
   /** Bucket records written (null = deleted). */
   buckets: ReadonlyMap<string, BucketRecord | null>;
@@ -294,8 +300,8 @@ export class MetaTx implements Transaction {
    * Writes the reference counts the transaction changed, and ends it. A blob may rise from 0 only if it is a fresh
    * upload of this process (uncommitted, and not claimed by another transaction); otherwise its last reference went away before this commit
    * (`BLOB_NO_SUCH_KEY`: e.g. a copy source deleted meanwhile). An inline blob's ciphertext is written with its first
-   * reference and deleted with its last; a file blob at 0 is listed in `freed` for the store to unlink once the
-   * commit is durable.
+   * reference and deleted with its last; a file blob at 0 goes to the garbage list in this commit (a garbage delay
+   * is set) or is listed in `freed` for the store to unlink once the commit is durable.
    */
   async finish(): Promise<CommitDone> {
     this.#done = true;
@@ -316,7 +322,10 @@ export class MetaTx implements Transaction {
         if (cur === null) continue;
         this.#kv.delete(K.ref(id));
         if (cur.inline) this.#kv.delete(K.data(id));
-        else freed.push(id);
+        else if (this.#blobs.garbageDelayMs > 0) {
+          const entry: GarbageRecord = { v: 1, notBefore: Date.now() + this.#blobs.garbageDelayMs };
+          this.#kv.set(K.garbage(id), encode(entry));
+        } else freed.push(id);
       } else if (cur === null) {
         const sealed = this.#blobs.pendingInline(id);
         this.#kv.set(K.ref(id), encode(sealed ? { v: 1, n, inline: true } : { v: 1, n }));

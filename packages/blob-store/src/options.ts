@@ -1,35 +1,7 @@
-import * as fsp from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-
+import { type ChunkStore, type FileOps, type FileWriteFn, NODE_FS } from '@coffer/chunk-store';
 import { CHUNK_SIZE, type CryptoPool, type MasterKeyRing } from '@coffer/crypto';
 
-/**
- * The file write function the blob writer calls (same shape as `FileHandle.prototype.write`).
- * Test-only seam: see {@link BlobStoreOptions.testing}.
- */
-export type FileWriteFn = (
-  fh: FileHandle,
-  buffer: Buffer,
-  offset: number,
-  length: number,
-  position: number,
-) => Promise<{ bytesWritten: number }>;
-
-/**
- * The file-system calls of the store's write paths: blob writes (through the handles `open` returns: `write`,
- * `writev`, `datasync`, `sync`, `close`), directory fsyncs, `mkdir`, `rename`, the unlink of freed blobs and the
- * sweep of `tmp/` and `blobs/`. Test-only seam (see {@link BlobStoreOptions.testing}); reads do not go through it.
- */
-export type FileOps = Pick<typeof fsp, 'open' | 'mkdir' | 'rename' | 'rm' | 'readdir'>;
-
-/** The real file system: {@link FileOps} of `node:fs/promises`. */
-export const NODE_FS: FileOps = Object.freeze({
-  open: fsp.open,
-  mkdir: fsp.mkdir,
-  rename: fsp.rename,
-  rm: fsp.rm,
-  readdir: fsp.readdir,
-});
+export type { FileOps, FileWriteFn };
 
 /**
  * Writes one metadata batch. Test-only seam: a hook receives the real write and may fail before calling it (the
@@ -53,6 +25,13 @@ export interface BlobStoreOptions {
    * of LevelDB in `dir/meta/`. Blob files stay in `dir`, which the nodes must then share.
    */
   meta?: string;
+  /**
+   * Where the blobs (the encrypted data of objects and parts) go: a `@coffer/chunk-store` ChunkStore, such as an
+   * `S3ChunkStore` on a Ceph or S3 backend. Default: a `LocalChunkStore` in `dir` (`blobs/xx/yy/ID`, `tmp/`), built
+   * from `sync`, `writeBufferSize`, `readBufferSize` and `testing`. The store owns it: `close()` closes it, and so does
+   * an `open()` that fails.
+   */
+  chunks?: ChunkStore;
   /** Master key ring: SSE-S3 data keys are wrapped under `keyRing.key(keyRing.activeId)`. */
   keyRing: Pick<MasterKeyRing, 'activeId' | 'key'>;
   /** Plaintext chunk size for new objects (default 65536). Stored per object, so it may change between runs. */
@@ -83,12 +62,22 @@ export interface BlobStoreOptions {
    */
   commitTimeoutMs?: number;
   /**
-   * With shared metadata (`meta`), the sweep leaves unreferenced files in `blobs/` and `tmp/` younger than this many
-   * ms: one may be another node's write in progress, not yet committed. Longer than any upload takes from its first
-   * byte to its commit (default 15 minutes; at least 1 s). On LevelDB the store is alone and knows its own writes, so
-   * the sweep takes every unreferenced file and this does not apply.
+   * With shared metadata (`meta`), the sweeps leave an unreferenced blob (or temp file) younger than this many ms:
+   * it may be another node's write in progress, not yet committed. Longer than any upload takes from its first byte to
+   * its commit (default 15 minutes; at least 1 s). The store's sweep at open, the server's periodic sweep and `gc()`
+   * by default use it. On LevelDB the store is alone and knows its own writes: the grace is 0 there.
    */
   sweepGraceMs?: number;
+  /**
+   * How long a blob file released by a commit (its object or version overwritten or deleted, an upload's unused part)
+   * stays before it may be deleted, in ms: the commit puts it on the garbage list with this not-before time, and the
+   * garbage sweep ({@link BlobStore.collectGarbage}) deletes it once due. It must be longer than the longest read,
+   * so that a node still streaming the old data keeps it. Default 15 minutes with `meta` (several nodes);
+   * 0 without, where a freed file goes at once after its commit (this process's own readers keep it until they end).
+   */
+  garbageDelayMs?: number;
+  /** Sweep `tmp/` and unreferenced blob files at open (default true); `coffer gc --dry-run` opens without it. */
+  sweepAtOpen?: boolean;
   /**
    * TEST ONLY: fault injection. Never set it in production. `write` replaces `FileHandle.write` in the blob writer,
    * so that tests can simulate a short write on a full disk; `fs` replaces the file-system calls of the write paths
@@ -108,13 +97,21 @@ export const DEFAULT_OPTIONS = Object.freeze({
   inlineMax: 64 * 1024,
   // Far above a synced batch's usual milliseconds, even on a loaded disk; short enough for a client to retry.
   commitTimeoutMs: 30_000,
+  // Far above the time from a blob file's first write to its commit.
   sweepGraceMs: 15 * 60_000,
+  // Far above a GET's usual duration (a 5 GiB object at 10 MB/s takes ~9 minutes).
+  sharedGarbageDelayMs: 15 * 60_000,
 });
+
+/** The longest garbage delay or sweep grace accepted: a week. */
+const MAX_DELAY_MS = 7 * 24 * 3_600_000;
 
 /** The options after defaults and checks. */
 export interface ResolvedOptions {
   dir: string;
   meta: string | undefined;
+  /** The chunk store given in the options; `undefined`: the store opens a LocalChunkStore in `dir`. */
+  chunks: ChunkStore | undefined;
   keyRing: Pick<MasterKeyRing, 'activeId' | 'key'>;
   chunkSize: number;
   sync: boolean;
@@ -123,7 +120,10 @@ export interface ResolvedOptions {
   inlineMax: number;
   cryptoPool: CryptoPool | undefined;
   commitTimeoutMs: number;
+  /** The sweeps' grace: `sweepGraceMs` with `meta`, else 0. */
   sweepGraceMs: number;
+  garbageDelayMs: number;
+  sweepAtOpen: boolean;
   write: FileWriteFn | undefined;
   /** The file-system calls of the write paths (`testing.fs`, else {@link NODE_FS}). */
   fs: FileOps;
@@ -154,6 +154,23 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
   if (opts.meta !== undefined && (typeof opts.meta !== 'string' || !/^postgres(ql)?:\/\//.test(opts.meta))) {
     throw new TypeError('options.meta must be a postgres:// URL');
   }
+  const chunks = opts.chunks as unknown;
+  if (
+    chunks !== undefined &&
+    (chunks === null || typeof chunks !== 'object' || typeof (chunks as { write?: unknown }).write !== 'function')
+  ) {
+    throw new TypeError('options.chunks must be a ChunkStore');
+  }
+  if (opts.sweepAtOpen !== undefined && typeof opts.sweepAtOpen !== 'boolean')
+    throw new TypeError('options.sweepAtOpen must be a boolean');
+  const shared = opts.meta !== undefined;
+  // Checked on either engine, used with `meta` only.
+  const sweepGraceMs = positiveInt(
+    'sweepGraceMs',
+    opts.sweepGraceMs ?? DEFAULT_OPTIONS.sweepGraceMs,
+    1000,
+    MAX_DELAY_MS,
+  );
   const write = opts.testing?.write;
   if (write !== undefined && typeof write !== 'function')
     throw new TypeError('options.testing.write must be a function');
@@ -173,6 +190,7 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
   return {
     dir: opts.dir,
     meta: opts.meta,
+    chunks: opts.chunks,
     keyRing: opts.keyRing,
     // The chunk size only needs to fit the chunk format (u64 indexes); keep it to sane sizes.
     chunkSize: positiveInt('chunkSize', opts.chunkSize ?? DEFAULT_OPTIONS.chunkSize, 16, 16 * 1024 * 1024),
@@ -197,7 +215,14 @@ export function resolveOptions(opts: BlobStoreOptions): ResolvedOptions {
       0,
       3_600_000,
     ),
-    sweepGraceMs: positiveInt('sweepGraceMs', opts.sweepGraceMs ?? DEFAULT_OPTIONS.sweepGraceMs, 1000, 2 ** 31),
+    sweepGraceMs: shared ? sweepGraceMs : 0,
+    garbageDelayMs: positiveInt(
+      'garbageDelayMs',
+      opts.garbageDelayMs ?? (shared ? DEFAULT_OPTIONS.sharedGarbageDelayMs : 0),
+      0,
+      MAX_DELAY_MS,
+    ),
+    sweepAtOpen: opts.sweepAtOpen ?? true,
     write,
     fs: fs ?? NODE_FS,
     batch: opts.testing?.batch,

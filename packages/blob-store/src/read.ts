@@ -1,11 +1,11 @@
-import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, type Transform } from 'node:stream';
 
+import type { ChunkReader, ChunkStore } from '@coffer/chunk-store';
 import { chunkSpan, createDecryptStream, deriveStreamKey, type CryptoPool } from '@coffer/crypto';
 
-import { BlobStoreError, ioError } from './errors.ts';
+import { chunkError } from './chunk-errors.ts';
+import { BlobStoreError } from './errors.ts';
 import { checkLayout } from './layout.ts';
-import type { DataLayout } from './paths.ts';
 import type { ObjectRecord, Segment } from './types.ts';
 
 /** Default HKDF info of a single-part object's stream key. */
@@ -50,48 +50,25 @@ export function planRead(
   return steps;
 }
 
-function mapReadError(err: unknown): unknown {
-  const e = err as NodeJS.ErrnoException | null;
-  if (e && typeof e === 'object' && typeof e.syscall === 'string') {
-    if (e.code === 'ENOENT')
-      return new BlobStoreError('BLOB_CORRUPT', 'a blob file of the object is missing', { cause: err });
-    return ioError('reading a blob file', err);
-  }
-  return err;
-}
-
 /**
- * Feeds `ds` the file bytes [start, end) read into two buffers that are reused: a buffer is read into again only
- * once the decrypt stream has consumed it (its write callback; both decrypt streams copy or decrypt their input
- * before calling back), and one read is in flight while the other buffer is being decrypted. So a GET allocates no
- * read buffers per MiB (a ReadStream allocates a fresh one per read), which keeps the garbage collector quieter.
- * Ends `ds` at the end of the range or of the file (a short file is the decrypt stream's truncation error).
+ * Feeds `ds` the bytes of an open chunk read. A buffer the reader yields is written to `ds`, and the reader is asked
+ * for the next one before that write has called back (both decrypt streams copy or decrypt their input before calling
+ * back), so that one read is in flight while the last buffer is decrypted; the reader is asked for the one after only
+ * once the write has called back, so it may reuse that buffer then (see `ChunkReader`: the local store reads into two
+ * buffers in turn, and a GET allocates none per MiB). Ends `ds` at the end of the range or of the blob (a short blob
+ * is the decrypt stream's truncation error).
  */
-async function feed(
-  fh: FileHandle,
-  ds: Transform,
-  start: number,
-  end: number,
-  bufferSize: number,
-  stopped: () => boolean,
-): Promise<void> {
-  const size = Math.min(bufferSize, Math.max(1, end - start));
-  const bufs = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
+async function feed(reader: ChunkReader, ds: Transform, stopped: () => boolean): Promise<void> {
   // A destroyed stream may never call back a write it holds: its close ends every wait.
   const closed = new Promise<void>((resolve) => ds.once('close', resolve));
   let consumed: Promise<void> = Promise.resolve();
-  let pos = start;
-  for (let i = 0; pos < end; i++) {
-    const buf = bufs[i & 1]!;
-    const { bytesRead } = await fh.read(buf, 0, Math.min(size, end - pos), pos);
-    await consumed; // the previous buffer is in the decrypt stream; this one's last use (i − 2) is done
+  for await (const buf of reader) {
+    await consumed; // the previous buffer is in the decrypt stream; the one before it is done
     if (stopped()) return;
-    if (bytesRead === 0) break;
-    pos += bytesRead;
     consumed = Promise.race([
       closed,
       new Promise<void>((resolve, reject) => {
-        ds.write(buf.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve()));
+        ds.write(buf, (err) => (err ? reject(err) : resolve()));
       }),
     ]);
     consumed.catch(() => undefined);
@@ -159,15 +136,15 @@ async function* chunksOf(stream: Transform, maxQueued = 32): AsyncGenerator<Buff
 }
 
 /**
- * Decrypts the steps in order, yielding verified plaintext. One blob file is open at a time; it is closed when the
+ * Decrypts the steps in order, yielding verified plaintext. One blob read is open at a time; it is closed when the
  * generator finishes or is returned early. Errors: CryptoError `CRYPTO_AUTH_FAILED` for any corruption,
- * `BLOB_CORRUPT` for a missing file, `BLOB_IO` for other file-system errors.
+ * `BLOB_CORRUPT` for a missing blob or one of the wrong size, `BLOB_IO` for other failures of the chunk store, and
+ * its `CHUNKS_UNAVAILABLE` (the backend is down) unchanged.
  */
 export async function* decryptSteps(
-  layout: DataLayout,
+  chunks: ChunkStore,
   dek: Buffer,
   steps: readonly ReadStep[],
-  highWaterMark: number,
   pool?: CryptoPool,
 ): AsyncGenerator<Buffer, void, undefined> {
   for (const { segment, start, end } of steps) {
@@ -183,28 +160,27 @@ export async function* decryptSteps(
       pool,
     });
     key.fill(0);
-    let fh: FileHandle | undefined;
+    let reader: ChunkReader | undefined;
     let stop = false;
     let feeding: Promise<void> | undefined;
     try {
-      fh = await open(layout.blobPath(segment.blobId), 'r');
-      // A file cut (or grown) by whole chunks would pass every chunk a range reads but the final one: its size,
+      reader = await chunks.read(segment.blobId, { start: span.encStart, end: span.encEnd });
+      // A blob cut (or grown) by whole chunks would pass every chunk a range reads but the final one: its size,
       // against the record's, tells before the first byte (and a record that lies about the size, too).
-      const { size } = await fh.stat();
-      if (size !== segment.encSize) {
-        const why = `blob file ${segment.blobId} has ${size} bytes, expected ${segment.encSize}`;
+      if (reader.size !== segment.encSize) {
+        const why = `blob ${segment.blobId} has ${reader.size} bytes, expected ${segment.encSize}`;
         throw new BlobStoreError('BLOB_CORRUPT', why);
       }
-      feeding = feed(fh, ds, span.encStart, span.encEnd, highWaterMark, () => stop || ds.destroyed);
+      feeding = feed(reader, ds, () => stop || ds.destroyed);
       feeding.catch((err: unknown) => ds.destroy(err as Error));
       yield* chunksOf(ds);
     } catch (err) {
-      throw mapReadError(err);
+      throw chunkError(err);
     } finally {
       stop = true;
       ds.destroy();
       await feeding?.catch(() => undefined);
-      await fh?.close().catch(() => undefined);
+      await reader?.close();
     }
   }
 }

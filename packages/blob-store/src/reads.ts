@@ -40,7 +40,7 @@ export async function openObject(ctx: StoreContext, rec: ObjectRecord, opts: Ope
     opts.signal?.throwIfAborted();
     gen = steps.some((s) => s.segment.inline)
       ? mixedSteps(ctx, dek, steps)
-      : decryptSteps(ctx.layout, dek, steps, ctx.opts.readBufferSize, ctx.opts.cryptoPool);
+      : decryptSteps(ctx.chunks, dek, steps, ctx.opts.cryptoPool);
     first = await gen.next();
     opts.signal?.throwIfAborted();
   } catch (err) {
@@ -123,7 +123,7 @@ async function* mixedSteps(
       const p = await openInlineStep(ctx, dek, step);
       if (p.length > 0) yield p;
     } else {
-      yield* decryptSteps(ctx.layout, dek, [step], ctx.opts.readBufferSize, ctx.opts.cryptoPool);
+      yield* decryptSteps(ctx.chunks, dek, [step], ctx.opts.cryptoPool);
     }
   }
 }

@@ -12,6 +12,7 @@
  * | `!v!`           | bucket NUL key NUL vkey      | VersionRecord (JSON): an older version  |
  * | `!r!`           | blob id                      | RefRecord (JSON): references to a blob  |
  * | `!d!`           | blob id                      | inline ciphertext (bytes)               |
+ * | `!g!`           | blob id                      | GarbageRecord (JSON): a released blob   |
  * | `!x!!NS!`       | record id                    | a generic record of namespace NS (JSON) |
  * | `!m!progress`   | (the whole key)              | `coffer meta migrate`'s progress record |
  *
@@ -37,6 +38,16 @@ export interface RefRecord {
 
 /** Length of a version sort key (versions.ts), the fixed-width end of every `!v!` key. */
 export const VKEY_LENGTH = 32;
+
+/**
+ * A blob file no record refers to any more, kept until `notBefore` (ms since the epoch) because a node may still be
+ * reading it (prefix `!g!`, key = blob id). The garbage sweep deletes the file, then the entry.
+ */
+export interface GarbageRecord {
+  v: 1;
+  /** The file may be deleted from this time on. */
+  notBefore: number;
+}
 
 /** Separates a bucket name from an object key. */
 export const SEP = '\x00';
@@ -79,6 +90,13 @@ export const K = Object.freeze({
 
   ref: (blobId: string) => utf8('!r!' + blobId),
   data: (blobId: string) => utf8('!d!' + blobId),
+  /** The references: every blob with a refcount entry. */
+  refs: Object.freeze({ gte: utf8('!r!'), lt: utf8('!r"') }),
+  /** The blob id of a `!r!` or `!g!` key. */
+  blobIdOf: (key: Buffer) => key.toString('utf8', 3),
+
+  garbage: (blobId: string) => utf8('!g!' + blobId),
+  garbageAll: Object.freeze({ gte: utf8('!g!'), lt: utf8('!g"') }),
 
   record: (ns: string, id: string) => utf8(`!x!!${ns}!` + id),
   /** The records of a namespace whose id starts with `prefix`. */

@@ -1,25 +1,25 @@
 /**
- * Segments, the encrypted streams an object's data is made of: written to a blob file (write.ts) or, when small,
- * encrypted in memory and held until the commit that references it writes its ciphertext beside the record. Either
- * stays uncommitted (the sweeper leaves it alone) until a commit references it, or is discarded.
+ * Segments, the encrypted streams an object's data is made of: written to a blob in the chunk store (write.ts) or,
+ * when small, encrypted in memory and held until the commit that references it writes its ciphertext beside the
+ * record. Either stays uncommitted (the sweeper leaves it alone) until a commit references it, or is discarded.
  */
 import type { Readable } from 'node:stream';
 
+import { newChunkId } from '@coffer/chunk-store';
 import { deriveStreamKey } from '@coffer/crypto';
 
 import type { StoreContext } from './context.ts';
 import { sealInline } from './inline.ts';
-import { newBlobId } from './paths.ts';
 import type { Segment, SegmentWrite, WrittenSegment } from './types.ts';
 import { removeBlob, writeBlob } from './write.ts';
 
-/** Writes `body` encrypted into a new blob file, durable but uncommitted; see `ObjectStore.writeSegment`. */
+/** Writes `body` encrypted into a new blob, durable but uncommitted; see `ObjectStore.writeSegment`. */
 export async function writeSegment(ctx: StoreContext, body: Readable, p: SegmentWrite): Promise<WrittenSegment> {
   const chunkSize = p.chunkSize ?? ctx.opts.chunkSize;
   const streamKey = deriveStreamKey(p.dek, p.salt, p.info);
   let blobId: string | undefined;
   try {
-    const blob = await writeBlob(ctx.layout, ctx.opts, body, {
+    const blob = await writeBlob(ctx.chunks, ctx.opts, body, {
       streamKey,
       chunkSize,
       maxSize: p.maxSize,
@@ -63,7 +63,7 @@ export function inlineSegment(
   } finally {
     streamKey.fill(0);
   }
-  const blobId = newBlobId();
+  const blobId = newChunkId();
   ctx.uncommitted.add(blobId);
   ctx.inlinePending.set(blobId, sealed);
   const segment: Segment = {
@@ -82,5 +82,5 @@ export function inlineSegment(
 export async function discardSegment(ctx: StoreContext, segment: Segment): Promise<void> {
   if (!ctx.uncommitted.delete(segment.blobId)) return;
   if (segment.inline) ctx.inlinePending.delete(segment.blobId);
-  else await removeBlob(ctx.opts.fs, ctx.layout, segment.blobId);
+  else await removeBlob(ctx.chunks, segment.blobId);
 }

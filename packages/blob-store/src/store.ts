@@ -7,15 +7,26 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
+import { type ChunkStore, LocalChunkStore } from '@coffer/chunk-store';
 import { secureRandom, ssecEtag, type SseCustomerKey } from '@coffer/crypto';
 import { isKvError, type KvEngine, type KvStats } from '@coffer/kv';
 
 import { BucketCache } from './bucket-cache.ts';
+import { chunkError } from './chunk-errors.ts';
 import { committedObject, type StoreContext } from './context.ts';
 import type { BucketPatch, DeleteBucketOptions, DeleteObjectOptions, ObjectStore } from './contract.ts';
 import { newKey, rewrapKey, unwrapKey, wrapKey } from './envelope.ts';
 import { openEngine } from './engine.ts';
 import { BlobStoreError, metaError } from './errors.ts';
+import {
+  collectGarbage,
+  compareBlobs,
+  gcContext,
+  type CollectOptions,
+  type GarbageSweep,
+  type GcOptions,
+  type GcReport,
+} from './garbage.ts';
 import { readSmallBody } from './inline.ts';
 import { checkLayout } from './layout.ts';
 import { BlobLeases, acquireJobLease } from './leases.ts';
@@ -91,19 +102,16 @@ export class BlobStore implements ObjectStore {
   #sweepAfterFault = false;
   #closed = false;
 
-  private constructor(opts: ResolvedOptions, kv: KvEngine) {
-    const layout = new DataLayout(opts.dir);
-    const shared = opts.meta !== undefined;
+  private constructor(opts: ResolvedOptions, kv: KvEngine, chunks: ChunkStore) {
     this.#ctx = {
       opts,
-      layout,
+      chunks,
       kv,
-      shared,
       uncommitted: new Set(),
       inlinePending: new Map(),
-      leases: new BlobLeases(opts.fs, layout),
+      leases: new BlobLeases(chunks),
     };
-    this.#buckets = new BucketCache(kv, shared);
+    this.#buckets = new BucketCache(kv, opts.meta !== undefined);
   }
 
   /** Bookkeeping once a commit is durable: fresh blobs are committed, freed files go, the bucket cache follows. */
@@ -118,28 +126,45 @@ export class BlobStore implements ObjectStore {
   }
 
   /**
-   * Opens (creating if needed) the data directory: `meta/`, `blobs/`, `tmp/`. Removes everything in `tmp/` and every
-   * blob file that no record references (left by a crash between write and commit).
-   * Throws `BLOB_LOCKED` if another process (or another BlobStore in this one) has the directory open.
+   * Opens (creating if needed) the data directory: `meta/`, and the chunk store (`blobs/`, `tmp/` by default). Removes
+   * what unfinished writes left (`tmp/`) and every blob that no record references (left by a crash between write and
+   * commit). Throws `BLOB_LOCKED` if another process (or another BlobStore in this one) has the directory open. A
+   * chunk store given in the options is closed if the open fails.
    */
   static async open(options: BlobStoreOptions): Promise<BlobStore> {
     const opts = resolveOptions(options);
-    const kv = await openEngine(opts, new DataLayout(opts.dir));
-    const store = new BlobStore(opts, kv);
+    let chunks = opts.chunks;
+    let kv: KvEngine | undefined;
     try {
-      await store.sweep();
+      kv = await openEngine(opts, new DataLayout(opts.dir));
+      chunks ??= await LocalChunkStore.open({
+        dir: opts.dir,
+        sync: opts.sync,
+        writeBufferSize: opts.writeBufferSize,
+        readBufferSize: opts.readBufferSize,
+        testing: { fs: opts.fs, write: opts.write },
+      }).catch((err: unknown) => {
+        throw chunkError(err);
+      });
+      const store = new BlobStore(opts, kv, chunks);
+      if (opts.sweepAtOpen) await store.sweep();
+      return store;
     } catch (err) {
-      await kv.close().catch(() => undefined);
+      await kv?.close().catch(() => undefined);
+      await chunks?.close().catch(() => undefined);
       throw err;
     }
-    return store;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
-    await this.#ctx.kv.close();
+    try {
+      await this.#ctx.kv.close();
+    } finally {
+      await this.#ctx.chunks.close();
+    }
   }
 
   get dir(): string {
@@ -572,6 +597,7 @@ export class BlobStore implements ObjectStore {
       uncommitted: this.#ctx.uncommitted,
       pendingInline: (id: string) => this.#ctx.inlinePending.get(id),
       claims: this.#claims,
+      garbageDelayMs: this.#ctx.opts.garbageDelayMs,
     };
     let result: { value: T; done: CommitDone };
     try {
@@ -611,6 +637,16 @@ export class BlobStore implements ObjectStore {
 
   async sweep(): Promise<SweepResult> {
     return this.#op(() => sweep(this.#ctx));
+  }
+
+  async collectGarbage(opts: CollectOptions = {}): Promise<GarbageSweep> {
+    return this.#op(() => collectGarbage(gcContext(this.#ctx), opts));
+  }
+
+  async gc(opts: GcOptions = {}): Promise<GcReport> {
+    const graceMs = opts.graceMs ?? this.#ctx.opts.sweepGraceMs;
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw new RangeError('opts.graceMs must be an integer ≥ 0');
+    return this.#op(() => compareBlobs(gcContext(this.#ctx), { ...opts, graceMs }));
   }
 
   async rewrapKeys(opts: RewrapOptions = {}): Promise<RewrapResult> {

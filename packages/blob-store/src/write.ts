@@ -1,50 +1,23 @@
-import type { FileHandle } from 'node:fs/promises';
-import path from 'node:path';
-import { finished, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline, type Readable } from 'node:stream';
 
+import { type ChunkStore, newChunkId } from '@coffer/chunk-store';
 import { createEncryptStream, encryptedSize } from '@coffer/crypto';
 
-import { BlobFileWriter, HashTap } from './blob-writer.ts';
-import { BlobStoreError, ioError } from './errors.ts';
-import type { FileOps, ResolvedOptions } from './options.ts';
-import { type DataLayout, newBlobId } from './paths.ts';
+import { HashTap } from './blob-writer.ts';
+import { chunkError } from './chunk-errors.ts';
+import { BlobStoreError } from './errors.ts';
+import type { ResolvedOptions } from './options.ts';
 
-/** Bytes between background fdatasyncs of a durable blob write (see BlobFileWriter). */
-const SYNC_EVERY = 8 * 1024 * 1024;
-
-/** A blob file written, fsync'd and renamed into `blobs/`, but not yet referenced by any record. */
+/** A blob written to the chunk store (durably), but not yet referenced by any record. */
 export interface WrittenBlob {
   /** Blob id. */
   blobId: string;
   /** Plaintext bytes. */
   plainSize: number;
-  /** File bytes. */
+  /** Stored (ciphertext) bytes. */
   encSize: number;
   /** Plaintext MD5. */
   md5: Buffer;
-}
-
-/** fsync a directory, so that a rename or a new entry in it is durable. */
-export async function syncDir(fs: FileOps, dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await fs.open(dir, 'r');
-    await fh.sync();
-  } finally {
-    await fh?.close();
-  }
-}
-
-/** mkdir -p, then fsync the parents of whatever was created (when durable). */
-async function makeDir(fs: FileOps, dir: string, root: string, sync: boolean): Promise<void> {
-  const first = await fs.mkdir(dir, { recursive: true });
-  if (first === undefined || !sync) return;
-  // `first` is the top-most directory created: its parent and every created directory above `dir` need an fsync.
-  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
-    await syncDir(fs, d);
-    if (d === path.dirname(first) || d === root || d === path.dirname(d)) break;
-  }
 }
 
 /** Maps a failure of a body-consuming write to the store's errors: aborts become BLOB_ABORTED, the rest pass. */
@@ -78,13 +51,13 @@ function feedFrom(body: Readable, tap: HashTap): HashTap {
 }
 
 /**
- * Streams `body` through MD5/size tap → encryption → coalescing file writer into `tmp/ID`, then fsync, close,
- * rename to `blobs/xx/yy/ID` and fsync that directory. On any failure or abort the internal streams are destroyed,
- * the file is removed, and the error is rethrown; the body is left to its owner (not destroyed). The result is not referenced yet: the caller commits it, or
- * removes it with {@link removeBlob}.
+ * Streams `body` through MD5/size tap → encryption → the chunk store, as a new blob under a fresh id (durable when
+ * the chunk store's write resolves: the local store fsyncs the file, renames it and fsyncs its directory). On any
+ * failure or abort the internal streams are destroyed, nothing is left under the id, and the error is rethrown; the
+ * body is left to its owner (not destroyed). The result is not referenced yet: the caller commits it, or deletes it.
  */
 export async function writeBlob(
-  layout: DataLayout,
+  chunks: ChunkStore,
   opts: ResolvedOptions,
   body: Readable,
   p: {
@@ -95,68 +68,41 @@ export async function writeBlob(
     onCreate?: (blobId: string) => void;
   },
 ): Promise<WrittenBlob> {
-  const blobId = newBlobId();
-  const tmp = layout.tmpPath(blobId);
-  const final = layout.blobPath(blobId);
-  const fs = opts.fs;
-  let fh: FileHandle | undefined;
+  const blobId = newChunkId();
   let tap: HashTap | undefined;
-  let renamed = false;
+  let source: Readable | undefined;
+  let written = false;
   p.onCreate?.(blobId);
   try {
     p.signal?.throwIfAborted();
-    try {
-      fh = await fs.open(tmp, 'wx', 0o600);
-    } catch (err) {
-      throw ioError('creating a temp file', err);
-    }
     tap = new HashTap(p.maxSize);
-    const sink = new BlobFileWriter(fh, {
-      bufferSize: opts.writeBufferSize,
-      write: opts.write,
-      syncEvery: opts.sync ? SYNC_EVERY : 0,
-    });
-    await pipeline(
+    // The tap's error (the body's, BLOB_TOO_LARGE) reaches the chunk store through the encrypt stream it destroys.
+    source = pipeline(
       feedFrom(body, tap),
       createEncryptStream(p.streamKey, { chunkSize: p.chunkSize, pool: opts.cryptoPool }),
-      sink,
-      p.signal ? { signal: p.signal } : {},
+      () => undefined,
     );
-    // The digest worker finishes the MD5 while the file is fsync'd.
+    const { size } = await chunks.write(blobId, source, p.signal ? { signal: p.signal } : {});
+    written = true;
+    // The digest worker finishes the MD5 while the chunk store made the blob durable.
     const md5Promise = tap.digest();
     md5Promise.catch(() => undefined);
     const plainSize = tap.size;
     const encSize = encryptedSize(plainSize, p.chunkSize);
-    if (sink.bytesWritten !== encSize) {
-      throw new BlobStoreError('BLOB_IO', `blob file has ${sink.bytesWritten} bytes, expected ${encSize}`);
-    }
-    try {
-      if (opts.sync) await fh.sync();
-      const h = fh;
-      fh = undefined;
-      await h.close();
-      const dir = layout.blobDir(blobId);
-      await makeDir(fs, dir, layout.blobs, opts.sync);
-      await fs.rename(tmp, final);
-      renamed = true;
-      if (opts.sync) await syncDir(fs, dir);
-    } catch (err) {
-      throw ioError('storing the blob file', err);
-    }
+    if (size !== encSize) throw new BlobStoreError('BLOB_IO', `blob ${blobId} has ${size} bytes, expected ${encSize}`);
     opts.point?.('blob-stored');
     const md5 = await md5Promise;
     p.signal?.throwIfAborted();
     return { blobId, plainSize, encSize, md5 };
   } catch (err) {
     tap?.discard();
-    await fh?.close().catch(() => undefined);
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    if (renamed) await fs.rm(final, { force: true }).catch(() => undefined);
-    throw mapWriteError(err, p.signal);
+    source?.destroy();
+    if (written) await chunks.delete(blobId).catch(() => undefined);
+    throw mapWriteError(chunkError(err), p.signal);
   }
 }
 
-/** Removes a blob file that no committed record references. Errors are ignored: the sweep at open retries. */
-export async function removeBlob(fs: FileOps, layout: DataLayout, blobId: string): Promise<void> {
-  await fs.rm(layout.blobPath(blobId), { force: true }).catch(() => undefined);
+/** Deletes a blob that no committed record references. Errors are ignored: the sweep at open retries. */
+export async function removeBlob(chunks: ChunkStore, blobId: string): Promise<void> {
+  await chunks.delete(blobId).catch(() => undefined);
 }

@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import type { BlobStoreOptions, ObjectStore } from '@coffer/blob-store';
+import { parseChunksUrl, type S3ChunkStoreOptions } from '@coffer/chunk-store';
 import type { MasterKeyRing } from '@coffer/crypto';
 import { CofferServer, SERVER_DEFAULTS } from './server.ts';
 import { RING_RELOAD_MS, openDataDir, type MasterKeySource } from './key-ring.ts';
@@ -15,11 +16,63 @@ import { migrateMeta, redactUrl } from './migrate.ts';
 import { LogSink } from './log-sink.ts';
 import { parseReserve, type SpaceReserve } from './space.ts';
 
+/** The flags that put the chunks in an S3-compatible store (`--chunks s3://BUCKET/PREFIX`). */
+interface ChunkFlags {
+  chunks?: { bucket: string; prefix: string };
+  chunksEndpoint?: string;
+  chunksRegion?: string;
+}
+
 /** Options every command that opens a data directory takes. */
-interface DataOpts {
+interface DataOpts extends ChunkFlags {
   data: string;
   meta?: string;
   masterKeyFile?: string;
+}
+
+/** Parses `--chunks`: `s3://BUCKET/PREFIX`. */
+function parseChunks(value: string): { bucket: string; prefix: string } {
+  try {
+    return parseChunksUrl(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** Adds the `--chunks` flags to a command. */
+function chunkOptions(cmd: Command): Command {
+  return cmd
+    .option('--chunks <s3://bucket/prefix>', 'keep the encrypted chunks in this S3-compatible store', parseChunks)
+    .option('--chunks-endpoint <url>', 'the chunk store S3 endpoint (http(s)://host[:port])')
+    .option('--chunks-region <region>', 'the region chunk store requests are signed for (default us-east-1)');
+}
+
+/**
+ * The S3 chunk store `--chunks` names, with the backend's keys from `COFFER_CHUNKS_ACCESS_KEY` /
+ * `COFFER_CHUNKS_SECRET_KEY` (never flags: a command line is visible to every user of the machine); `undefined`
+ * without `--chunks` (the chunk files in the data directory).
+ */
+function chunkStoreOptions(opts: ChunkFlags): S3ChunkStoreOptions | undefined {
+  if (opts.chunks === undefined) {
+    if (opts.chunksEndpoint !== undefined || opts.chunksRegion !== undefined) {
+      throw new InvalidArgumentError('--chunks-endpoint and --chunks-region go with --chunks');
+    }
+    return undefined;
+  }
+  if (opts.chunksEndpoint === undefined) throw new InvalidArgumentError('--chunks needs --chunks-endpoint URL');
+  const accessKeyId = process.env.COFFER_CHUNKS_ACCESS_KEY;
+  const secretAccessKey = process.env.COFFER_CHUNKS_SECRET_KEY;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new InvalidArgumentError(
+      '--chunks needs the backend keys in COFFER_CHUNKS_ACCESS_KEY and COFFER_CHUNKS_SECRET_KEY',
+    );
+  }
+  return {
+    endpoint: opts.chunksEndpoint,
+    ...opts.chunks,
+    region: opts.chunksRegion,
+    credentials: { accessKeyId, secretAccessKey },
+  };
 }
 
 /** Opens the users of a stopped data directory (or of a PostgreSQL metadata database, running nodes or not). */
@@ -50,6 +103,14 @@ function parsePositive(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
+}
+
+/** Parses a duration in seconds, 0 or more, into ms. */
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 7 * 86_400)
+    throw new InvalidArgumentError('expected a number of seconds from 0 to 604800 (a week)');
+  return Math.round(n * 1000);
 }
 
 /** Parses `--min-free-space` (bytes, `512MiB`, `1GiB`, `5%`). */
@@ -132,6 +193,7 @@ function crashPoint(): ((name: string) => void) | undefined {
 async function withStore<T>(
   opts: DataOpts,
   fn: (store: ObjectStore, keyRing: MasterKeyRing) => Promise<T>,
+  storeOpts: Pick<BlobStoreOptions, 'sweepAtOpen'> = {},
 ): Promise<T> {
   let opened: { store: ObjectStore; keyRing: MasterKeyRing };
   try {
@@ -139,7 +201,9 @@ async function withStore<T>(
       dataDir: opts.data,
       meta: opts.meta,
       masterKey: masterKeySource(opts),
+      chunks: chunkStoreOptions(opts),
       testing: crashHooks(),
+      ...storeOpts,
     });
   } catch (err) {
     if ((err as { code?: string }).code === 'BLOB_LOCKED') {
@@ -158,15 +222,17 @@ const program = new Command('coffer').description(
   'Coffer: an S3-compatible object store that encrypts every object at rest',
 );
 
-program
-  .command('serve')
-  .description('serve the S3 API')
-  .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
-  .option(
-    '--meta <url>',
-    'metadata in PostgreSQL (postgres://…, shared by several nodes) instead of LevelDB in DATA',
-    parseMeta,
-  )
+chunkOptions(
+  program
+    .command('serve')
+    .description('serve the S3 API')
+    .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
+    .option(
+      '--meta <url>',
+      'metadata in PostgreSQL (postgres://…, shared by several nodes) instead of LevelDB in DATA',
+      parseMeta,
+    ),
+)
   .addOption(
     new Option('--listen <host:port>', 'address to listen on')
       .argParser(parseListen)
@@ -203,9 +269,16 @@ program
   .option('--lifecycle-interval <seconds>', "how often the buckets' lifecycle rules run", parsePositive, 3600)
   .option(
     '--sweep-grace <seconds>',
-    'with --meta: the sweep leaves unreferenced chunk files younger than this (another node may be writing them)',
+    'with --meta: the sweeps leave unreferenced data younger than this (another node may be writing it)',
     parsePositive,
     900,
+  )
+  .option('--gc-interval <seconds>', 'how often the garbage sweep runs (one node at a time)', parsePositive, 300)
+  .option(
+    '--garbage-delay <seconds>',
+    'keep replaced or deleted data this long for reads still streaming it; longer than the longest GET ' +
+      '(default: 900 with --meta, else 0)',
+    parseSeconds,
   )
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics (GET /metrics) on this address', parseListen)
   .option(
@@ -235,6 +308,7 @@ program
     const server = await CofferServer.start({
       dataDir: opts.data,
       meta: opts.meta,
+      chunks: chunkStoreOptions(opts),
       host: opts.listen.host,
       port: opts.listen.port,
       region: opts.region,
@@ -257,6 +331,8 @@ program
       metricsListen: opts.metricsListen,
       lifecycleIntervalMs: opts.lifecycleInterval * 1000,
       sweepGraceMs: Math.round(opts.sweepGrace * 1000),
+      gcIntervalMs: opts.gcInterval * 1000,
+      garbageDelayMs: opts.garbageDelay,
       minFreeSpace: opts.minFreeSpace,
       logDropped: () => sink.dropped,
       testing: crashHooks(),
@@ -288,10 +364,12 @@ program
 
 const user = program.command('user').description('manage users of a stopped data directory');
 const dataOptions = (cmd: Command) =>
-  cmd
-    .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
-    .option('--meta <url>', 'metadata in PostgreSQL (postgres://…) instead of LevelDB in DATA', parseMeta)
-    .option('--master-key-file <file>', 'master key ring file (default: the ring in the metadata)');
+  chunkOptions(
+    cmd
+      .option('--data <dir>', 'data directory', SERVER_DEFAULTS.dataDir)
+      .option('--meta <url>', 'metadata in PostgreSQL (postgres://…) instead of LevelDB in DATA', parseMeta)
+      .option('--master-key-file <file>', 'master key ring file (default: the ring in the metadata)'),
+  );
 
 dataOptions(user.command('add').description('add a user'))
   .requiredOption('--access-key <key>', 'access key ID')
@@ -375,6 +453,72 @@ dataOptions(
   );
   if (report.failures.length > 0) process.exitCode = 2;
 });
+
+/** What `coffer gc` shows of each phase of the compare. */
+const PHASES = { metadata: 'reading references', blobs: 'listing data', objects: 'finding objects' } as const;
+
+dataOptions(
+  program
+    .command('gc')
+    .description(
+      'compare the stored data with the metadata: delete data nothing refers to, report data that records refer ' +
+        'to but that is missing',
+    ),
+)
+  .option('--dry-run', 'delete nothing: only report what would be deleted')
+  .option(
+    '--grace <seconds>',
+    'keep unreferenced data younger than this: it may be a write in progress on a running node ' +
+      '(default: 900 with --meta, else 0)',
+    parseSeconds,
+  )
+  .action(async (opts) => {
+    const dryRun = opts.dryRun === true;
+    const bar = new SingleBar(
+      { format: 'gc: {phase} [{bar}] {value}/{total}', hideCursor: true, noTTYOutput: true, stream: process.stderr },
+      Presets.shades_classic,
+    );
+    let phase: string | undefined;
+    const { released, report, tmpFiles } = await withStore(
+      opts,
+      async (store) => {
+        // The garbage list's due entries first: the compare then counts only what is still waiting.
+        const released = dryRun ? undefined : await store.collectGarbage();
+        const report = await store.gc({
+          dryRun,
+          graceMs: opts.grace,
+          onProgress: (p) => {
+            const label = PHASES[p.phase];
+            if (phase === undefined) bar.start(0, 0, { phase: label });
+            phase = p.phase;
+            // A bar where the count to expect is known (the listing: the blobs the metadata names), a count otherwise.
+            bar.setTotal(Math.max(p.expected ?? p.done, p.done));
+            bar.update(p.done, { phase: label });
+          },
+        });
+        // Temp files of writes cut short (the compare covers the blob files, the sweep finds none left).
+        const tmpFiles = dryRun ? 0 : (await store.sweep()).tmpFiles;
+        return { released, report, tmpFiles };
+      },
+      // Not at open: the compare itself finds what the open's sweep would delete, and a dry run deletes nothing.
+      { sweepAtOpen: false },
+    );
+    if (phase !== undefined) bar.stop();
+    for (const m of report.missing) {
+      const users = m.objects.map((o) => `${o.bucket}/${o.key}`).join('\t') || '(a multipart upload part)';
+      process.stdout.write(`MISSING\t${m.blobId}\t${users}\n`);
+    }
+    for (const id of report.removed) process.stdout.write(`${dryRun ? 'WOULD DELETE' : 'DELETED'}\t${id}\n`);
+    process.stdout.write(
+      `${report.blobs} blobs (${report.bytes} bytes): ${report.referenced - report.missing.length} referenced, ` +
+        `${report.garbage} on the garbage list, ${report.young} younger than the grace, ` +
+        `${report.removed.length} unreferenced ${dryRun ? 'would be deleted' : 'deleted'} ` +
+        `(${report.removedBytes} bytes)` +
+        (released ? `, ${released.removed} released blobs deleted, ${tmpFiles} temp files deleted` : '') +
+        `; ${report.missing.length} missing\n`,
+    );
+    if (report.missing.length > 0) process.exitCode = 2;
+  });
 
 const meta = program.command('meta').description('the metadata store');
 meta

@@ -8,6 +8,7 @@ import type { User, UserRegistry } from './users.ts';
 import type { Endpoint } from './operations.ts';
 import type { Metrics } from './metrics.ts';
 import type { LifecycleRunner } from './lifecycle.ts';
+import type { LeasedJob } from './leased-job.ts';
 import type { DiskSpace } from './space.ts';
 
 /** The long-lived services a request handler works with. */
@@ -17,6 +18,8 @@ export interface Services {
   multipart: MultipartStore;
   /** The background runs of the buckets' lifecycle rules. */
   lifecycle: LifecycleRunner;
+  /** The background garbage sweep (released blobs when due, blobs of writes that never committed). */
+  gc: LeasedJob;
   keyRing: MasterKeyRing;
   /** The chunk-encryption worker pool, when the server runs one. */
   cryptoPool?: CryptoPool;

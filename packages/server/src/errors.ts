@@ -5,6 +5,7 @@
  */
 
 import type { BlobErrorCode } from '@coffer/blob-store';
+import type { ChunkErrorCode } from '@coffer/chunk-store';
 import type { CryptoErrorCode } from '@coffer/crypto';
 import type { KvErrorCode } from '@coffer/kv';
 import type { MultipartErrorCode } from '@coffer/multipart';
@@ -158,6 +159,7 @@ export type PackageErrorCode =
   | XmlErrorCode
   | CryptoErrorCode
   | BlobErrorCode
+  | ChunkErrorCode
   | MultipartErrorCode
   | KvErrorCode;
 
@@ -241,12 +243,18 @@ export const PACKAGE_ERRORS = Object.freeze({
   BLOB_TOO_LARGE: { s3: 'EntityTooLarge', showMessage: false },
   BLOB_NO_SPACE: { s3: 'XCofferStorageFull', showMessage: false },
   BLOB_UNAVAILABLE: { s3: 'ServiceUnavailable', showMessage: false },
+  // the chunk backend (radosgw, S3) is down or overloaded: the client may retry, as after AWS's own 503
+  CHUNKS_UNAVAILABLE: { s3: 'ServiceUnavailable', showMessage: false },
+  CHUNKS_NO_SPACE: { s3: 'XCofferStorageFull', showMessage: false },
   BLOB_BUCKET_EXISTS: { s3: 'InternalError', showMessage: false },
   BLOB_LOCKED: { s3: 'InternalError', showMessage: false },
   BLOB_CORRUPT: { s3: 'InternalError', showMessage: false },
   BLOB_ABORTED: { s3: 'InternalError', showMessage: false },
   BLOB_IO: { s3: 'InternalError', showMessage: false },
   BLOB_CLOSED: { s3: 'InternalError', showMessage: false },
+  CHUNKS_NOT_FOUND: { s3: 'InternalError', showMessage: false },
+  CHUNKS_IO: { s3: 'InternalError', showMessage: false },
+  CHUNKS_CLOSED: { s3: 'InternalError', showMessage: false },
   CRYPTO_AUTH_FAILED: { s3: 'InternalError', showMessage: false },
   CRYPTO_UNKNOWN_KEY: { s3: 'InternalError', showMessage: false },
   CRYPTO_READONLY_RING: { s3: 'InternalError', showMessage: false },

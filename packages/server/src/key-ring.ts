@@ -13,12 +13,12 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { BlobStore, type BlobStoreOptions } from '@coffer/blob-store';
+import { S3ChunkStore, type S3ChunkStoreOptions } from '@coffer/chunk-store';
 import {
   KEYRING_FILE,
   MasterKeyRing,
   hkdfSha256,
   openKeyFile,
-  type CryptoPool,
   type KeyRingStorage,
   type WrappedKeyRing,
 } from '@coffer/crypto';
@@ -38,17 +38,15 @@ const ID = 'keyring';
 /** HKDF info of the key-encryption key derived from `COFFER_MASTER_KEY` (never the key itself, which is in the ring). */
 const KEK_INFO = 'coffer/ring-kek';
 
-/** Options of {@link openDataDir}. */
-export interface OpenDataDirOptions {
+/** Options of {@link openDataDir}; the store's options it takes are passed on as they are. */
+export interface OpenDataDirOptions
+  extends Pick<BlobStoreOptions, 'cryptoPool' | 'sweepGraceMs' | 'garbageDelayMs' | 'sweepAtOpen' | 'testing'> {
   dataDir: string;
   /** A `postgres://` URL for the metadata, instead of LevelDB in the data directory. */
   meta?: string;
   masterKey: MasterKeySource;
-  cryptoPool?: CryptoPool;
-  /** With `meta`: the sweep leaves unreferenced files younger than this (`BlobStoreOptions.sweepGraceMs`). */
-  sweepGraceMs?: number;
-  /** TEST ONLY: the store's fault-injection hooks. */
-  testing?: BlobStoreOptions['testing'];
+  /** The encrypted chunks in an S3-compatible store (`--chunks`) instead of files in the data directory. */
+  chunks?: S3ChunkStoreOptions;
 }
 
 /**
@@ -131,16 +129,15 @@ async function openStoredRing(store: BlobStore, dataDir: string, source: MasterK
  * closes the store. Throws `BLOB_LOCKED` (from the store) while a server holds a LevelDB data directory.
  */
 export async function openDataDir(opts: OpenDataDirOptions): Promise<{ store: BlobStore; keyRing: MasterKeyRing }> {
-  const { dataDir, masterKey } = opts;
+  const { dataDir, masterKey, chunks, ...storeOpts } = opts;
   const fileRing = masterKey.kind === 'file' ? await MasterKeyRing.fromFile(masterKey.path) : undefined;
   const slot = new RingSlot();
+  // The store owns the chunk store from here: it closes it, also when it fails to open.
   const store = await BlobStore.open({
+    ...storeOpts,
     dir: dataDir,
-    meta: opts.meta,
     keyRing: fileRing ?? slot,
-    cryptoPool: opts.cryptoPool,
-    sweepGraceMs: opts.sweepGraceMs,
-    testing: opts.testing,
+    chunks: chunks && (await S3ChunkStore.open(chunks)),
   });
   if (fileRing) return { store, keyRing: fileRing };
   try {

@@ -16,7 +16,7 @@ export interface LeasedJob {
  * the runs go on.
  */
 export function startLeasedJob(
-  store: ObjectStore,
+  store: Pick<ObjectStore, 'acquireJobLease'>,
   job: string,
   intervalMs: number,
   run: () => Promise<unknown>,

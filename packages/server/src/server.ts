@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_OPTIONS, type BlobStoreOptions } from '@coffer/blob-store';
+import type { S3ChunkStoreOptions } from '@coffer/chunk-store';
 import { CryptoPool, defaultCryptoThreads } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
 import { createApp } from './app.ts';
@@ -15,15 +16,14 @@ import type { Services } from './context.ts';
 import { UserRegistry, generateKeyPair } from './users.ts';
 import { Metrics } from './metrics.ts';
 import { LifecycleRunner } from './lifecycle.ts';
+import { startGarbageJob } from './garbage-job.ts';
 import { DiskSpace, type SpaceReserve } from './space.ts';
 import { LogSink } from './log-sink.ts';
 import { RING_RELOAD_MS, openDataDir, type MasterKeySource } from './key-ring.ts';
-import { startLeasedJob, type LeasedJob } from './leased-job.ts';
 
 /** What a node on shared metadata runs besides the requests (see {@link CofferServer.start}). */
 interface SharedJobs {
   ringReload?: NodeJS.Timeout;
-  orphanSweep?: LeasedJob;
 }
 
 /** Options of {@link CofferServer.start}. */
@@ -35,6 +35,11 @@ export interface ServerOptions {
    * Coffer nodes can share, instead of LevelDB in the data directory. Default: LevelDB.
    */
   meta?: string;
+  /**
+   * The encrypted chunks in an S3-compatible store (Ceph radosgw, AWS S3, …) instead of files in the data directory,
+   * which then holds only what this node keeps locally. Default: chunk files in the data directory.
+   */
+  chunks?: S3ChunkStoreOptions;
   /** Host to listen on. */
   host: string;
   /** Port to listen on; 0 picks a free one. */
@@ -76,6 +81,13 @@ export interface ServerOptions {
   logger?: Logger;
   /** How often the buckets' lifecycle rules run (expirations, stale uploads); default hourly. */
   lifecycleIntervalMs?: number;
+  /** How often the garbage sweep runs (one node at a time); default `SERVER_DEFAULTS.gcIntervalMs`. */
+  gcIntervalMs?: number;
+  /**
+   * How long replaced or deleted data stays for the reads still streaming it (ms); longer than the longest GET.
+   * Default: the store's (15 minutes with `meta`, 0 on one node, where readers keep their files themselves).
+   */
+  garbageDelayMs?: number;
   /** Serve Prometheus metrics (`GET /metrics`) on this address; none when absent. */
   metricsListen?: { host: string; port: number };
   /**
@@ -85,7 +97,8 @@ export interface ServerOptions {
   minFreeSpace?: SpaceReserve;
   /**
    * With `meta`: the sweep leaves unreferenced chunk and temp files younger than this, which may be another node's
-   * write in progress (default 15 minutes, `BlobStoreOptions.sweepGraceMs`). One node sweeps this often.
+   * write in progress (default 15 minutes, `BlobStoreOptions.sweepGraceMs`). The garbage job sweeps them every
+   * `gcIntervalMs`, or every grace period if that is shorter, so that a killed node's orphans go within two.
    */
   sweepGraceMs?: number;
   /** Log lines the logger's destination has dropped so far, for the metrics. */
@@ -101,6 +114,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   port: 9000,
   region: 'us-east-1',
   shutdownTimeoutMs: 10_000,
+  gcIntervalMs: 5 * 60_000,
   // Measured on 2 cores (benchmarks/README.md): the pool costs more than it buys there, so small machines encrypt
   // on the request thread.
   cryptoThreads: availableParallelism() > 2 ? defaultCryptoThreads() : 0,
@@ -108,6 +122,17 @@ export const SERVER_DEFAULTS = Object.freeze({
 
 /** How often a node on shared metadata reads the users again. */
 const USERS_RELOAD_MS = 2000;
+
+/**
+ * When the garbage job runs, and whether it sweeps orphans: only with shared metadata (alone, the store sweeps at
+ * start, when a crash's leftovers appear), then at least once per sweep grace.
+ */
+function gcSchedule(opts: ServerOptions): { intervalMs: number; sweepOrphans: boolean } {
+  const intervalMs = opts.gcIntervalMs ?? SERVER_DEFAULTS.gcIntervalMs;
+  if (opts.meta === undefined) return { intervalMs, sweepOrphans: false };
+  const grace = opts.sweepGraceMs ?? DEFAULT_OPTIONS.sweepGraceMs;
+  return { intervalMs: Math.min(intervalMs, grace), sweepOrphans: true };
+}
 
 /** A running Coffer server. */
 export class CofferServer {
@@ -149,6 +174,8 @@ export class CofferServer {
         masterKey: opts.masterKey,
         cryptoPool,
         sweepGraceMs: opts.sweepGraceMs,
+        garbageDelayMs: opts.garbageDelayMs,
+        chunks: opts.chunks,
         testing: opts.testing,
       });
     } catch (err) {
@@ -175,21 +202,12 @@ export class CofferServer {
           keyRing.reload().catch((err) => logger.warn({ err }, 'reloading the master key ring failed'));
         }, RING_RELOAD_MS);
         shared.ringReload.unref();
-        // The chunk files of a node that died mid-write become sweepable once older than the grace: one node
-        // sweeps the shared data directory that often (alone, the store sweeps at start and needs no more).
-        const grace = opts.sweepGraceMs ?? DEFAULT_OPTIONS.sweepGraceMs;
-        shared.orphanSweep = startLeasedJob(
-          store,
-          'orphan-sweep',
-          grace,
-          () => store.sweep(),
-          (err) => logger.error({ err }, 'sweeping orphaned files failed'),
-        );
       }
       const multipart = new MultipartStore(store, { maxUploadAgeMs: opts.multipartMaxUploadAgeMs });
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
       const lifecycle = new LifecycleRunner(store, multipart, logger);
       lifecycle.start(opts.lifecycleIntervalMs ?? 3_600_000);
+      const gc = startGarbageJob(store, logger, gcSchedule(opts));
       const space = new DiskSpace(opts.dataDir, opts.minFreeSpace);
       const metrics = opts.metricsListen
         ? new Metrics({
@@ -203,6 +221,7 @@ export class CofferServer {
         store,
         multipart,
         lifecycle,
+        gc,
         keyRing,
         cryptoPool,
         users,
@@ -239,7 +258,6 @@ export class CofferServer {
       return new CofferServer(server, services, opts.shutdownTimeoutMs, metricsServer, shared);
     } catch (err) {
       clearInterval(shared.ringReload);
-      await shared.orphanSweep?.stop();
       await store.close();
       await cryptoPool?.close();
       throw err;
@@ -268,8 +286,8 @@ export class CofferServer {
       clearTimeout(timer);
       this.#services.users.stop();
       clearInterval(this.#shared.ringReload);
-      await this.#shared.orphanSweep?.stop();
       await this.#services.lifecycle.stop();
+      await this.#services.gc.stop();
       await this.#services.multipart.stop();
       await this.#services.store.close();
       await this.#services.cryptoPool?.close();

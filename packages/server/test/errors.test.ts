@@ -56,6 +56,9 @@ describe('toS3Error', () => {
     ['BLOB_PRECONDITION_FAILED', 'PreconditionFailed', 412],
     ['BLOB_NO_SPACE', 'XCofferStorageFull', 507],
     ['BLOB_UNAVAILABLE', 'ServiceUnavailable', 503],
+    ['CHUNKS_UNAVAILABLE', 'ServiceUnavailable', 503],
+    ['CHUNKS_NO_SPACE', 'XCofferStorageFull', 507],
+    ['CHUNKS_IO', 'InternalError', 500],
   ];
   for (const [from, code, status] of mapped) {
     it(`should map ${from} to ${code} ${status}`, () => {
@@ -108,8 +111,10 @@ describe('PACKAGE_ERRORS', () => {
     assert.equal(e.message, 'Service is unable to handle request.');
     assert.deepEqual(e.extra, {});
   });
-  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, MP_, KV_)', () => {
-    for (const code of Object.keys(PACKAGE_ERRORS)) assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|MP|KV)_[A-Z0-9_]+$/);
+  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, CHUNKS_, MP_, KV_)', () => {
+    for (const code of Object.keys(PACKAGE_ERRORS)) {
+      assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|CHUNKS|MP|KV)_[A-Z0-9_]+$/);
+    }
   });
 });
 
