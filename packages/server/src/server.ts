@@ -122,6 +122,8 @@ export const SERVER_DEFAULTS = Object.freeze({
 
 /** How often a node on shared metadata reads the users again. */
 const USERS_RELOAD_MS = 2000;
+/** How long an idle keep-alive connection stays open (Node: 5 s; common load balancers: 60 s). */
+const KEEP_ALIVE_MS = 65_000;
 
 /**
  * When the garbage job runs, and whether it sweeps orphans: only with shared metadata (alone, the store sweeps at
@@ -239,6 +241,11 @@ export class CofferServer {
         : http.createServer(handle);
       // An `Expect` other than 100-continue is ignored, as S3 does; Node would answer 417 Expectation Failed.
       server.on('checkExpectation', handle);
+      // Node closes an idle keep-alive connection after 5 s. SDK clients keep their connections for longer and send
+      // the next request on one the server is closing at that moment: the request fails with ECONNRESET, and one
+      // with a streamed body cannot be retried. Keep idle connections as long as load balancers commonly do.
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      server.headersTimeout = KEEP_ALIVE_MS + 5_000;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(opts.port, opts.host, () => {
