@@ -17,6 +17,7 @@ import { UserRegistry, generateKeyPair } from './users.ts';
 import { Metrics } from './metrics.ts';
 import { LifecycleRunner } from './lifecycle.ts';
 import { startGarbageJob } from './garbage-job.ts';
+import type { LeasedJob } from './leased-job.ts';
 import { DiskSpace, type SpaceReserve } from './space.ts';
 import { LogSink } from './log-sink.ts';
 import { RING_RELOAD_MS, openDataDir, type MasterKeySource } from './key-ring.ts';
@@ -186,6 +187,7 @@ export class CofferServer {
     }
     const { store, keyRing } = opened;
     const shared: SharedJobs = {};
+    let gc: LeasedJob | undefined;
     try {
       const users = await UserRegistry.open(store, keyRing);
       if (opts.root) {
@@ -209,7 +211,7 @@ export class CofferServer {
       multipart.start((err) => logger.error({ err }, 'multipart sweep failed'));
       const lifecycle = new LifecycleRunner(store, multipart, logger);
       lifecycle.start(opts.lifecycleIntervalMs ?? 3_600_000);
-      const gc = startGarbageJob(store, logger, gcSchedule(opts));
+      gc = startGarbageJob(store, logger, gcSchedule(opts));
       const space = new DiskSpace(opts.dataDir, opts.minFreeSpace);
       const metrics = opts.metricsListen
         ? new Metrics({
@@ -265,6 +267,7 @@ export class CofferServer {
       return new CofferServer(server, services, opts.shutdownTimeoutMs, metricsServer, shared);
     } catch (err) {
       clearInterval(shared.ringReload);
+      await gc?.stop();
       await store.close();
       await cryptoPool?.close();
       throw err;
