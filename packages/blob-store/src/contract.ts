@@ -10,6 +10,7 @@ import type { SseCustomerKey } from '@coffer/crypto';
 import type { Transaction } from './meta-tx.ts';
 import type {
   BucketRecord,
+  BucketSettings,
   CopyOptions,
   ListQuery,
   ListResult,
@@ -29,7 +30,10 @@ import type {
 } from './types.ts';
 
 /** The bucket changes `updateBucket` takes (a field given as `undefined` removes it). */
-export type BucketPatch = Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle'>>;
+export type BucketPatch = Partial<Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle'>> & BucketSettings;
+
+/** Options of `createBucket`: its location, and the access settings it starts with. */
+export type CreateBucketOptions = { location?: string } & BucketSettings;
 
 /** Options of `deleteBucket`: hooks run inside its commit. */
 export interface DeleteBucketOptions {
@@ -60,7 +64,7 @@ export interface ObjectStore {
   // ---------------------------------------------------------------- buckets
 
   /** Creates a bucket. `BLOB_BUCKET_EXISTS` (details.owner = the existing owner) if the name is taken. */
-  createBucket(name: string, owner: string, opts?: { location?: string }): Promise<BucketRecord>;
+  createBucket(name: string, owner: string, opts?: CreateBucketOptions): Promise<BucketRecord>;
 
   /** A bucket, or undefined. */
   getBucket(name: string): Promise<BucketRecord | undefined>;

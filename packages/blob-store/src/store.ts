@@ -12,7 +12,7 @@ import { isKvError, type KvEngine } from '@coffer/kv';
 
 import { BucketCache } from './bucket-cache.ts';
 import { committedObject, type StoreContext } from './context.ts';
-import type { BucketPatch, DeleteBucketOptions, ObjectStore } from './contract.ts';
+import type { BucketPatch, CreateBucketOptions, DeleteBucketOptions, ObjectStore } from './contract.ts';
 import { newKey, rewrapKey, unwrapKey, wrapKey } from './envelope.ts';
 import { openEngine } from './engine.ts';
 import { BlobStoreError, metaError } from './errors.ts';
@@ -143,7 +143,7 @@ export class BlobStore implements ObjectStore {
 
   // ---------------------------------------------------------------- buckets
 
-  async createBucket(name: string, owner: string, opts: { location?: string } = {}): Promise<BucketRecord> {
+  async createBucket(name: string, owner: string, opts: CreateBucketOptions = {}): Promise<BucketRecord> {
     checkBucketName(name);
     if (typeof owner !== 'string' || owner === '') throw new TypeError('owner must be a non-empty string');
     return this.transaction(async (tx) => {
@@ -153,13 +153,9 @@ export class BlobStore implements ObjectStore {
           details: { owner: existing.owner },
         });
       }
-      const rec: BucketRecord = {
-        v: 1,
-        name,
-        owner,
-        created: new Date().toISOString(),
-        location: opts.location || 'us-east-1',
-      };
+      const { location, ...settings } = opts;
+      const created = new Date().toISOString();
+      const rec = patchBucket({ v: 1, name, owner, created, location: location || 'us-east-1' }, settings);
       tx.putBucket(rec);
       return rec;
     });

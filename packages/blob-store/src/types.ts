@@ -20,6 +20,41 @@ export interface BucketRecord {
   tags?: Record<string, string>;
   /** Lifecycle rules (PutBucketLifecycleConfiguration), checked by the server; absent = none. */
   lifecycle?: BucketLifecycleRule[];
+  /**
+   * S3 Object Ownership (PutBucketOwnershipControls, `x-amz-object-ownership`). Absent = `BucketOwnerEnforced`
+   * (buckets from before it existed); `none` = the controls were deleted, which S3 treats as `ObjectWriter`.
+   */
+  ownership?: ObjectOwnership | 'none';
+  /** Block Public Access (PutPublicAccessBlock); absent = no configuration (nothing blocked). */
+  publicAccessBlock?: PublicAccessBlock;
+  /** The bucket's ACL (PutBucketAcl, `x-amz-acl` on CreateBucket); absent = `private` (the owner's FULL_CONTROL). */
+  acl?: AclGrant[];
+}
+
+/** The access settings of a bucket, which CreateBucket may set and updateBucket change. */
+export type BucketSettings = Partial<Pick<BucketRecord, 'ownership' | 'publicAccessBlock' | 'acl'>>;
+
+/** S3 Object Ownership: who owns new objects, and whether ACLs count. */
+export type ObjectOwnership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
+
+/** A bucket's Block Public Access settings, as S3's PublicAccessBlockConfiguration names them. */
+export interface PublicAccessBlock {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
+}
+
+/** An ACL permission, as S3 names it. */
+export type AclPermission = 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP' | 'FULL_CONTROL';
+
+/** Who an ACL grant is for: a user by canonical id, or a predefined group by URI. */
+export type AclGrantee = { type: 'CanonicalUser'; id: string } | { type: 'Group'; uri: string };
+
+/** One grant of an ACL. */
+export interface AclGrant {
+  grantee: AclGrantee;
+  permission: AclPermission;
 }
 
 /** One lifecycle rule of a bucket: which objects (prefix, tags, size bounds) and what happens to them, when. */
@@ -78,6 +113,8 @@ export interface ObjectMetadata {
   userMeta: Record<string, string>;
   /** Object tags (x-amz-tagging, PutObjectTagging): key → value, in the order given; absent = none. */
   tags?: Record<string, string>;
+  /** The object's ACL (PutObjectAcl, `x-amz-acl` on writes); absent = `private` (the owner's FULL_CONTROL). */
+  acl?: AclGrant[];
 }
 
 /**

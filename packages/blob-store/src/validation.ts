@@ -66,6 +66,10 @@ export function pickMetadata(m: ObjectMetadata): ObjectMetadata {
       if (typeof v !== 'string') throw new TypeError(`metadata.tags.${k} must be a string`);
     }
   }
+  if (m.acl !== undefined) {
+    if (!Array.isArray(m.acl)) throw new TypeError('metadata.acl must be an array of grants');
+    out.acl = structuredClone(m.acl);
+  }
   return out;
 }
 
@@ -105,6 +109,11 @@ export function patchBucket(rec: BucketRecord, patch: BucketPatch): BucketRecord
   if ('lifecycle' in patch) {
     if (patch.lifecycle === undefined) delete next.lifecycle;
     else next.lifecycle = structuredClone(patch.lifecycle);
+  }
+  for (const field of ['ownership', 'publicAccessBlock', 'acl'] as const) {
+    if (!(field in patch)) continue;
+    if (patch[field] === undefined) delete next[field];
+    else Object.assign(next, { [field]: structuredClone(patch[field]) });
   }
   return next;
 }

@@ -178,6 +178,19 @@ program
     [] as string[],
   )
   .option('--no-sigv2', 'refuse AWS Signature Version 2 (header, presigned URLs, POST forms): SigV4 only')
+  .addOption(
+    new Option('--default-object-ownership <setting>', 'Object Ownership of buckets created from now on')
+      .choices(['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'])
+      .default('BucketOwnerEnforced'),
+  )
+  .addOption(
+    new Option(
+      '--default-public-access-block <on|off>',
+      'Block Public Access (all four) on buckets created from now on',
+    )
+      .choices(['on', 'off'])
+      .default('on'),
+  )
   .option('--master-key-file <file>', 'master key ring file (default: generated under DATA/keys)')
   .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
@@ -225,6 +238,8 @@ program
       region: opts.region,
       domains: opts.domain,
       sigV2: opts.sigv2,
+      defaultObjectOwnership: opts.defaultObjectOwnership,
+      defaultPublicAccessBlock: opts.defaultPublicAccessBlock === 'on',
       masterKey: masterKeySource(opts),
       root: accessKey && secretKey ? { accessKey, secretKey } : undefined,
       onGeneratedRoot: (pair) => {

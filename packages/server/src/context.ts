@@ -1,11 +1,12 @@
 /** What the HTTP layer shares between middleware and handlers. */
 import type { Logger } from 'pino';
-import type { ObjectStore } from '@coffer/blob-store';
+import type { BucketRecord, ObjectOwnership, ObjectRecord, ObjectStore, PublicAccessBlock } from '@coffer/blob-store';
 import type { CryptoPool, MasterKeyRing } from '@coffer/crypto';
 import type { MultipartStore } from '@coffer/multipart';
 import type { AuthContext } from '@coffer/sigv4';
 import type { User, UserRegistry } from './users.ts';
 import type { Endpoint } from './operations.ts';
+import type { PolicyEvaluator } from './authz.ts';
 import type { Metrics } from './metrics.ts';
 import type { LifecycleRunner } from './lifecycle.ts';
 import type { DiskSpace } from './space.ts';
@@ -32,6 +33,14 @@ export interface Services {
   domains: readonly string[];
   /** Accept Signature Version 2 (header, query string and POST forms) besides SigV4. */
   sigV2: boolean;
+  /** Bucket and user policies, consulted by every authorization; absent = none. */
+  policy?: PolicyEvaluator;
+  /** What buckets created from now on start with (`--default-object-ownership`, `--default-public-access-block`). */
+  bucketDefaults: {
+    ownership: ObjectOwnership;
+    /** Absent = no Block Public Access configuration. */
+    publicAccessBlock?: PublicAccessBlock;
+  };
   /** When SSE-C may travel over plain HTTP beyond loopback peers. */
   security: {
     /** Accept SSE-C over plain HTTP from any peer (the operator's explicit opt-in). */
@@ -44,9 +53,15 @@ export interface Services {
 /** Per-request state on `ctx.state`. */
 export interface AppState {
   requestId: string;
+  /** What authentication proved (for an unsigned request: only how its body is protected, see auth.ts). */
   auth?: AuthContext;
+  /** The verified user; absent = the anonymous principal. */
   user?: User;
   endpoint?: Endpoint;
+  /** The bucket the request names, loaded and authorized before its handler runs. */
+  bucket?: BucketRecord;
+  /** The object of an action on an object's data, ACL or tags, loaded and authorized with the bucket. */
+  object?: ObjectRecord;
   /** CORS response headers of an allowed cross-origin request (kept on error responses too). */
   cors?: Record<string, string>;
 }

@@ -45,6 +45,10 @@ export const S3_ERRORS = Object.freeze({
   InvalidAccessKeyId: [403, 'The AWS Access Key Id you provided does not exist in our records.'],
   InvalidArgument: [400, 'Invalid Argument'],
   InvalidBucketName: [400, 'The specified bucket is not valid.'],
+  InvalidBucketAclWithBlockPublicAccessError: [
+    400,
+    'Bucket cannot have public ACLs set with BlockPublicAccess enabled',
+  ],
   InvalidChunkSizeError: [400, 'Only the last chunk is allowed to have a size less than 8192 bytes'],
   InvalidBucketAclWithObjectOwnership: [
     400,
@@ -89,6 +93,8 @@ export const S3_ERRORS = Object.freeze({
   ObjectLockConfigurationNotFoundError: [404, 'Object Lock configuration does not exist for this bucket'],
   ReplicationConfigurationNotFoundError: [404, 'The replication configuration was not found'],
   NoSuchKey: [404, 'The specified key does not exist.'],
+  NoSuchPublicAccessBlockConfiguration: [404, 'The public access block configuration was not found'],
+  OwnershipControlsNotFoundError: [404, 'The bucket ownership controls were not found'],
   NoSuchUpload: [
     404,
     'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
@@ -101,6 +107,8 @@ export const S3_ERRORS = Object.freeze({
     'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   ],
   ServiceUnavailable: [503, 'Service is unable to handle request.'],
+  UnexpectedContent: [400, 'This request does not support content'],
+  UnresolvableGrantByEmailAddress: [400, 'The email address you provided does not match any account on record.'],
   UserKeyMustBeSpecified: [
     400,
     'The bucket POST must contain the specified field name. If it is specified, please check the order of the fields.',

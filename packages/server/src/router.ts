@@ -19,9 +19,6 @@ export const BUCKET_DEFAULT_SUBRESOURCES = [
   'notification',
   'requestPayment',
   'accelerate',
-  'ownershipControls',
-  'publicAccessBlock',
-  'policyStatus',
 ] as const;
 
 /** One of {@link BUCKET_DEFAULT_SUBRESOURCES}. */
@@ -39,15 +36,12 @@ const UNSUPPORTED_SUBRESOURCES = [
   'inventory',
   'metrics',
   'object-lock',
-  'ownershipControls',
-  'publicAccessBlock',
   'intelligent-tiering',
   'retention',
   'legal-hold',
   'torrent',
   'restore',
   'select',
-  'policyStatus',
 ];
 
 /** Decodes a percent-encoded URI component; S3 answers `InvalidURI` to one that does not decode. */
@@ -162,6 +156,9 @@ export function route(
     switch (m) {
       case 'GET':
         if (has('acl')) return ep('GetBucketAcl');
+        if (has('ownershipControls')) return ep('GetBucketOwnershipControls');
+        if (has('publicAccessBlock')) return ep('GetPublicAccessBlock');
+        if (has('policyStatus')) return ep('GetBucketPolicyStatus');
         if (has('lifecycle')) return ep('GetBucketLifecycleConfiguration');
         if (has('tagging')) return ep('GetBucketTagging');
         if (has('location')) return ep('GetBucketLocation');
@@ -175,6 +172,9 @@ export function route(
         return ep('HeadBucket');
       case 'PUT':
         if (has('acl')) return ep('PutBucketAcl');
+        if (has('ownershipControls')) return ep('PutBucketOwnershipControls');
+        if (has('publicAccessBlock')) return ep('PutPublicAccessBlock');
+        if (has('policyStatus')) methodNotAllowed(m, 'BUCKET');
         if (has('lifecycle')) return ep('PutBucketLifecycleConfiguration');
         if (has('tagging')) return ep('PutBucketTagging');
         if (has('encryption')) return ep('PutBucketEncryption');
@@ -183,6 +183,9 @@ export function route(
         return ep('CreateBucket');
       case 'DELETE':
         if (has('encryption')) return ep('DeleteBucketEncryption');
+        if (has('ownershipControls')) return ep('DeleteBucketOwnershipControls');
+        if (has('publicAccessBlock')) return ep('DeletePublicAccessBlock');
+        if (has('policyStatus')) methodNotAllowed(m, 'BUCKET');
         if (has('cors')) return ep('DeleteBucketCors');
         if (has('tagging')) return ep('DeleteBucketTagging');
         if (has('lifecycle')) return ep('DeleteBucketLifecycle');

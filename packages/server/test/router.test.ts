@@ -45,7 +45,14 @@ describe('route', () => {
     ['PUT', '/bkt', 'lifecycle', {}, 'PutBucketLifecycleConfiguration', 'bkt'],
     ['DELETE', '/bkt', 'lifecycle', {}, 'DeleteBucketLifecycle', 'bkt'],
     ['GET', '/bkt', 'policy', {}, 'GetBucketDefault', 'bkt'],
-    ['GET', '/bkt', 'ownershipControls', {}, 'GetBucketDefault', 'bkt'],
+    ['GET', '/bkt', 'accelerate', {}, 'GetBucketDefault', 'bkt'],
+    ['GET', '/bkt', 'ownershipControls', {}, 'GetBucketOwnershipControls', 'bkt'],
+    ['PUT', '/bkt', 'ownershipControls', {}, 'PutBucketOwnershipControls', 'bkt'],
+    ['DELETE', '/bkt', 'ownershipControls', {}, 'DeleteBucketOwnershipControls', 'bkt'],
+    ['GET', '/bkt', 'publicAccessBlock', {}, 'GetPublicAccessBlock', 'bkt'],
+    ['PUT', '/bkt', 'publicAccessBlock', {}, 'PutPublicAccessBlock', 'bkt'],
+    ['DELETE', '/bkt', 'publicAccessBlock', {}, 'DeletePublicAccessBlock', 'bkt'],
+    ['GET', '/bkt', 'policyStatus', {}, 'GetBucketPolicyStatus', 'bkt'],
     ['OPTIONS', '/bkt/a/b', 'uploads', {}, 'PreflightRequest', 'bkt', 'a/b'],
     ['GET', '/bkt', '', {}, 'ListObjects', 'bkt'],
     ['GET', '/bkt', 'list-type=2&prefix=a', {}, 'ListObjectsV2', 'bkt'],
@@ -86,7 +93,7 @@ describe('route', () => {
     for (const [method, path, query, headers, op, , key] of table) {
       const ep: Record<string, unknown> = route(method, path, query, headers);
       const present = ['bucket', 'key'].filter((field) => ep[field] !== undefined);
-      const scope = OPERATIONS[op];
+      const { scope } = OPERATIONS[op];
       // A preflight names the bucket, or an object in it.
       const expected = scope === 'bucket-or-object' ? named[key === undefined ? 'bucket' : 'object'] : named[scope];
       assert.deepEqual(present, expected, `${method} ${path}?${query} (${op}, ${scope})`);
@@ -120,6 +127,10 @@ describe('route', () => {
     assert.throws(
       () => route('DELETE', '/bkt/k', 'acl', {}),
       (e: S3Error) => e.code === 'MethodNotAllowed',
+    );
+    assert.throws(
+      () => route('PUT', '/bkt', 'policyStatus', {}),
+      (e: S3Error) => e.code === 'MethodNotAllowed' && e.extra.ResourceType === 'BUCKET',
     );
   });
 });

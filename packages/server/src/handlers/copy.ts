@@ -8,7 +8,8 @@ import type { Context } from 'koa';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { ObjectEndpoint } from '../operations.ts';
-import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
+import { copySourceObject, requestBucket, writerOf } from '../access.ts';
+import { newObjectAcl } from '../acl.ts';
 import { readCustomerKey, writeEncryption } from '../encryption.ts';
 import {
   LIMITS,
@@ -20,7 +21,6 @@ import {
   readMetadata,
   setEncryptionHeaders,
 } from '../http.ts';
-import { loadObject } from '../object-access.ts';
 import { parseCopySource } from '../params.ts';
 import { sendXml } from '../respond.ts';
 import { taggingHeader } from '../tags.ts';
@@ -42,9 +42,9 @@ export async function copyObject(ctx: Context, ep: ObjectEndpoint, services: Ser
   checkKey(ep.key);
   const headers = ctx.req.headers;
   const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
-  refuseAcl(headers, 'object');
-  const src = await loadObject(ctx, services, source.bucket, source.key);
+  const bucket = requestBucket(ctx);
+  const { owner, acl } = newObjectAcl(bucket, writerOf(ctx), headers, services);
+  const src = await copySourceObject(ctx, services, source);
   const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
   evaluateConditions(headers, src, 'copy');
 
@@ -73,11 +73,13 @@ export async function copyObject(ctx: Context, ep: ObjectEndpoint, services: Ser
     });
   }
   const rec = await services.store.copyObject(src, ep.bucket, ep.key, {
-    owner: currentUser(ctx).id,
+    owner,
     metadata: {
       ...(directive === 'REPLACE' ? readMetadata(headers) : metadataOf(src)),
       // Tags follow their own directive (COPY by default), not the metadata's.
       tags: taggingDirective === 'REPLACE' ? taggingHeader(headers) : src.tags,
+      // The copy's ACL is the request's (private by default), never the source's, as in S3.
+      acl,
     },
     sourceCustomer,
     encryption,

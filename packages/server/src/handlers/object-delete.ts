@@ -10,12 +10,11 @@ import { parseDelete } from '@coffer/xml';
 import { S3Error, toS3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
-import { ownedBucket, xmlBody } from '../access.ts';
+import { xmlBody } from '../access.ts';
 import { LIMITS, header } from '../http.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 
 export async function deleteObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   await services.store.deleteObject(ep.bucket, ep.key);
   sendEmpty(ctx, 204);
 }
@@ -29,7 +28,6 @@ async function* md5Tap(source: AsyncIterable<Buffer>, hash: ReturnType<typeof cr
 }
 
 export async function deleteObjects(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   const headers = ctx.req.headers;
   const contentMd5 = header(headers, 'content-md5');
   if (contentMd5 === undefined && !Object.keys(headers).some((h) => h.startsWith('x-amz-checksum-'))) {

@@ -7,8 +7,7 @@ import type { Context } from 'koa';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
-import { ownedBucket, xmlBody } from '../access.ts';
-import { loadObject } from '../object-access.ts';
+import { requestBucket, requestObject, xmlBody } from '../access.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 import { readTagging } from '../tags.ts';
 
@@ -17,14 +16,13 @@ function sendTagSet(ctx: Context, tags: Record<string, string>): void {
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html */
-export async function getObjectTagging(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  const rec = await loadObject(ctx, services, ep.bucket, ep.key);
+export async function getObjectTagging(ctx: Context): Promise<void> {
+  const rec = requestObject(ctx);
   sendTagSet(ctx, rec.tags ?? {});
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
 export async function putObjectTagging(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  await loadObject(ctx, services, ep.bucket, ep.key);
   const tags = await readTagging(xmlBody(ctx), 'Object');
   await services.store.setObjectTags(ep.bucket, ep.key, Object.keys(tags).length > 0 ? tags : undefined);
   sendEmpty(ctx);
@@ -32,21 +30,19 @@ export async function putObjectTagging(ctx: Context, ep: ObjectEndpoint, service
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjectTagging.html */
 export async function deleteObjectTagging(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  await loadObject(ctx, services, ep.bucket, ep.key);
   await services.store.setObjectTags(ep.bucket, ep.key, undefined);
   sendEmpty(ctx, 204);
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html */
-export async function getBucketTagging(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+export async function getBucketTagging(ctx: Context, ep: BucketEndpoint): Promise<void> {
+  const bucket = requestBucket(ctx);
   if (!bucket.tags) throw new S3Error('NoSuchTagSet', { extra: { BucketName: ep.bucket } });
   sendTagSet(ctx, bucket.tags);
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html */
 export async function putBucketTagging(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   const tags = await readTagging(xmlBody(ctx), 'Bucket');
   await services.store.updateBucket(ep.bucket, { tags });
   sendEmpty(ctx, 204);
@@ -54,7 +50,6 @@ export async function putBucketTagging(ctx: Context, ep: BucketEndpoint, service
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketTagging.html */
 export async function deleteBucketTagging(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   await services.store.updateBucket(ep.bucket, { tags: undefined });
   sendEmpty(ctx, 204);
 }
