@@ -110,7 +110,7 @@ export function patchBucket(rec: BucketRecord, patch: BucketPatch): BucketRecord
     if (patch.lifecycle === undefined) delete next.lifecycle;
     else next.lifecycle = structuredClone(patch.lifecycle);
   }
-  for (const field of ['ownership', 'publicAccessBlock', 'acl'] as const) {
+  for (const field of ['ownership', 'publicAccessBlock', 'acl', 'policy'] as const) {
     if (!(field in patch)) continue;
     if (patch[field] === undefined) delete next[field];
     else Object.assign(next, { [field]: structuredClone(patch[field]) });
