@@ -9,6 +9,7 @@ import { ANONYMOUS, type AuthzRequest, type Principal, authorize, isObjectAction
 import { S3Error } from './errors.ts';
 import type { AppState, Services } from './context.ts';
 import { type Endpoint, type S3Action, actionOf } from './operations.ts';
+import { requestPolicy } from './policies.ts';
 import type { User } from './users.ts';
 import { requestBody } from './http.ts';
 
@@ -69,7 +70,7 @@ export async function authorizedTarget(
 ): Promise<{ bucket: BucketRecord; object?: ObjectRecord }> {
   const bucket = await services.store.getBucket(bucketName);
   if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucketName } });
-  const req: AuthzRequest = { principal: principalOf(ctx), action, bucket, policy: services.policy };
+  const req: AuthzRequest = { principal: principalOf(ctx), action, bucket, policy: requestPolicy(ctx, services, key) };
   if (!isObjectAction(action)) {
     enforce(ctx, services, req);
     return { bucket };
@@ -92,7 +93,7 @@ export async function authorizeEndpoint(ctx: Context, services: Services, ep: En
   const state = ctx.state as AppState;
   // Nothing to load: the service, a bucket not created yet, a preflight (the CORS rules decide it).
   if (!('bucket' in ep) || ep.op === 'CreateBucket' || action === undefined) {
-    enforce(ctx, services, { principal: principalOf(ctx), action, policy: services.policy });
+    enforce(ctx, services, { principal: principalOf(ctx), action, policy: requestPolicy(ctx, services) });
     return;
   }
   const target = await authorizedTarget(ctx, services, action, ep.bucket, 'key' in ep ? ep.key : undefined);

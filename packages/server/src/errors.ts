@@ -7,6 +7,7 @@
 import type { BlobErrorCode } from '@coffer/blob-store';
 import type { CryptoErrorCode } from '@coffer/crypto';
 import type { MultipartErrorCode } from '@coffer/multipart';
+import type { PolicyErrorCode } from '@coffer/policy';
 import type { SigV4ErrorCode } from '@coffer/sigv4';
 import type { XmlErrorCode } from '@coffer/xml';
 
@@ -77,6 +78,7 @@ export const S3_ERRORS = Object.freeze({
     400,
     'The request contained trailing data that was not well-formed or did not conform to our published schema.',
   ],
+  MalformedPolicy: [400, "Policies must be valid JSON and the first byte must be '{'"],
   MalformedXML: [400, 'The XML you provided was not well-formed or did not validate against our published schema'],
   MaxPostPreDataLengthExceededError: [400, 'Your POST request fields preceding the upload file were too large.'],
   MaxMessageLengthExceeded: [400, 'Your request was too big.'],
@@ -88,6 +90,7 @@ export const S3_ERRORS = Object.freeze({
   NoSuchCORSConfiguration: [404, 'The CORS configuration does not exist'],
   NoSuchTagSet: [404, 'The TagSet does not exist'],
   NoSuchBucketPolicy: [404, 'The bucket policy does not exist'],
+  PolicyTooLarge: [400, 'Policy exceeds the maximum allowed document size.'],
   NoSuchLifecycleConfiguration: [404, 'The lifecycle configuration does not exist'],
   NoSuchWebsiteConfiguration: [404, 'The specified bucket does not have a website configuration'],
   ObjectLockConfigurationNotFoundError: [404, 'Object Lock configuration does not exist for this bucket'],
@@ -156,7 +159,13 @@ export class S3Error extends Error {
 }
 
 /** Every error code a package throws. Adding a code to a package's union makes {@link PACKAGE_ERRORS} fail to compile. */
-export type PackageErrorCode = SigV4ErrorCode | XmlErrorCode | CryptoErrorCode | BlobErrorCode | MultipartErrorCode;
+export type PackageErrorCode =
+  | SigV4ErrorCode
+  | XmlErrorCode
+  | CryptoErrorCode
+  | BlobErrorCode
+  | MultipartErrorCode
+  | PolicyErrorCode;
 
 /** How one package error code is answered: the S3 error, and whether the package's own message may be shown. */
 export interface PackageErrorMapping {
@@ -248,6 +257,9 @@ export const PACKAGE_ERRORS = Object.freeze({
   CRYPTO_UNKNOWN_KEY: { s3: 'InternalError', showMessage: false },
   CRYPTO_READONLY_RING: { s3: 'InternalError', showMessage: false },
   CRYPTO_INVALID_KEYRING: { s3: 'InternalError', showMessage: false },
+  // @coffer/policy writes S3's PutBucketPolicy messages ("Invalid principal in policy", …).
+  POLICY_MALFORMED: { s3: 'MalformedPolicy', showMessage: true },
+  POLICY_TOO_LARGE: { s3: 'PolicyTooLarge', showMessage: true },
 } as const satisfies Record<PackageErrorCode, PackageErrorMapping>);
 
 function isPackageErrorCode(code: string): code is PackageErrorCode {

@@ -53,6 +53,8 @@ describe('toS3Error', () => {
     ['BLOB_PRECONDITION_FAILED', 'PreconditionFailed', 412],
     ['BLOB_NO_SPACE', 'XCofferStorageFull', 507],
     ['BLOB_UNAVAILABLE', 'ServiceUnavailable', 503],
+    ['POLICY_MALFORMED', 'MalformedPolicy', 400],
+    ['POLICY_TOO_LARGE', 'PolicyTooLarge', 400],
   ];
   for (const [from, code, status] of mapped) {
     it(`should map ${from} to ${code} ${status}`, () => {
@@ -97,8 +99,9 @@ describe('PACKAGE_ERRORS', () => {
       assert.deepEqual(e.extra, s3 === 'InternalError' ? {} : { Detail: 'd' });
     });
   }
-  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, MP_)', () => {
-    for (const code of Object.keys(PACKAGE_ERRORS)) assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|MP)_[A-Z0-9_]+$/);
+  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, MP_, POLICY_)', () => {
+    for (const code of Object.keys(PACKAGE_ERRORS))
+      assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|MP|POLICY)_[A-Z0-9_]+$/);
   });
 });
 
