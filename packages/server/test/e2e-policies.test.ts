@@ -26,8 +26,10 @@ import {
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { DOCUMENTS } from '../../policy/test/bad-documents.ts';
 import { rejectsS3 } from './helpers/assert.ts';
 import { hasProgram, sdkClient } from './helpers/clients.ts';
+import { httpSend, parseErrorXml, signedSend } from './helpers/http.ts';
 import { makeTempDir, randomCredentials, runCli, startServer, type RunningServer } from './helpers/server.ts';
 
 type Credentials = { accessKey: string; secretKey: string; name: string };
@@ -41,6 +43,17 @@ async function addUser(dataDir: string, user: Credentials, policy?: string): Pro
 }
 
 const policyOf = (...statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
+
+/** AWS's policy that denies every request over plain HTTP (aws:SecureTransport false). */
+const denyPlainHttp = (bucket: string) =>
+  policyOf({
+    Sid: 'AllowSSLRequestsOnly',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 's3:*',
+    Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  });
 
 /** Anonymous GET with curl: the status code. */
 function curlStatus(url: string): number {
@@ -172,14 +185,7 @@ describe('bucket and user policies', () => {
   it('should deny plain HTTP (aws:SecureTransport false) to everyone, the owner too, and let it remove the policy', async () => {
     await root.send(new CreateBucketCommand({ Bucket: 'pol-tls' }));
     await root.send(new PutObjectCommand({ Bucket: 'pol-tls', Key: 'k', Body: 'x' }));
-    const text = policyOf({
-      Sid: 'AllowSSLRequestsOnly',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: 's3:*',
-      Resource: ['arn:aws:s3:::pol-tls', 'arn:aws:s3:::pol-tls/*'],
-      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-    });
+    const text = denyPlainHttp('pol-tls');
     await root.send(new PutBucketPolicyCommand({ Bucket: 'pol-tls', Policy: text }));
     await rejectsS3(root.send(new GetObjectCommand({ Bucket: 'pol-tls', Key: 'k' })), 403, 'AccessDenied');
     await rejectsS3(root.send(new ListObjectsV2Command({ Bucket: 'pol-tls' })), 403, 'AccessDenied');
@@ -332,16 +338,50 @@ describe('aws:SecureTransport over HTTPS', () => {
 
   it('should allow over TLS what the deny-plain-HTTP policy refuses over HTTP', async () => {
     await sdk.send(new CreateBucketCommand({ Bucket: 'pol-tls' }));
-    const text = policyOf({
-      Effect: 'Deny',
-      Principal: '*',
-      Action: 's3:*',
-      Resource: ['arn:aws:s3:::pol-tls', 'arn:aws:s3:::pol-tls/*'],
-      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-    });
+    const text = denyPlainHttp('pol-tls');
     await sdk.send(new PutBucketPolicyCommand({ Bucket: 'pol-tls', Policy: text }));
     await sdk.send(new PutObjectCommand({ Bucket: 'pol-tls', Key: 'k', Body: 'over tls' }));
     const got = await sdk.send(new GetObjectCommand({ Bucket: 'pol-tls', Key: 'k' }));
     assert.equal(await got.Body?.transformToString(), 'over tls');
+  });
+});
+
+describe("PutBucketPolicy with malformed and hostile documents (the policy package's bad-input set)", () => {
+  let server: RunningServer;
+  // The bucket the set's documents are written for.
+  const BUCKET = 'photos';
+
+  before(async () => {
+    server = await startServer({ args: ['--default-public-access-block', 'off'] });
+    await signedSend(server, { method: 'PUT', path: `/${BUCKET}` });
+    const r = await signedSend(server, { method: 'PUT', path: `/${BUCKET}/secret`, body: Buffer.from('secret') });
+    assert.equal(r.status, 200);
+  });
+
+  after(async () => {
+    await server?.stop({ removeDir: true });
+  });
+
+  it(`should refuse each of ${DOCUMENTS.length} documents with 400 MalformedPolicy or PolicyTooLarge`, async () => {
+    assert.ok(DOCUMENTS.length >= 100);
+    for (const [what, text] of DOCUMENTS) {
+      const body = Buffer.from(text);
+      const r = await signedSend(server, { method: 'PUT', path: `/${BUCKET}`, query: { policy: '' }, body });
+      const code = parseErrorXml(r.text)['Code'];
+      assert.equal(r.status, 400, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
+      assert.ok(code === 'MalformedPolicy' || code === 'PolicyTooLarge', `${what}: ${code}`);
+    }
+  });
+
+  it('should have stored none of them, and let nobody in', async () => {
+    const stored = await signedSend(server, { method: 'GET', path: `/${BUCKET}`, query: { policy: '' } });
+    assert.equal(parseErrorXml(stored.text)['Code'], 'NoSuchBucketPolicy');
+    for (const path of [`/${BUCKET}/secret`, `/${BUCKET}`]) {
+      const r = await httpSend({ method: 'GET', url: server.url, path });
+      assert.equal(r.status, 403, path);
+      assert.equal(parseErrorXml(r.text)['Code'], 'AccessDenied', path);
+    }
+    const alive = await signedSend(server, { method: 'GET', path: `/${BUCKET}/secret` });
+    assert.equal(alive.text, 'secret');
   });
 });

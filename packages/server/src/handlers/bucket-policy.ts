@@ -29,8 +29,9 @@ async function policyText(ctx: Context): Promise<string> {
     chunks.push(chunk);
   }
   try {
-    // Decoded once, whole (at most MAX_BODY_BYTES): no character is split at a chunk's edge.
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    // Decoded once, whole (at most MAX_BODY_BYTES): no character is split at a chunk's edge. A byte-order mark is
+    // kept, for the parser to refuse as S3 does (the first byte must be '{').
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.concat(chunks));
   } catch {
     throw new S3Error('MalformedPolicy', { message: 'This policy contains invalid Json' });
   }
