@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from 'node:https';
 import {
@@ -383,5 +383,33 @@ describe("PutBucketPolicy with malformed and hostile documents (the policy packa
     }
     const alive = await signedSend(server, { method: 'GET', path: `/${BUCKET}/secret` });
     assert.equal(alive.text, 'secret');
+  });
+});
+
+describe('coffer user policy set|show|clear', () => {
+  it('should set a built-in or a file policy, show it, refuse a malformed one, and clear it', async () => {
+    const dataDir = await makeTempDir();
+    const user = { ...randomCredentials(), name: 'cli-user' };
+    await addUser(dataDir, user);
+    const cli = (...args: string[]) => runCli(['user', 'policy', ...args, '--data', dataDir]);
+    assert.equal((await cli('show', 'cli-user')).stdout, 'no policy\n');
+    assert.equal((await cli('set', 'cli-user', 'readonly')).code, 0);
+    assert.equal((await cli('show', user.accessKey)).stdout, 'readonly\n');
+    const file = join(dataDir, 'p.json');
+    const text = policyOf({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' });
+    await writeFile(file, text);
+    assert.equal((await cli('set', 'cli-user', file)).code, 0);
+    assert.equal((await cli('show', 'cli-user')).stdout, `${text}\n`);
+    // A user policy names no principal (IAM's rule): refused, and the stored policy stays.
+    await writeFile(file, policyOf({ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: '*' }));
+    const bad = await cli('set', 'cli-user', file);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr, 'coffer: Policy document should not specify a principal.\n');
+    assert.equal((await cli('show', 'cli-user')).stdout, `${text}\n`);
+    assert.equal((await cli('clear', 'cli-user')).code, 0);
+    assert.equal((await cli('show', 'cli-user')).stdout, 'no policy\n');
+    const missing = await cli('show', 'nobody');
+    assert.equal(missing.code, 1);
+    await rm(dataDir, { recursive: true, force: true });
   });
 });
