@@ -28,7 +28,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DOCUMENTS } from '../../policy/test/bad-documents.ts';
 import { rejectsS3 } from './helpers/assert.ts';
-import { hasProgram, sdkClient } from './helpers/clients.ts';
+import { Clients, describeRun, hasProgram, sdkClient } from './helpers/clients.ts';
 import { httpSend, parseErrorXml, signedSend } from './helpers/http.ts';
 import { makeTempDir, randomCredentials, runCli, startServer, type RunningServer } from './helpers/server.ts';
 
@@ -290,6 +290,59 @@ describe('bucket and user policies', () => {
     await rejectsS3(limited.send(new PutObjectCommand({ Bucket: 'lim-b', Key: 'k', Body: 'x' })), 403, 'AccessDenied');
     await rejectsS3(limited.send(new DeleteObjectCommand({ Bucket: 'lim-a', Key: 'k' })), 403, 'AccessDenied');
     await rejectsS3(limited.send(new ListObjectsV2Command({ Bucket: 'lim-a' })), 403, 'AccessDenied');
+  });
+
+  it('should take a policy from aws s3api put-bucket-policy, and serve its public prefix to unsigned boto3', async () => {
+    const clients = await Clients.create(server);
+    try {
+      await root.send(new CreateBucketCommand({ Bucket: 'pol-cli' }));
+      for (const Key of ['pub/a', 'priv/a'])
+        await root.send(new PutObjectCommand({ Bucket: 'pol-cli', Key, Body: Key }));
+      const text = policyOf({
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 's3:GetObject',
+        Resource: 'arn:aws:s3:::pol-cli/pub/*',
+      });
+      await writeFile(join(clients.dir, 'policy.json'), text);
+      const put = await clients.aws([
+        's3api',
+        'put-bucket-policy',
+        '--bucket',
+        'pol-cli',
+        '--policy',
+        'file://policy.json',
+      ]);
+      assert.equal(put.code, 0, describeRun(put));
+      const got = await clients.aws(['s3api', 'get-bucket-policy', '--bucket', 'pol-cli']);
+      assert.equal(got.code, 0, describeRun(got));
+      assert.equal(JSON.parse(got.stdout).Policy, text);
+      await writeFile(join(clients.dir, 'bad.json'), text.replace('s3:GetObject', 's3:GetObjekt'));
+      const bad = await clients.aws([
+        's3api',
+        'put-bucket-policy',
+        '--bucket',
+        'pol-cli',
+        '--policy',
+        'file://bad.json',
+      ]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /\(MalformedPolicy\).*Policy has invalid action/);
+      const r = await clients.boto3(`
+from botocore import UNSIGNED
+anon = boto3.client('s3', endpoint_url=os.environ['COFFER_ENDPOINT'], region_name='us-east-1',
+    config=Config(signature_version=UNSIGNED, s3={'addressing_style': 'path'}))
+print(anon.get_object(Bucket='pol-cli', Key='pub/a')['Body'].read().decode())
+try:
+    anon.get_object(Bucket='pol-cli', Key='priv/a')
+except ClientError as e:
+    print(e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'])
+`);
+      assert.equal(r.code, 0, describeRun(r));
+      assert.deepEqual(r.stdout.trim().split('\n'), ['pub/a', 'AccessDenied 403']);
+    } finally {
+      await clients.cleanup();
+    }
   });
 
   it('should deny presigned URLs where a policy says s3:authType must not be REST-QUERY-STRING', async () => {
