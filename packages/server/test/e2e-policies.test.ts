@@ -182,7 +182,7 @@ describe('bucket and user policies', () => {
     assert.equal(await post({ 'x-amz-server-side-encryption': 'AES256' }), 204);
   });
 
-  it('should deny plain HTTP (aws:SecureTransport false) to everyone, the owner too, and let it remove the policy', async () => {
+  it('should deny plain HTTP (aws:SecureTransport false) to all, the owner too, who may remove the policy', async () => {
     await root.send(new CreateBucketCommand({ Bucket: 'pol-tls' }));
     await root.send(new PutObjectCommand({ Bucket: 'pol-tls', Key: 'k', Body: 'x' }));
     const text = denyPlainHttp('pol-tls');
@@ -292,7 +292,7 @@ describe('bucket and user policies', () => {
     await rejectsS3(limited.send(new ListObjectsV2Command({ Bucket: 'lim-a' })), 403, 'AccessDenied');
   });
 
-  it('should take a policy from aws s3api put-bucket-policy, and serve its public prefix to unsigned boto3', async () => {
+  it('should take a policy from aws s3api put-bucket-policy, and serve its public prefix to boto3 unsigned', async () => {
     const clients = await Clients.create(server);
     try {
       await root.send(new CreateBucketCommand({ Bucket: 'pol-cli' }));
