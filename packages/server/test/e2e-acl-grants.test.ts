@@ -4,6 +4,7 @@
  * canned ACLs, grant headers, AccessControlPolicy documents, the errors S3 gives for grants it cannot take, and who
  * owns what each ownership setting writes.
  */
+import { Agent } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -21,6 +22,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { rejectsS3 } from './helpers/assert.ts';
 import { Clients, describeRun, hasProgram, sdkClient } from './helpers/clients.ts';
 import { assertS3Error, httpSend, objectPath, signedSend } from './helpers/http.ts';
@@ -55,8 +57,11 @@ describe('ACLs with Object Ownership ObjectWriter and BucketOwnerPreferred', () 
     await addUser(dataDir, other);
     server = await startServer({ dataDir });
     clients = await Clients.create(server);
-    owner = sdkClient(server, server);
-    otherSdk = sdkClient(server, other);
+    // No keep-alive: the s3cmd and boto3 runs between SDK calls outlast the server's 5 s idle timeout, and a reused
+    // socket it has just closed would fail the next call.
+    const fresh = () => ({ requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: false }) }) });
+    owner = sdkClient(server, server, fresh());
+    otherSdk = sdkClient(server, other, fresh());
     ownerId = (await owner.send(new ListBucketsCommand({}))).Owner!.ID!;
     otherId = (await otherSdk.send(new ListBucketsCommand({}))).Owner!.ID!;
     await owner.send(new CreateBucketCommand({ Bucket: WRITER, ObjectOwnership: 'ObjectWriter' }));
