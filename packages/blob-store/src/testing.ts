@@ -314,7 +314,7 @@ export function runConformanceSuite(
         await rejectsCode(s.updateBucket('nope', { encryption: undefined }), 'BLOB_NO_SUCH_BUCKET');
       });
 
-      it('should keep the access settings a bucket is created with, change them and remove them', async () => {
+      it('should keep the access settings a bucket is created with (its policy too), change them and remove them', async () => {
         const s = ctx.store;
         const pab = {
           blockPublicAcls: true,
@@ -334,6 +334,10 @@ export function runConformanceSuite(
         assert.deepEqual([next?.ownership, next?.publicAccessBlock, next?.acl], ['none', pab, undefined]);
         await s.updateBucket('settings', { publicAccessBlock: undefined });
         assert.equal((await s.getBucket('settings'))?.publicAccessBlock, undefined);
+        await s.updateBucket('settings', { policy: '{"Statement":[]}' });
+        assert.equal((await s.getBucket('settings'))?.policy, '{"Statement":[]}');
+        await s.updateBucket('settings', { policy: undefined });
+        assert.equal((await s.getBucket('settings'))?.policy, undefined);
         await s.deleteBucket('settings');
       });
 

@@ -33,10 +33,12 @@ export interface BucketRecord {
   publicAccessBlock?: PublicAccessBlock;
   /** The bucket's ACL (PutBucketAcl, `x-amz-acl` on CreateBucket); absent = `private` (the owner's FULL_CONTROL). */
   acl?: AclGrant[];
+  /** The bucket policy as sent (PutBucketPolicy), checked by the server; absent = none. */
+  policy?: string;
 }
 
 /** The access settings of a bucket, which CreateBucket may set and updateBucket change. */
-export type BucketSettings = Partial<Pick<BucketRecord, 'ownership' | 'publicAccessBlock' | 'acl'>>;
+export type BucketSettings = Partial<Pick<BucketRecord, 'ownership' | 'publicAccessBlock' | 'acl' | 'policy'>>;
 
 /** S3 Object Ownership: who owns new objects, and whether ACLs count. */
 export type ObjectOwnership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';

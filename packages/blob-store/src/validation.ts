@@ -142,7 +142,7 @@ export function patchBucket(rec: BucketRecord, patch: BucketPatch): BucketRecord
       throw new TypeError("patch.versioning must be 'Enabled' or 'Suspended'");
     next.versioning = patch.versioning;
   }
-  for (const field of ['ownership', 'publicAccessBlock', 'acl'] as const) {
+  for (const field of ['ownership', 'publicAccessBlock', 'acl', 'policy'] as const) {
     if (!(field in patch)) continue;
     if (patch[field] === undefined) delete next[field];
     else Object.assign(next, { [field]: structuredClone(patch[field]) });

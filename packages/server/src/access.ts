@@ -11,6 +11,7 @@ import type { AppState, Services } from './context.ts';
 import { findObject, setFoundVersion, type VersionSelector } from './object-access.ts';
 import { bypassesGovernance } from './object-lock.ts';
 import { type Endpoint, type S3Action, actionOf } from './operations.ts';
+import { requestPolicy } from './policies.ts';
 import type { User } from './users.ts';
 import { requestBody } from './http.ts';
 
@@ -73,7 +74,7 @@ export async function authorizedTarget(
 ): Promise<{ bucket: BucketRecord; object?: ObjectRecord }> {
   const bucket = await services.store.getBucket(bucketName);
   if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucketName } });
-  const req: AuthzRequest = { principal: principalOf(ctx), action, bucket, policy: services.policy };
+  const req: AuthzRequest = { principal: principalOf(ctx), action, bucket, policy: requestPolicy(ctx, services, key) };
   if (!isObjectAction(action)) {
     enforce(ctx, services, req);
     return { bucket };
@@ -95,7 +96,7 @@ export async function authorizeEndpoint(ctx: Context, services: Services, ep: En
   const state = ctx.state as AppState;
   // Nothing to load: the service, a bucket not created yet, a preflight (the CORS rules decide it).
   if (!('bucket' in ep) || ep.op === 'CreateBucket' || action === undefined) {
-    enforce(ctx, services, { principal: principalOf(ctx), action, policy: services.policy });
+    enforce(ctx, services, { principal: principalOf(ctx), action, policy: requestPolicy(ctx, services) });
     return;
   }
   const key = 'key' in ep ? ep.key : undefined;
@@ -124,8 +125,8 @@ export async function copySourceObject(
 export function governanceBypass(ctx: Context, services: Services): boolean {
   if (!bypassesGovernance(ctx.req.headers)) return false;
   const bucket = requestBucket(ctx);
-  const req = { principal: principalOf(ctx), action: 's3:BypassGovernanceRetention', bucket, policy: services.policy };
-  return authorize(req).allow;
+  const action = 's3:BypassGovernanceRetention';
+  return authorize({ principal: principalOf(ctx), action, bucket, policy: requestPolicy(ctx, services) }).allow;
 }
 
 /** The bucket record of the request, loaded and authorized before the handler ran. */

@@ -23,6 +23,7 @@ import * as multipart from './handlers/multipart.ts';
 import * as cors from './handlers/cors.ts';
 import * as acl from './handlers/acl.ts';
 import * as bucketAccess from './handlers/bucket-access.ts';
+import * as bucketPolicy from './handlers/bucket-policy.ts';
 import * as tagging from './handlers/tagging.ts';
 import { getBucketDefault } from './handlers/bucket-defaults.ts';
 import { getObjectAttributes } from './handlers/object-attributes.ts';
@@ -62,6 +63,9 @@ export const HANDLERS: { readonly [O in Operation]: Handler<EndpointOf<O>> } = O
   PutPublicAccessBlock: bucketAccess.putPublicAccessBlock,
   DeletePublicAccessBlock: bucketAccess.deletePublicAccessBlock,
   GetBucketPolicyStatus: bucketAccess.getBucketPolicyStatus,
+  GetBucketPolicy: bucketPolicy.getBucketPolicy,
+  PutBucketPolicy: bucketPolicy.putBucketPolicy,
+  DeleteBucketPolicy: bucketPolicy.deleteBucketPolicy,
   GetBucketDefault: getBucketDefault,
   GetObjectAttributes: getObjectAttributes,
   GetBucketLifecycleConfiguration: lifecycle.getBucketLifecycle,

@@ -33,6 +33,8 @@ export interface AuthzObject {
   owner: string;
   /** Its ACL; absent = private. */
   acl?: readonly AclGrant[];
+  /** Its tags (`s3:ExistingObjectTag/<key>` in policies); absent = none. */
+  tags?: Readonly<Record<string, string>>;
 }
 
 /** Everything a decision depends on. */

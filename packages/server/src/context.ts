@@ -6,7 +6,6 @@ import type { MultipartStore } from '@coffer/multipart';
 import type { AuthContext } from '@coffer/sigv4';
 import type { User, UserRegistry } from './users.ts';
 import type { Endpoint } from './operations.ts';
-import type { PolicyEvaluator } from './authz.ts';
 import type { Metrics } from './metrics.ts';
 import type { LifecycleRunner } from './lifecycle.ts';
 import type { DiskSpace } from './space.ts';
@@ -33,8 +32,6 @@ export interface Services {
   domains: readonly string[];
   /** Accept Signature Version 2 (header, query string and POST forms) besides SigV4. */
   sigV2: boolean;
-  /** Bucket and user policies, consulted by every authorization; absent = none. */
-  policy?: PolicyEvaluator;
   /** What buckets created from now on start with (`--default-object-ownership`, `--default-public-access-block`). */
   bucketDefaults: {
     ownership: ObjectOwnership;
@@ -62,6 +59,8 @@ export interface AppState {
   bucket?: BucketRecord;
   /** The object of an action on an object's data, ACL or tags, loaded and authorized with the bucket. */
   object?: ObjectRecord;
+  /** A POST upload's form fields (by lower-cased name), which stand for a PUT's headers in policy conditions. */
+  form?: ReadonlyMap<string, string>;
   /** CORS response headers of an allowed cross-origin request (kept on error responses too). */
   cors?: Record<string, string>;
 }

@@ -8,6 +8,7 @@ import type { BlobErrorCode } from '@coffer/blob-store';
 import type { CryptoErrorCode } from '@coffer/crypto';
 import type { KvErrorCode } from '@coffer/kv';
 import type { MultipartErrorCode } from '@coffer/multipart';
+import type { PolicyErrorCode } from '@coffer/policy';
 import type { SigV4ErrorCode } from '@coffer/sigv4';
 import type { XmlErrorCode } from '@coffer/xml';
 
@@ -80,6 +81,7 @@ export const S3_ERRORS = Object.freeze({
     400,
     'The request contained trailing data that was not well-formed or did not conform to our published schema.',
   ],
+  MalformedPolicy: [400, "Policies must be valid JSON and the first byte must be '{'"],
   MalformedXML: [400, 'The XML you provided was not well-formed or did not validate against our published schema'],
   MaxPostPreDataLengthExceededError: [400, 'Your POST request fields preceding the upload file were too large.'],
   MaxMessageLengthExceeded: [400, 'Your request was too big.'],
@@ -91,6 +93,7 @@ export const S3_ERRORS = Object.freeze({
   NoSuchCORSConfiguration: [404, 'The CORS configuration does not exist'],
   NoSuchTagSet: [404, 'The TagSet does not exist'],
   NoSuchBucketPolicy: [404, 'The bucket policy does not exist'],
+  PolicyTooLarge: [400, 'Policy exceeds the maximum allowed document size.'],
   NoSuchLifecycleConfiguration: [404, 'The lifecycle configuration does not exist'],
   NoSuchWebsiteConfiguration: [404, 'The specified bucket does not have a website configuration'],
   ObjectLockConfigurationNotFoundError: [404, 'Object Lock configuration does not exist for this bucket'],
@@ -167,7 +170,8 @@ export type PackageErrorCode =
   | CryptoErrorCode
   | BlobErrorCode
   | MultipartErrorCode
-  | KvErrorCode;
+  | KvErrorCode
+  | PolicyErrorCode;
 
 /** How one package error code is answered: the S3 error, and whether the package's own message may be shown. */
 export interface PackageErrorMapping {
@@ -268,6 +272,9 @@ export const PACKAGE_ERRORS = Object.freeze({
   KV_CLOSED: { s3: 'InternalError', showMessage: false },
   KV_SCHEMA: { s3: 'InternalError', showMessage: false },
   KV_TARGET_FOREIGN: { s3: 'InternalError', showMessage: false },
+  // @coffer/policy writes S3's PutBucketPolicy messages ("Invalid principal in policy", …).
+  POLICY_MALFORMED: { s3: 'MalformedPolicy', showMessage: true },
+  POLICY_TOO_LARGE: { s3: 'PolicyTooLarge', showMessage: true },
 } as const satisfies Record<PackageErrorCode, PackageErrorMapping>);
 
 function isPackageErrorCode(code: string): code is PackageErrorCode {

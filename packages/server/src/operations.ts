@@ -44,8 +44,11 @@ export const OPERATIONS = Object.freeze({
   PutPublicAccessBlock: { scope: 'bucket', action: 's3:PutBucketPublicAccessBlock' },
   DeletePublicAccessBlock: { scope: 'bucket', action: 's3:PutBucketPublicAccessBlock' },
   GetBucketPolicyStatus: { scope: 'bucket', action: 's3:GetBucketPolicyStatus' },
+  GetBucketPolicy: { scope: 'bucket', action: 's3:GetBucketPolicy' },
+  PutBucketPolicy: { scope: 'bucket', action: 's3:PutBucketPolicy' },
+  DeleteBucketPolicy: { scope: 'bucket', action: 's3:DeleteBucketPolicy' },
   // The action is the sub-resource's: see actionOf.
-  GetBucketDefault: { scope: 'bucket', action: 's3:GetBucketPolicy' },
+  GetBucketDefault: { scope: 'bucket', action: 's3:GetBucketWebsite' },
   GetObjectAttributes: { scope: 'object', action: 's3:GetObjectAttributes' },
   GetBucketLifecycleConfiguration: { scope: 'bucket', action: 's3:GetLifecycleConfiguration' },
   PutBucketLifecycleConfiguration: { scope: 'bucket', action: 's3:PutLifecycleConfiguration' },
@@ -117,7 +120,6 @@ export type S3Action = NonNullable<(typeof OPERATIONS)[Operation]['action']> | (
 
 /** The actions of the bucket configurations GetBucketDefault reads back, by sub-resource. */
 const DEFAULT_SUBRESOURCE_ACTIONS: Readonly<Record<string, S3Action>> = Object.freeze({
-  policy: 's3:GetBucketPolicy',
   website: 's3:GetBucketWebsite',
   replication: 's3:GetReplicationConfiguration',
   logging: 's3:GetBucketLogging',

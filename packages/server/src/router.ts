@@ -11,7 +11,6 @@ import type { Endpoint, EndpointOf, OperationIn } from './operations.ts';
 /** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
 /** GET of these on a bucket: the answer of a bucket without that configuration (handlers/bucket-defaults.ts). */
 export const BUCKET_DEFAULT_SUBRESOURCES = [
-  'policy',
   'website',
   'replication',
   'logging',
@@ -24,7 +23,6 @@ export const BUCKET_DEFAULT_SUBRESOURCES = [
 export type BucketDefaultSubresource = (typeof BUCKET_DEFAULT_SUBRESOURCES)[number];
 
 const UNSUPPORTED_SUBRESOURCES = [
-  'policy',
   'website',
   'logging',
   'notification',
@@ -157,6 +155,7 @@ export function route(
         if (has('ownershipControls')) return ep('GetBucketOwnershipControls');
         if (has('publicAccessBlock')) return ep('GetPublicAccessBlock');
         if (has('policyStatus')) return ep('GetBucketPolicyStatus');
+        if (has('policy')) return ep('GetBucketPolicy');
         if (has('lifecycle')) return ep('GetBucketLifecycleConfiguration');
         if (has('tagging')) return ep('GetBucketTagging');
         if (has('location')) return ep('GetBucketLocation');
@@ -174,6 +173,7 @@ export function route(
         if (has('ownershipControls')) return ep('PutBucketOwnershipControls');
         if (has('publicAccessBlock')) return ep('PutPublicAccessBlock');
         if (has('policyStatus')) methodNotAllowed(m, 'BUCKET');
+        if (has('policy')) return ep('PutBucketPolicy');
         if (has('lifecycle')) return ep('PutBucketLifecycleConfiguration');
         if (has('tagging')) return ep('PutBucketTagging');
         if (has('encryption')) return ep('PutBucketEncryption');
@@ -186,6 +186,7 @@ export function route(
         if (has('ownershipControls')) return ep('DeleteBucketOwnershipControls');
         if (has('publicAccessBlock')) return ep('DeletePublicAccessBlock');
         if (has('policyStatus')) methodNotAllowed(m, 'BUCKET');
+        if (has('policy')) return ep('DeleteBucketPolicy');
         if (has('cors')) return ep('DeleteBucketCors');
         if (has('tagging')) return ep('DeleteBucketTagging');
         if (has('lifecycle')) return ep('DeleteBucketLifecycle');

@@ -133,6 +133,25 @@ const REQUESTS: Record<TableOp, (f: Fixture) => Req> = {
     ),
   DeletePublicAccessBlock: on('DELETE', 'publicAccessBlock'),
   GetBucketPolicyStatus: on('GET', 'policyStatus'),
+  // Put, read back and delete a policy that changes nothing the table asks (it denies only PutBucketWebsite).
+  PutBucketPolicy: (f) => ({
+    method: 'PUT',
+    path: `/${f.bucket}`,
+    query: { policy: '' },
+    body: Buffer.from(
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: {
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:PutBucketWebsite',
+          Resource: `arn:aws:s3:::${f.bucket}`,
+        },
+      }),
+    ),
+  }),
+  GetBucketPolicy: on('GET', 'policy'),
+  DeleteBucketPolicy: on('DELETE', 'policy'),
   GetBucketDefault: on('GET', 'website'),
   GetObjectAttributes: (f) => ({
     ...on('GET', 'attributes', 'obj')(f),

@@ -56,6 +56,8 @@ describe('toS3Error', () => {
     ['BLOB_PRECONDITION_FAILED', 'PreconditionFailed', 412],
     ['BLOB_NO_SPACE', 'XCofferStorageFull', 507],
     ['BLOB_UNAVAILABLE', 'ServiceUnavailable', 503],
+    ['POLICY_MALFORMED', 'MalformedPolicy', 400],
+    ['POLICY_TOO_LARGE', 'PolicyTooLarge', 400],
   ];
   for (const [from, code, status] of mapped) {
     it(`should map ${from} to ${code} ${status}`, () => {
@@ -108,8 +110,9 @@ describe('PACKAGE_ERRORS', () => {
     assert.equal(e.message, 'Service is unable to handle request.');
     assert.deepEqual(e.extra, {});
   });
-  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, MP_, KV_)', () => {
-    for (const code of Object.keys(PACKAGE_ERRORS)) assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|MP|KV)_[A-Z0-9_]+$/);
+  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, MP_, KV_, POLICY_)', () => {
+    for (const code of Object.keys(PACKAGE_ERRORS))
+      assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|MP|KV|POLICY)_[A-Z0-9_]+$/);
   });
 });
 

@@ -51,7 +51,10 @@ describe('route', () => {
     ['GET', '/bkt', 'lifecycle', {}, 'GetBucketLifecycleConfiguration', 'bkt'],
     ['PUT', '/bkt', 'lifecycle', {}, 'PutBucketLifecycleConfiguration', 'bkt'],
     ['DELETE', '/bkt', 'lifecycle', {}, 'DeleteBucketLifecycle', 'bkt'],
-    ['GET', '/bkt', 'policy', {}, 'GetBucketDefault', 'bkt'],
+    ['GET', '/bkt', 'policy', {}, 'GetBucketPolicy', 'bkt'],
+    ['PUT', '/bkt', 'policy', {}, 'PutBucketPolicy', 'bkt'],
+    ['DELETE', '/bkt', 'policy', {}, 'DeleteBucketPolicy', 'bkt'],
+    ['GET', '/bkt', 'website', {}, 'GetBucketDefault', 'bkt'],
     ['GET', '/bkt', 'accelerate', {}, 'GetBucketDefault', 'bkt'],
     ['GET', '/bkt', 'ownershipControls', {}, 'GetBucketOwnershipControls', 'bkt'],
     ['PUT', '/bkt', 'ownershipControls', {}, 'PutBucketOwnershipControls', 'bkt'],
@@ -113,7 +116,7 @@ describe('route', () => {
       (e: S3Error) => e.code === 'NotImplemented' && e.status === 501,
     );
     assert.throws(
-      () => route('PUT', '/bkt', 'policy', {}),
+      () => route('PUT', '/bkt', 'website', {}),
       (e: S3Error) => e.code === 'NotImplemented',
     );
     assert.throws(

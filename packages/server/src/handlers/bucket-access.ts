@@ -12,6 +12,7 @@ import type { Services } from '../context.ts';
 import type { BucketEndpoint } from '../operations.ts';
 import { requestBucket, xmlBody } from '../access.ts';
 import { isPublicAcl, parseOwnership } from '../acl.ts';
+import { hasPublicPolicy } from '../policies.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 
 /** Block Public Access settings in the order and with the element names of PublicAccessBlockConfiguration. */
@@ -95,11 +96,11 @@ export async function deletePublicAccessBlock(ctx: Context, ep: BucketEndpoint, 
 }
 
 /**
- * IsPublic: whether the bucket's ACL grants anything to everyone or to every signed user, and Block Public
- * Access does not void it. (Bucket policies will count once they exist.)
+ * IsPublic: whether the bucket's policy is public (policies.ts), or its ACL grants anything to everyone or to every
+ * signed user and Block Public Access does not void it.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicyStatus.html
  */
 export async function getBucketPolicyStatus(ctx: Context): Promise<void> {
   const bucket = requestBucket(ctx);
-  sendXml(ctx, 'PolicyStatus', { IsPublic: isPublicAcl(bucket, bucket.acl) });
+  sendXml(ctx, 'PolicyStatus', { IsPublic: hasPublicPolicy(bucket) || isPublicAcl(bucket, bucket.acl) });
 }

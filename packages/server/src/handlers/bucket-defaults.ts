@@ -1,6 +1,6 @@
 /**
  * Bucket configurations Coffer has no feature for, read back as S3 reads them on a bucket that never had one:
- * "not found" for those that are absent (policy, website, replication), the empty or
+ * "not found" for those that are absent (website, replication), the empty or
  * fixed document for those that always exist (logging off, no notifications, the owner pays, no transfer
  * acceleration). Tools that read every configuration of a bucket (Terraform's AWS provider, s3cmd info) then see an ordinary bucket instead of 501s. Writing any of them
  * stays 501 NotImplemented.
@@ -16,7 +16,6 @@ type Answer = { error: S3ErrorCode } | { root: string; body: XmlNode };
 
 /** Sub-resource → what GET on it answers (one entry for each the router sends here). */
 export const BUCKET_DEFAULTS: Readonly<Record<BucketDefaultSubresource, Answer>> = Object.freeze({
-  policy: { error: 'NoSuchBucketPolicy' },
   website: { error: 'NoSuchWebsiteConfiguration' },
   replication: { error: 'ReplicationConfigurationNotFoundError' },
   logging: { root: 'BucketLoggingStatus', body: {} },

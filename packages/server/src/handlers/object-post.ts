@@ -141,12 +141,14 @@ export async function postObject(ctx: Context, ep: BucketEndpoint, services: Ser
       if ((err as { code?: unknown }).code === 'SIGV4_MISSING_AUTH') return undefined;
       throw err;
     });
-    if (auth) (ctx.state as AppState).user = services.users.byAccessKey(auth.accessKeyId);
+    const state = ctx.state as AppState;
+    if (auth) state.user = services.users.byAccessKey(auth.accessKeyId);
+    state.form = fields;
     // The policy sees the key as stored and the bucket of the request (a form need not send a bucket field).
     const compared = new Map(fields).set('key', key).set('bucket', ep.bucket);
     const policy = fields.get('policy');
     const range = auth || policy ? checkPostPolicy(policy!, compared).contentLengthRange : undefined;
-    const { bucket } = await authorizedTarget(ctx, services, OPERATIONS.PostObject.action, ep.bucket);
+    const { bucket } = await authorizedTarget(ctx, services, OPERATIONS.PostObject.action, ep.bucket, key);
     checkKey(key);
     // The fields stand for the headers of a PUT (by lower-cased name): readMetadata, writeEncryption and the ACL
     // read the content headers, x-amz-meta-*, the SSE ones and `acl` among them and nothing else.

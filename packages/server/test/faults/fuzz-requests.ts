@@ -203,6 +203,18 @@ export const OPERATIONS: Record<Operation, Builder> = {
     'DeletePublicAccessBlock',
   ]),
   GetBucketPolicyStatus: sub('GET', 'policyStatus'),
+  GetBucketPolicy: sub('GET', 'policy'),
+  PutBucketPolicy: (_, f) => {
+    const statement = {
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutBucketWebsite',
+      Resource: `arn:aws:s3:::${f.bucket}`,
+    };
+    const body = Buffer.from(JSON.stringify({ Version: '2012-10-17', Statement: statement }));
+    return { method: 'PUT', bucket: f.bucket, query: { policy: '' }, headers: {}, body };
+  },
+  DeleteBucketPolicy: sub('DELETE', 'policy'),
   ListBuckets: () => ({ method: 'GET', query: { 'max-buckets': '10' }, headers: {} }),
   CreateBucket: (rng) => {
     const body = rng.chance(0.5) ? Buffer.from(XML.createBucket()) : undefined;
