@@ -12,6 +12,7 @@ import type { CollectOptions, GarbageSweep, GcOptions, GcReport } from './garbag
 import type {
   BucketObjectLock,
   BucketRecord,
+  BucketSettings,
   CopyOptions,
   DeleteOutcome,
   ListQuery,
@@ -41,7 +42,11 @@ import type {
  */
 export type BucketPatch = Partial<
   Pick<BucketRecord, 'encryption' | 'cors' | 'tags' | 'lifecycle' | 'versioning' | 'objectLock'>
->;
+> &
+  BucketSettings;
+
+/** Options of `createBucket`: its location, Object Lock (which brings versioning), and the access settings. */
+export type CreateBucketOptions = { location?: string; objectLock?: BucketObjectLock } & BucketSettings;
 
 /** Options of `deleteObject`. */
 export interface DeleteObjectOptions {
@@ -87,14 +92,10 @@ export interface ObjectStore {
   // ---------------------------------------------------------------- buckets
 
   /**
-   * Creates a bucket, with Object Lock (and versioning, which it needs) on if `objectLock` is given. `BLOB_BUCKET_EXISTS` (details.owner = the
-   * existing owner) if the name is taken.
+   * Creates a bucket, with Object Lock (and versioning, which it needs) on if `opts.objectLock` is given, and the
+   * access settings it starts with. `BLOB_BUCKET_EXISTS` (details.owner = the existing owner) if the name is taken.
    */
-  createBucket(
-    name: string,
-    owner: string,
-    opts?: { location?: string; objectLock?: BucketObjectLock },
-  ): Promise<BucketRecord>;
+  createBucket(name: string, owner: string, opts?: CreateBucketOptions): Promise<BucketRecord>;
 
   /** A bucket, or undefined. */
   getBucket(name: string): Promise<BucketRecord | undefined>;

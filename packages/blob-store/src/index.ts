@@ -1,5 +1,11 @@
 export { BlobStore, type Transaction } from './store.ts';
-export type { BucketPatch, DeleteBucketOptions, DeleteObjectOptions, ObjectStore } from './contract.ts';
+export type {
+  BucketPatch,
+  CreateBucketOptions,
+  DeleteBucketOptions,
+  DeleteObjectOptions,
+  ObjectStore,
+} from './contract.ts';
 export { BlobStoreError, isBlobStoreError, type BlobErrorCode } from './errors.ts';
 export {
   DEFAULT_OPTIONS,
@@ -15,6 +21,9 @@ export { MIGRATION_EXCLUDE, MIGRATION_PROGRESS_KEY } from './schema.ts';
 export { OBJECT_STREAM_INFO } from './read.ts';
 export { NULL_VERSION, VERSION_ID, isVersionId, newVersionId, versionIdOf } from './versions.ts';
 export type {
+  AclGrant,
+  AclGrantee,
+  AclPermission,
   BeforeCommitResult,
   BodySummary,
   BucketCorsRule,
@@ -22,6 +31,7 @@ export type {
   BucketEncryption,
   BucketObjectLock,
   BucketRecord,
+  BucketSettings,
   CopyOptions,
   DeleteMarkerRecord,
   DeleteOutcome,
@@ -30,8 +40,10 @@ export type {
   ObjectEncryption,
   ObjectLock,
   ObjectMetadata,
+  ObjectOwnership,
   ObjectRecord,
   OpenOptions,
+  PublicAccessBlock,
   PutOptions,
   RetentionMode,
   RewrapOptions,

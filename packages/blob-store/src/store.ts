@@ -14,7 +14,13 @@ import { isKvError, type KvEngine, type KvStats } from '@coffer/kv';
 import { BucketCache } from './bucket-cache.ts';
 import { chunkError } from './chunk-errors.ts';
 import { committedObject, type StoreContext } from './context.ts';
-import type { BucketPatch, DeleteBucketOptions, DeleteObjectOptions, ObjectStore } from './contract.ts';
+import type {
+  BucketPatch,
+  CreateBucketOptions,
+  DeleteBucketOptions,
+  DeleteObjectOptions,
+  ObjectStore,
+} from './contract.ts';
 import { newKey, rewrapKey, unwrapKey, wrapKey } from './envelope.ts';
 import { openEngine } from './engine.ts';
 import { BlobStoreError, metaError } from './errors.ts';
@@ -43,7 +49,6 @@ import { discardSegment, inlineSegment, writeSegment } from './segments.ts';
 import { listVersions } from './version-list.ts';
 import { findVersion, latestVersion } from './version-reads.ts';
 import type {
-  BucketObjectLock,
   BucketRecord,
   CopyOptions,
   DeleteOutcome,
@@ -182,11 +187,7 @@ export class BlobStore implements ObjectStore {
 
   // ---------------------------------------------------------------- buckets
 
-  async createBucket(
-    name: string,
-    owner: string,
-    opts: { location?: string; objectLock?: BucketObjectLock } = {},
-  ): Promise<BucketRecord> {
+  async createBucket(name: string, owner: string, opts: CreateBucketOptions = {}): Promise<BucketRecord> {
     checkBucketName(name);
     if (typeof owner !== 'string' || owner === '') throw new TypeError('owner must be a non-empty string');
     return this.transaction(async (tx) => {
@@ -196,17 +197,16 @@ export class BlobStore implements ObjectStore {
           details: { owner: existing.owner },
         });
       }
-      const rec: BucketRecord = {
-        v: 1,
-        name,
-        owner,
-        created: new Date().toISOString(),
-        location: opts.location || 'us-east-1',
-      };
+      const { location, objectLock, ...settings } = opts;
+      const created = new Date().toISOString();
       // Object Lock protects versions: it comes with versioning on.
-      const stored = opts.objectLock ? patchBucket(rec, { objectLock: opts.objectLock, versioning: 'Enabled' }) : rec;
-      tx.putBucket(stored);
-      return stored;
+      const lock = objectLock ? { objectLock, versioning: 'Enabled' as const } : {};
+      const rec = patchBucket(
+        { v: 1, name, owner, created, location: location || 'us-east-1' },
+        { ...settings, ...lock },
+      );
+      tx.putBucket(rec);
+      return rec;
     });
   }
 

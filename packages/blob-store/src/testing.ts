@@ -316,6 +316,33 @@ export function runConformanceSuite(
         await rejectsCode(s.updateBucket('nope', { encryption: undefined }), 'BLOB_NO_SUCH_BUCKET');
       });
 
+      it('should keep the access settings a bucket is created with (its policy too), change them and remove them', async () => {
+        const s = ctx.store;
+        const pab = {
+          blockPublicAcls: true,
+          ignorePublicAcls: false,
+          blockPublicPolicy: true,
+          restrictPublicBuckets: false,
+        };
+        const acl = [{ grantee: { type: 'Group' as const, uri: 'g' }, permission: 'READ' as const }];
+        const b = await s.createBucket('settings', 'u1', { ownership: 'ObjectWriter', publicAccessBlock: pab, acl });
+        assert.deepEqual(
+          [b.ownership, b.publicAccessBlock, b.acl, b.location],
+          ['ObjectWriter', pab, acl, 'us-east-1'],
+        );
+        assert.deepEqual(await s.getBucket('settings'), b);
+        await s.updateBucket('settings', { ownership: 'none', acl: undefined });
+        const next = await s.getBucket('settings');
+        assert.deepEqual([next?.ownership, next?.publicAccessBlock, next?.acl], ['none', pab, undefined]);
+        await s.updateBucket('settings', { publicAccessBlock: undefined });
+        assert.equal((await s.getBucket('settings'))?.publicAccessBlock, undefined);
+        await s.updateBucket('settings', { policy: '{"Statement":[]}' });
+        assert.equal((await s.getBucket('settings'))?.policy, '{"Statement":[]}');
+        await s.updateBucket('settings', { policy: undefined });
+        assert.equal((await s.getBucket('settings'))?.policy, undefined);
+        await s.deleteBucket('settings');
+      });
+
       it('should delete only empty buckets', async () => {
         const s = ctx.store;
         await s.putObject('zeta', 'k', bodyOf(Buffer.from('x')), putOpts());
@@ -400,6 +427,7 @@ export function runConformanceSuite(
           cacheControl: 'no-cache',
           expires: 'Wed, 21 Oct 2015 07:28:00 GMT',
           userMeta: { color: 'blue', 'x-y': 'ünï cödé' },
+          acl: [{ grantee: { type: 'CanonicalUser', id: 'u9' }, permission: 'READ' }],
         };
         const rec = await ctx.store.putObject(
           'b',
@@ -828,9 +856,14 @@ export function runConformanceSuite(
       it('should copy SSE-S3 to SSE-S3 with the same ETag and new metadata', async () => {
         const c = await ctx.store.copyObject(s3, 'd', 'copy', {
           owner: 'u2',
-          metadata: { contentType: 'x/y', userMeta: {} },
+          metadata: {
+            contentType: 'x/y',
+            userMeta: {},
+            acl: [{ grantee: { type: 'Group', uri: 'g' }, permission: 'READ' }],
+          },
           encryption: { scheme: 'SSE-S3' },
         });
+        assert.deepEqual(c.acl, [{ grantee: { type: 'Group', uri: 'g' }, permission: 'READ' }]);
         assert.equal(c.etag, s3.etag);
         assert.equal(c.size, s3.size);
         assert.notEqual(c.id, s3.id);

@@ -24,6 +24,43 @@ export interface BucketRecord {
   versioning?: VersioningState;
   /** Object Lock (CreateBucket's `x-amz-bucket-object-lock-enabled`, PutObjectLockConfiguration); absent = off. */
   objectLock?: BucketObjectLock;
+  /**
+   * S3 Object Ownership (PutBucketOwnershipControls, `x-amz-object-ownership`). Absent = `BucketOwnerEnforced`
+   * (buckets from before it existed); `none` = the controls were deleted, which S3 treats as `ObjectWriter`.
+   */
+  ownership?: ObjectOwnership | 'none';
+  /** Block Public Access (PutPublicAccessBlock); absent = no configuration (nothing blocked). */
+  publicAccessBlock?: PublicAccessBlock;
+  /** The bucket's ACL (PutBucketAcl, `x-amz-acl` on CreateBucket); absent = `private` (the owner's FULL_CONTROL). */
+  acl?: AclGrant[];
+  /** The bucket policy as sent (PutBucketPolicy), checked by the server; absent = none. */
+  policy?: string;
+}
+
+/** The access settings of a bucket, which CreateBucket may set and updateBucket change. */
+export type BucketSettings = Partial<Pick<BucketRecord, 'ownership' | 'publicAccessBlock' | 'acl' | 'policy'>>;
+
+/** S3 Object Ownership: who owns new objects, and whether ACLs count. */
+export type ObjectOwnership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
+
+/** A bucket's Block Public Access settings, as S3's PublicAccessBlockConfiguration names them. */
+export interface PublicAccessBlock {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
+}
+
+/** An ACL permission, as S3 names it. */
+export type AclPermission = 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP' | 'FULL_CONTROL';
+
+/** Who an ACL grant is for: a user by canonical id, or a predefined group by URI. */
+export type AclGrantee = { type: 'CanonicalUser'; id: string } | { type: 'Group'; uri: string };
+
+/** One grant of an ACL. */
+export interface AclGrant {
+  grantee: AclGrantee;
+  permission: AclPermission;
 }
 
 /** A retention mode: GOVERNANCE can be lifted by a caller allowed to bypass it, COMPLIANCE by nobody. */
@@ -103,6 +140,8 @@ export interface ObjectMetadata {
   tags?: Record<string, string>;
   /** Object Lock retention and legal hold (checked by the server); absent = not locked. */
   lock?: ObjectLock;
+  /** The object's ACL (PutObjectAcl, `x-amz-acl` on writes); absent = `private` (the owner's FULL_CONTROL). */
+  acl?: AclGrant[];
 }
 
 /** The Object Lock state of one object: a retention (mode and date), a legal hold, or both. */

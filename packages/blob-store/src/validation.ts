@@ -67,6 +67,10 @@ export function pickMetadata(m: ObjectMetadata): ObjectMetadata {
       if (typeof v !== 'string') throw new TypeError(`metadata.tags.${k} must be a string`);
     }
   }
+  if (m.acl !== undefined) {
+    if (!Array.isArray(m.acl)) throw new TypeError('metadata.acl must be an array of grants');
+    out.acl = structuredClone(m.acl);
+  }
   return out;
 }
 
@@ -137,6 +141,11 @@ export function patchBucket(rec: BucketRecord, patch: BucketPatch): BucketRecord
     if (patch.versioning !== 'Enabled' && patch.versioning !== 'Suspended')
       throw new TypeError("patch.versioning must be 'Enabled' or 'Suspended'");
     next.versioning = patch.versioning;
+  }
+  for (const field of ['ownership', 'publicAccessBlock', 'acl', 'policy'] as const) {
+    if (!(field in patch)) continue;
+    if (patch[field] === undefined) delete next[field];
+    else Object.assign(next, { [field]: structuredClone(patch[field]) });
   }
   return next;
 }

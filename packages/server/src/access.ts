@@ -1,12 +1,19 @@
-/** Bucket names, ownership, ACL headers and the request-body helpers the handlers share. */
-import type { IncomingHttpHeaders } from 'node:http';
+/**
+ * Bucket names, the request's principal, the call of the decision point (authz.ts) for each request with the
+ * records it needs, and the request-body helpers the handlers share.
+ */
 import type { Context } from 'koa';
-import type { BucketRecord } from '@coffer/blob-store';
+import type { BucketRecord, ObjectRecord } from '@coffer/blob-store';
 import type { BodyDecoderOptions } from '@coffer/sigv4';
+import { ANONYMOUS, type AuthzRequest, type Principal, authorize, isObjectAction } from './authz.ts';
 import { S3Error } from './errors.ts';
 import type { AppState, Services } from './context.ts';
+import { findObject, setFoundVersion, type VersionSelector } from './object-access.ts';
+import { bypassesGovernance } from './object-lock.ts';
+import { type Endpoint, type S3Action, actionOf } from './operations.ts';
+import { requestPolicy } from './policies.ts';
 import type { User } from './users.ts';
-import { header, requestBody } from './http.ts';
+import { requestBody } from './http.ts';
 
 /**
  * Checks a bucket name against S3's naming rules.
@@ -24,26 +31,120 @@ export function isValidBucketName(name: string): boolean {
   );
 }
 
-/** The authenticated user of the request (auth runs before every handler). */
+/** The principal of the request: its verified user, or anonymous (authentication runs before every handler). */
+export function principalOf(ctx: Context): Principal {
+  const user = (ctx.state as AppState).user;
+  return user ? { type: 'user', user } : ANONYMOUS;
+}
+
+/** The user of a request that needs one (authorization has refused anonymous callers before the handler runs). */
 export function currentUser(ctx: Context): User {
   const user = (ctx.state as AppState).user;
   if (!user) throw new S3Error('AccessDenied');
   return user;
 }
 
+/** The canonical id of the writer of new data: the user, or undefined for the anonymous principal. */
+export function writerOf(ctx: Context): string | undefined {
+  return (ctx.state as AppState).user?.id;
+}
+
+/** Answers AccessDenied unless the decision point allows the request; the reason goes to the log only. */
+function enforce(ctx: Context, services: Services, req: AuthzRequest): void {
+  const decision = authorize(req);
+  if (decision.allow) return;
+  services.logger.debug({ requestId: (ctx.state as AppState).requestId, reason: decision.reason }, 'access denied');
+  throw new S3Error('AccessDenied');
+}
+
 /**
- * Loads a bucket the caller owns: `NoSuchBucket` when there is none, `AccessDenied` when another user owns it.
- * A bucket belongs to the user who created it.
+ * Loads what an action names and authorizes it: the bucket (`NoSuchBucket`), and for an action on an object the
+ * object. A missing object is `NoSuchKey` to a caller who may list the bucket and `AccessDenied` to any other, so
+ * that nobody learns which keys exist without that right, as in S3 (and so are a missing version and a delete
+ * marker: object-access.ts). The version is the latest or the one `version` names.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html (Permissions)
  */
-export async function ownedBucket(ctx: Context, services: Services, name: string): Promise<BucketRecord> {
-  const bucket = await services.store.getBucket(name);
-  if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: name } });
-  if (bucket.owner !== currentUser(ctx).id) throw new S3Error('AccessDenied');
+export async function authorizedTarget(
+  ctx: Context,
+  services: Services,
+  action: S3Action | undefined,
+  bucketName: string,
+  key?: string,
+  version: VersionSelector = {},
+): Promise<{ bucket: BucketRecord; object?: ObjectRecord }> {
+  const bucket = await services.store.getBucket(bucketName);
+  if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucketName } });
+  const req: AuthzRequest = { principal: principalOf(ctx), action, bucket, policy: requestPolicy(ctx, services, key) };
+  if (!isObjectAction(action)) {
+    enforce(ctx, services, req);
+    return { bucket };
+  }
+  const object = await findObject(ctx, services, bucket, key!, version, () =>
+    enforce(ctx, services, { ...req, action: 's3:ListBucket' }),
+  );
+  enforce(ctx, services, { ...req, object });
+  setFoundVersion(ctx, bucket, object, version);
+  return { bucket, object };
+}
+
+/**
+ * The one place a routed request is authorized, before its handler runs (a POST upload's handler calls
+ * {@link authorizedTarget} once its form names the caller). The records loaded stay on `ctx.state` for the handler.
+ */
+export async function authorizeEndpoint(ctx: Context, services: Services, ep: Endpoint): Promise<void> {
+  const action = actionOf(ep);
+  const state = ctx.state as AppState;
+  // Nothing to load: the service, a bucket not created yet, a preflight (the CORS rules decide it).
+  if (!('bucket' in ep) || ep.op === 'CreateBucket' || action === undefined) {
+    enforce(ctx, services, { principal: principalOf(ctx), action, policy: requestPolicy(ctx, services) });
+    return;
+  }
+  const key = 'key' in ep ? ep.key : undefined;
+  const versionId = ep.query.get('versionId');
+  const target = await authorizedTarget(ctx, services, action, ep.bucket, key, { versionId });
+  state.bucket = target.bucket;
+  state.object = target.object;
+}
+
+/** The source of a copy (CopyObject, UploadPartCopy), which the caller must be allowed to read (`s3:GetObject`). */
+export async function copySourceObject(
+  ctx: Context,
+  services: Services,
+  source: { bucket: string; key: string; versionId?: string },
+): Promise<ObjectRecord> {
+  const version = { versionId: source.versionId, copySource: true };
+  return (await authorizedTarget(ctx, services, 's3:GetObject', source.bucket, source.key, version)).object!;
+}
+
+/**
+ * True when the request asks to bypass GOVERNANCE retention (`x-amz-bypass-governance-retention: true`) and its
+ * caller may (`s3:BypassGovernanceRetention`: the bucket's owner, or a policy; no ACL grants it). A caller who may
+ * not is answered as if it had not asked, and the retention it meets refuses it.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-bypass
+ */
+export function governanceBypass(ctx: Context, services: Services): boolean {
+  if (!bypassesGovernance(ctx.req.headers)) return false;
+  const bucket = requestBucket(ctx);
+  const action = 's3:BypassGovernanceRetention';
+  return authorize({ principal: principalOf(ctx), action, bucket, policy: requestPolicy(ctx, services) }).allow;
+}
+
+/** The bucket record of the request, loaded and authorized before the handler ran. */
+export function requestBucket(ctx: Context): BucketRecord {
+  const bucket = (ctx.state as AppState).bucket;
+  if (!bucket) throw new TypeError('the request names no authorized bucket');
   return bucket;
 }
 
+/** The object record of the request, loaded and authorized before the handler ran (actions on an object). */
+export function requestObject(ctx: Context): ObjectRecord {
+  const object = (ctx.state as AppState).object;
+  if (!object) throw new TypeError('the request names no authorized object');
+  return object;
+}
+
 /** True when the request carries a body (a length above zero, or chunked framing). */
-function hasBody(ctx: Context): boolean {
+export function hasBody(ctx: Context): boolean {
   const h = ctx.req.headers;
   return (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
 }
@@ -55,27 +156,4 @@ export function xmlBody(ctx: Context, opts: BodyDecoderOptions = {}): AsyncItera
     : (async function* empty() {
         /* no body */
       })();
-}
-
-const GRANT_HEADERS = [
-  'x-amz-grant-full-control',
-  'x-amz-grant-read',
-  'x-amz-grant-read-acp',
-  'x-amz-grant-write',
-  'x-amz-grant-write-acp',
-];
-
-/**
- * Refuses ACL headers that would grant anything (`x-amz-acl` other than `private` — or `bucket-owner-full-control`
- * on an object —, any `x-amz-grant-*`): 400 AccessControlListNotSupported on object writes and ACL puts,
- * 400 InvalidBucketAclWithObjectOwnership on CreateBucket.
- */
-export function refuseAcl(headers: IncomingHttpHeaders, target: 'bucket' | 'object' | 'create-bucket'): void {
-  const acl = header(headers, 'x-amz-acl');
-  const harmless =
-    acl === undefined || acl === 'private' || (target !== 'create-bucket' && acl === 'bucket-owner-full-control');
-  if (harmless && !GRANT_HEADERS.some((h) => headers[h] !== undefined)) return;
-  throw new S3Error(
-    target === 'create-bucket' ? 'InvalidBucketAclWithObjectOwnership' : 'AccessControlListNotSupported',
-  );
 }

@@ -6,8 +6,9 @@ import Koa, { type Context, type Next } from 'koa';
 import { secureRandom } from '@coffer/crypto';
 import { verifyRequest } from '@coffer/sigv4';
 import { errorXml } from '@coffer/xml';
-import { verifyOptions } from './auth.ts';
-import { S3Error, toS3Error } from './errors.ts';
+import { authorizeEndpoint } from './access.ts';
+import { anonymousAuth, isUnsigned, verifyOptions } from './auth.ts';
+import { toS3Error } from './errors.ts';
 import type { AppState, Services } from './context.ts';
 import type { Endpoint, EndpointOf, Operation } from './operations.ts';
 import { route } from './router.ts';
@@ -21,6 +22,8 @@ import { copyObject } from './handlers/copy.ts';
 import * as multipart from './handlers/multipart.ts';
 import * as cors from './handlers/cors.ts';
 import * as acl from './handlers/acl.ts';
+import * as bucketAccess from './handlers/bucket-access.ts';
+import * as bucketPolicy from './handlers/bucket-policy.ts';
 import * as tagging from './handlers/tagging.ts';
 import { getBucketDefault } from './handlers/bucket-defaults.ts';
 import { getObjectAttributes } from './handlers/object-attributes.ts';
@@ -53,6 +56,16 @@ export const HANDLERS: { readonly [O in Operation]: Handler<EndpointOf<O>> } = O
   PutBucketAcl: acl.putBucketAcl,
   GetObjectAcl: acl.getObjectAcl,
   PutObjectAcl: acl.putObjectAcl,
+  GetBucketOwnershipControls: bucketAccess.getBucketOwnershipControls,
+  PutBucketOwnershipControls: bucketAccess.putBucketOwnershipControls,
+  DeleteBucketOwnershipControls: bucketAccess.deleteBucketOwnershipControls,
+  GetPublicAccessBlock: bucketAccess.getPublicAccessBlock,
+  PutPublicAccessBlock: bucketAccess.putPublicAccessBlock,
+  DeletePublicAccessBlock: bucketAccess.deletePublicAccessBlock,
+  GetBucketPolicyStatus: bucketAccess.getBucketPolicyStatus,
+  GetBucketPolicy: bucketPolicy.getBucketPolicy,
+  PutBucketPolicy: bucketPolicy.putBucketPolicy,
+  DeleteBucketPolicy: bucketPolicy.deleteBucketPolicy,
   GetBucketDefault: getBucketDefault,
   GetObjectAttributes: getObjectAttributes,
   GetBucketLifecycleConfiguration: lifecycle.getBucketLifecycle,
@@ -191,37 +204,44 @@ function errors(services: Services) {
 }
 
 /**
- * Verifies SigV4 (header or presigned), or SigV2 unless `--no-sigv2`, and resolves the caller. Every request is
- * signed: anonymous is AccessDenied.
+ * Verifies SigV4 (header or presigned), or SigV2 unless `--no-sigv2`, and resolves the caller. A request that
+ * carries no signature at all acts as the anonymous principal: authorization decides what it may do.
  * A browser upload (a form POST) carries its signature in the form: its handler verifies it. A CORS preflight
- * (OPTIONS) carries none, as in S3. No other operation runs without a verified caller.
+ * (OPTIONS) carries none, as in S3.
  */
 function authenticate(services: Services) {
   return async (ctx: Context, next: Next) => {
     const { path, query } = rawTarget(ctx);
+    const state = ctx.state as AppState;
     if (ctx.method === 'OPTIONS' || isPostForm(ctx.method, ctx.req.headers, query)) {
       await next();
       return;
     }
-    const req = { method: ctx.method, path, query, headers: ctx.req.headers };
-    const auth = await verifyRequest(req, verifyOptions(services));
-    const state = ctx.state as AppState;
-    state.auth = auth;
-    state.user = services.users.byAccessKey(auth.accessKeyId);
+    if (isUnsigned(ctx.req.headers, query)) {
+      state.auth = anonymousAuth(ctx.req.headers);
+    } else {
+      const req = { method: ctx.method, path, query, headers: ctx.req.headers };
+      const auth = await verifyRequest(req, verifyOptions(services));
+      state.auth = auth;
+      state.user = services.users.byAccessKey(auth.accessKeyId);
+    }
     await next();
   };
 }
 
-/** Routes with the pure router and runs the operation's handler. */
+/**
+ * Routes with the pure router, authorizes (every operation but a POST upload, whose form names its caller: its
+ * handler asks) and runs the operation's handler.
+ */
 function dispatch(services: Services) {
   return async (ctx: Context) => {
     const { path, query } = rawTarget(ctx);
     const ep = route(ctx.method, path, query, ctx.req.headers, services.domains);
     const state = ctx.state as AppState;
     state.endpoint = ep;
-    if (state.auth === undefined && ep.op !== 'PostObject' && ep.op !== 'PreflightRequest')
-      throw new S3Error('AccessDenied');
+    // CORS headers first, so that a page can read the error too (AccessDenied, NoSuchKey).
     if (ep.op !== 'PreflightRequest') await cors.applyCors(ctx, ep, services);
+    if (ep.op !== 'PostObject') await authorizeEndpoint(ctx, services, ep);
     if (NEW_DATA.has(ep.op)) await services.space.admit(announcedBytes(ctx.req.headers));
     await runHandler(ctx, ep.op, ep, services);
   };

@@ -2,6 +2,7 @@
  * The `coffer` command: `serve`, `user add|list|remove`, `keys list|rotate`, `scrub`, `meta migrate`. The only place
  * that reads environment variables and flags. `bin/coffer.js` runs it in one process.
  */
+import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
@@ -10,7 +11,7 @@ import { parseChunksUrl, type S3ChunkStoreOptions } from '@coffer/chunk-store';
 import type { MasterKeyRing } from '@coffer/crypto';
 import { CofferServer, SERVER_DEFAULTS } from './server.ts';
 import { RING_RELOAD_MS, openDataDir, type MasterKeySource } from './key-ring.ts';
-import { UserRegistry } from './users.ts';
+import { arnOf, isBuiltinPolicy, UserRegistry } from './users.ts';
 import { rotateMasterKey } from './rotate.ts';
 import { migrateMeta, redactUrl } from './migrate.ts';
 import { LogSink } from './log-sink.ts';
@@ -249,6 +250,19 @@ chunkOptions(
     [] as string[],
   )
   .option('--no-sigv2', 'refuse AWS Signature Version 2 (header, presigned URLs, POST forms): SigV4 only')
+  .addOption(
+    new Option('--default-object-ownership <setting>', 'Object Ownership of buckets created from now on')
+      .choices(['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'])
+      .default('BucketOwnerEnforced'),
+  )
+  .addOption(
+    new Option(
+      '--default-public-access-block <on|off>',
+      'Block Public Access (all four) on buckets created from now on',
+    )
+      .choices(['on', 'off'])
+      .default('on'),
+  )
   .option(
     '--master-key-file <file>',
     'keep the master key ring in this file (default: in the metadata, wrapped under DATA/keys/ring.key ' +
@@ -314,6 +328,8 @@ chunkOptions(
       region: opts.region,
       domains: opts.domain,
       sigV2: opts.sigv2,
+      defaultObjectOwnership: opts.defaultObjectOwnership,
+      defaultPublicAccessBlock: opts.defaultPublicAccessBlock === 'on',
       masterKey: masterKeySource(opts),
       root: accessKey && secretKey ? { accessKey, secretKey } : undefined,
       onGeneratedRoot: (pair) => {
@@ -375,11 +391,14 @@ dataOptions(user.command('add').description('add a user'))
   .requiredOption('--access-key <key>', 'access key ID')
   .requiredOption('--secret-key <key>', 'secret access key')
   .requiredOption('--name <name>', 'display name')
+  .option('--policy <file|builtin>', 'user policy: a JSON file, or readwrite, readonly, writeonly')
   .action(async (opts) => {
+    const policy = opts.policy === undefined ? undefined : await policySource(opts.policy);
     const added = await withUsers(opts, (users) =>
-      users.add({ accessKey: opts.accessKey, secretKey: opts.secretKey, name: opts.name }),
+      users.add({ accessKey: opts.accessKey, secretKey: opts.secretKey, name: opts.name, policy }),
     );
-    process.stdout.write(`added user ${added.name} (access key ${added.accessKey}, id ${added.id})\n`);
+    const arn = arnOf(added);
+    process.stdout.write(`added user ${added.name} (access key ${added.accessKey}, id ${added.id}, ${arn})\n`);
   });
 
 dataOptions(user.command('list').description('list users')).action(async (opts) => {
@@ -395,6 +414,38 @@ dataOptions(user.command('remove').description('remove a user by access key or n
     if (!target) throw new InvalidArgumentError('name the user: --access-key KEY or a name');
     const removed = await withUsers(opts, (users) => users.remove(target));
     process.stdout.write(`removed user ${removed.name} (access key ${removed.accessKey})\n`);
+  });
+
+/** A `--policy` argument as the registry stores it: a built-in policy's name, or the text of the file it names. */
+async function policySource(arg: string): Promise<string> {
+  return isBuiltinPolicy(arg) ? arg : readFile(arg, 'utf8');
+}
+
+const policy = user.command('policy').description("set, show or clear a user's policy");
+dataOptions(policy.command('set').description('set the user policy (a JSON file, or readwrite, readonly, writeonly)'))
+  .argument('<user>', 'access key or name')
+  .argument('<policy>', 'a JSON policy file, or readwrite, readonly, writeonly')
+  .action(async (who: string, arg: string, opts) => {
+    const source = await policySource(arg);
+    const updated = await withUsers(opts, (users) => users.setPolicy(who, source));
+    process.stdout.write(`set the policy of user ${updated.name}\n`);
+  });
+
+dataOptions(policy.command('show').description('print the user policy (a built-in name or the document)'))
+  .argument('<user>', 'access key or name')
+  .action(async (who: string, opts) => {
+    const found = await withUsers(opts, async (users) =>
+      users.list().find((u) => u.accessKey === who || u.name === who),
+    );
+    if (!found) throw new InvalidArgumentError(`no user with access key or name ${who}`);
+    process.stdout.write(found.policySource === undefined ? 'no policy\n' : `${found.policySource.trimEnd()}\n`);
+  });
+
+dataOptions(policy.command('clear').description('remove the user policy (the user keeps full control of its buckets)'))
+  .argument('<user>', 'access key or name')
+  .action(async (who: string, opts) => {
+    const updated = await withUsers(opts, (users) => users.setPolicy(who, undefined));
+    process.stdout.write(`cleared the policy of user ${updated.name}\n`);
   });
 
 const keys = program.command('keys').description('master key ring');

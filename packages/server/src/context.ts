@@ -1,6 +1,6 @@
 /** What the HTTP layer shares between middleware and handlers. */
 import type { Logger } from 'pino';
-import type { ObjectStore } from '@coffer/blob-store';
+import type { BucketRecord, ObjectOwnership, ObjectRecord, ObjectStore, PublicAccessBlock } from '@coffer/blob-store';
 import type { CryptoPool, MasterKeyRing } from '@coffer/crypto';
 import type { MultipartStore } from '@coffer/multipart';
 import type { AuthContext } from '@coffer/sigv4';
@@ -35,6 +35,12 @@ export interface Services {
   domains: readonly string[];
   /** Accept Signature Version 2 (header, query string and POST forms) besides SigV4. */
   sigV2: boolean;
+  /** What buckets created from now on start with (`--default-object-ownership`, `--default-public-access-block`). */
+  bucketDefaults: {
+    ownership: ObjectOwnership;
+    /** Absent = no Block Public Access configuration. */
+    publicAccessBlock?: PublicAccessBlock;
+  };
   /** When SSE-C may travel over plain HTTP beyond loopback peers. */
   security: {
     /** Accept SSE-C over plain HTTP from any peer (the operator's explicit opt-in). */
@@ -47,9 +53,17 @@ export interface Services {
 /** Per-request state on `ctx.state`. */
 export interface AppState {
   requestId: string;
+  /** What authentication proved (for an unsigned request: only how its body is protected, see auth.ts). */
   auth?: AuthContext;
+  /** The verified user; absent = the anonymous principal. */
   user?: User;
   endpoint?: Endpoint;
+  /** The bucket the request names, loaded and authorized before its handler runs. */
+  bucket?: BucketRecord;
+  /** The object of an action on an object's data, ACL or tags, loaded and authorized with the bucket. */
+  object?: ObjectRecord;
+  /** A POST upload's form fields (by lower-cased name), which stand for a PUT's headers in policy conditions. */
+  form?: ReadonlyMap<string, string>;
   /** CORS response headers of an allowed cross-origin request (kept on error responses too). */
   cors?: Record<string, string>;
 }

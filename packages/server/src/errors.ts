@@ -9,6 +9,7 @@ import type { ChunkErrorCode } from '@coffer/chunk-store';
 import type { CryptoErrorCode } from '@coffer/crypto';
 import type { KvErrorCode } from '@coffer/kv';
 import type { MultipartErrorCode } from '@coffer/multipart';
+import type { PolicyErrorCode } from '@coffer/policy';
 import type { SigV4ErrorCode } from '@coffer/sigv4';
 import type { XmlErrorCode } from '@coffer/xml';
 
@@ -49,6 +50,10 @@ export const S3_ERRORS = Object.freeze({
   InvalidArgument: [400, 'Invalid Argument'],
   InvalidBucketName: [400, 'The specified bucket is not valid.'],
   InvalidBucketState: [409, 'The request is not valid with the current state of the bucket.'],
+  InvalidBucketAclWithBlockPublicAccessError: [
+    400,
+    'Bucket cannot have public ACLs set with BlockPublicAccess enabled',
+  ],
   InvalidChunkSizeError: [400, 'Only the last chunk is allowed to have a size less than 8192 bytes'],
   InvalidBucketAclWithObjectOwnership: [
     400,
@@ -77,6 +82,7 @@ export const S3_ERRORS = Object.freeze({
     400,
     'The request contained trailing data that was not well-formed or did not conform to our published schema.',
   ],
+  MalformedPolicy: [400, "Policies must be valid JSON and the first byte must be '{'"],
   MalformedXML: [400, 'The XML you provided was not well-formed or did not validate against our published schema'],
   MaxPostPreDataLengthExceededError: [400, 'Your POST request fields preceding the upload file were too large.'],
   MaxMessageLengthExceeded: [400, 'Your request was too big.'],
@@ -88,6 +94,7 @@ export const S3_ERRORS = Object.freeze({
   NoSuchCORSConfiguration: [404, 'The CORS configuration does not exist'],
   NoSuchTagSet: [404, 'The TagSet does not exist'],
   NoSuchBucketPolicy: [404, 'The bucket policy does not exist'],
+  PolicyTooLarge: [400, 'Policy exceeds the maximum allowed document size.'],
   NoSuchLifecycleConfiguration: [404, 'The lifecycle configuration does not exist'],
   NoSuchWebsiteConfiguration: [404, 'The specified bucket does not have a website configuration'],
   ObjectLockConfigurationNotFoundError: [404, 'Object Lock configuration does not exist for this bucket'],
@@ -95,6 +102,8 @@ export const S3_ERRORS = Object.freeze({
   ReplicationConfigurationNotFoundError: [404, 'The replication configuration was not found'],
   NoSuchKey: [404, 'The specified key does not exist.'],
   NoSuchVersion: [404, 'The specified version does not exist.'],
+  NoSuchPublicAccessBlockConfiguration: [404, 'The public access block configuration was not found'],
+  OwnershipControlsNotFoundError: [404, 'The bucket ownership controls were not found'],
   NoSuchUpload: [
     404,
     'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
@@ -107,6 +116,8 @@ export const S3_ERRORS = Object.freeze({
     'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   ],
   ServiceUnavailable: [503, 'Service is unable to handle request.'],
+  UnexpectedContent: [400, 'This request does not support content'],
+  UnresolvableGrantByEmailAddress: [400, 'The email address you provided does not match any account on record.'],
   UserKeyMustBeSpecified: [
     400,
     'The bucket POST must contain the specified field name. If it is specified, please check the order of the fields.',
@@ -161,7 +172,8 @@ export type PackageErrorCode =
   | BlobErrorCode
   | ChunkErrorCode
   | MultipartErrorCode
-  | KvErrorCode;
+  | KvErrorCode
+  | PolicyErrorCode;
 
 /** How one package error code is answered: the S3 error, and whether the package's own message may be shown. */
 export interface PackageErrorMapping {
@@ -268,6 +280,9 @@ export const PACKAGE_ERRORS = Object.freeze({
   KV_CLOSED: { s3: 'InternalError', showMessage: false },
   KV_SCHEMA: { s3: 'InternalError', showMessage: false },
   KV_TARGET_FOREIGN: { s3: 'InternalError', showMessage: false },
+  // @coffer/policy writes S3's PutBucketPolicy messages ("Invalid principal in policy", …).
+  POLICY_MALFORMED: { s3: 'MalformedPolicy', showMessage: true },
+  POLICY_TOO_LARGE: { s3: 'PolicyTooLarge', showMessage: true },
 } as const satisfies Record<PackageErrorCode, PackageErrorMapping>);
 
 function isPackageErrorCode(code: string): code is PackageErrorCode {

@@ -1,15 +1,22 @@
 /**
- * Loading an object the caller may read: the bucket's ownership first, then the object's latest version or the
- * version a request names (`versionId`), with S3's answers for a missing key or version and for a delete marker.
+ * Finding the object a request names: the latest version of its key, or the version its `versionId` names, with
+ * S3's answers for a missing key or version and for a delete marker. The decision point (access.ts) decides
+ * whether the caller may see it.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeleteMarker.html
  */
 import type { Context } from 'koa';
 import { versionIdOf, type BucketRecord, type DeleteMarkerRecord, type ObjectRecord } from '@coffer/blob-store';
 import { S3Error } from './errors.ts';
 import type { Services } from './context.ts';
-import type { ObjectEndpoint } from './operations.ts';
-import { ownedBucket } from './access.ts';
 import { checkVersionId } from './versions.ts';
+
+/** Which object version a request names, and whether as the source of a copy. */
+export interface VersionSelector {
+  /** The `versionId` the request names (checked: `InvalidArgument` if malformed); absent = the latest version. */
+  versionId?: string;
+  /** A copy's source: a delete marker named by id is `InvalidRequest`, not 405. */
+  copySource?: boolean;
+}
 
 /** The headers S3 sends with an answer about a delete marker. */
 function markerHeaders(marker: DeleteMarkerRecord): Record<string, string> {
@@ -21,61 +28,50 @@ function markerHeaders(marker: DeleteMarkerRecord): Record<string, string> {
 }
 
 /**
- * Loads an object the caller may read, with its bucket's record: the latest version, or the version `opts.versionId`
- * names (checked: `InvalidArgument` if malformed). `NoSuchKey` (with the marker's headers when the latest version
- * is a delete marker), `NoSuchVersion`, or `MethodNotAllowed` for a delete marker named by its id, as S3 answers.
- * Sets `x-amz-version-id` on the response when the bucket has versioning or a version was named. A copy source
- * (`copySource`) sets `x-amz-copy-source-version-id` instead, and a delete marker named as one is `InvalidRequest`.
+ * Finds the latest version of `key` in `bucket`, or the version `opts.versionId` names. When there is no such
+ * object, `beforeMissing` runs first (it may refuse the caller the right to learn that), then the answer is S3's:
+ * `NoSuchKey` (with the marker's headers when the latest version is a delete marker), `NoSuchVersion`, or
+ * `MethodNotAllowed` for a delete marker named by its id (`InvalidRequest` for a copy source).
  */
-export async function loadObjectIn(
+export async function findObject(
   ctx: Context,
   services: Services,
-  bucket: string,
+  bucket: BucketRecord,
   key: string,
-  opts: { versionId?: string; copySource?: boolean } = {},
-): Promise<{ bucket: BucketRecord; rec: ObjectRecord }> {
-  const versionHeader = opts.copySource ? 'x-amz-copy-source-version-id' : 'x-amz-version-id';
-  const owned = await ownedBucket(ctx, services, bucket);
+  opts: VersionSelector,
+  beforeMissing: () => void,
+): Promise<ObjectRecord> {
   const wanted = checkVersionId(opts.versionId);
   if (wanted === undefined) {
-    const rec = await services.store.getObject(bucket, key);
-    if (rec) {
-      if (owned.versioning) ctx.set(versionHeader, versionIdOf(rec));
-      return { bucket: owned, rec };
-    }
-    const latest = owned.versioning ? await services.store.latestVersion(bucket, key) : undefined;
+    const rec = await services.store.getObject(bucket.name, key);
+    if (rec) return rec;
+    beforeMissing();
+    const latest = bucket.versioning ? await services.store.latestVersion(bucket.name, key) : undefined;
     throw new S3Error('NoSuchKey', {
       extra: { Key: key },
       headers: latest?.deleteMarker ? markerHeaders(latest) : {},
     });
   }
-  const rec = await services.store.getVersion(bucket, key, wanted);
+  const rec = await services.store.getVersion(bucket.name, key, wanted);
+  if (rec && !rec.deleteMarker) return rec;
+  beforeMissing();
   if (!rec) throw new S3Error('NoSuchVersion', { extra: { Key: key, VersionId: wanted } });
-  if (rec.deleteMarker && opts.copySource) {
+  if (opts.copySource) {
     throw new S3Error('InvalidRequest', {
       message: 'The source of a copy request may not specifically refer to a delete marker by version id.',
     });
   }
-  if (rec.deleteMarker) {
-    throw new S3Error('MethodNotAllowed', {
-      extra: { Method: ctx.method, ResourceType: 'DeleteMarker' },
-      headers: { ...markerHeaders(rec), Allow: 'DELETE' },
-    });
-  }
-  ctx.set(versionHeader, versionIdOf(rec));
-  return { bucket: owned, rec };
+  throw new S3Error('MethodNotAllowed', {
+    extra: { Method: ctx.method, ResourceType: 'DeleteMarker' },
+    headers: { ...markerHeaders(rec), Allow: 'DELETE' },
+  });
 }
 
-/** {@link loadObjectIn} for what an object request names: its key, and the version its `versionId` names. */
-export function loadRequested(
-  ctx: Context,
-  services: Services,
-  ep: ObjectEndpoint,
-): Promise<{ bucket: BucketRecord; rec: ObjectRecord }> {
-  return loadObjectIn(ctx, services, ep.bucket, ep.key, { versionId: ep.query.get('versionId') });
-}
-
-/** {@link loadObjectIn} without the bucket record. */
-export async function loadObject(...args: Parameters<typeof loadObjectIn>): Promise<ObjectRecord> {
-  return (await loadObjectIn(...args)).rec;
+/**
+ * Sets `x-amz-version-id` (a copy source: `x-amz-copy-source-version-id`) for an object found by
+ * {@link findObject}, when its bucket has versioning or a version was named.
+ */
+export function setFoundVersion(ctx: Context, bucket: BucketRecord, rec: ObjectRecord, opts: VersionSelector): void {
+  if (!bucket.versioning && opts.versionId === undefined) return;
+  ctx.set(opts.copySource ? 'x-amz-copy-source-version-id' : 'x-amz-version-id', versionIdOf(rec));
 }

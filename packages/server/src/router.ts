@@ -11,23 +11,18 @@ import type { Endpoint, EndpointOf, OperationIn } from './operations.ts';
 /** Bucket sub-resources Coffer does not implement: answered with `NotImplemented`, never misrouted to a listing. */
 /** GET of these on a bucket: the answer of a bucket without that configuration (handlers/bucket-defaults.ts). */
 export const BUCKET_DEFAULT_SUBRESOURCES = [
-  'policy',
   'website',
   'replication',
   'logging',
   'notification',
   'requestPayment',
   'accelerate',
-  'ownershipControls',
-  'publicAccessBlock',
-  'policyStatus',
 ] as const;
 
 /** One of {@link BUCKET_DEFAULT_SUBRESOURCES}. */
 export type BucketDefaultSubresource = (typeof BUCKET_DEFAULT_SUBRESOURCES)[number];
 
 const UNSUPPORTED_SUBRESOURCES = [
-  'policy',
   'website',
   'logging',
   'notification',
@@ -37,13 +32,10 @@ const UNSUPPORTED_SUBRESOURCES = [
   'analytics',
   'inventory',
   'metrics',
-  'ownershipControls',
-  'publicAccessBlock',
   'intelligent-tiering',
   'torrent',
   'restore',
   'select',
-  'policyStatus',
 ];
 
 /** Decodes a percent-encoded URI component; S3 answers `InvalidURI` to one that does not decode. */
@@ -160,6 +152,10 @@ export function route(
     switch (m) {
       case 'GET':
         if (has('acl')) return ep('GetBucketAcl');
+        if (has('ownershipControls')) return ep('GetBucketOwnershipControls');
+        if (has('publicAccessBlock')) return ep('GetPublicAccessBlock');
+        if (has('policyStatus')) return ep('GetBucketPolicyStatus');
+        if (has('policy')) return ep('GetBucketPolicy');
         if (has('lifecycle')) return ep('GetBucketLifecycleConfiguration');
         if (has('tagging')) return ep('GetBucketTagging');
         if (has('location')) return ep('GetBucketLocation');
@@ -174,6 +170,10 @@ export function route(
         return ep('HeadBucket');
       case 'PUT':
         if (has('acl')) return ep('PutBucketAcl');
+        if (has('ownershipControls')) return ep('PutBucketOwnershipControls');
+        if (has('publicAccessBlock')) return ep('PutPublicAccessBlock');
+        if (has('policyStatus')) methodNotAllowed(m, 'BUCKET');
+        if (has('policy')) return ep('PutBucketPolicy');
         if (has('lifecycle')) return ep('PutBucketLifecycleConfiguration');
         if (has('tagging')) return ep('PutBucketTagging');
         if (has('encryption')) return ep('PutBucketEncryption');
@@ -183,6 +183,10 @@ export function route(
         return ep('CreateBucket');
       case 'DELETE':
         if (has('encryption')) return ep('DeleteBucketEncryption');
+        if (has('ownershipControls')) return ep('DeleteBucketOwnershipControls');
+        if (has('publicAccessBlock')) return ep('DeletePublicAccessBlock');
+        if (has('policyStatus')) methodNotAllowed(m, 'BUCKET');
+        if (has('policy')) return ep('DeleteBucketPolicy');
         if (has('cors')) return ep('DeleteBucketCors');
         if (has('tagging')) return ep('DeleteBucketTagging');
         if (has('lifecycle')) return ep('DeleteBucketLifecycle');

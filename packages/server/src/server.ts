@@ -7,7 +7,12 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_OPTIONS, type BlobStoreOptions } from '@coffer/blob-store';
+import {
+  DEFAULT_OPTIONS,
+  type BlobStoreOptions,
+  type ObjectOwnership,
+  type PublicAccessBlock,
+} from '@coffer/blob-store';
 import type { S3ChunkStoreOptions } from '@coffer/chunk-store';
 import { CryptoPool, defaultCryptoThreads } from '@coffer/crypto';
 import { MultipartStore } from '@coffer/multipart';
@@ -57,6 +62,13 @@ export interface ServerOptions {
    * forms), which older tools and the presigners of boto3 and the aws CLI v1 still make. Default true.
    */
   sigV2?: boolean;
+  /**
+   * Object Ownership of buckets created without `x-amz-object-ownership`. Default `BucketOwnerEnforced` (ACLs
+   * disabled), as on AWS; `ObjectWriter` is the older, permissive default.
+   */
+  defaultObjectOwnership?: ObjectOwnership;
+  /** Give new buckets Block Public Access with all four settings on, as AWS does. Default true. */
+  defaultPublicAccessBlock?: boolean;
   /**
    * Where the master keys come from: by default a ring in the metadata, wrapped under `DATA/keys/ring.key`
    * (`data-dir`) or under a key derived from `key` (`COFFER_MASTER_KEY`); `file` keeps the ring in that file.
@@ -119,6 +131,14 @@ export const SERVER_DEFAULTS = Object.freeze({
   // Measured on 2 cores (benchmarks/README.md): the pool costs more than it buys there, so small machines encrypt
   // on the request thread.
   cryptoThreads: availableParallelism() > 2 ? defaultCryptoThreads() : 0,
+});
+
+/** The Block Public Access of new buckets, as on AWS since April 2023: everything blocked. */
+const BLOCK_ALL_PUBLIC_ACCESS: PublicAccessBlock = Object.freeze({
+  blockPublicAcls: true,
+  ignorePublicAcls: true,
+  blockPublicPolicy: true,
+  restrictPublicBuckets: true,
 });
 
 /** How often a node on shared metadata reads the users again. */
@@ -235,6 +255,10 @@ export class CofferServer {
         region: opts.region,
         domains: opts.domains ?? [],
         sigV2: opts.sigV2 ?? true,
+        bucketDefaults: {
+          ownership: opts.defaultObjectOwnership ?? 'BucketOwnerEnforced',
+          ...(opts.defaultPublicAccessBlock === false ? {} : { publicAccessBlock: BLOCK_ALL_PUBLIC_ACCESS }),
+        },
         security: { allowInsecureSseC: opts.allowInsecureSseC ?? false, trustProxy: opts.trustProxy ?? false },
       };
       const handle = createApp(services).callback();

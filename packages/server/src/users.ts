@@ -1,10 +1,13 @@
 /**
- * Users: access key pairs with a canonical ID and a display name. Secret keys are kept sealed under the master key
- * ring (never in the clear in LevelDB); the registry holds them unsealed in memory only for signature checks.
+ * Users: access key pairs with a canonical ID, a display name and optionally a user policy. Secret keys are kept
+ * sealed under the master key ring (never in the clear in LevelDB); the registry holds them unsealed in memory only
+ * for signature checks. Each user is an account of its own, as policies see it (`arn:aws:iam::<account>:user/<name>`):
+ * users share nothing unless a bucket's ACL or policy lets them.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ObjectStore } from '@coffer/blob-store';
 import type { MasterKeyRing } from '@coffer/crypto';
+import { BUILTIN_POLICIES, type BuiltinPolicyName, type Policy, parsePolicy } from '@coffer/policy';
 
 /** A user as stored: the secret key sealed. */
 interface UserRecord {
@@ -16,6 +19,19 @@ interface UserRecord {
   secret: string;
   root: boolean;
   created: string;
+  /** The user policy: a built-in policy's name or a document's text (checked when set); absent = none. */
+  policy?: string;
+}
+
+/** What a new user is made of (UserRegistry.add). */
+interface NewUser {
+  accessKey: string;
+  secretKey: string;
+  name: string;
+  root?: boolean;
+  id?: string;
+  /** A built-in user policy's name or a policy document; absent = none. */
+  policy?: string;
 }
 
 /** A user as the server sees it (no secret). */
@@ -26,6 +42,10 @@ export interface User {
   name: string;
   accessKey: string;
   root: boolean;
+  /** The user policy as set (a built-in name or a document's text); absent = none (full control of its buckets). */
+  policySource?: string;
+  /** The user policy, parsed; absent = none. */
+  policy?: Policy;
 }
 
 const NS = 'users';
@@ -126,8 +146,11 @@ export class UserRegistry {
     return this.list().find((u) => u.root);
   }
 
-  /** Adds a user. USER_EXISTS when the access key is taken; USER_INVALID for a malformed key or name. */
-  async add(p: { accessKey: string; secretKey: string; name: string; root?: boolean; id?: string }): Promise<User> {
+  /**
+   * Adds a user, with a user policy if given (a built-in name or a document: PolicyError if it does not parse).
+   * USER_EXISTS when the access key is taken; USER_INVALID for a malformed key or name.
+   */
+  async add(p: NewUser): Promise<User> {
     if (this.#byAccessKey.has(p.accessKey))
       throw new UserError('USER_EXISTS', `a user with access key ${p.accessKey} exists`);
     const rec = this.#record(p);
@@ -135,12 +158,13 @@ export class UserRegistry {
     return this.#remember(rec, p.secretKey);
   }
 
-  /** A new user's record, its secret sealed; USER_INVALID for a malformed key or name. */
-  #record(p: { accessKey: string; secretKey: string; name: string; root?: boolean; id?: string }): UserRecord {
+  /** A new user's record, its secret sealed; USER_INVALID for a malformed key or name, PolicyError for a policy. */
+  #record(p: NewUser): UserRecord {
     if (!ACCESS_KEY.test(p.accessKey))
       throw new UserError('USER_INVALID', 'access key must be 3 to 128 characters of A-Z a-z 0-9 . _ ~ + / = -');
     if (p.secretKey.length < 8) throw new UserError('USER_INVALID', 'secret key must be at least 8 characters');
     if (!p.name) throw new UserError('USER_INVALID', 'name must not be empty');
+    if (p.policy !== undefined) userPolicyOf(p.policy);
     return {
       v: 1,
       id: p.id ?? randomBytes(32).toString('hex'),
@@ -149,6 +173,7 @@ export class UserRegistry {
       secret: this.#keyRing.seal(Buffer.from(p.secretKey, 'utf8'), sealAad(p.accessKey)),
       root: p.root ?? false,
       created: new Date().toISOString(),
+      ...(p.policy === undefined ? {} : { policy: p.policy }),
     };
   }
 
@@ -159,15 +184,36 @@ export class UserRegistry {
     return user;
   }
 
+  /**
+   * Sets (or with `undefined` clears) a user's policy: a built-in policy's name or a document, which must parse as
+   * a user policy (PolicyError otherwise). USER_NOT_FOUND when there is no such user.
+   */
+  async setPolicy(accessKeyOrName: string, policy: string | undefined): Promise<User> {
+    if (policy !== undefined) userPolicyOf(policy);
+    const entry = this.#entry(accessKeyOrName);
+    const rec = await this.#store.getRecord<UserRecord>(NS, entry.user.accessKey);
+    if (!rec) throw notFound(accessKeyOrName);
+    if (policy === undefined) delete rec.policy;
+    else rec.policy = policy;
+    await this.#store.putRecord(NS, rec.accessKey, rec);
+    entry.user = toUser(rec);
+    return entry.user;
+  }
+
   /** Removes a user by access key or name. USER_NOT_FOUND when there is none. */
   async remove(accessKeyOrName: string): Promise<User> {
-    const entry =
-      this.#byAccessKey.get(accessKeyOrName) ??
-      [...this.#byAccessKey.values()].find((e) => e.user.name === accessKeyOrName);
-    if (!entry) throw new UserError('USER_NOT_FOUND', `no user with access key or name ${accessKeyOrName}`);
+    const entry = this.#entry(accessKeyOrName);
     await this.#store.deleteRecord(NS, entry.user.accessKey);
     this.#byAccessKey.delete(entry.user.accessKey);
     return entry.user;
+  }
+
+  #entry(accessKeyOrName: string): { user: User; secret: string; sealed: string } {
+    const entry =
+      this.#byAccessKey.get(accessKeyOrName) ??
+      [...this.#byAccessKey.values()].find((e) => e.user.name === accessKeyOrName);
+    if (!entry) throw notFound(accessKeyOrName);
+    return entry;
   }
 
   /**
@@ -179,7 +225,14 @@ export class UserRegistry {
     if (current?.accessKey === accessKey && this.secretKey(accessKey) === secretKey) return current;
     const taken = this.#byAccessKey.get(accessKey);
     if (taken && !taken.user.root) throw new UserError('USER_EXISTS', `a user with access key ${accessKey} exists`);
-    const rec = this.#record({ accessKey, secretKey, name: current?.name ?? 'root', root: true, id: current?.id });
+    const rec = this.#record({
+      accessKey,
+      secretKey,
+      name: current?.name ?? 'root',
+      root: true,
+      id: current?.id,
+      policy: current?.policySource,
+    });
     await this.#store.transaction(async (tx) => {
       if (current) await tx.deleteRecord(NS, current.accessKey);
       tx.putRecord(NS, rec.accessKey, rec);
@@ -189,6 +242,52 @@ export class UserRegistry {
   }
 }
 
+const notFound = (accessKeyOrName: string) =>
+  new UserError('USER_NOT_FOUND', `no user with access key or name ${accessKeyOrName}`);
+
+/** True for the name of a built-in user policy (`readwrite`, `readonly`, `writeonly`). */
+export function isBuiltinPolicy(name: string): name is BuiltinPolicyName {
+  return Object.hasOwn(BUILTIN_POLICIES, name);
+}
+
+/** A user policy as stored: a built-in policy's name, or a document parsed as IAM would (PolicyError if not). */
+export function userPolicyOf(source: string): Policy {
+  return isBuiltinPolicy(source) ? BUILTIN_POLICIES[source] : parsePolicy(source, 'user');
+}
+
+/**
+ * A user's account ID: 12 digits from the hash of its canonical ID, stable for the user's life (a re-keyed root
+ * keeps its canonical ID, hence its account).
+ */
+export function accountOf(canonicalId: string): string {
+  const digest = createHash('sha256').update(canonicalId).digest();
+  return (digest.readBigUInt64BE(0) % 10n ** 12n).toString().padStart(12, '0');
+}
+
+/** `arn:aws:iam::<account>:user/<name>`: the user as a policy's principal. */
+export function arnOf(user: Pick<User, 'id' | 'name'>): string {
+  return `arn:aws:iam::${accountOf(user.id)}:user/${user.name}`;
+}
+
 function toUser(rec: UserRecord): User {
-  return { id: rec.id, name: rec.name, accessKey: rec.accessKey, root: rec.root };
+  const user: User = { id: rec.id, name: rec.name, accessKey: rec.accessKey, root: rec.root };
+  if (rec.policy !== undefined) {
+    user.policySource = rec.policy;
+    user.policy = storedPolicy(rec.policy);
+  }
+  return user;
+}
+
+/** Denies everything: what a stored policy that no longer parses stands for (a user policy fails closed). */
+const DENY_ALL = parsePolicy(
+  '{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:*","Resource":"*"}}',
+  'user',
+);
+
+function storedPolicy(source: string): Policy {
+  try {
+    return userPolicyOf(source);
+  } catch {
+    return DENY_ALL;
+  }
 }

@@ -17,7 +17,7 @@ import {
   GetBucketWebsiteCommand,
   GetObjectLockConfigurationCommand,
   GetPublicAccessBlockCommand,
-  PutBucketPolicyCommand,
+  PutBucketWebsiteCommand,
 } from '@aws-sdk/client-s3';
 import { serverForSuite } from './helpers/suite.ts';
 import { describeRun } from './helpers/clients.ts';
@@ -55,7 +55,12 @@ describe('bucket configurations Coffer does not have', () => {
       'ObjectLockConfigurationNotFoundError',
     );
     await rejectsS3(t.sdk.send(new GetBucketPolicyCommand({ Bucket: 'no-such-bucket-here' })), 404, 'NoSuchBucket');
-    await rejectsS3(t.sdk.send(new PutBucketPolicyCommand({ Bucket, Policy: '{}' })), 501, 'NotImplemented');
+    const website = { IndexDocument: { Suffix: 'index.html' } };
+    await rejectsS3(
+      t.sdk.send(new PutBucketWebsiteCommand({ Bucket, WebsiteConfiguration: website })),
+      501,
+      'NotImplemented',
+    );
     // A 501 is the client asking for something Coffer does not do, not a server fault: no error-level log line.
     assert.doesNotMatch(t.server.stderr(), /"level":50/);
   });

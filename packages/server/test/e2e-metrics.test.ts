@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type RunningServer } from './helpers/server.ts';
-import { objectPath, signedSend } from './helpers/http.ts';
+import { objectPath, parseErrorXml, signedSend } from './helpers/http.ts';
 
 describe('metrics', () => {
   let server: RunningServer;
@@ -33,7 +33,7 @@ describe('metrics', () => {
       (await signedSend(server, { method: 'GET', path: objectPath('metrics-bucket', 'missing') })).status,
       404,
     );
-    assert.equal((await fetch(`${server.url}/metrics-bucket/k0`)).status, 403); // unsigned
+    assert.equal((await fetch(`${server.url}/metrics-bucket/k0`)).status, 403); // unsigned: anonymous, denied
 
     const r = await fetch(metricsUrl);
     assert.equal(r.status, 200);
@@ -42,7 +42,7 @@ describe('metrics', () => {
     assert.match(text, /^coffer_requests_total\{op="CreateBucket",status="200"\} 1$/m);
     assert.match(text, /^coffer_requests_total\{op="PutObject",status="200"\} 3$/m);
     assert.match(text, /^coffer_requests_total\{op="GetObject",status="404"\} 1$/m);
-    assert.match(text, /^coffer_requests_total\{op="unknown",status="403"\} 1$/m);
+    assert.match(text, /^coffer_requests_total\{op="GetObject",status="403"\} 1$/m);
     assert.match(text, /^coffer_request_duration_seconds_count\{op="PutObject"\} 3$/m);
     assert.match(text, /^coffer_requests_in_flight 0$/m);
     assert.match(text, /^coffer_process_resident_memory_bytes \d+/m);
@@ -57,7 +57,9 @@ describe('metrics', () => {
   });
 
   it('should not serve metrics on the S3 port', async () => {
+    // An unsigned request is anonymous: `/metrics` is a bucket there, and there is none.
     const r = await fetch(`${server.url}/metrics`);
-    assert.equal(r.status, 403);
+    assert.equal(r.status, 404);
+    assert.equal(parseErrorXml(await r.text())['Code'], 'NoSuchBucket');
   });
 });

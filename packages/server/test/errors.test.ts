@@ -59,6 +59,8 @@ describe('toS3Error', () => {
     ['CHUNKS_UNAVAILABLE', 'ServiceUnavailable', 503],
     ['CHUNKS_NO_SPACE', 'XCofferStorageFull', 507],
     ['CHUNKS_IO', 'InternalError', 500],
+    ['POLICY_MALFORMED', 'MalformedPolicy', 400],
+    ['POLICY_TOO_LARGE', 'PolicyTooLarge', 400],
   ];
   for (const [from, code, status] of mapped) {
     it(`should map ${from} to ${code} ${status}`, () => {
@@ -111,9 +113,9 @@ describe('PACKAGE_ERRORS', () => {
     assert.equal(e.message, 'Service is unable to handle request.');
     assert.deepEqual(e.extra, {});
   });
-  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, CHUNKS_, MP_, KV_)', () => {
+  it('should name each code once per package prefix (SIGV4_, XML_, CRYPTO_, BLOB_, CHUNKS_, MP_, KV_, POLICY_)', () => {
     for (const code of Object.keys(PACKAGE_ERRORS)) {
-      assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|CHUNKS|MP|KV)_[A-Z0-9_]+$/);
+      assert.match(code, /^(SIGV4|XML|CRYPTO|BLOB|CHUNKS|MP|KV|POLICY)_[A-Z0-9_]+$/);
     }
   });
 });

@@ -51,8 +51,18 @@ describe('route', () => {
     ['GET', '/bkt', 'lifecycle', {}, 'GetBucketLifecycleConfiguration', 'bkt'],
     ['PUT', '/bkt', 'lifecycle', {}, 'PutBucketLifecycleConfiguration', 'bkt'],
     ['DELETE', '/bkt', 'lifecycle', {}, 'DeleteBucketLifecycle', 'bkt'],
-    ['GET', '/bkt', 'policy', {}, 'GetBucketDefault', 'bkt'],
-    ['GET', '/bkt', 'ownershipControls', {}, 'GetBucketDefault', 'bkt'],
+    ['GET', '/bkt', 'policy', {}, 'GetBucketPolicy', 'bkt'],
+    ['PUT', '/bkt', 'policy', {}, 'PutBucketPolicy', 'bkt'],
+    ['DELETE', '/bkt', 'policy', {}, 'DeleteBucketPolicy', 'bkt'],
+    ['GET', '/bkt', 'website', {}, 'GetBucketDefault', 'bkt'],
+    ['GET', '/bkt', 'accelerate', {}, 'GetBucketDefault', 'bkt'],
+    ['GET', '/bkt', 'ownershipControls', {}, 'GetBucketOwnershipControls', 'bkt'],
+    ['PUT', '/bkt', 'ownershipControls', {}, 'PutBucketOwnershipControls', 'bkt'],
+    ['DELETE', '/bkt', 'ownershipControls', {}, 'DeleteBucketOwnershipControls', 'bkt'],
+    ['GET', '/bkt', 'publicAccessBlock', {}, 'GetPublicAccessBlock', 'bkt'],
+    ['PUT', '/bkt', 'publicAccessBlock', {}, 'PutPublicAccessBlock', 'bkt'],
+    ['DELETE', '/bkt', 'publicAccessBlock', {}, 'DeletePublicAccessBlock', 'bkt'],
+    ['GET', '/bkt', 'policyStatus', {}, 'GetBucketPolicyStatus', 'bkt'],
     ['OPTIONS', '/bkt/a/b', 'uploads', {}, 'PreflightRequest', 'bkt', 'a/b'],
     ['GET', '/bkt', '', {}, 'ListObjects', 'bkt'],
     ['GET', '/bkt', 'list-type=2&prefix=a', {}, 'ListObjectsV2', 'bkt'],
@@ -93,7 +103,7 @@ describe('route', () => {
     for (const [method, path, query, headers, op, , key] of table) {
       const ep: Record<string, unknown> = route(method, path, query, headers);
       const present = ['bucket', 'key'].filter((field) => ep[field] !== undefined);
-      const scope = OPERATIONS[op];
+      const { scope } = OPERATIONS[op];
       // A preflight names the bucket, or an object in it.
       const expected = scope === 'bucket-or-object' ? named[key === undefined ? 'bucket' : 'object'] : named[scope];
       assert.deepEqual(present, expected, `${method} ${path}?${query} (${op}, ${scope})`);
@@ -106,7 +116,7 @@ describe('route', () => {
       (e: S3Error) => e.code === 'NotImplemented' && e.status === 501,
     );
     assert.throws(
-      () => route('PUT', '/bkt', 'policy', {}),
+      () => route('PUT', '/bkt', 'website', {}),
       (e: S3Error) => e.code === 'NotImplemented',
     );
     assert.throws(
@@ -139,6 +149,10 @@ describe('route', () => {
         (e: S3Error) => e.code === 'MethodNotAllowed' && e.extra.ResourceType === type,
       );
     }
+    assert.throws(
+      () => route('PUT', '/bkt', 'policyStatus', {}),
+      (e: S3Error) => e.code === 'MethodNotAllowed' && e.extra.ResourceType === 'BUCKET',
+    );
   });
 });
 

@@ -4,7 +4,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
  */
 import type { Context } from 'koa';
-import type { BucketEncryption, Transaction } from '@coffer/blob-store';
+import type { BucketEncryption, BucketSettings, Transaction } from '@coffer/blob-store';
 import {
   S3_NAMESPACE,
   parseCreateBucketConfiguration,
@@ -14,7 +14,9 @@ import {
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, EndpointOf } from '../operations.ts';
-import { currentUser, isValidBucketName, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
+import { currentUser, isValidBucketName, requestBucket, xmlBody } from '../access.ts';
+import { admitAcl, headerAcl, parseOwnership, storedAcl } from '../acl.ts';
+import { header } from '../http.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 
 /** Largest `max-buckets` of ListBuckets. */
@@ -81,6 +83,24 @@ function objectLockHeader(ctx: Context): boolean {
 }
 
 /**
+ * The access settings a new bucket starts with: the Object Ownership of `x-amz-object-ownership` or the server's
+ * default, the server's default Block Public Access, and the ACL of the request's headers, which both must admit
+ * (S3 refuses the CreateBucket, not just the ACL).
+ */
+function newBucketSettings(ctx: Context, services: Services, owner: string): BucketSettings {
+  const raw = header(ctx.req.headers, 'x-amz-object-ownership');
+  const { publicAccessBlock } = services.bucketDefaults;
+  const settings: BucketSettings = {
+    ownership: raw === undefined ? services.bucketDefaults.ownership : parseOwnership(raw, 'header'),
+    ...(publicAccessBlock ? { publicAccessBlock: { ...publicAccessBlock } } : {}),
+  };
+  const grants = headerAcl(ctx.req.headers, { owner, bucketOwner: owner }, services);
+  if (grants) admitAcl({ owner, ...settings }, grants, true);
+  const acl = settings.ownership === 'BucketOwnerEnforced' ? undefined : storedAcl(grants, owner);
+  return acl ? { ...settings, acl } : settings;
+}
+
+/**
  * A bucket the caller already owns is 409 BucketAlreadyOwnedByYou, except in us-east-1, where S3 keeps its legacy
  * answer: 200, and the bucket (objects, configuration) is left as it was (S3-ERRORS.md).
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
@@ -88,7 +108,8 @@ function objectLockHeader(ctx: Context): boolean {
 export async function createBucket(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
   const name = ep.bucket;
   if (!isValidBucketName(name)) throw new S3Error('InvalidBucketName', { extra: { BucketName: name } });
-  refuseAcl(ctx.req.headers, 'create-bucket');
+  const user = currentUser(ctx);
+  const settings = newBucketSettings(ctx, services, user.id);
   const config = await parseCreateBucketConfiguration(xmlBody(ctx));
   const constraint = config?.locationConstraint;
   if (constraint && constraint !== services.region) {
@@ -96,11 +117,11 @@ export async function createBucket(ctx: Context, ep: BucketEndpoint, services: S
       message: `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`,
     });
   }
-  const user = currentUser(ctx);
   const lockEnabled = objectLockHeader(ctx);
   try {
     await services.store.createBucket(name, user.id, {
       location: services.region,
+      ...settings,
       ...(lockEnabled ? { objectLock: { enabled: true } } : {}),
     });
   } catch (err) {
@@ -116,8 +137,8 @@ export async function createBucket(ctx: Context, ep: BucketEndpoint, services: S
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html */
-export async function headBucket(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+export async function headBucket(ctx: Context): Promise<void> {
+  const bucket = requestBucket(ctx);
   ctx.set('x-amz-bucket-region', bucket.location);
   sendEmpty(ctx);
 }
@@ -128,7 +149,7 @@ export async function headBucket(ctx: Context, ep: BucketEndpoint, services: Ser
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html
  */
 export async function deleteBucket(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  const bucket = requestBucket(ctx);
   try {
     const cascade = (tx: Transaction) => services.multipart.removeBucketUploads(tx, ep.bucket);
     await services.store.deleteBucket(ep.bucket, { cascade });
@@ -147,8 +168,8 @@ export async function deleteBucket(ctx: Context, ep: BucketEndpoint, services: S
 }
 
 /** us-east-1 answers an empty LocationConstraint. @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html */
-export async function getBucketLocation(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+export async function getBucketLocation(ctx: Context): Promise<void> {
+  const bucket = requestBucket(ctx);
   // A text-only root element; the region is ours (letters, digits, dashes), so it needs no escaping.
   const location = bucket.location === 'us-east-1' ? '' : bucket.location;
   ctx.type = 'application/xml';
@@ -159,8 +180,8 @@ export async function getBucketLocation(ctx: Context, ep: BucketEndpoint, servic
  * The versioning state; a bucket that never had one answers an empty configuration.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html
  */
-export async function getBucketVersioning(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+export async function getBucketVersioning(ctx: Context): Promise<void> {
+  const bucket = requestBucket(ctx);
   sendXml(ctx, 'VersioningConfiguration', bucket.versioning ? { Status: bucket.versioning } : {});
 }
 
@@ -170,7 +191,7 @@ export async function getBucketVersioning(ctx: Context, ep: BucketEndpoint, serv
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html
  */
 export async function putBucketVersioning(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  const bucket = requestBucket(ctx);
   const config = await parseVersioningConfiguration(xmlBody(ctx));
   if (config.mfaDelete !== undefined && config.mfaDelete !== 'Enabled' && config.mfaDelete !== 'Disabled')
     throw new S3Error('MalformedXML');
@@ -197,8 +218,8 @@ export async function putBucketVersioning(ctx: Context, ep: BucketEndpoint, serv
  * `BlockedEncryptionTypes` is shown as it was configured.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html
  */
-export async function getBucketEncryption(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+export async function getBucketEncryption(ctx: Context): Promise<void> {
+  const bucket = requestBucket(ctx);
   const blocked = bucket.encryption?.blockedEncryptionTypes;
   sendXml(ctx, 'ServerSideEncryptionConfiguration', {
     Rule: {
@@ -220,7 +241,6 @@ function blockedEncryptionTypes(values: string[] | undefined): BucketEncryption[
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html */
 export async function putBucketEncryption(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   const config = await parseServerSideEncryptionConfiguration(xmlBody(ctx));
   if (config.rules.length !== 1) throw new S3Error('MalformedXML');
   const [rule] = config.rules;
@@ -243,7 +263,6 @@ export async function putBucketEncryption(ctx: Context, ep: BucketEndpoint, serv
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketEncryption.html */
 export async function deleteBucketEncryption(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   await services.store.updateBucket(ep.bucket, { encryption: undefined });
   sendEmpty(ctx, 204);
 }

@@ -8,7 +8,8 @@ import type { Context } from 'koa';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { ObjectEndpoint } from '../operations.ts';
-import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
+import { copySourceObject, requestBucket, writerOf } from '../access.ts';
+import { newObjectAcl } from '../acl.ts';
 import { readCustomerKey, writeEncryption } from '../encryption.ts';
 import {
   LIMITS,
@@ -20,7 +21,6 @@ import {
   readMetadata,
   setEncryptionHeaders,
 } from '../http.ts';
-import { loadObject } from '../object-access.ts';
 import { parseCopySource } from '../params.ts';
 import { sendXml } from '../respond.ts';
 import { taggingHeader } from '../tags.ts';
@@ -44,12 +44,9 @@ export async function copyObject(ctx: Context, ep: ObjectEndpoint, services: Ser
   checkKey(ep.key);
   const headers = ctx.req.headers;
   const source = parseCopySource(header(headers, 'x-amz-copy-source')!);
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
-  refuseAcl(headers, 'object');
-  const src = await loadObject(ctx, services, source.bucket, source.key, {
-    versionId: source.versionId,
-    copySource: true,
-  });
+  const bucket = requestBucket(ctx);
+  const { owner, acl } = newObjectAcl(bucket, writerOf(ctx), headers, services);
+  const src = await copySourceObject(ctx, services, source);
   const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
   evaluateConditions(headers, src, 'copy');
 
@@ -79,13 +76,15 @@ export async function copyObject(ctx: Context, ep: ObjectEndpoint, services: Ser
     });
   }
   const rec = await services.store.copyObject(src, ep.bucket, ep.key, {
-    owner: currentUser(ctx).id,
+    owner,
     metadata: {
       ...(directive === 'REPLACE' ? readMetadata(headers) : metadataOf(src)),
       // Tags follow their own directive (COPY by default), not the metadata's.
       tags: taggingDirective === 'REPLACE' ? taggingHeader(headers) : src.tags,
       // A copy is a new object: it takes its lock from this request or the bucket's default, never the source's.
       lock: newObjectLock(bucket, (name) => header(headers, name)),
+      // The copy's ACL is the request's (private by default), never the source's, as in S3.
+      acl,
     },
     sourceCustomer,
     encryption,

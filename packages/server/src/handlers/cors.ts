@@ -11,7 +11,7 @@ import { parseCorsConfiguration } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { AppState, Services } from '../context.ts';
 import type { BucketEndpoint, Endpoint, EndpointOf } from '../operations.ts';
-import { ownedBucket, xmlBody } from '../access.ts';
+import { requestBucket, xmlBody } from '../access.ts';
 import { header, invalidHeaderArgument, isHeaderValue } from '../http.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 
@@ -107,7 +107,6 @@ export async function applyCors(ctx: Context, ep: Endpoint, services: Services):
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketCors.html */
 export async function putBucketCors(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   const { rules } = await parseCorsConfiguration(xmlBody(ctx));
   checkRules(rules);
   await services.store.updateBucket(ep.bucket, { cors: rules });
@@ -115,8 +114,8 @@ export async function putBucketCors(ctx: Context, ep: BucketEndpoint, services: 
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html */
-export async function getBucketCors(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+export async function getBucketCors(ctx: Context, ep: BucketEndpoint): Promise<void> {
+  const bucket = requestBucket(ctx);
   if (!bucket.cors) throw new S3Error('NoSuchCORSConfiguration', { extra: { BucketName: ep.bucket } });
   sendXml(ctx, 'CORSConfiguration', {
     CORSRule: bucket.cors.map((r) => ({
@@ -132,7 +131,6 @@ export async function getBucketCors(ctx: Context, ep: BucketEndpoint, services: 
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketCors.html */
 export async function deleteBucketCors(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   await services.store.updateBucket(ep.bucket, { cors: undefined });
   sendEmpty(ctx, 204);
 }

@@ -12,7 +12,7 @@ import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint } from '../operations.ts';
 import { secureRandom } from '@coffer/crypto';
-import { ownedBucket, xmlBody } from '../access.ts';
+import { requestBucket, xmlBody } from '../access.ts';
 import { invalidHeaderArgument, isHeaderValue } from '../http.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 import { checkTags, TAG_LIMITS } from '../tags.ts';
@@ -114,7 +114,6 @@ function checkRule(r: LifecycleRule): BucketLifecycleRule {
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html */
 export async function putBucketLifecycle(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   const { rules } = await parseLifecycleConfiguration(xmlBody(ctx));
   if (rules.length > MAX_RULES) throw new S3Error('MalformedXML');
   const checked = rules.map(checkRule);
@@ -126,8 +125,8 @@ export async function putBucketLifecycle(ctx: Context, ep: BucketEndpoint, servi
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLifecycleConfiguration.html */
-export async function getBucketLifecycle(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+export async function getBucketLifecycle(ctx: Context, ep: BucketEndpoint): Promise<void> {
+  const bucket = requestBucket(ctx);
   if (!bucket.lifecycle) throw new S3Error('NoSuchLifecycleConfiguration', { extra: { BucketName: ep.bucket } });
   sendXml(ctx, 'LifecycleConfiguration', {
     Rule: bucket.lifecycle.map((r) => {
@@ -168,7 +167,6 @@ export async function getBucketLifecycle(ctx: Context, ep: BucketEndpoint, servi
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketLifecycle.html */
 export async function deleteBucketLifecycle(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   await services.store.updateBucket(ep.bucket, { lifecycle: undefined });
   sendEmpty(ctx, 204);
 }

@@ -10,7 +10,7 @@ import { versionIdOf, type ObjectRecord } from '@coffer/blob-store';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint } from '../operations.ts';
-import { ownedBucket } from '../access.ts';
+
 import { quoted } from '../http.ts';
 import { encoder, integerParam } from '../params.ts';
 import { owner, sendXml } from '../respond.ts';
@@ -56,7 +56,6 @@ async function page(services: Services, bucket: string, q: Map<string, string>, 
 }
 
 export async function listObjects(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   const q = ep.query;
   const enc = encoder(q);
   const marker = q.get('marker') ?? '';
@@ -93,7 +92,6 @@ const token = {
 };
 
 export async function listObjectsV2(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   const q = ep.query;
   const enc = encoder(q);
   const continuation = q.get('continuation-token');
@@ -128,7 +126,6 @@ export async function listObjectsV2(ctx: Context, ep: BucketEndpoint, services: 
  * Versions come before delete markers in the body (each its own list, as SDKs read them).
  */
 export async function listObjectVersions(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   const q = ep.query;
   const enc = encoder(q);
   const keyMarker = q.get('key-marker') ?? '';

@@ -27,7 +27,8 @@ import { parseCompleteMultipartUpload } from '@coffer/xml';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
-import { currentUser, ownedBucket, refuseAcl, xmlBody } from '../access.ts';
+import { copySourceObject, requestBucket, writerOf, xmlBody } from '../access.ts';
+import { newObjectAcl } from '../acl.ts';
 import { newObjectLock } from '../object-lock.ts';
 import { readCustomerKey, refuseSseHeader, writeEncryption } from '../encryption.ts';
 import {
@@ -42,7 +43,6 @@ import {
   setEncryptionHeaders,
 } from '../http.ts';
 import { writePreconditions } from '../write-preconditions.ts';
-import { loadObject } from '../object-access.ts';
 import { encoder, integerParam, parseCopySource } from '../params.ts';
 import { checksumTypeOf, owner, sendEmpty, sendXml, setChecksumHeader } from '../respond.ts';
 import { setWrittenVersion } from '../versions.ts';
@@ -56,7 +56,7 @@ async function loadUpload(
   ep: ObjectEndpoint,
   services: Services,
 ): Promise<{ bucket: BucketRecord; upload: UploadRecord }> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  const bucket = requestBucket(ctx);
   return { bucket, upload: await services.multipart.getUpload(ep.bucket, ep.key, ep.query.get('uploadId') ?? '') };
 }
 
@@ -101,14 +101,15 @@ function partCustomer(ctx: Context, ep: ObjectEndpoint, services: Services, buck
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html */
 export async function createMultipartUpload(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   checkKey(ep.key);
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
-  refuseAcl(ctx.req.headers, 'object');
+  const bucket = requestBucket(ctx);
+  // The owner and ACL are decided now and given to the object when the upload completes.
+  const { owner, acl } = newObjectAcl(bucket, writerOf(ctx), ctx.req.headers, services);
   const lock = newObjectLock(bucket, (name) => header(ctx.req.headers, name));
-  const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers), lock };
+  const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers), lock, acl };
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const algorithm = checksumAlgorithm(ctx);
   const upload = await services.multipart.create(ep.bucket, ep.key, {
-    owner: currentUser(ctx).id,
+    owner,
     metadata,
     encryption,
     checksumAlgorithm: algorithm,
@@ -182,10 +183,7 @@ export async function uploadPartCopy(ctx: Context, ep: ObjectEndpoint, services:
   const customer = partCustomer(ctx, ep, services, bucket);
   const mp = services.multipart;
   mp.dataKey(upload, customer).fill(0);
-  const src: ObjectRecord = await loadObject(ctx, services, source.bucket, source.key, {
-    versionId: source.versionId,
-    copySource: true,
-  });
+  const src: ObjectRecord = await copySourceObject(ctx, services, source);
   const sourceCustomer = readCustomerKey(ctx, ep, services, src, { copySource: true });
   evaluateConditions(headers, src, 'copy');
   const range = copySourceRange(header(headers, 'x-amz-copy-source-range'), src.size);
@@ -236,7 +234,7 @@ export async function completeMultipartUpload(ctx: Context, ep: ObjectEndpoint, 
   const uploadId = ep.query.get('uploadId') ?? '';
   // SSE-C headers are accepted and not needed: completion copies no data (Part A). The upload is not loaded here:
   // an upload that completed already is answered by complete() itself, as S3 answers a retried Complete.
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  const bucket = requestBucket(ctx);
   // Its x-amz-checksum-* header is the completed object's checksum, not the XML's.
   const request = await parseCompleteMultipartUpload(xmlBody(ctx, { ignoreChecksumHeaders: true }));
   const preconditions = writePreconditions(ctx.req.headers);
@@ -268,7 +266,6 @@ export async function completeMultipartUpload(ctx: Context, ep: ObjectEndpoint, 
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html */
 export async function abortMultipartUpload(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   await services.multipart.abort(ep.bucket, ep.key, ep.query.get('uploadId') ?? '');
   sendEmpty(ctx, 204);
 }
@@ -310,7 +307,6 @@ export async function listParts(ctx: Context, ep: ObjectEndpoint, services: Serv
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html */
 export async function listMultipartUploads(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   const q = ep.query;
   const enc = encoder(q);
   const maxUploads = integerParam(q, 'max-uploads', MULTIPART_LIMITS.maxListEntries);

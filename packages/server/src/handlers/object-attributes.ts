@@ -9,9 +9,9 @@ import { MULTIPART_LIMITS } from '@coffer/multipart';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { ObjectEndpoint } from '../operations.ts';
+import { requestObject } from '../access.ts';
 import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
 import { header, setEncryptionHeaders } from '../http.ts';
-import { loadRequested } from '../object-access.ts';
 import { integerValue } from '../params.ts';
 import { checksumTypeOf, sendXml } from '../respond.ts';
 
@@ -49,7 +49,7 @@ export async function getObjectAttributes(ctx: Context, ep: ObjectEndpoint, serv
     MULTIPART_LIMITS.maxListEntries,
   );
   const marker = intHeader(ctx, 'x-amz-part-number-marker', 0);
-  const { rec } = await loadRequested(ctx, services, ep);
+  const rec = requestObject(ctx);
   readCustomerKey(ctx, ep, services, rec);
 
   const body: Record<string, unknown> = {};

@@ -12,25 +12,32 @@ import { parseDelete } from '@coffer/xml';
 import { S3Error, toS3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
-import { currentUser, ownedBucket, xmlBody } from '../access.ts';
+import { governanceBypass, requestBucket, writerOf, xmlBody } from '../access.ts';
 import { LIMITS, header } from '../http.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 import { checkDeletable } from '../lock-rules.ts';
-import { bypassesGovernance } from '../object-lock.ts';
 import { checkVersionId } from '../versions.ts';
 
 export async function deleteObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  const bucket = requestBucket(ctx);
   const versionId = checkVersionId(ep.query.get('versionId'));
   const done = await services.store.deleteObject(ep.bucket, ep.key, {
     versionId,
-    owner: currentUser(ctx).id,
-    ...lockCheck(bucket, bypassesGovernance(ctx.req.headers)),
+    owner: markerOwner(ctx, bucket),
+    ...lockCheck(bucket, governanceBypass(ctx, services)),
   });
   if (versionId !== undefined) ctx.set('x-amz-version-id', versionId);
   else if (done && bucket.versioning) ctx.set('x-amz-version-id', versionIdOf(done));
   if (done?.deleteMarker) ctx.set('x-amz-delete-marker', 'true');
   sendEmpty(ctx, 204);
+}
+
+/**
+ * The owner of a delete marker a delete adds: its deleter, as S3 records it, or the bucket's owner for an anonymous
+ * deleter (as for an anonymous write: nothing is left that nobody owns).
+ */
+function markerOwner(ctx: Context, bucket: BucketRecord): string {
+  return writerOf(ctx) ?? bucket.owner;
 }
 
 /**
@@ -60,7 +67,7 @@ async function* md5Tap(source: AsyncIterable<Buffer>, hash: ReturnType<typeof cr
 }
 
 export async function deleteObjects(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  const bucket = requestBucket(ctx);
   const headers = ctx.req.headers;
   const contentMd5 = header(headers, 'content-md5');
   if (contentMd5 === undefined && !Object.keys(headers).some((h) => h.startsWith('x-amz-checksum-'))) {
@@ -73,7 +80,8 @@ export async function deleteObjects(ctx: Context, ep: BucketEndpoint, services: 
 
   const deleted: ReturnType<typeof deletedEntry>[] = [];
   const errors: { Key: string; VersionId?: string; Code: string; Message: string }[] = [];
-  const owner = currentUser(ctx).id;
+  const owner = markerOwner(ctx, bucket);
+  const bypass = governanceBypass(ctx, services);
   for (const { key, versionId: rawVersion } of request.objects) {
     try {
       // AWS's error-code list gives UserKeyMustBeSpecified (400) for a request that names no key; S3 reports it
@@ -84,7 +92,7 @@ export async function deleteObjects(ctx: Context, ep: BucketEndpoint, services: 
       const done = await services.store.deleteObject(ep.bucket, key, {
         versionId,
         owner,
-        ...lockCheck(bucket, bypassesGovernance(headers)),
+        ...lockCheck(bucket, bypass),
       });
       deleted.push(deletedEntry(key, versionId, done));
     } catch (err) {

@@ -11,6 +11,7 @@ import { parsePartNumber } from '@coffer/multipart';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { ObjectEndpoint } from '../operations.ts';
+import { requestBucket, requestObject } from '../access.ts';
 import { readCustomerKey, refuseSseHeader } from '../encryption.ts';
 import {
   type ByteRange,
@@ -22,7 +23,6 @@ import {
   setObjectHeaders,
 } from '../http.ts';
 import { expirationHeader, objectExpiry } from '../lifecycle.ts';
-import { loadRequested } from '../object-access.ts';
 import { setChecksumHeader } from '../respond.ts';
 import { setLockHeaders } from '../object-lock.ts';
 
@@ -51,7 +51,8 @@ function partRange(rec: ObjectRecord, raw: string): { range?: ByteRange; count?:
 
 async function readObject(ctx: Context, ep: ObjectEndpoint, services: Services, withBody: boolean): Promise<void> {
   refuseSseHeader(ctx);
-  const { bucket, rec } = await loadRequested(ctx, services, ep);
+  const bucket = requestBucket(ctx);
+  const rec = requestObject(ctx);
   const customer = readCustomerKey(ctx, ep, services, rec);
   const rangeHeader = header(ctx.req.headers, 'range');
   const partNumber = ep.query.get('partNumber');

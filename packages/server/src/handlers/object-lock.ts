@@ -9,11 +9,10 @@ import { parseLegalHold, parseObjectLockConfiguration, parseRetention } from '@c
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
-import { ownedBucket, xmlBody } from '../access.ts';
-import { loadRequested } from '../object-access.ts';
+import { governanceBypass, requestBucket, requestObject, xmlBody } from '../access.ts';
 import { checkVersionId } from '../versions.ts';
 import { checkRetentionChange } from '../lock-rules.ts';
-import { bypassesGovernance, futureDate, isoDate, missingLockConfiguration, retentionMode } from '../object-lock.ts';
+import { futureDate, isoDate, missingLockConfiguration, retentionMode } from '../object-lock.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 
 /** S3's largest default retention: 100 years, or as many days. */
@@ -36,7 +35,7 @@ function period(raw: string, max: number): number {
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectLockConfiguration.html
  */
 export async function putObjectLockConfiguration(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+  const bucket = requestBucket(ctx);
   const config = await parseObjectLockConfiguration(xmlBody(ctx));
   if (config.enabled !== 'Enabled') throw new S3Error('MalformedXML');
   const objectLock: BucketObjectLock = { enabled: true };
@@ -60,8 +59,8 @@ export async function putObjectLockConfiguration(ctx: Context, ep: BucketEndpoin
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectLockConfiguration.html */
-export async function getObjectLockConfiguration(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+export async function getObjectLockConfiguration(ctx: Context, ep: BucketEndpoint): Promise<void> {
+  const bucket = requestBucket(ctx);
   if (!bucket.objectLock)
     throw new S3Error('ObjectLockConfigurationNotFoundError', { extra: { BucketName: ep.bucket } });
   const rule = bucket.objectLock.defaultRetention;
@@ -71,11 +70,10 @@ export async function getObjectLockConfiguration(ctx: Context, ep: BucketEndpoin
   });
 }
 
-/** The object of a retention or legal-hold request, in a bucket with Object Lock. */
-async function lockedObject(ctx: Context, ep: ObjectEndpoint, services: Services) {
-  const { bucket, rec } = await loadRequested(ctx, services, ep);
-  if (!bucket.objectLock) throw missingLockConfiguration();
-  return rec;
+/** The object of a retention or legal-hold request (authorized before the handler), in a bucket with Object Lock. */
+function lockedObject(ctx: Context) {
+  if (!requestBucket(ctx).objectLock) throw missingLockConfiguration();
+  return requestObject(ctx);
 }
 
 /** The version a request names, for the store (already checked by {@link lockedObject}). */
@@ -94,9 +92,9 @@ function noLockOnObject(): S3Error {
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectRetention.html
  */
 export async function putObjectRetention(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  await lockedObject(ctx, ep, services);
+  lockedObject(ctx);
   const retention = await parseRetention(xmlBody(ctx));
-  const bypass = bypassesGovernance(ctx.req.headers);
+  const bypass = governanceBypass(ctx, services);
   let next: Pick<ObjectLock, 'mode' | 'retainUntil'> = {};
   if (retention.mode !== undefined || retention.retainUntilDate !== undefined) {
     const mode = retentionMode(retention.mode);
@@ -115,15 +113,15 @@ export async function putObjectRetention(ctx: Context, ep: ObjectEndpoint, servi
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectRetention.html */
-export async function getObjectRetention(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  const rec = await lockedObject(ctx, ep, services);
+export async function getObjectRetention(ctx: Context): Promise<void> {
+  const rec = lockedObject(ctx);
   if (rec.lock?.mode === undefined) throw noLockOnObject();
   sendXml(ctx, 'Retention', { Mode: rec.lock.mode, RetainUntilDate: rec.lock.retainUntil });
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectLegalHold.html */
 export async function putObjectLegalHold(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  await lockedObject(ctx, ep, services);
+  lockedObject(ctx);
   const { status } = await parseLegalHold(xmlBody(ctx));
   if (status !== 'ON' && status !== 'OFF') throw new S3Error('MalformedXML');
   const update = (current: ObjectLock | undefined) => ({ ...current, legalHold: status === 'ON' });
@@ -132,8 +130,8 @@ export async function putObjectLegalHold(ctx: Context, ep: ObjectEndpoint, servi
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectLegalHold.html */
-export async function getObjectLegalHold(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  const rec = await lockedObject(ctx, ep, services);
+export async function getObjectLegalHold(ctx: Context): Promise<void> {
+  const rec = lockedObject(ctx);
   if (rec.lock?.legalHold === undefined) throw noLockOnObject();
   sendXml(ctx, 'LegalHold', { Status: rec.lock.legalHold ? 'ON' : 'OFF' });
 }

@@ -14,9 +14,10 @@ import { buildXml } from '@coffer/xml';
 import { verifyOptions } from '../auth.ts';
 import { S3Error } from '../errors.ts';
 import type { AppState, Services } from '../context.ts';
-import type { BucketEndpoint } from '../operations.ts';
+import { type BucketEndpoint, OPERATIONS } from '../operations.ts';
 import { isFormBody } from '../router.ts';
-import { currentUser, ownedBucket, refuseAcl } from '../access.ts';
+import { authorizedTarget, writerOf } from '../access.ts';
+import { newObjectAcl } from '../acl.ts';
 import { writeEncryption } from '../encryption.ts';
 import { LIMITS, checkKey, objectUrl, quoted, readMetadata, setEncryptionHeaders } from '../http.ts';
 import { sendEmpty } from '../respond.ts';
@@ -135,17 +136,24 @@ export async function postObject(ctx: Context, ep: BucketEndpoint, services: Ser
         extra: { ArgumentName: 'key', ArgumentValue: '' },
       });
     const key = rawKey.replaceAll('${filename}', form.filename);
-    const auth = await verifyPostForm(fields, verifyOptions(services));
-    (ctx.state as AppState).user = services.users.byAccessKey(auth.accessKeyId);
+    // A form without any signature field is an anonymous upload: the bucket's ACL (or a policy) decides it.
+    const auth = await verifyPostForm(fields, verifyOptions(services)).catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === 'SIGV4_MISSING_AUTH') return undefined;
+      throw err;
+    });
+    const state = ctx.state as AppState;
+    if (auth) state.user = services.users.byAccessKey(auth.accessKeyId);
+    state.form = fields;
     // The policy sees the key as stored and the bucket of the request (a form need not send a bucket field).
     const compared = new Map(fields).set('key', key).set('bucket', ep.bucket);
-    const range = checkPostPolicy(fields.get('policy')!, compared).contentLengthRange;
-    const bucket = await ownedBucket(ctx, services, ep.bucket);
+    const policy = fields.get('policy');
+    const range = auth || policy ? checkPostPolicy(policy!, compared).contentLengthRange : undefined;
+    const { bucket } = await authorizedTarget(ctx, services, OPERATIONS.PostObject.action, ep.bucket, key);
     checkKey(key);
-    // The fields stand for the headers of a PUT (by lower-cased name): readMetadata and writeEncryption read the
-    // content headers, x-amz-meta-* and the SSE ones among them and nothing else.
+    // The fields stand for the headers of a PUT (by lower-cased name): readMetadata, writeEncryption and the ACL
+    // read the content headers, x-amz-meta-*, the SSE ones and `acl` among them and nothing else.
     const params: IncomingHttpHeaders = Object.fromEntries(fields);
-    refuseAcl({ 'x-amz-acl': fields.get('acl') }, 'object');
+    const { owner, acl } = newObjectAcl(bucket, writerOf(ctx), { 'x-amz-acl': fields.get('acl') }, services);
     const taggingXml = fields.get('tagging');
     const tags =
       taggingXml === undefined
@@ -157,8 +165,13 @@ export async function postObject(ctx: Context, ep: BucketEndpoint, services: Ser
             'Object',
           );
     const rec = await services.store.putObject(ep.bucket, key, form.file, {
-      owner: currentUser(ctx).id,
-      metadata: { ...readMetadata(params), tags, lock: newObjectLock(bucket, (name) => fields.get(name)) },
+      owner,
+      metadata: {
+        ...readMetadata(params),
+        tags,
+        lock: newObjectLock(bucket, (name) => fields.get(name)),
+        acl,
+      },
       encryption: writeEncryption(ctx, ep, services, bucket, params),
       maxSize: Math.min(range?.max ?? LIMITS.maxPutSize, LIMITS.maxPutSize),
       beforeCommit: ({ size }) => {

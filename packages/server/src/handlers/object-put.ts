@@ -8,7 +8,8 @@ import { checkContentMd5, parseContentMd5 } from '@coffer/sigv4';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { ObjectEndpoint } from '../operations.ts';
-import { ownedBucket, currentUser, refuseAcl } from '../access.ts';
+import { requestBucket, writerOf } from '../access.ts';
+import { newObjectAcl } from '../acl.ts';
 import { writeEncryption } from '../encryption.ts';
 import {
   LIMITS,
@@ -28,11 +29,11 @@ import { setWrittenVersion } from '../versions.ts';
 
 export async function putObject(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
   checkKey(ep.key);
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
-  refuseAcl(ctx.req.headers, 'object');
+  const bucket = requestBucket(ctx);
+  const { owner, acl } = newObjectAcl(bucket, writerOf(ctx), ctx.req.headers, services);
   const lock = newObjectLock(bucket, (name) => header(ctx.req.headers, name));
   requireIntegrity(ctx.req.headers, lock);
-  const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers), lock };
+  const metadata = { ...readMetadata(ctx.req.headers), tags: taggingHeader(ctx.req.headers), lock, acl };
   const encryption = writeEncryption(ctx, ep, services, bucket);
   const preconditions = writePreconditions(ctx.req.headers);
   const size = declaredSize(ctx.req.headers);
@@ -42,7 +43,7 @@ export async function putObject(ctx: Context, ep: ObjectEndpoint, services: Serv
   const contentMd5 = parseContentMd5(header(ctx.req.headers, 'content-md5'));
   const body = requestBody(ctx);
   const rec = await services.store.putObject(ep.bucket, ep.key, body, {
-    owner: currentUser(ctx).id,
+    owner,
     metadata,
     encryption,
     ...preconditions,

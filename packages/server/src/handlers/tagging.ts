@@ -8,8 +8,7 @@ import { versionIdOf } from '@coffer/blob-store';
 import { S3Error } from '../errors.ts';
 import type { Services } from '../context.ts';
 import type { BucketEndpoint, ObjectEndpoint } from '../operations.ts';
-import { ownedBucket, xmlBody } from '../access.ts';
-import { loadRequested } from '../object-access.ts';
+import { requestBucket, requestObject, xmlBody } from '../access.ts';
 import { sendEmpty, sendXml } from '../respond.ts';
 import { readTagging } from '../tags.ts';
 
@@ -18,14 +17,14 @@ function sendTagSet(ctx: Context, tags: Record<string, string>): void {
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html */
-export async function getObjectTagging(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  const { rec } = await loadRequested(ctx, services, ep);
+export async function getObjectTagging(ctx: Context): Promise<void> {
+  const rec = requestObject(ctx);
   sendTagSet(ctx, rec.tags ?? {});
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
 export async function putObjectTagging(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  const { rec } = await loadRequested(ctx, services, ep);
+  const rec = requestObject(ctx);
   const tags = await readTagging(xmlBody(ctx), 'Object');
   await services.store.setObjectTags(ep.bucket, ep.key, Object.keys(tags).length > 0 ? tags : undefined, {
     versionId: versionIdOf(rec),
@@ -35,21 +34,20 @@ export async function putObjectTagging(ctx: Context, ep: ObjectEndpoint, service
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjectTagging.html */
 export async function deleteObjectTagging(ctx: Context, ep: ObjectEndpoint, services: Services): Promise<void> {
-  const { rec } = await loadRequested(ctx, services, ep);
+  const rec = requestObject(ctx);
   await services.store.setObjectTags(ep.bucket, ep.key, undefined, { versionId: versionIdOf(rec) });
   sendEmpty(ctx, 204);
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html */
-export async function getBucketTagging(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  const bucket = await ownedBucket(ctx, services, ep.bucket);
+export async function getBucketTagging(ctx: Context, ep: BucketEndpoint): Promise<void> {
+  const bucket = requestBucket(ctx);
   if (!bucket.tags) throw new S3Error('NoSuchTagSet', { extra: { BucketName: ep.bucket } });
   sendTagSet(ctx, bucket.tags);
 }
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html */
 export async function putBucketTagging(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   const tags = await readTagging(xmlBody(ctx), 'Bucket');
   await services.store.updateBucket(ep.bucket, { tags });
   sendEmpty(ctx, 204);
@@ -57,7 +55,6 @@ export async function putBucketTagging(ctx: Context, ep: BucketEndpoint, service
 
 /** @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketTagging.html */
 export async function deleteBucketTagging(ctx: Context, ep: BucketEndpoint, services: Services): Promise<void> {
-  await ownedBucket(ctx, services, ep.bucket);
   await services.store.updateBucket(ep.bucket, { tags: undefined });
   sendEmpty(ctx, 204);
 }

@@ -138,6 +138,11 @@ const XML = {
     '<AccessControlPolicy><Owner><ID>x</ID></Owner><AccessControlList><Grant><Grantee ' +
     'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>x</ID></Grantee>' +
     '<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>',
+  ownership: () =>
+    '<OwnershipControls><Rule><ObjectOwnership>BucketOwnerPreferred</ObjectOwnership></Rule></OwnershipControls>',
+  publicAccessBlock: () =>
+    '<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls>' +
+    '<IgnorePublicAcls>false</IgnorePublicAcls></PublicAccessBlockConfiguration>',
   createBucket: () =>
     '<CreateBucketConfiguration><LocationConstraint>us-east-1</LocationConstraint>' + '</CreateBucketConfiguration>',
   complete: () =>
@@ -187,6 +192,29 @@ export const OPERATIONS: Record<Operation, Builder> = {
     'DeleteBucketLifecycle',
   ]),
   ...configuration('tagging', XML.tagging, ['GetBucketTagging', 'PutBucketTagging', 'DeleteBucketTagging']),
+  ...configuration('ownershipControls', XML.ownership, [
+    'GetBucketOwnershipControls',
+    'PutBucketOwnershipControls',
+    'DeleteBucketOwnershipControls',
+  ]),
+  ...configuration('publicAccessBlock', XML.publicAccessBlock, [
+    'GetPublicAccessBlock',
+    'PutPublicAccessBlock',
+    'DeletePublicAccessBlock',
+  ]),
+  GetBucketPolicyStatus: sub('GET', 'policyStatus'),
+  GetBucketPolicy: sub('GET', 'policy'),
+  PutBucketPolicy: (_, f) => {
+    const statement = {
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutBucketWebsite',
+      Resource: `arn:aws:s3:::${f.bucket}`,
+    };
+    const body = Buffer.from(JSON.stringify({ Version: '2012-10-17', Statement: statement }));
+    return { method: 'PUT', bucket: f.bucket, query: { policy: '' }, headers: {}, body };
+  },
+  DeleteBucketPolicy: sub('DELETE', 'policy'),
   ListBuckets: () => ({ method: 'GET', query: { 'max-buckets': '10' }, headers: {} }),
   CreateBucket: (rng) => {
     const body = rng.chance(0.5) ? Buffer.from(XML.createBucket()) : undefined;
@@ -222,7 +250,7 @@ export const OPERATIONS: Record<Operation, Builder> = {
   GetObjectAcl: sub('GET', 'acl', true),
   PutObjectAcl: (_, f) => xmlPut(XML.acl(), { acl: '' }, f.bucket, f.object),
   GetBucketDefault: (rng, f) => {
-    const name = rng.pick(['policy', 'website', 'logging', 'publicAccessBlock']);
+    const name = rng.pick(['policy', 'website', 'logging', 'accelerate']);
     return sub('GET', name)(rng, f);
   },
   GetObjectAttributes: (_, f) => ({
